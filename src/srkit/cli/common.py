@@ -1,0 +1,102 @@
+"""Helpers shared by the command modules: error reporting, outputs, file walking."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from srkit.errors import SrkitError
+
+__all__ = ["fail", "report_error", "user_errors", "iter_files", "progress", "stderr_console"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report_error(message: str) -> None:
+    """One clear line on stderr."""
+    click.echo(f"srkit: {message}", err=True)
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit 1 (a user error)."""
+    report_error(message)
+    raise SystemExit(1)
+
+
+def user_errors(func: F) -> F:
+    """Turn srkit errors (and a few OS errors) into one line on stderr and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SrkitError as exc:
+            fail(str(exc))
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            fail(f"{exc.filename}: {exc.strerror}")
+        except BrokenPipeError:
+            # the reader of our output went away (``| head``): not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0) from None
+        except KeyboardInterrupt:
+            fail("interrupted")
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def iter_files(
+    paths: Iterable[str | os.PathLike[str]], *, recursive: bool = True
+) -> Iterator[Path]:
+    """Files named and files under named folders (sorted, recursively); missing paths too,
+    so that the caller reports them."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir() and recursive:
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        else:
+            yield path
+
+
+def stderr_console() -> Any:
+    """A rich console on stderr."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def progress(items: list[Any], description: str) -> Iterator[Any]:
+    """Iterate with a progress bar on stderr when it is a terminal; quietly otherwise."""
+    if not sys.stderr.isatty() or len(items) < 2:
+        yield from items
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=len(items))
+        for item in items:
+            yield item
+            bar.advance(task)

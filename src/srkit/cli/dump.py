@@ -1,0 +1,66 @@
+"""``srkit dump FILE...``: the content tree for people, or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import click
+
+from srkit.cli.common import report_error, user_errors
+from srkit.errors import SrkitError, SrkitWarning
+
+__all__ = ["dump"]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True
+)
+@click.option(
+    "--policy",
+    type=click.Choice(["strict", "tolerant", "permissive"]),
+    default="tolerant",
+    show_default=True,
+    help="How to treat content that breaks a rule.",
+)
+@click.option("--ids/--no-ids", default=False, help="Prefix each line with the item id (text).")
+@click.option("--no-header", is_flag=True, help="Only the tree (text).")
+@user_errors
+def dump(files: tuple[str, ...], fmt: str, policy: str, ids: bool, no_header: bool) -> None:
+    """Print the content tree of each SR FILE.
+
+    A file that cannot be read gets one line on stderr; the others still print,
+    and the exit code is 1.
+    """
+    from srkit.codec.reader import read
+    from srkit.render.records import document_records
+    from srkit.render.text import dump_lines
+
+    failed = 0
+    out = sys.stdout
+    many = len(files) > 1
+    for n, name in enumerate(files):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SrkitWarning)
+                doc = read(name, policy=policy)
+        except SrkitError as exc:
+            failed += 1
+            report_error(str(exc) if exc.source else f"{name}: {exc}")
+            continue
+        if fmt == "jsonl":
+            dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+            out.write("".join(dumps(rec) + "\n" for rec in document_records(doc)))
+        else:
+            if many:
+                out.write(f"{'' if n == 0 else chr(10)}== {name}\n")
+            out.write("\n".join(dump_lines(doc, ids=ids, header=not no_header)) + "\n")
+        for diag in doc.diagnostics:
+            if diag.severity == "ERROR" and fmt == "jsonl":
+                click.echo(f"srkit: {name}: {diag}", err=True)
+    out.flush()
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,111 @@
+"""Content items as plain JSON records: the ``srkit dump --format jsonl`` shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from srkit.model.code import Code
+from srkit.model.document import Document
+from srkit.model.items import (
+    CodeContentItem,
+    CompositeContentItem,
+    ContainerContentItem,
+    ContentItem,
+    ImageContentItem,
+    NumContentItem,
+    ReferenceContentItem,
+    Scoord3DContentItem,
+    ScoordContentItem,
+    TcoordContentItem,
+    UnknownContentItem,
+    WaveformContentItem,
+)
+from srkit.model.navigation import walk
+
+__all__ = ["code_dict", "item_value", "item_record", "document_records"]
+
+
+def code_dict(code: Code | None) -> dict[str, Any] | None:
+    """The contract's code object, or ``None``."""
+    return None if code is None else code.to_dict()
+
+
+def _ref_value(item: CompositeContentItem | ImageContentItem | WaveformContentItem) -> Any:
+    ref = item.referenced
+    out: dict[str, Any] = {
+        "sop_class_uid": ref.sop_class_uid if ref else None,
+        "sop_instance_uid": ref.sop_instance_uid if ref else None,
+    }
+    if isinstance(item, ImageContentItem):
+        if item.frames is not None:
+            out["frames"] = list(item.frames)
+        if item.segments is not None:
+            out["segments"] = list(item.segments)
+        if item.presentation_state is not None:
+            out["presentation_state"] = {
+                "sop_class_uid": item.presentation_state.sop_class_uid,
+                "sop_instance_uid": item.presentation_state.sop_instance_uid,
+            }
+    elif isinstance(item, WaveformContentItem) and item.channels is not None:
+        out["channels"] = list(item.channels)
+    return out
+
+
+def item_value(item: ContentItem) -> Any:
+    """The ``value`` of a content item as the contract defines it."""
+    if isinstance(item, NumContentItem):
+        num: dict[str, Any] = {"number": item.number, "units": code_dict(item.units)}
+        if item.qualifier is not None:
+            num["qualifier"] = item.qualifier.to_dict()
+        if item.float_value is not None:
+            num["float"] = item.float_value
+        return num
+    if isinstance(item, CodeContentItem):
+        return code_dict(item.value)
+    if isinstance(item, ContainerContentItem):
+        return {"continuity": item.continuity}
+    if isinstance(item, CompositeContentItem | ImageContentItem | WaveformContentItem):
+        return _ref_value(item)
+    if isinstance(item, ScoordContentItem):
+        return {"graphic_type": item.graphic_type, "data": list(item.data)}
+    if isinstance(item, Scoord3DContentItem):
+        return {
+            "graphic_type": item.graphic_type,
+            "data": list(item.data),
+            "frame_of_reference_uid": item.frame_of_reference_uid,
+        }
+    if isinstance(item, TcoordContentItem):
+        out: dict[str, Any] = {"range_type": item.range_type}
+        if item.sample_positions is not None:
+            out["sample_positions"] = list(item.sample_positions)
+        if item.time_offsets is not None:
+            out["time_offsets"] = list(item.time_offsets)
+        if item.datetimes is not None:
+            out["datetimes"] = list(item.datetimes)
+        return out
+    if isinstance(item, ReferenceContentItem):
+        return {"ref": item.ref_id}
+    if isinstance(item, UnknownContentItem):
+        return None
+    return getattr(item, "value", None)
+
+
+def item_record(item_id: str, item: ContentItem) -> dict[str, Any]:
+    """One JSON-lines record of ``srkit dump --format jsonl``."""
+    value_type = item.value_type
+    if isinstance(item, UnknownContentItem):
+        value_type = item.declared_value_type or "UNKNOWN"
+    return {
+        "id": item_id,
+        "relationship": item.relationship,
+        "value_type": value_type,
+        "concept": code_dict(item.concept),
+        "value": item_value(item),
+    }
+
+
+def document_records(doc: Document) -> Iterator[dict[str, Any]]:
+    """Every item's record, in document order."""
+    for pos in walk(doc.root):
+        yield item_record(pos.id, pos.item)
