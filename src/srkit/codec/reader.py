@@ -73,6 +73,10 @@ class ReadPolicy(StrEnum):
     """As tolerant, and keep items that cannot be typed as :class:`UnknownContentItem`."""
 
 
+_NAMED_VALUE_TYPES = frozenset(
+    {"TEXT", "NUM", "CODE", "DATETIME", "DATE", "TIME", "UIDREF", "PNAME", "TABLE"}
+)
+
 _RELATIONSHIPS = frozenset(
     {
         "CONTAINS",
@@ -399,11 +403,9 @@ class _Reader:
             "children": self.children(ds, path) if T.CONTENT_SEQUENCE in keys else (),
             "extra": self.extra(ds),
         }
-        if concept is None and value_type not in ("CONTAINER", None) and not root:
-            # Concept name is type 1 except for CONTAINERs that are not the root
-            # and the targets of some relationships (PS3.3 C.17.3.2.1)
-            if relationship not in ("HAS PROPERTIES", "SELECTED FROM", "INFERRED FROM", "CONTAINS"):
-                self.problem(path, f"{value_type} item has no Concept Name", Severity.WARNING)
+        if concept is None and value_type in _NAMED_VALUE_TYPES:
+            # Concept Name is required for these value types (PS3.3 C.17.3.2.1)
+            self.problem(path, f"{value_type} item has no Concept Name")
         builder = _BUILDERS.get(value_type or "")
         if builder is None:
             return self.unknown(ds, path, value_type, common)

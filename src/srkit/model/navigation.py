@@ -100,9 +100,12 @@ def find(
         )
     for pos in positions:
         item = pos.item
-        if item.concept is not None and item.concept == concept:
-            if relationship is None or item.relationship == relationship:
-                found.append(pos)
+        if (
+            item.concept is not None
+            and item.concept == concept
+            and (relationship is None or item.relationship == relationship)
+        ):
+            found.append(pos)
     return found
 
 

@@ -1,0 +1,1 @@
+"""The meaning of content trees: one module per template, readers and builders."""
