@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from srkit.codec import tags as T
+from srkit.codec.values import elements
 from srkit.diagnostics import Severity
 from srkit.model.items import ContentItem
 
@@ -39,6 +40,13 @@ FIXUPS: dict[str, Fixup] = {
             "become children of an untitled root and their value type is taken from the "
             "value attribute they carry.",
             "sr-other/dcm4che_Tag-0040-A170-VR-CS.dcm",
+        ),
+        Fixup(
+            "assume_latin1_charset",
+            "Text with 8-bit characters in a file that declares no Specific Character Set "
+            "(the default repertoire is ASCII) is read as ISO_IR 100 (Latin-1), what the "
+            "writing systems meant.",
+            "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm",
         ),
     )
 }
@@ -76,15 +84,15 @@ def trial_findings_content(ds: Dataset, reader: Any) -> tuple[ContentItem, ...]:
             item = _Dataset()
             for elem in raw:
                 item.add(elem)
-            if T.VALUE_TYPE not in item._dict:
+            if T.VALUE_TYPE not in elements(item):
                 inferred = next(
-                    (vt for tag, vt in _VALUE_ATTRIBUTE_TYPES if tag in item._dict), None
+                    (vt for tag, vt in _VALUE_ATTRIBUTE_TYPES if tag in elements(item)), None
                 )
                 if inferred is None:
                     reader.problem(path, "trial item without a value attribute")
                     continue
                 item.ValueType = inferred
-            if T.RELATIONSHIP_TYPE not in item._dict:
+            if T.RELATIONSHIP_TYPE not in elements(item):
                 item.RelationshipType = "CONTAINS"
             read = reader.item(item, path, root=False)
             if read is not None:

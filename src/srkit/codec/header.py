@@ -7,6 +7,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from srkit.codec import tags as T
+from srkit.codec.values import elements
 from srkit.diagnostics import Severity
 from srkit.model.document import (
     Equipment,
@@ -42,7 +43,7 @@ def read_header(ds: Dataset, r: Any) -> dict[str, Any]:
     if not series_uid:
         r.problem("", "no Series Instance UID")
     charset = None
-    if T.SPECIFIC_CHARACTER_SET in ds._dict:
+    if T.SPECIFIC_CHARACTER_SET in elements(ds):
         try:
             value = ds[T.SPECIFIC_CHARACTER_SET].value
             charset = "\\".join(value) if isinstance(value, list | tuple) else (value or None)

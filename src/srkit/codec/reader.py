@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import IO, Any
 
 from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -21,7 +22,7 @@ from srkit.codec import tags as T
 from srkit.codec.fixups import trial_findings_content
 from srkit.codec.header import read_header
 from srkit.codec.sopclass import is_sr_sop_class
-from srkit.codec.values import ValueReader, python_encoding
+from srkit.codec.values import ValueReader, elements, python_encoding
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.errors import (
     InvalidDocumentError,
@@ -120,15 +121,19 @@ def load_dataset(source: Source, *, stop_before_pixels: bool = False) -> Dataset
         raise SrkitError("is a directory", source=name) from None
     except PermissionError:
         raise SrkitError("permission denied", source=name) from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise NotDicomError(f"not a readable DICOM file ({_short(exc)})", source=name) from None
     except Exception as exc:  # pydicom raises many kinds on garbage input
+        if isinstance(exc, EOFError) or "No tag to read" in str(exc):
+            raise NotDicomError(
+                f"truncated or corrupt DICOM file ({_short(exc)})", source=name
+            ) from None
         raise NotDicomError(f"not a readable DICOM file ({_short(exc)})", source=name) from None
-    keys = list(ds._dict)
+    keys = list(elements(ds))
     if not keys or not any(0x00080000 <= k < 0xFFFE0000 for k in keys):
         raise NotDicomError("not a DICOM file (no data elements found)", source=name)
     if any(k >= 0xFFFE0000 for k in keys) or (
-        0x00080016 not in ds._dict and 0x0040A040 not in ds._dict and 0x00100010 not in ds._dict
+        0x00080016 not in elements(ds)
+        and 0x0040A040 not in elements(ds)
+        and 0x00100010 not in elements(ds)
     ):
         raise NotDicomError(
             "not a DICOM file (no SOP Class UID, patient or content found)", source=name
@@ -195,22 +200,23 @@ def read_dataset(
 
 
 class _Reader:
-    __slots__ = ("depth_limit", "diagnostics", "ds", "policy", "source", "values")
+    __slots__ = ("depth_limit", "diagnostics", "ds", "policy", "source", "truncated", "values")
 
     def __init__(self, policy: ReadPolicy, ds: Dataset, source: str | None) -> None:
         self.policy = policy
         self.ds = ds
         self.source = source
         self.diagnostics: list[Diagnostic] = []
-        charset = ds._dict.get(T.SPECIFIC_CHARACTER_SET)
+        charset = elements(ds).get(T.SPECIFIC_CHARACTER_SET)
         cs_value: Any = None
         if charset is not None:
             try:
                 cs_value = ds[T.SPECIFIC_CHARACTER_SET].value
             except Exception:
                 cs_value = None
-        self.values = ValueReader(python_encoding(cs_value or None))
+        self.values = ValueReader(python_encoding(cs_value or None), declared=bool(cs_value))
         self.depth_limit = 200
+        self.truncated = False
 
     # -- problems ---------------------------------------------------------------
     def problem(
@@ -222,12 +228,32 @@ class _Reader:
             Diagnostic(path=path, severity=severity, message=message, fixup=fixup)
         )
 
+    def check_truncated(self, ds: Dataset, path: str) -> None:
+        """A defined-length element whose bytes stop short means the file was cut."""
+        if self.truncated or not elements(ds):
+            return
+        last = elements(ds)[next(reversed(elements(ds)))]
+        if (
+            type(last) is RawDataElement
+            and last.value is not None
+            and last.length != 0xFFFFFFFF
+            and len(last.value) < last.length
+        ):
+            self.truncated = True
+            tag = int(last.tag)
+            self.problem(
+                path,
+                f"file is truncated: element ({tag >> 16:04X},{tag & 0xFFFF:04X}) has "
+                f"{len(last.value)} of its {last.length} bytes; content after it is lost",
+            )
+
     # -- document ---------------------------------------------------------------
     def document(self) -> Document:
         ds = self.ds
+        self.check_truncated(ds, "")
         sop_class = self.safe_string(ds, T.SOP_CLASS_UID, "UI", "") or ""
         value_type = self.safe_string(ds, T.VALUE_TYPE, "CS", "")
-        has_trial = T.FINDINGS_SEQUENCE_TRIAL in ds._dict
+        has_trial = T.FINDINGS_SEQUENCE_TRIAL in elements(ds)
         if not is_sr_sop_class(sop_class) and value_type is None and not has_trial:
             what = f"SOP class {sop_class}" if sop_class else "no SOP Class UID"
             raise NotStructuredReportError(f"not an SR document ({what})", source=self.source)
@@ -238,6 +264,13 @@ class _Reader:
         self.check_root(root)
         for message in check_references(root):
             self.problem(message[0], message[1])
+        if self.values.undeclared_8bit:
+            self.problem(
+                "",
+                "8-bit characters used but no Specific Character Set declared; read as ISO_IR 100",
+                Severity.WARNING,
+                fixup="assume_latin1_charset",
+            )
         for tag, expected, found in self.values.wrong_vr:
             self.problem(
                 "",
@@ -254,7 +287,7 @@ class _Reader:
     def root_item(self) -> ContainerContentItem:
         ds = self.ds
         value_type = self.safe_string(ds, T.VALUE_TYPE, "CS", "")
-        if value_type is None and T.FINDINGS_SEQUENCE_TRIAL in ds._dict:
+        if value_type is None and T.FINDINGS_SEQUENCE_TRIAL in elements(ds):
             self.problem(
                 "1",
                 "no root content item: content is in the retired Findings Sequence (Trial)",
@@ -275,7 +308,7 @@ class _Reader:
         )
 
     def check_root(self, root: ContainerContentItem) -> None:
-        if root.concept is None and T.FINDINGS_SEQUENCE_TRIAL not in self.ds._dict:
+        if root.concept is None and T.FINDINGS_SEQUENCE_TRIAL not in elements(self.ds):
             self.problem("1", "root CONTAINER has no Concept Name (document title)")
 
     # -- helpers ----------------------------------------------------------------
@@ -294,7 +327,7 @@ class _Reader:
             return None
 
     def sequence(self, ds: Dataset, tag: int, path: str) -> Sequence[Dataset]:
-        if tag not in ds._dict:
+        if tag not in elements(ds):
             return ()
         try:
             value = ds[tag].value
@@ -333,7 +366,7 @@ class _Reader:
             if not value and not scheme and not meaning:
                 return None
         extra = None
-        if not item._dict.keys() <= T.CODE_TAGS:
+        if not elements(item).keys() <= T.CODE_TAGS:
             extra = item
         return Code(
             value=value or "",
@@ -375,7 +408,8 @@ class _Reader:
 
     def _item(self, ds: Dataset, path: str, root: bool) -> ContentItem | None:
         v = self.values
-        keys = ds._dict.keys()
+        self.check_truncated(ds, path)
+        keys = elements(ds).keys()
         relationship: str | None = None
         if not root:
             relationship = self.safe_string(ds, T.RELATIONSHIP_TYPE, "CS", path)
@@ -409,7 +443,8 @@ class _Reader:
         builder = _BUILDERS.get(value_type or "")
         if builder is None:
             return self.unknown(ds, path, value_type, common)
-        return builder(self, ds, path, common)
+        built: ContentItem = builder(self, ds, path, common)
+        return built
 
     def unknown(
         self, ds: Dataset, path: str, value_type: str | None, common: dict[str, Any]
@@ -424,7 +459,7 @@ class _Reader:
         return None
 
     def extra(self, ds: Dataset) -> Dataset | None:
-        if ds._dict.keys() <= T.ITEM_TAGS:
+        if elements(ds).keys() <= T.ITEM_TAGS:
             return None
         return ds
 
@@ -510,9 +545,9 @@ def _code(r: _Reader, ds: Dataset, path: str, common: dict[str, Any]) -> Content
 
 def _num(r: _Reader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
     qualifier = None
-    if T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in ds._dict:
+    if T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in elements(ds):
         qualifier = r.code_seq(ds, T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, path, "Qualifier")
-    if T.MEASURED_VALUE_SEQUENCE not in ds._dict:
+    if T.MEASURED_VALUE_SEQUENCE not in elements(ds):
         r.problem(path, "NUM without Measured Value Sequence (type 2)")
         return NumContentItem(qualifier=qualifier, **common)
     seq = r.sequence(ds, T.MEASURED_VALUE_SEQUENCE, path)
@@ -539,7 +574,7 @@ def _num(r: _Reader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentI
     num = r.safe_numbers(mv, T.RATIONAL_NUMERATOR_VALUE, "SL", path)
     den = r.safe_numbers(mv, T.RATIONAL_DENOMINATOR_VALUE, "UL", path)
     rational = (int(num[0]), int(den[0])) if num and den else None
-    if not mv._dict.keys() <= T.MEASURED_VALUE_TAGS:
+    if not elements(mv).keys() <= T.MEASURED_VALUE_TAGS:
         common["extra"] = ds
     return NumContentItem(
         number=number,
@@ -562,7 +597,7 @@ def _composite(r: _Reader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
 
 
 def _mark_ref_extra(ref_item: Dataset | None, ds: Dataset, common: dict[str, Any]) -> None:
-    if ref_item is not None and not ref_item._dict.keys() <= T.REF_SOP_TAGS:
+    if ref_item is not None and not elements(ref_item).keys() <= T.REF_SOP_TAGS:
         common["extra"] = ds
 
 
@@ -723,24 +758,30 @@ def check_references(root: ContentItem) -> list[tuple[str, str]]:
             problems.append((src, f"by-reference target {target} does not exist"))
         elif target == src or src.startswith(target + "."):
             problems.append((src, f"by-reference relationship to {target} forms a cycle"))
-    # Longer cycles through several references: reference edges between subtrees.
+    # Longer cycles through several references: from a reference, the path goes on
+    # through every reference inside the target's subtree.
     reported = {p[0] for p in problems}
-    for start in refs:
-        if start in reported:
+    live = {src: t for src, t in refs.items() if src not in reported and t in ids}
+    edges = {
+        src: [other for other in live if other == t or other.startswith(t + ".")]
+        for src, t in live.items()
+    }
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    for start in edges:
+        if state.get(start):
             continue
-        seen = {start}
-        current = start
-        for _ in range(len(refs) + 1):
-            target = refs.get(current)
-            if target is None or target not in ids:
-                break
-            # any reference inside the target's subtree continues the path
-            inner = [s for s in refs if s == target or s.startswith(target + ".")]
-            if not inner:
-                break
-            current = inner[0]
-            if current in seen:
-                problems.append((start, "by-reference relationships form a cycle"))
-                break
-            seen.add(current)
+        stack = [(start, iter(edges[start]))]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                problems.append((nxt, "by-reference relationships form a cycle"))
+                state[nxt] = 2
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(edges[nxt])))
     return problems

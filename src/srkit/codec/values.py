@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-__all__ = ["ValueReader", "python_encoding"]
+__all__ = ["ValueReader", "elements", "python_encoding"]
 
 _SIMPLE_ENCODINGS = {
     "": "latin_1",  # default repertoire; latin_1 never fails on bytes
@@ -45,6 +45,11 @@ _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC"})
 _STRUCT = {"FL": "f", "FD": "d", "UL": "I", "US": "H", "SL": "i", "SS": "h"}
 
 
+def elements(ds: Dataset) -> dict[int, Any]:
+    """The dataset's element mapping, tag -> raw or converted element (no conversion)."""
+    return ds._dict  # type: ignore[return-value]
+
+
 def python_encoding(specific_character_set: str | list[str] | None) -> str | None:
     """The Python codec for a single-valued character set, or ``None`` when
     the set needs pydicom's ISO 2022 handling (code extensions)."""
@@ -67,10 +72,13 @@ class ValueReader:
         Python codec for text, or ``None`` to let pydicom decode text.
     """
 
-    __slots__ = ("encoding", "wrong_vr")
+    __slots__ = ("declared", "encoding", "undeclared_8bit", "wrong_vr")
 
-    def __init__(self, encoding: str | None) -> None:
+    def __init__(self, encoding: str | None, *, declared: bool = True) -> None:
         self.encoding = encoding
+        self.declared = declared
+        self.undeclared_8bit = False
+        """True once a text value used 8-bit bytes although no character set was declared."""
         self.wrong_vr: list[tuple[int, str, str]] = []
         """(tag, expected VR, found VR) for every element read with a VR it should not have."""
 
@@ -79,7 +87,7 @@ class ValueReader:
 
     def string(self, ds: Dataset, tag: int, vr: str) -> str | None:
         """A single string value (the first if several), trimmed; ``None`` if absent."""
-        elem = ds._dict.get(tag)
+        elem = elements(ds).get(tag)
         if elem is None:
             return None
         if type(elem) is RawDataElement and (elem.VR is None or vr == elem.VR):
@@ -89,6 +97,8 @@ class ValueReader:
             if vr in _ASCII_VRS:
                 text = raw.decode("latin_1")
             elif self.encoding is not None:
+                if not self.declared and not raw.isascii():
+                    self.undeclared_8bit = True
                 text = raw.decode(self.encoding, errors="replace")
             else:
                 return self._fallback_string(ds, tag)
@@ -124,7 +134,7 @@ class ValueReader:
 
     def strings(self, ds: Dataset, tag: int, vr: str) -> tuple[str, ...] | None:
         """All values of a multi-valued string element; ``None`` if absent."""
-        elem = ds._dict.get(tag)
+        elem = elements(ds).get(tag)
         if elem is None:
             return None
         if type(elem) is RawDataElement and (elem.VR is None or vr == elem.VR) and vr in _ASCII_VRS:
@@ -145,7 +155,7 @@ class ValueReader:
         An element stored with a string VR (DS, IS) instead is converted and noted
         in :attr:`wrong_vr`.
         """
-        elem = ds._dict.get(tag)
+        elem = elements(ds).get(tag)
         if elem is None:
             return None
         if type(elem) is RawDataElement and (elem.VR is None or vr == elem.VR):
@@ -168,4 +178,4 @@ class ValueReader:
             return struct.unpack(f"<{len(value) // size}{fmt}", value[: len(value) // size * size])
         seq = value if isinstance(value, MultiValue | list | tuple) else [value]
         conv = float if vr in ("FL", "FD") else int
-        return tuple(conv(v) for v in seq)  # type: ignore[return-value]
+        return tuple(conv(v) for v in seq)

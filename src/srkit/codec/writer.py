@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -24,7 +25,7 @@ from pydicom.uid import (
 from srkit.codec import tags as T
 from srkit.codec.header import read_references
 from srkit.codec.reader import ReadPolicy, read_dataset
-from srkit.codec.values import ValueReader, python_encoding
+from srkit.codec.values import ValueReader, elements, python_encoding
 from srkit.errors import SrkitError
 from srkit.model.code import Code, CodeValueKind
 from srkit.model.document import Document, StudyReference, VerifyingObserver
@@ -59,7 +60,7 @@ _KEEP_TS = {ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLi
 def _underlay(extra: object | None, skip: frozenset[int]) -> Dataset:
     ds = Dataset()
     if isinstance(extra, Dataset):
-        for tag in extra._dict:
+        for tag in elements(extra):
             if tag not in skip:
                 ds.add(extra[tag])
     return ds
@@ -86,10 +87,10 @@ def _code_seq(ds: Dataset, tag: int, code: Code | None) -> None:
 
 
 def _first_item(extra: object | None, tag: int) -> Dataset | None:
-    if isinstance(extra, Dataset) and tag in extra._dict:
+    if isinstance(extra, Dataset) and tag in elements(extra):
         seq = extra[tag].value
         if seq and isinstance(seq[0], Dataset):
-            return seq[0]  # type: ignore[no-any-return]
+            return seq[0]
     return None
 
 
@@ -216,11 +217,11 @@ def item_dataset(item: ContentItem, *, root: bool = False) -> Dataset:
         ds.add_new(T.RELATIONSHIP_TYPE, "CS", item.relationship)
     if not isinstance(item, ReferenceContentItem | UnknownContentItem | TableContentItem):
         ds.add_new(T.VALUE_TYPE, "CS", item.value_type)
-    if isinstance(item, TableContentItem) and T.VALUE_TYPE not in ds._dict:
+    if isinstance(item, TableContentItem) and T.VALUE_TYPE not in elements(ds):
         ds.add_new(T.VALUE_TYPE, "CS", "TABLE")
     if (
         not isinstance(item, ReferenceContentItem)
-        and (item.concept is not None or T.CONCEPT_NAME_CODE_SEQUENCE not in ds._dict)
+        and (item.concept is not None or T.CONCEPT_NAME_CODE_SEQUENCE not in elements(ds))
         and item.concept is not None
     ):
         _code_seq(ds, T.CONCEPT_NAME_CODE_SEQUENCE, item.concept)
@@ -304,7 +305,7 @@ class _Quiet:
 
     def sequence(self, ds: Dataset, tag: int, path: str) -> Any:
         try:
-            return ds[tag].value if tag in ds._dict else ()
+            return ds[tag].value if tag in elements(ds) else ()
         except Exception:
             return ()
 
@@ -351,9 +352,9 @@ def to_dataset(doc: Document) -> Dataset:
     source = doc.header if isinstance(doc.header, Dataset) else None
     out = Dataset()
     if source is not None:
-        for tag in source._dict:
+        for tag in elements(source):
             if tag not in T.ROOT_CONTENT_TAGS and tag < 0xFFFE0000:
-                out._dict[tag] = source._dict[tag]
+                elements(out)[tag] = elements(source)[tag]
     charset = doc.specific_character_set
     if source is None and charset is None:
         charset = "ISO_IR 192"
@@ -362,7 +363,7 @@ def to_dataset(doc: Document) -> Dataset:
         out.add_new(T.SPECIFIC_CHARACTER_SET, "CS", charset.split("\\"))
     for tag, vr, get in _HEADER_STRINGS:
         value = get(doc)
-        if source is not None and tag in source._dict:
+        if source is not None and tag in elements(source):
             try:
                 original = values.string(source, tag, vr)
             except Exception:
@@ -372,7 +373,7 @@ def to_dataset(doc: Document) -> Dataset:
         if value is None:
             if source is None and tag in _TYPE2:
                 out.add_new(tag, vr, "")
-            elif tag in out._dict:
+            elif tag in elements(out):
                 del out[tag]
             continue
         out.add_new(tag, vr, value)
@@ -398,7 +399,7 @@ def to_dataset(doc: Document) -> Dataset:
                 "SQ",
                 Sequence([_observer_item(o) for o in doc.verifying_observers]),
             )
-        elif T.VERIFYING_OBSERVER_SEQUENCE in out._dict:
+        elif T.VERIFYING_OBSERVER_SEQUENCE in elements(out):
             del out[T.VERIFYING_OBSERVER_SEQUENCE]
     for tag, refs in (
         (T.PREDECESSOR_DOCUMENTS_SEQUENCE, doc.predecessors),
@@ -409,16 +410,16 @@ def to_dataset(doc: Document) -> Dataset:
             continue
         if refs:
             out.add_new(tag, "SQ", _references(refs))
-        elif tag in out._dict:
+        elif tag in elements(out):
             del out[tag]
     if source is None:
         out.add_new(0x00081111, "SQ", Sequence())  # Referenced Performed Procedure Step
         if doc.sop_class_uid != "1.2.840.10008.5.1.4.1.1.88.59":
             out.add_new(0x0040A372, "SQ", Sequence())  # Performed Procedure Code
     root = item_dataset(doc.root, root=True)
-    for tag in root._dict:
-        out._dict[tag] = root._dict[tag]
-    if T.FINDINGS_SEQUENCE_TRIAL in out._dict and doc.root.concept is None:
+    for tag in elements(root):
+        elements(out)[tag] = elements(root)[tag]
+    if T.FINDINGS_SEQUENCE_TRIAL in elements(out) and doc.root.concept is None:
         # a repaired trial document: its content now lives in the root item
         del out[T.FINDINGS_SEQUENCE_TRIAL]
     out.file_meta = _file_meta(doc, source)
@@ -427,8 +428,8 @@ def to_dataset(doc: Document) -> Dataset:
 
 def _file_meta(doc: Document, source: Dataset | None) -> FileMetaDataset:
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = doc.sop_class_uid
-    meta.MediaStorageSOPInstanceUID = doc.sop_instance_uid
+    meta.MediaStorageSOPClassUID = UID(doc.sop_class_uid)
+    meta.MediaStorageSOPInstanceUID = UID(doc.sop_instance_uid)
     ts = ExplicitVRLittleEndian
     original = getattr(source, "file_meta", None)
     if original is not None:
