@@ -1,0 +1,53 @@
+"""``srkit render FILE --html [-o OUT]`` or ``--text``: the report for people."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+
+from srkit.cli.common import user_errors
+from srkit.errors import SrkitWarning
+
+__all__ = ["render"]
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@click.option("--html", "fmt", flag_value="html", help="A self-contained HTML page.")
+@click.option("--text", "fmt", flag_value="text", default=True, help="Text for a terminal.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option(
+    "--no-validate", is_flag=True, help="List only the reader's diagnostics, not validation's."
+)
+@user_errors
+def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
+    """Render the SR FILE as a report (HTML page or terminal text).
+
+    The diagnostics of reading and of validation are listed at the end.
+    """
+    from srkit.codec.reader import read
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SrkitWarning)
+        doc = read(file)
+    diagnostics = None
+    if not no_validate:
+        from srkit.validate import validate
+
+        diagnostics = validate(doc)
+    if fmt == "html":
+        from srkit.render.html import render_html
+
+        text = render_html(doc, diagnostics)
+    else:
+        from srkit.render.report_text import render_text
+
+        text = render_text(doc, diagnostics)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()

@@ -1,0 +1,126 @@
+"""A report for a terminal: title, header, indented sections, measurement groups and
+irradiation events as aligned tables, codes by meaning, diagnostics at the end.
+
+Unlike :mod:`srkit.render.text` (one line per content item, like ``dsrdump``) this
+lays the document out as :mod:`srkit.render.html` does, from the same view model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from srkit.diagnostics import Diagnostic
+from srkit.model.document import Document
+from srkit.render.html import document_view
+
+__all__ = ["render_text"]
+
+View = dict[str, Any]
+
+
+def _c(view: View | None) -> str:
+    return view["text"] if view else ""
+
+
+def _value(node: View) -> str:
+    text = _c(node["code"]) if node.get("code") else str(node["value"])
+    if node.get("units"):
+        text += f" {_c(node['units'])}"
+    return text
+
+
+def _table(head: list[str], rows: list[list[str]], indent: str) -> list[str]:
+    widths = [len(h) for h in head]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    widths = [min(w, 40) for w in widths]
+
+    def line(cells: list[str]) -> str:
+        clipped = [c if len(c) <= 40 else c[:37] + "..." for c in cells]
+        return indent + "  ".join(c.ljust(w) for c, w in zip(clipped, widths, strict=True)).rstrip()
+
+    return [line(head), indent + "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+
+
+def _item(node: View, depth: int) -> list[str]:
+    indent = "  " * depth
+    name = _c(node["name"])
+    lines = [f"{indent}{name + ': ' if name else ''}{_value(node)}"]
+    for child in node["children"]:
+        lines += _node(child, depth + 1)
+    return lines
+
+
+def _group(node: View, depth: int) -> list[str]:
+    indent = "  " * depth
+    lines = [f"{indent}{_c(node['title'])} [{node['id']}]"]
+    for fact in node["facts"]:
+        lines += _item(fact, depth + 1)
+    if node["rows"]:
+        rows = [[_c(r["name"]), str(r["value"]), _c(r["units"])] for r in node["rows"]]
+        lines += _table(["Measurement", "Value", "Units"], rows, indent + "  ")
+    for child in node["children"]:
+        lines += _node(child, depth + 1)
+    return lines
+
+
+def _events(node: View, depth: int) -> list[str]:
+    indent = "  " * depth
+    columns = node["columns"][:8]
+    head = ["#"] + [_c(c["name"]) for c in columns]
+    rows = []
+    for n, row in enumerate(node["rows"], 1):
+        cells = [str(n)]
+        for col in columns:
+            cell = row["cells"].get(col["key"])
+            cells.append(_value(cell) if cell else "")
+        rows.append(cells)
+    title = f"{indent}{_c(node['title'])} ({len(rows)} events)"
+    return [title, *_table(head, rows, indent + "  ")]
+
+
+def _section(node: View, depth: int) -> list[str]:
+    indent = "  " * depth
+    title = _c(node["title"]) or "(untitled section)"
+    lines = ["", f"{indent}{title}", f"{indent}{'=' * len(title)}"]
+    if not node["open"]:
+        return [*lines, f"{indent}  ({len(node['children'])} items, not shown)"]
+    for child in node["children"]:
+        lines += _node(child, depth + 1)
+    return lines
+
+
+def _node(node: View, depth: int) -> list[str]:
+    kind = node["kind"]
+    if kind == "section":
+        return _section(node, depth)
+    if kind == "group":
+        return _group(node, depth)
+    if kind == "events":
+        return _events(node, depth)
+    return _item(node, depth)
+
+
+def render_text(doc: Document, diagnostics: list[Diagnostic] | None = None) -> str:
+    """The document as a report readable in a terminal.
+
+    Parameters
+    ----------
+    doc : Document
+        The document.
+    diagnostics : list of Diagnostic, optional
+        Findings to list at the end besides the reader's own.
+    """
+    view = document_view(doc, diagnostics)
+    title = _c(view["title"])
+    lines = [title, "#" * len(title)]
+    width = max((len(r["label"]) for r in view["header"]), default=0)
+    lines += [f"{r['label']:<{width}}  {r['value']}" for r in view["header"]]
+    for child in view["root"]["children"]:
+        lines += _node(child, 0)
+    lines += ["", "Diagnostics", "==========="]
+    if not view["diagnostics"]:
+        lines.append("No problems found.")
+    for d in view["diagnostics"]:
+        lines.append(f"{d['severity']} {d['path']} {d['message']}")
+    return "\n".join(lines) + "\n"
