@@ -8,6 +8,7 @@ permissive policies) or an :class:`~srkit.errors.InvalidDocumentError` (strict).
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from collections.abc import Sequence
 from enum import StrEnum
@@ -19,6 +20,13 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from srkit.codec import tags as T
+from srkit.codec.fastparse import (
+    FastParseError,
+    LightDataset,
+    LightSequence,
+    parse_file,
+    parse_items,
+)
 from srkit.codec.fixups import trial_findings_content
 from srkit.codec.header import read_header
 from srkit.codec.sopclass import is_sr_sop_class
@@ -100,12 +108,18 @@ def _source_name(source: object) -> str:
 def load_dataset(source: Source, *, stop_before_pixels: bool = False) -> Dataset:
     """Parse a DICOM file (with or without preamble), mapping failures to srkit errors.
 
+    Little endian files are split by srkit's fast parser (:mod:`srkit.codec.fastparse`);
+    anything else, and anything that parser refuses, goes through pydicom.
+
     Raises
     ------
     NotDicomError
         The file is not DICOM, is empty or is truncated in its top-level elements.
     """
     name = _source_name(source)
+    fast = _fast_load(source, name)
+    if fast is not None:
+        return fast
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -139,6 +153,34 @@ def load_dataset(source: Source, *, stop_before_pixels: bool = False) -> Dataset
             "not a DICOM file (no SOP Class UID, patient or content found)", source=name
         )
     return ds
+
+
+def _fast_load(source: Source, name: str) -> Dataset | None:
+    try:
+        if isinstance(source, str | os.PathLike):
+            with open(source, "rb") as fh:
+                data = fh.read()
+        else:
+            start = source.tell()
+            data = source.read()
+            source.seek(start)
+    except OSError:
+        return None  # pydicom's path reports it
+    try:
+        ds, parsed = parse_file(data, name)
+    except (FastParseError, struct.error, ValueError, IndexError):
+        return None
+    if not _looks_like_dicom(ds):
+        return None
+    ds._srkit_parsed = parsed
+    return ds
+
+
+def _looks_like_dicom(ds: Dataset) -> bool:
+    keys = list(elements(ds))
+    return bool(keys) and any(
+        k in elements(ds) for k in (0x00080016, 0x0040A040, 0x00100010, T.FINDINGS_SEQUENCE_TRIAL)
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -200,7 +242,17 @@ def read_dataset(
 
 
 class _Reader:
-    __slots__ = ("depth_limit", "diagnostics", "ds", "policy", "source", "truncated", "values")
+    __slots__ = (
+        "charset",
+        "depth_limit",
+        "diagnostics",
+        "ds",
+        "parsed",
+        "policy",
+        "source",
+        "truncated",
+        "values",
+    )
 
     def __init__(self, policy: ReadPolicy, ds: Dataset, source: str | None) -> None:
         self.policy = policy
@@ -215,6 +267,8 @@ class _Reader:
             except Exception:
                 cs_value = None
         self.values = ValueReader(python_encoding(cs_value or None), declared=bool(cs_value))
+        self.charset = cs_value or None
+        self.parsed: dict[int, list[LightDataset]] = getattr(ds, "_srkit_parsed", None) or {}
         self.depth_limit = 200
         self.truncated = False
 
@@ -327,8 +381,18 @@ class _Reader:
             return None
 
     def sequence(self, ds: Dataset, tag: int, path: str) -> Sequence[Dataset]:
-        if tag not in elements(ds):
+        elem = elements(ds).get(tag)
+        if elem is None:
             return ()
+        if type(elem) is LightSequence:
+            return elem.items  # type: ignore[return-value]
+        if ds is self.ds and tag in self.parsed:
+            return self.parsed[tag]  # type: ignore[return-value]
+        if type(elem) is RawDataElement and elem.is_little_endian and elem.VR in ("SQ", None):
+            try:
+                return parse_items(elem, self.charset)  # type: ignore[return-value]
+            except (FastParseError, struct.error, ValueError, IndexError):
+                pass  # pydicom reports what is wrong
         try:
             value = ds[tag].value
         except Exception as exc:

@@ -45,9 +45,10 @@ _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC"})
 _STRUCT = {"FL": "f", "FD": "d", "UL": "I", "US": "H", "SL": "i", "SS": "h"}
 
 
-def elements(ds: Dataset) -> dict[int, Any]:
-    """The dataset's element mapping, tag -> raw or converted element (no conversion)."""
-    return ds._dict  # type: ignore[return-value]
+def elements(ds: Any) -> dict[int, Any]:
+    """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
+    mapping: dict[int, Any] = ds._dict
+    return mapping
 
 
 def python_encoding(specific_character_set: str | list[str] | None) -> str | None:

@@ -23,6 +23,7 @@ from pydicom.uid import (
 )
 
 from srkit.codec import tags as T
+from srkit.codec.fastparse import LightDataset
 from srkit.codec.header import read_references
 from srkit.codec.reader import ReadPolicy, read_dataset
 from srkit.codec.values import ValueReader, elements, python_encoding
@@ -58,9 +59,10 @@ _KEEP_TS = {ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLi
 
 
 def _underlay(extra: object | None, skip: frozenset[int]) -> Dataset:
+    """A new dataset holding the kept attributes of ``extra`` (a pydicom or light item)."""
     ds = Dataset()
-    if isinstance(extra, Dataset):
-        for tag in elements(extra):
+    if isinstance(extra, Dataset | LightDataset):
+        for tag in list(elements(extra)):
             if tag not in skip:
                 ds.add(extra[tag])
     return ds
@@ -87,7 +89,7 @@ def _code_seq(ds: Dataset, tag: int, code: Code | None) -> None:
 
 
 def _first_item(extra: object | None, tag: int) -> Dataset | None:
-    if isinstance(extra, Dataset) and tag in elements(extra):
+    if isinstance(extra, Dataset | LightDataset) and tag in elements(extra):
         seq = extra[tag].value
         if seq and isinstance(seq[0], Dataset):
             return seq[0]
@@ -209,7 +211,7 @@ def _set_num(ds: Dataset, item: NumContentItem) -> None:
 
 def item_dataset(item: ContentItem, *, root: bool = False) -> Dataset:
     """The dataset of one content item and its subtree."""
-    if isinstance(item, UnknownContentItem | TableContentItem) and isinstance(item.extra, Dataset):
+    if isinstance(item, UnknownContentItem | TableContentItem) and item.extra is not None:
         ds = _underlay(item.extra, frozenset({T.CONTENT_SEQUENCE, T.RELATIONSHIP_TYPE}))
     else:
         ds = _underlay(item.extra, T.ITEM_TAGS)

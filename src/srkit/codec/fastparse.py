@@ -1,0 +1,341 @@
+"""A fast parser for the byte layout of SR files (little endian transfer syntaxes).
+
+pydicom builds a full ``Dataset`` object for every sequence item, which is most of
+the cost of reading an SR (a dose report has thousands of items). This parser splits
+the bytes into pydicom ``RawDataElement`` tuples and keeps items as
+:class:`LightDataset` objects, so values are decoded only when srkit asks for them.
+
+The top level becomes a real pydicom ``FileDataset`` (raw elements, sequences kept as
+bytes that pydicom decodes on access), so ``Document.header`` is an ordinary Dataset;
+only the content tree is walked through light items. Anything unusual (big endian,
+compressed or truncated data, malformed lengths) raises :class:`FastParseError` and
+the caller falls back to pydicom's own parser, which then reports the problem.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.tag import Tag
+
+__all__ = ["FastParseError", "LightDataset", "LightSequence", "parse_file", "parse_items"]
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+_ITEM = 0xFFFEE000
+_ITEM_END = 0xFFFEE00D
+_SEQ_END = 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+_HEAD = struct.Struct("<HHI")  # group, element, 32-bit length (implicit VR)
+_EXPLICIT = struct.Struct("<HH2sH")  # group, element, VR, 16-bit length
+_U32 = struct.Struct("<I")
+
+_SQ_CACHE: dict[int, bool] = {}
+
+
+class FastParseError(Exception):
+    """The bytes are not what this parser handles; use pydicom's parser instead."""
+
+
+def _is_sequence_tag(tag: int) -> bool:
+    known = _SQ_CACHE.get(tag)
+    if known is None:
+        try:
+            known = dictionary_VR(tag) == "SQ"
+        except KeyError:
+            known = False
+        _SQ_CACHE[tag] = known
+    return known
+
+
+class LightSequence:
+    """A parsed sequence: its items and the element's place."""
+
+    __slots__ = ("items", "tag", "undefined")
+
+    def __init__(self, tag: int, items: list[LightDataset], undefined: bool) -> None:
+        self.tag = tag
+        self.items = items
+        self.undefined = undefined
+
+    VR = "SQ"
+
+    @property
+    def value(self) -> list[LightDataset]:
+        return self.items
+
+
+class LightDataset:
+    """A sequence item: raw elements by tag, decoded on request.
+
+    Supports the parts of the ``Dataset`` interface srkit's codec uses: ``_dict``,
+    ``ds[tag]`` (a converted pydicom ``DataElement``), ``tag in ds``, iteration and
+    :meth:`to_pydicom` for writing.
+    """
+
+    __slots__ = ("_dict", "encoding")
+
+    def __init__(self, elements: dict[int, Any], encoding: Any = None) -> None:
+        self._dict = elements
+        self.encoding = encoding
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._dict
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def keys(self) -> Any:
+        return self._dict.keys()
+
+    def __getitem__(self, tag: int) -> DataElement:
+        elem = self._dict[int(tag)]
+        if type(elem) is LightSequence:
+            return DataElement(Tag(tag), "SQ", Sequence([item.to_pydicom() for item in elem.items]))
+        return convert_raw_data_element(elem, encoding=self.encoding)
+
+    def __iter__(self) -> Iterator[DataElement]:
+        for tag in sorted(self._dict):
+            yield self[tag]
+
+    def to_pydicom(self) -> Dataset:
+        """An ordinary pydicom Dataset with the same elements."""
+        ds = Dataset()
+        if self.encoding is not None:
+            ds._parent_encoding = self.encoding
+        for tag, elem in self._dict.items():
+            if type(elem) is LightSequence:
+                ds.add(self[tag])
+            else:
+                ds._dict[Tag(tag)] = elem
+        return ds
+
+
+class _Parser:
+    __slots__ = ("data", "encoding", "implicit")
+
+    def __init__(self, data: bytes | memoryview, implicit: bool, encoding: Any) -> None:
+        self.data = data
+        self.implicit = implicit
+        self.encoding = encoding
+
+    def header(self, pos: int) -> tuple[int, str | None, int, int]:
+        """(tag, VR or None, length, value position) of the element at ``pos``."""
+        data = self.data
+        if pos + 8 > len(data):
+            raise FastParseError("truncated element header")
+        group, elem = struct.unpack_from("<HH", data, pos)
+        tag = (group << 16) | elem
+        if self.implicit or group == 0xFFFE:
+            length = _U32.unpack_from(data, pos + 4)[0]
+            return tag, None, length, pos + 8
+        _, _, vr, length = _EXPLICIT.unpack_from(data, pos)
+        if vr in _LONG_VRS:
+            if pos + 12 > len(data):
+                raise FastParseError("truncated element header")
+            length = _U32.unpack_from(data, pos + 8)[0]
+            return tag, vr.decode("ascii"), length, pos + 12
+        if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
+            raise FastParseError(f"invalid VR at {pos}")
+        return tag, vr.decode("ascii"), length, pos + 8
+
+    def elements(self, pos: int, end: int, stop_at_item_end: bool) -> tuple[dict[int, Any], int]:
+        """Parse elements from ``pos`` until ``end`` (or the item delimiter)."""
+        out: dict[int, Any] = {}
+        data = self.data
+        implicit = self.implicit
+        while pos < end:
+            tag, vr, length, vpos = self.header(pos)
+            if tag == _ITEM_END:
+                if not stop_at_item_end:
+                    raise FastParseError("unexpected item delimiter")
+                return out, vpos
+            if (
+                vr == "SQ"
+                or (length == _UNDEFINED and (vr is None or vr == "UN"))
+                or (vr is None and _is_sequence_tag(tag))
+            ):
+                seq, pos = self.sequence(tag, vpos, length)
+                out[tag] = seq
+                continue
+            if length == _UNDEFINED:
+                raise FastParseError("undefined length on a non-sequence element")
+            stop = vpos + length
+            if stop > len(data):
+                raise FastParseError("truncated value")
+            out[tag] = RawDataElement(
+                Tag(tag), vr, length, bytes(data[vpos:stop]), vpos, implicit, True
+            )
+            pos = stop
+        if stop_at_item_end:
+            raise FastParseError("item without delimiter")
+        return out, pos
+
+    def sequence(self, tag: int, pos: int, length: int) -> tuple[LightSequence, int]:
+        data = self.data
+        undefined = length == _UNDEFINED
+        end = len(data) if undefined else pos + length
+        if end > len(data):
+            raise FastParseError("truncated sequence")
+        items: list[LightDataset] = []
+        while pos < end:
+            if pos + 8 > len(data):
+                raise FastParseError("truncated item")
+            item_tag = (struct.unpack_from("<H", data, pos)[0] << 16) | struct.unpack_from(
+                "<H", data, pos + 2
+            )[0]
+            item_len = _U32.unpack_from(data, pos + 4)[0]
+            pos += 8
+            if item_tag == _SEQ_END:
+                if not undefined:
+                    raise FastParseError("sequence delimiter in a defined-length sequence")
+                return LightSequence(tag, items, True), pos
+            if item_tag != _ITEM:
+                raise FastParseError(f"expected an item at {pos - 8}")
+            if item_len == _UNDEFINED:
+                elements, pos = self.elements(pos, len(data), True)
+            else:
+                if pos + item_len > len(data):
+                    raise FastParseError("truncated item")
+                elements, pos = self.elements(pos, pos + item_len, False)
+            items.append(LightDataset(elements, self.encoding))
+        if undefined:
+            raise FastParseError("sequence without delimiter")
+        return LightSequence(tag, items, False), pos
+
+
+def parse_items(raw: RawDataElement, encoding: Any) -> list[LightDataset]:
+    """Parse the bytes of a raw (little endian) sequence element into light items."""
+    if not raw.is_little_endian:
+        raise FastParseError("big endian")
+    value = raw.value or b""
+    parser = _Parser(value, raw.is_implicit_VR, encoding)
+    length = _UNDEFINED if raw.length == _UNDEFINED else len(value)
+    if length == _UNDEFINED:
+        # pydicom keeps an undefined-length sequence without its delimiter
+        value = bytes(value) + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+        parser = _Parser(value, raw.is_implicit_VR, encoding)
+    seq, _ = parser.sequence(int(raw.tag), 0, length)
+    return seq.items
+
+
+def _meta(data: bytes, pos: int) -> tuple[FileMetaDataset, int]:
+    meta = FileMetaDataset()
+    parser = _Parser(data, False, None)
+    while pos + 8 <= len(data):
+        group = struct.unpack_from("<H", data, pos)[0]
+        if group != 0x0002:
+            break
+        tag, vr, length, vpos = parser.header(pos)
+        if length == _UNDEFINED or vpos + length > len(data):
+            raise FastParseError("bad file meta information")
+        meta._dict[Tag(tag)] = RawDataElement(
+            Tag(tag), vr, length, data[vpos : vpos + length], vpos, False, True
+        )
+        pos = vpos + length
+    return meta, pos
+
+
+def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, list[LightDataset]]]:
+    """Top-level raw elements (sequences kept as bytes for pydicom) and parsed sequences."""
+    data = parser.data
+    out: dict[Any, Any] = {}
+    parsed: dict[int, list[LightDataset]] = {}
+    implicit = parser.implicit
+    while pos < len(data):
+        tag, vr, length, vpos = parser.header(pos)
+        if tag == 0xFFFCFFFC:  # trailing padding
+            break
+        is_seq = (
+            vr == "SQ"
+            or (length == _UNDEFINED and vr in (None, "UN"))
+            or (vr is None and _is_sequence_tag(tag))
+        )
+        if is_seq:
+            seq, stop = parser.sequence(tag, vpos, length)
+            parsed[tag] = seq.items
+            value_end = stop - 8 if seq.undefined else stop
+            out[Tag(tag)] = RawDataElement(
+                Tag(tag),
+                "SQ" if vr in ("SQ", None) else vr,
+                length,
+                bytes(data[vpos:value_end]),
+                vpos,
+                implicit,
+                True,
+            )
+            pos = stop
+            continue
+        if length == _UNDEFINED:
+            raise FastParseError("encapsulated data")
+        stop = vpos + length
+        if stop > len(data):
+            raise FastParseError("truncated value")
+        value = bytes(data[vpos:stop])
+        out[Tag(tag)] = RawDataElement(Tag(tag), vr, length, value, vpos, implicit, True)
+        if tag == 0x00080005:
+            terms = [t.strip() for t in value.decode("ascii", "replace").strip("\x00 ").split("\\")]
+            parser.encoding = terms if len(terms) > 1 else terms[0]
+        pos = stop
+    return out, parsed
+
+
+def parse_file(
+    data: bytes, filename: str = ""
+) -> tuple[FileDataset, dict[int, list[LightDataset]]]:
+    """Parse a Part 10 file (or a bare little endian dataset).
+
+    Returns the top-level dataset (raw elements) and the parsed top-level sequences.
+
+    Raises
+    ------
+    FastParseError
+        For anything this parser does not handle; parse with pydicom instead.
+    """
+    preamble = None
+    pos = 0
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        preamble = data[:128]
+        pos = 132
+    elif data[:4] == b"DICM":
+        pos = 4
+    meta, pos = _meta(data, pos)
+    ts_elem = meta._dict.get(Tag(0x00020010))
+    if ts_elem is not None:
+        ts = bytes(ts_elem.value or b"").decode("ascii", "replace").strip("\x00 ")
+    elif len(data) > pos + 6 and 65 <= data[pos + 4] <= 90 and 65 <= data[pos + 5] <= 90:
+        ts = EXPLICIT_LE
+    else:
+        ts = IMPLICIT_LE
+    body: bytes | memoryview = memoryview(data)[pos:]
+    if ts == DEFLATED_LE:
+        try:
+            body = zlib.decompress(bytes(body), -zlib.MAX_WBITS)
+        except zlib.error as exc:
+            raise FastParseError(f"deflate: {exc}") from None
+        ts = EXPLICIT_LE
+    if ts not in (IMPLICIT_LE, EXPLICIT_LE):
+        raise FastParseError(f"transfer syntax {ts}")
+    parser = _Parser(body, ts == IMPLICIT_LE, None)
+    elements, parsed = _top_level(parser, 0)
+    ds = FileDataset(
+        filename,
+        elements,
+        preamble=preamble,
+        file_meta=meta,
+        is_implicit_VR=ts == IMPLICIT_LE,
+        is_little_endian=True,
+    )
+    return ds, parsed
