@@ -22,13 +22,14 @@ import sys
 import tempfile
 import time
 import warnings
-from io import BytesIO
 from pathlib import Path
 
 import pydicom
 from pydicom.uid import generate_uid
 
-DATA = Path(os.environ.get("SRKIT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(
+    os.environ.get("SRKIT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 ORTHANC = "/usr/sbin/Orthanc"
 
 
@@ -74,8 +75,11 @@ def bench_srkit(files: list[Path], root: Path, tmp: Path, *, copy: bool) -> floa
         elapsed = time.perf_counter() - start
         counts = db.counts()
     assert report.imported == len(files), report.summary()
-    print(f"  srkit ({name}): {report.summary()}; SR rows: {counts['measurements']} "
-          f"measurements, {counts['dose_events']} dose events", file=sys.stderr)
+    print(
+        f"  srkit ({name}): {report.summary()}; SR rows: {counts['measurements']} "
+        f"measurements, {counts['dose_events']} dose events",
+        file=sys.stderr,
+    )
     return elapsed
 
 
@@ -93,9 +97,19 @@ def bench_bare(files: list[Path], tmp: Path) -> float:
         warnings.simplefilter("ignore")
         for path in files:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
-            batch.append((ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID,
-                          str(ds.get("PatientID", "")), str(ds.get("PatientName", "")),
-                          ds.get("StudyDate"), ds.get("Modality"), ds.SOPClassUID, str(path)))
+            batch.append(
+                (
+                    ds.SOPInstanceUID,
+                    ds.StudyInstanceUID,
+                    ds.SeriesInstanceUID,
+                    str(ds.get("PatientID", "")),
+                    str(ds.get("PatientName", "")),
+                    ds.get("StudyDate"),
+                    ds.get("Modality"),
+                    ds.SOPClassUID,
+                    str(path),
+                )
+            )
             if len(batch) >= 500:
                 con.executemany("INSERT OR IGNORE INTO instance VALUES (?,?,?,?,?,?,?,?,?)", batch)
                 con.commit()
@@ -120,15 +134,23 @@ def bench_orthanc(files: list[Path], tmp: Path) -> float | None:
         return None
     http = _free_port()
     config = {
-        "Name": "srkit-bench", "StorageDirectory": str(tmp / "orthanc-storage"),
-        "IndexDirectory": str(tmp / "orthanc-index"), "HttpPort": http,
-        "DicomPort": _free_port(), "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False, "Plugins": [],
+        "Name": "srkit-bench",
+        "StorageDirectory": str(tmp / "orthanc-storage"),
+        "IndexDirectory": str(tmp / "orthanc-index"),
+        "HttpPort": http,
+        "DicomPort": _free_port(),
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "Plugins": [],
     }
     (tmp / "orthanc.json").write_text(json.dumps(config))
     log = open(tmp / "orthanc.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([ORTHANC, str(tmp / "orthanc.json")], stdout=log, stderr=log,
-                            env={**os.environ, "TCP_NODELAY": "1"})
+    proc = subprocess.Popen(
+        [ORTHANC, str(tmp / "orthanc.json")],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "TCP_NODELAY": "1"},
+    )
     base = f"http://127.0.0.1:{http}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
@@ -144,8 +166,10 @@ def bench_orthanc(files: list[Path], tmp: Path) -> float | None:
                 response.raise_for_status()
             elapsed = time.perf_counter() - start
             stats = client.get("/statistics").json()
-        print(f"  Orthanc: {stats['CountInstances']} instances, {stats['CountStudies']} studies",
-              file=sys.stderr)
+        print(
+            f"  Orthanc: {stats['CountInstances']} instances, {stats['CountStudies']} studies",
+            file=sys.stderr,
+        )
         return elapsed
     finally:
         proc.terminate()
@@ -174,7 +198,9 @@ def main() -> None:
         }
         orthanc = results["Orthanc REST /instances"]
         bare = results["bare pydicom+sqlite3 (headers only)"]
-        print(f"\n{'indexer':40s} {'seconds':>8s} {'files/s':>8s} {'vs Orthanc':>10s} {'vs bare':>8s}")
+        print(
+            f"\n{'indexer':40s} {'seconds':>8s} {'files/s':>8s} {'vs Orthanc':>10s} {'vs bare':>8s}"
+        )
         for name, seconds in results.items():
             if seconds is None:
                 print(f"{name:40s} {'-':>8s}")

@@ -1,0 +1,365 @@
+"""``srkit import``, ``srkit ls``, ``srkit query``, ``srkit rm``: the local database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from srkit.cli.common import report_error, user_errors
+from srkit.errors import SrkitError
+
+__all__ = ["import_cmd", "ls", "query", "rm"]
+
+DB_OPTION = click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="SQLite path or postgresql:// URL (default: $SRKIT_DB, else the user's data folder).",
+)
+
+
+def _open(db_url: str | None) -> Any:
+    from srkit.db import Database
+
+    return Database(db_url)
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@DB_OPTION
+@click.option("--copy", is_flag=True, help="Copy the files into the database's storage folder.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parsing processes (default: CPUs).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the report on stdout.",
+)
+@user_errors
+def import_cmd(
+    paths: tuple[str, ...], db_url: str | None, copy: bool, workers: int | None, fmt: str
+) -> None:
+    """Index the DICOM files under PATH... (folders recursively, DICOMDIR files).
+
+    Files indexed already are skipped; SR content (measurements, dose) is indexed
+    too. Each file that cannot be imported is named on stderr with the reason, the
+    others are imported, and the exit code is then 1.
+    """
+    with _open(db_url) as db:
+        report = db.import_paths(paths, copy=copy, workers=workers, progress=True)
+    for path, reason in report.rejected + report.conflicts:
+        report_error(f"{path}: {reason}")
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    click.echo(f"srkit import: {report.summary()}", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+_LEVELS = {"patients": "PATIENT", "studies": "STUDY", "series": "SERIES", "instances": "IMAGE"}
+_COLUMNS = {
+    "PATIENT": [
+        "PatientID",
+        "PatientName",
+        "PatientBirthDate",
+        "PatientSex",
+        "NumberOfPatientRelatedStudies",
+        "NumberOfPatientRelatedInstances",
+    ],
+    "STUDY": [
+        "StudyDate",
+        "PatientID",
+        "PatientName",
+        "AccessionNumber",
+        "ModalitiesInStudy",
+        "StudyDescription",
+        "NumberOfStudyRelatedInstances",
+        "StudyInstanceUID",
+    ],
+    "SERIES": [
+        "StudyDate",
+        "PatientID",
+        "Modality",
+        "SeriesNumber",
+        "SeriesDescription",
+        "NumberOfSeriesRelatedInstances",
+        "SeriesInstanceUID",
+    ],
+    "IMAGE": [
+        "PatientID",
+        "Modality",
+        "SeriesNumber",
+        "InstanceNumber",
+        "SOPClassUID",
+        "SOPInstanceUID",
+    ],
+}
+
+
+def _sop_classes(value: str) -> str:
+    """A SOP class UID, a keyword (``CTImageStorage``), or ``SR`` for every SR class."""
+    from pydicom._uid_dict import UID_dictionary
+
+    from srkit.codec.sopclass import SR_SOP_CLASSES
+
+    if value.upper() == "SR":
+        return "\\".join(SR_SOP_CLASSES)
+    if value[:1].isdigit():
+        return value
+    for uid, entry in UID_dictionary.items():
+        if value.lower() in (entry[4].lower(), entry[0].lower()):
+            return str(uid)
+    raise SrkitError(
+        f"unknown SOP class {value!r} (a UID, a keyword such as CTImageStorage, or SR)"
+    )
+
+
+@click.command()
+@click.argument("level", type=click.Choice(list(_LEVELS)))
+@DB_OPTION
+@click.option("--patient-id", help="Patient ID (wildcards * ?).")
+@click.option("--patient-name", help="Patient's name (wildcards, case-insensitive).")
+@click.option("--study-date", help="YYYYMMDD or a range a-b, -b, a-.")
+@click.option("--modality", help="Modality (in the study for studies).")
+@click.option("--sop-class", help="SOP Class UID, keyword (CTImageStorage) or SR.")
+@click.option("--study", "study_uid", help="Study Instance UID(s), backslash-separated.")
+@click.option("--series", "series_uid", help="Series Instance UID(s).")
+@click.option("--accession", help="Accession number (wildcards).")
+@click.option(
+    "-k",
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="KEYWORD=VALUE",
+    help="Any indexed DICOM keyword, DICOM matching (repeatable).",
+)
+@click.option("--fuzzy", is_flag=True, help="Fuzzy name matching.")
+@click.option("--limit", type=click.IntRange(min=0))
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl", "csv"]),
+    default="text",
+    show_default=True,
+)
+@user_errors
+def ls(
+    level: str,
+    db_url: str | None,
+    patient_id: str | None,
+    patient_name: str | None,
+    study_date: str | None,
+    modality: str | None,
+    sop_class: str | None,
+    study_uid: str | None,
+    series_uid: str | None,
+    accession: str | None,
+    keys: tuple[str, ...],
+    fuzzy: bool,
+    limit: int | None,
+    offset: int,
+    fmt: str,
+) -> None:
+    """List the patients, studies, series or instances of the database."""
+    lvl = _LEVELS[level]
+    filters: dict[str, str] = {}
+    for keyword, value in (
+        ("PatientID", patient_id),
+        ("PatientName", patient_name),
+        ("StudyDate", study_date),
+        ("StudyInstanceUID", study_uid),
+        ("SeriesInstanceUID", series_uid),
+        ("AccessionNumber", accession),
+    ):
+        if value is not None:
+            filters[keyword] = value
+    if modality is not None:
+        filters["ModalitiesInStudy" if lvl in ("PATIENT", "STUDY") else "Modality"] = modality
+    if sop_class is not None:
+        filters["SOPClassUID"] = _sop_classes(sop_class)
+    for item in keys:
+        keyword, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEYWORD=VALUE", param_hint="--key")
+        filters[keyword.strip()] = value
+    with _open(db_url) as db:
+        rows = db.query(lvl, filters, limit=limit, offset=offset, fuzzy=fuzzy)
+    _print(rows, fmt, _COLUMNS[lvl])
+
+
+def _print(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
+    from srkit.tables.write import write_rows
+
+    if fmt != "text":
+        write_rows(rows, fmt)
+        return
+    table = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(columns)]
+    out = sys.stdout
+    out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+    for t in table:
+        out.write("  ".join(v.ljust(w) for v, w in zip(t, widths)).rstrip() + "\n")
+
+
+@click.group()
+def query() -> None:
+    """Query the SR content of the database (measurements, dose)."""
+
+
+def _out_options(func: Any) -> Any:
+    func = click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout."
+    )(func)
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["jsonl", "json", "csv"]),
+        default="jsonl",
+        show_default=True,
+    )(func)
+    func = click.option("--limit", type=click.IntRange(min=0))(func)
+    func = click.option("--date-from", help="Study date from (YYYYMMDD).")(func)
+    func = click.option("--date-to", help="Study date to (YYYYMMDD).")(func)
+    func = click.option("--manufacturer", help="Manufacturer (wildcards, case-insensitive).")(func)
+    func = click.option("--patient-id", help="Patient ID (wildcards).")(func)
+    func = click.option(
+        "-w",
+        "--where",
+        "wheres",
+        multiple=True,
+        metavar="FILTER=VALUE",
+        help="Any filter of the Python API (min_value=10, ...).",
+    )(func)
+    return DB_OPTION(func)
+
+
+def _filters(common: dict[str, Any], wheres: tuple[str, ...]) -> dict[str, Any]:
+    filters = {k: v for k, v in common.items() if v is not None}
+    for item in wheres:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not FILTER=VALUE", param_hint="--where")
+        filters[key.strip().replace("-", "_")] = value
+    return filters
+
+
+@query.command()
+@_out_options
+@click.option(
+    "--kind",
+    type=click.Choice(["quantitative", "qualitative"]),
+    default="quantitative",
+    show_default=True,
+)
+@click.option("--finding", help="Finding: code value, value:scheme or meaning (wildcards).")
+@click.option("--finding-site", help="Finding site (as --finding).")
+@click.option("--quantity", help="Measured quantity (as --finding).")
+@click.option("--units", help="Units (as --finding).")
+@click.option("--min-value", type=float)
+@click.option("--max-value", type=float)
+@user_errors
+def measurements(
+    db_url: str | None,
+    fmt: str,
+    output: str | None,
+    wheres: tuple[str, ...],
+    limit: int | None,
+    **common: Any,
+) -> None:
+    """TID 1500 measurement rows (the columns of ``srkit measurements``)."""
+    from srkit.tables.write import write_rows
+
+    filters = _filters(common, wheres)
+    if limit is not None:
+        filters["limit"] = limit
+    with _open(db_url) as db:
+        rows = db.query_measurements(**filters)
+    write_rows(rows, fmt, output)
+
+
+@query.command()
+@_out_options
+@click.option(
+    "--level",
+    type=click.Choice(["report", "event"]),
+    default="report",
+    show_default=True,
+    help="One row per report or per irradiation event.",
+)
+@click.option("--template", type=click.Choice(["10011", "10001"]))
+@click.option("--min-dlp", type=float, help="mGy.cm (report: total DLP; event: DLP).")
+@click.option("--max-dlp", type=float)
+@click.option("--min-ctdivol", type=float, help="mGy (events).")
+@click.option("--max-ctdivol", type=float)
+@click.option("--min-dap", type=float, help="Gy.m2 (report: total DAP; event: DAP).")
+@click.option("--max-dap", type=float)
+@user_errors
+def dose(
+    db_url: str | None,
+    fmt: str,
+    output: str | None,
+    wheres: tuple[str, ...],
+    limit: int | None,
+    level: str,
+    **common: Any,
+) -> None:
+    """Radiation dose reports or events (TID 10011, TID 10001)."""
+    from srkit.tables.write import write_rows
+
+    event = level == "event"
+    names = {
+        "min_dlp": "min_dlp" if event else "min_total_dlp",
+        "max_dlp": "max_dlp" if event else "max_total_dlp",
+        "min_dap": "min_dose_area_product" if event else "min_total_dap",
+        "max_dap": "max_dose_area_product" if event else "max_total_dap",
+        "min_ctdivol": "min_mean_ctdivol",
+        "max_ctdivol": "max_mean_ctdivol",
+    }
+    if not event and (
+        common.get("min_ctdivol") is not None or common.get("max_ctdivol") is not None
+    ):
+        level, event = "event", True
+    renamed = {names.get(k, k): v for k, v in common.items()}
+    filters = _filters(renamed, wheres)
+    filters["level"] = level
+    if limit is not None:
+        filters["limit"] = limit
+    with _open(db_url) as db:
+        rows = db.query_dose(**filters)
+    write_rows(rows, fmt, output)
+
+
+_RM_LEVELS = {"patient": "PATIENT", "study": "STUDY", "series": "SERIES", "instance": "IMAGE"}
+
+
+@click.command()
+@click.argument("level", type=click.Choice(list(_RM_LEVELS)))
+@click.argument("uids", nargs=-1, required=True)
+@DB_OPTION
+@click.option(
+    "--delete-files",
+    is_flag=True,
+    help="Also delete the copies srkit made (never the files you imported in place).",
+)
+@user_errors
+def rm(level: str, uids: tuple[str, ...], db_url: str | None, delete_files: bool) -> None:
+    """Remove patients (by Patient ID), studies, series or instances (by UID) from the index."""
+    missing = []
+    total = 0
+    with _open(db_url) as db:
+        for uid in uids:
+            n = db.remove(_RM_LEVELS[level], uid, delete_files=delete_files)
+            if n == 0:
+                missing.append(uid)
+            total += n
+    click.echo(f"srkit rm: {total} instance(s) removed", err=True)
+    if missing:
+        for uid in missing:
+            report_error(f"{uid}: no such {level} in the database")
+        raise SystemExit(1)

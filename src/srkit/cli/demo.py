@@ -1,0 +1,142 @@
+"""``srkit demo``: the main job end to end on data srkit makes itself.
+
+Makes sample CT studies with TID 1500 measurement reports and CT dose reports, imports
+them into the database (an SQLite file in the user data folder by default), and shows
+what the archive now knows: counts, the measurement table, the dose summary and plots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srkit.cli.common import user_errors
+
+__all__ = ["demo", "plot_summary"]
+
+
+def _default_folder() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("srkit")) / "samples"
+
+
+def plot_summary(
+    measurements: list[dict[str, Any]], doses: list[dict[str, Any]], out: Path
+) -> Path:
+    """Dose over time and the distribution of measured long axes, in one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    points = sorted(
+        (str(d.get("study_date") or d.get("start_of_xray_irradiation") or "")[:10], d)
+        for d in doses
+        if d.get("total_dlp") is not None
+    )
+    left.plot(
+        [p[0] for p in points], [p[1]["total_dlp"] for p in points], marker="o", color="#b5432f"
+    )
+    left.set_title("CT dose length product per study")
+    left.set_ylabel("DLP total (mGy.cm)")
+    left.tick_params(axis="x", rotation=45)
+    values = [
+        m["value"]
+        for m in measurements
+        if isinstance(m.get("value"), float)
+        and (m.get("quantity") or {}).get("meaning") == "Long Axis"
+    ]
+    right.hist(values, bins=10, color="#2f6fb5")
+    right.set_title("Lesion long axis")
+    right.set_xlabel("mm")
+    right.set_ylabel("lesions")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+@click.command()
+@click.option(
+    "--db", "url", default=None, help="Database URL or SQLite path (default: user data folder)."
+)
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the sample files (default: user data folder).",
+)
+@click.option("--studies", type=click.IntRange(1, 500), default=6, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@user_errors
+def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
+    """Make sample reports, import them into the database and summarise them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from srkit.db import Database
+    from srkit.samples import make_samples
+
+    console = Console()
+    folder = folder or _default_folder()
+    made = make_samples(folder, studies=studies, seed=seed)
+    console.print(
+        f"[bold]Made[/] {len(made)} studies in {folder}: "
+        f"{sum(len(m.images) for m in made)} CT images, {len(made)} measurement reports, "
+        f"{len(made)} CT dose reports"
+    )
+    with Database(url) as db:
+        report = db.import_paths([folder], progress=True)
+        console.print(
+            f"[bold]Imported[/] into {db.url}: {report.imported} new, {report.skipped} already there, "
+            f"{len(report.rejected)} rejected"
+        )
+        counts = db.counts()
+        console.print(
+            "Database: "
+            + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in counts if counts[k])
+        )
+        measurements = db.query_measurements()
+        table = Table(title="Measurements (TID 1500)")
+        for col in ("patient", "lesion", "site", "quantity", "value", "units"):
+            table.add_column(col, justify="right" if col == "value" else "left")
+        for row in measurements[:18]:
+            table.add_row(
+                str(row.get("patient_id") or ""),
+                str(row.get("tracking_identifier") or ""),
+                str((row.get("finding_site") or {}).get("meaning") or ""),
+                str((row.get("quantity") or {}).get("meaning") or ""),
+                f"{row['value']:.1f}" if isinstance(row.get("value"), float) else "",
+                str((row.get("units") or {}).get("value") or ""),
+            )
+        console.print(table)
+        doses = db.query_dose()
+        dose_table = Table(title="CT dose reports (TID 10011)")
+        for col in (
+            "patient",
+            "date",
+            "manufacturer",
+            "events",
+            "DLP total mGy.cm",
+            "max CTDIvol mGy",
+        ):
+            dose_table.add_column(col)
+        for row in doses:
+            dose_table.add_row(
+                str(row.get("patient_id") or ""),
+                str(row.get("study_date") or row.get("start_of_xray_irradiation") or "")[:10],
+                str(row.get("manufacturer") or ""),
+                str(row.get("number_of_events") or ""),
+                f"{row['total_dlp']:.1f}" if isinstance(row.get("total_dlp"), float) else "",
+                f"{row['max_ctdivol']:.2f}" if isinstance(row.get("max_ctdivol"), float) else "",
+            )
+        console.print(dose_table)
+        png = plot_summary(measurements, doses, folder.parent / "srkit-demo-summary.png")
+        console.print(f"[bold]Plot[/]: {png}")
+        console.print(
+            "Next: srkit ls studies, srkit query dose --format csv, srkit serve --port 8080"
+        )

@@ -1,0 +1,137 @@
+"""``srkit dose PATH...``: radiation dose reports (TID 10011, TID 10001) as tables.
+
+Output shapes follow ``contract.md`` ("Radiation dose"): one object per report with
+``--format json`` (a list) or ``jsonl``; one row per irradiation event with ``csv``.
+``--summary`` writes one row per report instead, ``--plot`` a picture of the dose per
+event.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srkit.cli.common import iter_files, progress, report_error, user_errors
+from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, SrkitWarning
+
+__all__ = ["dose", "event_rows", "iter_reports"]
+
+
+def iter_reports(
+    paths: tuple[str, ...], *, show_diagnostics: bool = False
+) -> Iterator[tuple[Path, Any]]:
+    """``(file, DoseReport)`` for every dose report under ``paths``.
+
+    Files named on the command line that cannot be read raise; files found in
+    folders that are not DICOM, not SR or not dose reports are skipped.
+    """
+    from srkit.codec.reader import read
+    from srkit.templates.dose import dose_report
+
+    named = {Path(p) for p in paths}
+    files = list(iter_files(paths))
+    for path in progress(files, "dose reports"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SrkitWarning)
+                doc = read(path)
+        except (NotDicomError, NotStructuredReportError):
+            if path in named:
+                raise
+            continue
+        report = dose_report(doc)
+        if report is None:
+            if path in named:
+                report_error(f"{path}: not a radiation dose report; skipped")
+            continue
+        if show_diagnostics:
+            for diagnostic in report.diagnostics:
+                click.echo(f"{path}: {diagnostic}", err=True)
+        yield path, report
+
+
+def _expand(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    """Nested objects as ``a.b`` keys, lists of objects as ``a.1.b`` (1-based)."""
+    if isinstance(value, dict) and not (set(value) >= {"value", "scheme"}):
+        for key, item in value.items():
+            _expand(item, f"{prefix}.{key}" if prefix else key, out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for n, item in enumerate(value, 1):
+            _expand(item, f"{prefix}.{n}", out)
+    else:
+        out[prefix] = value
+
+
+def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The CSV rows of one report: one per event, the report's fields repeated.
+
+    Each row carries the accumulated record of the event's plane (TID 10001) or the
+    one accumulated record (TID 10011) under ``accumulated.``; an event of a report
+    without events still yields one row, so that no report disappears.
+    """
+    head = {k: v for k, v in report.items() if k not in ("accumulated", "events")}
+    accumulated: list[dict[str, Any]] = report.get("accumulated") or []
+    rows = []
+    for n, event in enumerate(report.get("events") or [None], 1):
+        row: dict[str, Any] = {}
+        _expand(head, "", row)
+        plane = (event or {}).get("acquisition_plane")
+        match = next(
+            (a for a in accumulated if a.get("acquisition_plane") == plane),
+            accumulated[0] if accumulated else {},
+        )
+        _expand(match, "accumulated", row)
+        row["event_number"] = n if event is not None else None
+        _expand(event or {}, "event", row)
+        rows.append(row)
+    return rows
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="jsonl",
+    show_default=True,
+)  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (stdout).")
+@click.option("--summary", is_flag=True, help="One row per report: device, totals, maxima.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Also draw dose per event (PNG).")
+@click.option(
+    "--diagnostics", "show_diagnostics", is_flag=True, help="Print what each report got wrong."
+)
+@user_errors
+def dose(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    summary: bool,
+    plot: str | None,
+    show_diagnostics: bool,
+) -> None:
+    """Tabulate every radiation dose report found in PATH (files, folders recursively).
+
+    Numbers are in the units the templates prescribe: mGy, mGy.cm, mm, s, Gy.m2,
+    Gy, kV, mA. A unit srkit cannot convert leaves the value out (null) and is
+    reported with --diagnostics.
+    """
+    from srkit.tables.write import write_rows
+    from srkit.templates.dose import dose_summary
+
+    reports = [r.to_dict() for _, r in iter_reports(paths, show_diagnostics=show_diagnostics)]
+    if summary:
+        rows: list[dict[str, Any]] = [dose_summary(r) for r in reports]
+    elif fmt == "csv":
+        rows = [row for r in reports for row in event_rows(r)]
+    else:
+        rows = reports
+    write_rows(rows, fmt, output)
+    if plot:
+        from srkit.cli.dose_plot import plot_dose
+
+        plot_dose(reports, plot)
+    if not reports:
+        raise SrkitError("no radiation dose report found in " + ", ".join(paths))

@@ -1,0 +1,493 @@
+"""The local DICOM database: import, index SR content, query, remove.
+
+Like 3D Slicer's DICOM database and Orthanc's index: files become a Patient / Study /
+Series / Instance index (PS3.4 C.6.1 Patient Root model); SR content becomes
+queryable rows. SQLite by default (WAL mode), PostgreSQL by URL.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from srkit.db import engine as E
+from srkit.db import schema as S
+from srkit.db.index import ImportReport, write_batch
+from srkit.db.query import COUNTS, LEVELS, TABLES, level_query, normalise_level
+from srkit.db.storage import check_uid, is_inside, remove_file, storage_path, write_atomic
+from srkit.errors import SrkitError
+
+__all__ = ["Database", "ImportReport", "DuplicateInstanceError"]
+
+BATCH = 250
+"""Records per transaction during an import."""
+
+
+class DuplicateInstanceError(SrkitError):
+    """A SOP Instance UID is stored already with different content."""
+
+
+class Database:
+    """A DICOM database with SR content indexed.
+
+    Parameters
+    ----------
+    url : str or None
+        An SQLite path, ``sqlite:///...``, or ``postgresql://...``; None means
+        ``$SRKIT_DB`` or ``srkit.sqlite`` in the user's data folder.
+    storage : Path or None
+        Folder for copies (``--copy``, C-STORE, STOW-RS); default beside the SQLite
+        file (``<name>-storage``) or in the user's data folder.
+    """
+
+    def __init__(self, url: str | os.PathLike[str] | None = None, *, storage: Path | None = None):
+        self.url = E.resolve_url(url)
+        self.storage = Path(storage) if storage is not None else E.default_storage(self.url)
+        self._reader, self._writer = E.make_engines(self.url)
+        self._lock = threading.Lock()
+        try:
+            E.upgrade(self._writer)
+        except BaseException:
+            self._reader.dispose()
+            raise
+
+    # -- lifetime ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._reader.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url!r})"
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return str(self._reader.dialect.name)
+
+    def _write(self) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return self._writer.begin()
+        except OperationalError as exc:  # pragma: no cover - locked for a minute
+            raise SrkitError(f"database busy: {E._short(exc)}") from None
+
+    # -- import -----------------------------------------------------------------------
+
+    def import_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        copy: bool = False,
+        workers: int | None = None,
+        on_error: str = "collect",
+        progress: bool | Callable[[int, int], None] = False,
+    ) -> ImportReport:
+        """Index DICOM files: folders recursively, DICOMDIRs, single files.
+
+        Parameters
+        ----------
+        paths : iterable of path
+            Files, folders and DICOMDIR files.
+        copy : bool
+            Copy each file into the storage layout (else reference it in place).
+        workers : int or None
+            Parsing processes (default: the CPU count; 1 parses in this process).
+        on_error : {"collect", "skip", "raise"}
+            Collect rejected files in the report, skip them silently, or raise
+            :class:`SrkitError` at the first one (batches before it stay imported).
+        progress : bool or callable
+            A progress bar on a terminal, or ``callback(done, total)``.
+
+        Returns
+        -------
+        ImportReport
+        """
+        from srkit.db.importer import run_import
+
+        if on_error not in ("collect", "skip", "raise"):
+            raise SrkitError(f"on_error must be collect, skip or raise, not {on_error!r}")
+        return run_import(
+            self, paths, copy=copy, workers=workers, on_error=on_error, progress=progress
+        )
+
+    def _write_records(self, records: Sequence[dict[str, Any]], report: ImportReport) -> None:
+        """Index one batch in one transaction (retried once if a concurrent writer won)."""
+        from sqlalchemy.exc import IntegrityError
+
+        for attempt in (1, 2):
+            trial = ImportReport()
+            try:
+                with self._write() as conn:
+                    write_batch(conn, records, trial)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue
+            report.imported += trial.imported
+            report.skipped += trial.skipped
+            report.updated += trial.updated
+            report.conflicts.extend(trial.conflicts)
+            report.uids.extend(trial.uids)
+            return
+
+    def store_dataset(self, ds: Dataset, *, calling_ae: str | None = None) -> str:
+        """Store a dataset (C-STORE, STOW-RS) in the storage layout and index it.
+
+        The file is written atomically under names made from validated UIDs; the
+        index rows (SR content included) are written in one transaction. On failure
+        the file is removed and nothing stays behind.
+
+        Returns
+        -------
+        str
+            The SOP Instance UID.
+
+        Raises
+        ------
+        SrkitError
+            Invalid or unsafe UIDs, unreadable content.
+        DuplicateInstanceError
+            The SOP Instance UID is stored already with different content.
+        """
+        import hashlib
+
+        from srkit.db.ingest import record_from_dataset
+
+        uids = [
+            str(getattr(ds, kw, "") or "")
+            for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+        ]
+        target = storage_path(self.storage, *uids)
+        data = _encode(ds)
+        try:
+            rec = record_from_dataset(ds)
+        except SrkitError as exc:
+            raise SrkitError(exc.message, source=uids[2] or None) from None
+        except Exception as exc:
+            raise SrkitError(f"cannot index dataset ({type(exc).__name__}: {exc})") from None
+        rec.update(
+            path=str(target),
+            source_path=None,
+            copied=True,
+            size=len(data),
+            mtime_ns=None,
+            content_hash=hashlib.sha256(data).hexdigest(),
+        )
+        uid = str(rec["instance"]["sop_instance_uid"])
+        with self._lock:
+            existing = self.instance_path(uid)
+            if existing is not None:
+                report = ImportReport()
+                with self._write() as conn:
+                    write_batch(conn, [rec], report)
+                if report.conflicts:
+                    raise DuplicateInstanceError(
+                        f"SOP Instance UID {uid} is stored already with different content"
+                    )
+                return uid
+            write_atomic(target, data)
+            try:
+                report = ImportReport()
+                with self._write() as conn:
+                    write_batch(conn, [rec], report, calling_ae=calling_ae)
+            except BaseException as exc:
+                remove_file(target, self.storage)
+                if isinstance(exc, SrkitError):
+                    raise
+                if isinstance(exc, Exception):
+                    raise SrkitError(f"cannot index {uid}: {E._short(exc)}") from None
+                raise
+        return uid
+
+    # -- queries ----------------------------------------------------------------------
+
+    def query(
+        self,
+        level: str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        fields: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        fuzzy: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Match ``filters`` (DICOM keyword -> match value, PS3.4 C.2.2.2) at ``level``.
+
+        Returns one dict per match keyed by DICOM keyword: the attributes of the
+        level and the levels above, and the counts the level implies
+        (``NumberOfStudyRelatedInstances``, ``ModalitiesInStudy``, ...). IS and US
+        values are ints; the rest strings or None.
+        """
+        level = normalise_level(level)
+        stmt, keys = level_query(
+            level, filters or {}, fields=fields, limit=limit, offset=offset, fuzzy=fuzzy
+        )
+        with self._reader.connect() as conn:
+            rows = [dict(zip(keys, row)) for row in conn.execute(stmt)]
+            if level == "STUDY" and rows:
+                self._study_lists(conn, rows, fields)
+        for row in rows:
+            del row["_pk"]
+        return rows
+
+    def _study_lists(
+        self, conn: Any, rows: list[dict[str, Any]], fields: Sequence[str] | None
+    ) -> None:
+        """ModalitiesInStudy and SOPClassesInStudy of the study rows."""
+        from sqlalchemy import select
+
+        pks = [r["_pk"] for r in rows]
+        want = [n for n in COUNTS["STUDY"][2:] if fields is None or n in fields]
+        if not want:
+            return
+        stmt = (
+            select(S.series.c.study_pk, S.series.c.modality, S.instance.c.sop_class_uid)
+            .select_from(S.series.join(S.instance, S.instance.c.series_pk == S.series.c.pk))
+            .where(S.series.c.study_pk.in_(pks))
+            .distinct()
+        )
+        mods: dict[int, set[str]] = {}
+        classes: dict[int, set[str]] = {}
+        for study_pk, modality, sop_class in conn.execute(stmt):
+            if modality:
+                mods.setdefault(study_pk, set()).add(modality)
+            classes.setdefault(study_pk, set()).add(sop_class)
+        for r in rows:
+            if "ModalitiesInStudy" in want:
+                r["ModalitiesInStudy"] = "\\".join(sorted(mods.get(r["_pk"], ()))) or None
+            if "SOPClassesInStudy" in want:
+                r["SOPClassesInStudy"] = "\\".join(sorted(classes.get(r["_pk"], ()))) or None
+
+    def patients(self, **filters: Any) -> list[dict[str, Any]]:
+        """PATIENT level :meth:`query` (``limit``, ``offset``, ``fields``, ``fuzzy`` too)."""
+        return self._verb("PATIENT", filters)
+
+    def studies(self, **filters: Any) -> list[dict[str, Any]]:
+        """STUDY level :meth:`query`."""
+        return self._verb("STUDY", filters)
+
+    def series(self, **filters: Any) -> list[dict[str, Any]]:
+        """SERIES level :meth:`query`."""
+        return self._verb("SERIES", filters)
+
+    def instances(self, **filters: Any) -> list[dict[str, Any]]:
+        """IMAGE level :meth:`query`."""
+        return self._verb("IMAGE", filters)
+
+    def _verb(self, level: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        options = {
+            k: filters.pop(k) for k in ("fields", "limit", "offset", "fuzzy") if k in filters
+        }
+        return self.query(level, filters, **options)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (patients, studies, series, instances, SR tables)."""
+        from sqlalchemy import func, select
+
+        tables = {
+            "patients": S.patient,
+            "studies": S.study,
+            "series": S.series,
+            "instances": S.instance,
+            "sr_documents": S.sr_document,
+            "measurements": S.measurement,
+            "qualitative": S.qualitative,
+            "dose_reports": S.dose_report,
+            "dose_events": S.dose_event,
+        }
+        with self._reader.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for name, t in tables.items()
+            }
+
+    def query_measurements(self, **filters: Any) -> list[dict[str, Any]]:
+        """Measurement rows (``kind="qualitative"`` for evaluations) matching ``filters``.
+
+        See :func:`srkit.db.srquery.measurement_query` for the filters.
+        """
+        from srkit.db.srquery import measurement_query, run
+
+        with self._reader.connect() as conn:
+            return run(conn, *measurement_query(filters))
+
+    def query_dose(self, **filters: Any) -> list[dict[str, Any]]:
+        """Dose reports (``level="event"`` for irradiation events) matching ``filters``.
+
+        See :func:`srkit.db.srquery.dose_query` for the filters.
+        """
+        from srkit.db.srquery import dose_query, run
+
+        with self._reader.connect() as conn:
+            return run(conn, *dose_query(filters))
+
+    def sr_documents(self, **filters: Any) -> list[dict[str, Any]]:
+        """SR document rows (template, flags, diagnostics) with their study context."""
+        from srkit.db.srquery import document_query, run
+
+        with self._reader.connect() as conn:
+            return run(conn, *document_query(filters))
+
+    # -- files ------------------------------------------------------------------------
+
+    def _instance_rows(self, level: str, uid: str) -> list[Any]:
+        from sqlalchemy import select
+
+        level = normalise_level(level)
+        if level == "PATIENT":
+            key = S.patient.c.patient_id
+        else:
+            key = TABLES[level].c[
+                {
+                    "STUDY": "study_instance_uid",
+                    "SERIES": "series_instance_uid",
+                    "IMAGE": "sop_instance_uid",
+                }[level]
+            ]
+        i = S.instance
+        joined = (
+            i.join(S.series, i.c.series_pk == S.series.c.pk)
+            .join(S.study, S.series.c.study_pk == S.study.c.pk)
+            .join(S.patient, S.study.c.patient_pk == S.patient.c.pk)
+        )
+        stmt = (
+            select(
+                i.c.pk,
+                i.c.path,
+                i.c.copied,
+                i.c.series_pk,
+                S.series.c.study_pk,
+                S.study.c.patient_pk,
+            )
+            .select_from(joined)
+            .where(key == uid)
+            .order_by(
+                S.study.c.pk,
+                S.series.c.series_number.asc().nulls_last(),
+                S.series.c.pk,
+                i.c.instance_number.asc().nulls_last(),
+                i.c.pk,
+            )
+        )
+        with self._reader.connect() as conn:
+            return list(conn.execute(stmt))
+
+    def instance_paths(self, level: str, uid: str) -> list[Path]:
+        """The files of a patient (by Patient ID), study, series or instance."""
+        return [Path(r.path) for r in self._instance_rows(level, uid)]
+
+    def instance_path(self, sop_instance_uid: str) -> Path | None:
+        """The file of one instance, or None when it is not indexed."""
+        rows = self._instance_rows("IMAGE", sop_instance_uid)
+        return Path(rows[0].path) if rows else None
+
+    def remove(self, level: str, uid: str, *, delete_files: bool = False) -> int:
+        """Remove a patient, study, series or instance from the index.
+
+        The user's files are never deleted; with ``delete_files`` the copies srkit
+        made in its storage folder are. Returns the number of instances removed.
+        """
+        from sqlalchemy import delete, select
+
+        rows = self._instance_rows(level, uid)
+        if not rows:
+            return 0
+        pks = [r.pk for r in rows]
+        with self._write() as conn:
+            for chunk in _chunks(pks):
+                reports = select(S.dose_report.c.pk).where(S.dose_report.c.instance_pk.in_(chunk))
+                conn.execute(delete(S.dose_event).where(S.dose_event.c.dose_report_pk.in_(reports)))
+                for table in S.SR_TABLES[1:]:
+                    conn.execute(delete(table).where(table.c.instance_pk.in_(chunk)))
+                conn.execute(delete(S.instance).where(S.instance.c.pk.in_(chunk)))
+            _prune(conn, rows)
+        if delete_files:
+            for r in rows:
+                if r.copied and is_inside(Path(r.path), self.storage):
+                    remove_file(Path(r.path), self.storage)
+        return len(rows)
+
+    def check_integrity(self) -> list[str]:
+        """Problems found by the database's own check and by orphan checks ([] = fine)."""
+        from sqlalchemy import text
+
+        problems: list[str] = []
+        with self._reader.connect() as conn:
+            if self.dialect == "sqlite":
+                result = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+                if result != ["ok"]:
+                    problems.extend(result)
+                problems.extend(
+                    str(tuple(r)) for r in conn.exec_driver_sql("PRAGMA foreign_key_check")
+                )
+            for child, fk, parent in (
+                ("study", "patient_pk", "patient"),
+                ("series", "study_pk", "study"),
+                ("instance", "series_pk", "series"),
+                ("sr_document", "instance_pk", "instance"),
+            ):
+                n = conn.execute(
+                    text(
+                        f"SELECT count(*) FROM {child} c LEFT JOIN {parent} p ON c.{fk} = p.pk "
+                        "WHERE p.pk IS NULL"
+                    )
+                ).scalar_one()
+                if n:
+                    problems.append(f"{n} {child} rows without their {parent}")
+        return problems
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _prune(conn: Any, rows: Sequence[Any]) -> None:
+    """Delete the series, studies and patients that ``rows`` leave empty."""
+    from sqlalchemy import delete, exists, select
+
+    for table, child, fk, pks in (
+        (S.series, S.instance, "series_pk", {r.series_pk for r in rows}),
+        (S.study, S.series, "study_pk", {r.study_pk for r in rows}),
+        (S.patient, S.study, "patient_pk", {r.patient_pk for r in rows}),
+    ):
+        for chunk in _chunks(sorted(pks)):
+            empty = ~exists(select(child.c.pk).where(child.c[fk] == table.c.pk))
+            conn.execute(delete(table).where(table.c.pk.in_(chunk), empty))
+
+
+def _encode(ds: Dataset) -> bytes:
+    """The Part 10 file bytes of a dataset (File Meta Information completed)."""
+    from pydicom import dcmwrite
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        meta = ds.file_meta = FileMetaDataset()
+    if "TransferSyntaxUID" not in meta:
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    check_uid(str(getattr(ds, "SOPClassUID", "") or ""), "SOP Class UID")
+    buf = io.BytesIO()
+    try:
+        dcmwrite(buf, ds, enforce_file_format=True)
+    except Exception as exc:
+        raise SrkitError(f"cannot encode the dataset ({type(exc).__name__}: {exc})") from None
+    return buf.getvalue()
+
+
+__all__ += ["LEVELS"]

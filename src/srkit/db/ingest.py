@@ -1,0 +1,415 @@
+"""Parse DICOM files into plain records for the index (runs in worker processes).
+
+A record is a dict of plain values (picklable): the patient, study, series and
+instance attributes of the Patient Root model (PS3.4 C.6.1.1), the file facts
+(size, modification time, SHA-256 of the bytes) and, for an SR document, the rows
+of its content (TID 1500 measurements, TID 10011/10001 dose). Parsing never raises:
+a file that cannot be indexed becomes ``{"path": ..., "error": reason}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.datadict import dictionary_VR, keyword_dict
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+
+from srkit.codec.reader import load_dataset
+from srkit.codec.sopclass import is_sr_sop_class
+from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
+from srkit.errors import SrkitError
+
+__all__ = ["parse_file", "parse_bytes", "record_from_dataset", "expand_paths", "sr_rows"]
+
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+
+_PATIENT = {
+    "patient_id": "PatientID",
+    "patient_name": "PatientName",
+    "patient_birth_date": "PatientBirthDate",
+    "patient_sex": "PatientSex",
+}
+_STUDY = {
+    "study_instance_uid": "StudyInstanceUID",
+    "study_date": "StudyDate",
+    "study_time": "StudyTime",
+    "accession_number": "AccessionNumber",
+    "study_id": "StudyID",
+    "study_description": "StudyDescription",
+    "referring_physician_name": "ReferringPhysicianName",
+    "institution_name": "InstitutionName",
+}
+_SERIES = {
+    "series_instance_uid": "SeriesInstanceUID",
+    "modality": "Modality",
+    "series_number": "SeriesNumber",
+    "series_description": "SeriesDescription",
+    "series_date": "SeriesDate",
+    "series_time": "SeriesTime",
+    "body_part_examined": "BodyPartExamined",
+    "manufacturer": "Manufacturer",
+    "manufacturer_model_name": "ManufacturerModelName",
+    "station_name": "StationName",
+}
+_INSTANCE = {
+    "sop_instance_uid": "SOPInstanceUID",
+    "sop_class_uid": "SOPClassUID",
+    "instance_number": "InstanceNumber",
+    "content_date": "ContentDate",
+    "content_time": "ContentTime",
+    "rows": "Rows",
+    "columns": "Columns",
+    "number_of_frames": "NumberOfFrames",
+}
+_VR = {
+    kw: dictionary_VR(keyword_dict[kw])
+    for kw in [
+        *_PATIENT.values(),
+        *_STUDY.values(),
+        *_SERIES.values(),
+        *_INSTANCE.values(),
+        "TransferSyntaxUID",
+        "MediaStorageSOPClassUID",
+    ]
+}
+_QUICK_TAGS = sorted(
+    {keyword_dict[kw] for kw in _VR if kw not in ("TransferSyntaxUID", "MediaStorageSOPClassUID")}
+    | {0x00080005, 0x7FE00010}
+)
+_INTEGERS = frozenset({"series_number", "instance_number", "rows", "columns", "number_of_frames"})
+
+
+_ASCII_VRS = frozenset({"UI", "DA", "TM", "DT", "CS", "IS", "DS", "AS", "AE"})
+_CODECS = {"": "latin_1", "ISO_IR 6": "latin_1", "ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8"}
+
+
+def _charset(ds: Dataset) -> str | None:
+    """A Python codec for the dataset's text, or None when pydicom must decode it."""
+    elems: Any = ds._dict
+    raw = elems.get(0x00080005)
+    if raw is None:
+        return "latin_1"
+    value = raw.value
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return None
+    return _CODECS.get(str(value or "").strip())
+
+
+def _text(ds: Dataset, keyword: str, codec: str | None = "latin_1") -> str | None:
+    """An attribute as text (multiple values joined by ``\\``); None when absent or empty.
+
+    Raw values of ASCII VRs and of single-byte or UTF-8 text are decoded directly
+    (pydicom's element conversion costs more than the rest of the parse).
+    """
+    tag = keyword_dict.get(keyword)
+    elems: Any = ds._dict
+    elem = elems.get(tag) if tag is not None else None
+    if elem is None or tag is None:
+        return None
+    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes):
+        vr = elem.VR or _VR.get(keyword, "")
+        if vr in _ASCII_VRS or (codec is not None and vr in ("LO", "SH", "PN", "LT", "ST")):
+            text = elem.value.decode("ascii" if vr in _ASCII_VRS else codec or "latin_1", "replace")
+            text = text.strip(" \x00")
+            return text or None
+        if vr == "US" and elem.length == 2:
+            return str(int.from_bytes(elem.value, "little" if elem.is_little_endian else "big"))
+    try:
+        value = ds[tag].value
+    except Exception:
+        return None
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        value = "\\".join(str(v) for v in value)
+    text = str(value).strip().rstrip("\x00")
+    return text or None
+
+
+def _int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(float(text.split("\\")[0]))
+    except ValueError:
+        return None
+
+
+def _columns(ds: Dataset, mapping: dict[str, str], codec: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column, keyword in mapping.items():
+        value: Any = _text(ds, keyword, codec)
+        if column in _INTEGERS:
+            value = _int(value)
+        out[column] = value
+    return out
+
+
+def record_from_dataset(ds: Dataset, *, index_sr: bool = True) -> dict[str, Any]:
+    """The index record of a parsed dataset (without the file facts).
+
+    Raises
+    ------
+    SrkitError
+        The dataset lacks a UID the information model needs.
+    """
+    codec = _charset(ds)
+    rec: dict[str, Any] = {
+        "patient": _columns(ds, _PATIENT, codec),
+        "study": _columns(ds, _STUDY, codec),
+        "series": _columns(ds, _SERIES, codec),
+        "instance": _columns(ds, _INSTANCE, codec),
+    }
+    for level, column, what in (
+        ("instance", "sop_instance_uid", "SOP Instance UID"),
+        ("instance", "sop_class_uid", "SOP Class UID"),
+        ("study", "study_instance_uid", "Study Instance UID"),
+        ("series", "series_instance_uid", "Series Instance UID"),
+    ):
+        value = rec[level][column]
+        if not value:
+            raise SrkitError(f"no {what}")
+        if len(value) > 64:
+            raise SrkitError(f"{what} longer than 64 characters")
+    tsyntax = None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        tsyntax = _text(meta, "TransferSyntaxUID")
+    rec["instance"]["transfer_syntax_uid"] = tsyntax
+    rec["patient"]["patient_key"] = rec["patient"]["patient_id"] or ""
+    rec["sr"] = None
+    if index_sr and is_sr_sop_class(rec["instance"]["sop_class_uid"]):
+        from srkit.db.srindex import sr_rows as _sr_rows
+
+        rec["sr"] = _sr_rows(ds)
+    return rec
+
+
+def sr_rows(ds: Dataset) -> dict[str, Any] | None:
+    """The SR content rows of a dataset (see :mod:`srkit.db.srindex`)."""
+    from srkit.db.srindex import sr_rows as _sr_rows
+
+    return _sr_rows(ds)
+
+
+def _quick(data: bytes) -> Dataset | None:
+    """Only the indexed attributes and Pixel Data (a third of a full parse); None when
+    the file needs a full parse: an SR, no Pixel Data (its last element is then checked
+    for truncation), or anything unusual."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(data), specific_tags=_QUICK_TAGS)
+    except Exception:
+        return None
+    keys = ds._dict
+    if 0x7FE00010 not in keys or 0x00080016 not in keys:
+        return None
+    sop_class = _text(ds, "SOPClassUID")
+    if sop_class is None or is_sr_sop_class(sop_class):
+        return None
+    return ds
+
+
+def parse_bytes(data: bytes, name: str) -> tuple[Dataset, dict[str, Any]]:
+    """Parse file bytes; returns the dataset and its record (hash and size included).
+
+    The dataset is complete for SR documents; for images it holds the indexed
+    attributes only.
+    """
+    ds = _quick(data)
+    if ds is None:
+        try:
+            ds = load_dataset(io.BytesIO(data))
+        except SrkitError as exc:
+            raise SrkitError(exc.message, source=name) from None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        raise SrkitError("a DICOMDIR (import its folder or the DICOMDIR itself)", source=name)
+    _check_complete(ds, len(data), name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = record_from_dataset(ds)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name) from None
+    rec["size"] = len(data)
+    rec["content_hash"] = hashlib.sha256(data).hexdigest()
+    return ds, rec
+
+
+def _check_complete(ds: Dataset, size: int, name: str) -> None:
+    """Reject a file cut short: pydicom reads a truncated last value silently."""
+    try:
+        elem = ds.get_item(0x7FE00010) if 0x7FE00010 in ds else None
+    except Exception:
+        elem = None
+    pixel_length = getattr(elem, "length", None)
+    if elem is not None and pixel_length not in (None, 0xFFFFFFFF):
+        start = getattr(elem, "value_tell", None)
+        if start is not None and start + pixel_length > size:
+            raise SrkitError("truncated file (Pixel Data cut short)", source=name)
+    for key in list(ds._dict)[-1:]:
+        try:
+            last = ds.get_item(key)
+            value_tell = getattr(last, "value_tell", None)
+            length = getattr(last, "length", None)
+        except Exception:
+            continue
+        if (
+            value_tell is not None
+            and length not in (None, 0xFFFFFFFF)
+            and value_tell + length > size
+        ):
+            raise SrkitError("truncated file (last element cut short)", source=name)
+
+
+def parse_file(path: str, copy_root: str | None = None) -> dict[str, Any]:
+    """Parse one file into a record; a failure becomes ``{"path": ..., "error": ...}``.
+
+    With ``copy_root``, the file is also copied into the storage layout there (created
+    only if absent, atomically); ``"copy_state"`` says ``"created"`` or ``"exists"``.
+    """
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as stream:
+            data = stream.read()
+        _ds, rec = parse_bytes(data, path)
+    except SrkitError as exc:
+        return {"path": path, "error": exc.message}
+    except OSError as exc:
+        return {"path": path, "error": exc.strerror or str(exc)}
+    except Exception as exc:  # a parser bug must not stop an import of thousands of files
+        return {"path": path, "error": f"cannot index ({type(exc).__name__}: {exc})"[:300]}
+    rec["path"] = path
+    rec["source_path"] = path
+    rec["mtime_ns"] = st.st_mtime_ns
+    rec["copied"] = False
+    if copy_root is not None:
+        try:
+            target = storage_path(
+                Path(copy_root),
+                rec["study"]["study_instance_uid"],
+                rec["series"]["series_instance_uid"],
+                rec["instance"]["sop_instance_uid"],
+            )
+            rec["copy_state"] = create_exclusive(target, data)
+        except SrkitError as exc:
+            return {"path": path, "error": exc.message}
+        rec["path"] = str(target)
+        rec["copied"] = True
+    return rec
+
+
+def create_exclusive(target: Path, data: bytes) -> str:
+    """Create ``target`` with ``data`` unless it exists (atomic: write, then hard link)."""
+    if target.exists():
+        return "exists"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}{PART_SUFFIX}")
+    try:
+        with open(tmp, "wb") as out:
+            out.write(data)
+        try:
+            os.link(tmp, target)
+            state = "created"
+        except FileExistsError:
+            state = "exists"
+        except OSError:  # a file system without hard links
+            os.replace(tmp, target)
+            return "created"
+    except OSError as exc:
+        raise SrkitError(f"cannot copy into storage: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return state
+
+
+def _dicomdir_files(path: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files a DICOMDIR references (PS3.10 8.6), only those inside its folder."""
+    rejected: list[tuple[str, str]] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(path, force=True)
+        records = ds.DirectoryRecordSequence
+    except Exception as exc:
+        return [], [(str(path), f"unreadable DICOMDIR ({type(exc).__name__})")]
+    base = path.parent.resolve()
+    files: list[Path] = []
+    for rec in records:
+        file_id = rec.get("ReferencedFileID")
+        if not file_id:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        target = base.joinpath(*[str(p) for p in parts])
+        try:
+            target.resolve().relative_to(base)
+        except ValueError:
+            rejected.append((str(target), "DICOMDIR reference outside its folder"))
+            continue
+        files.append(target)
+    return files, rejected
+
+
+def expand_paths(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files to import: named files, files under named folders (recursively, sorted),
+    the files each DICOMDIR references; each file once. Missing paths are rejected."""
+    seen: set[str] = set()
+    files: list[str] = []
+    rejected: list[tuple[str, str]] = []
+
+    def add(p: Path) -> None:
+        key = os.path.abspath(p)
+        if key not in seen:
+            seen.add(key)
+            files.append(str(p))
+
+    for found in _walk(paths):
+        if not found.exists():
+            rejected.append((str(found), "no such file or directory"))
+        elif found.name.upper() == "DICOMDIR":
+            refs, bad = _dicomdir_files(found)
+            rejected.extend(bad)
+            for ref in refs:
+                add(ref)
+        else:
+            add(found)
+    return files, rejected
+
+
+def _walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                for name in sorted(names):
+                    if name.startswith(".") and name.endswith(PART_SUFFIX):
+                        continue
+                    yield Path(root) / name
+        else:
+            yield path
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for the ``row``/``report`` text columns."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+__all__ += ["check_uid", "create_exclusive", "dumps", "DICOMDIR_CLASS"]

@@ -1,0 +1,288 @@
+"""SR content rows for the index: document facts, TID 1500 and dose rows.
+
+The rows are those of ``srkit measurements`` (TID 1500, PS3.16) and ``srkit dose``
+(TID 10011 CT Radiation Dose, TID 10001 Projection X-Ray Radiation Dose); the
+template readers live in :mod:`srkit.templates` and are imported lazily, so the
+index works (with document rows only) where a reader is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from srkit.errors import SrkitError
+
+__all__ = ["sr_rows", "document_row", "measurement_columns", "dose_columns", "flat_numbers"]
+
+MEASUREMENT_REPORT = ("126000", "DCM")
+DOSE_REPORT = ("113701", "DCM")
+
+
+def _module(name: str) -> Any:
+    """A template module, or None while it does not exist (or cannot be imported)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _code_cols(prefix: str, code: Any) -> dict[str, Any]:
+    if isinstance(code, Mapping):
+        return {
+            f"{prefix}_value": code.get("value"),
+            f"{prefix}_scheme": code.get("scheme"),
+            f"{prefix}_meaning": code.get("meaning"),
+        }
+    return {f"{prefix}_value": None, f"{prefix}_scheme": None, f"{prefix}_meaning": None}
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, Mapping):
+        value = value.get("number", value.get("value"))
+    try:
+        return None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of a row (code objects and dataclasses become dicts)."""
+    return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def document_row(doc: Any) -> dict[str, Any]:
+    """The ``sr_document`` columns of a read document (PS3.3 C.17.2)."""
+    title = doc.title
+    template = doc.template_id
+    key = (title.value, title.scheme) if title is not None else None
+    if template == "1500" or key == MEASUREMENT_REPORT:
+        kind = "measurement_report"
+    elif key == DOSE_REPORT or template in ("10001", "10011"):
+        kind = "dose_report"
+    elif doc.sop_class_uid == "1.2.840.10008.5.1.4.1.1.88.59":
+        kind = "key_object_selection"
+    else:
+        kind = "other"
+    diags = [d.to_dict() for d in doc.diagnostics]
+    return {
+        "kind": kind,
+        "template": template,
+        **_code_cols("title", title.to_dict() if title is not None else None),
+        "completion_flag": doc.completion_flag,
+        "verification_flag": doc.verification_flag,
+        "item_count": len(doc),
+        "error_count": sum(1 for d in diags if d["severity"] == "ERROR"),
+        "warning_count": sum(1 for d in diags if d["severity"] == "WARNING"),
+        "diagnostics": json.dumps(diags, ensure_ascii=False),
+    }
+
+
+def measurement_columns(row: Mapping[str, Any], *, qualitative: bool) -> dict[str, Any]:
+    """Table columns of one ``srkit measurements`` row (the row itself kept as JSON)."""
+    plain = _plain(dict(row))
+    seg = plain.get("segmentation_sop_instance_uid")
+    cols: dict[str, Any] = {
+        "measurement_group_number": _int(plain.get("measurement_group_number")),
+        "tracking_identifier": plain.get("tracking_identifier"),
+        "tracking_unique_identifier": plain.get("tracking_unique_identifier"),
+        **_code_cols("finding", plain.get("finding")),
+        **_code_cols("finding_site", plain.get("finding_site")),
+        **_code_cols("quantity", plain.get("quantity")),
+        "row": json.dumps(plain, ensure_ascii=False),
+    }
+    if qualitative:
+        cols.update(_code_cols("answer", plain.get("value")))
+    else:
+        cols["value"] = _float(plain.get("value"))
+        cols.update(_code_cols("units", plain.get("units")))
+        cols["segmentation_sop_instance_uid"] = seg if isinstance(seg, str) else None
+        cols["segment_number"] = _int(plain.get("segment_number"))
+    return cols
+
+
+def flat_numbers(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested report keys joined with ``.`` (lists: first element), leaves kept."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, Mapping):
+        if set(obj) >= {"value", "scheme"} and set(obj) <= {
+            "value",
+            "scheme",
+            "meaning",
+            "version",
+        }:
+            out[prefix.rstrip(".")] = obj
+            return out
+        for key, value in obj.items():
+            out.update(flat_numbers(value, f"{prefix}{key}."))
+    elif isinstance(obj, list):
+        if obj:
+            out.update(flat_numbers(obj[0], prefix))
+    else:
+        out[prefix.rstrip(".")] = obj
+    return out
+
+
+def _pick(flat: Mapping[str, Any], *names: str) -> Any:
+    """The first value whose key (or last dotted part) is one of ``names``."""
+    for name in names:
+        if name in flat:
+            return flat[name]
+    for name in names:
+        for key, value in flat.items():
+            if key.rsplit(".", 1)[-1] == name:
+                return value
+    return None
+
+
+def dose_columns(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Columns of ``dose_report`` and of each ``dose_event`` for one report dict."""
+    plain = _plain(dict(report))
+    totals: dict[str, Any] = {}
+    for acc in plain.get("accumulated") or []:
+        for key, value in flat_numbers(acc).items():
+            totals.setdefault(key, value)
+    row = {
+        "template": plain.get("template"),
+        "manufacturer": plain.get("manufacturer"),
+        "manufacturer_model_name": plain.get("manufacturer_model_name"),
+        "station_name": plain.get("station_name"),
+        **_code_cols("procedure", plain.get("procedure_reported")),
+        "start_of_xray_irradiation": plain.get("start_of_xray_irradiation"),
+        "end_of_xray_irradiation": plain.get("end_of_xray_irradiation"),
+        "total_dlp": _float(_pick(totals, "ct_dose_length_product_total")),
+        "total_dap": _float(_pick(totals, "dose_area_product_total")),
+        "total_dose_rp": _float(_pick(totals, "dose_rp_total")),
+        "event_count": len(plain.get("events") or []),
+        "report": json.dumps(plain, ensure_ascii=False),
+    }
+    events = []
+    for number, event in enumerate(plain.get("events") or [], start=1):
+        flat = flat_numbers(event)
+        target = _pick(flat, "target_region")
+        events.append(
+            {
+                "event_number": number,
+                "irradiation_event_uid": _pick(flat, "irradiation_event_uid"),
+                "acquisition_protocol": _pick(flat, "acquisition_protocol"),
+                "datetime_started": _pick(flat, "datetime_started"),
+                **_code_cols("target_region", target),
+                "mean_ctdivol": _float(_pick(flat, "mean_ctdivol")),
+                "dlp": _float(_pick(flat, "dlp")),
+                "dose_area_product": _float(_pick(flat, "dose_area_product")),
+                "dose_rp": _float(_pick(flat, "dose_rp")),
+                "kvp": _float(_pick(flat, "kvp")),
+                "row": json.dumps(event, ensure_ascii=False),
+            }
+        )
+    for key in ("irradiation_event_uid", "acquisition_protocol", "datetime_started"):
+        for ev in events:
+            if ev[key] is not None and not isinstance(ev[key], str):
+                ev[key] = str(ev[key])
+    return row, events
+
+
+def sr_rows(ds: Dataset) -> dict[str, Any] | None:
+    """Every SR row of a dataset: ``document``, ``measurements``, ``qualitative``,
+    ``dose`` (``(report_row, event_rows)`` or None), ``notes`` (template reader errors).
+
+    None when the SR content cannot be read at all.
+    """
+    from srkit.codec.reader import read_dataset
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            doc = read_dataset(ds)
+    except SrkitError:
+        return None
+    out: dict[str, Any] = {
+        "document": document_row(doc),
+        "measurements": [],
+        "qualitative": [],
+        "dose": None,
+        "notes": [],
+    }
+    kind = out["document"]["kind"]
+    if kind == "measurement_report":
+        _measurements(doc, out)
+    elif kind == "dose_report":
+        _dose(doc, out)
+    return out
+
+
+def _measurements(doc: Any, out: dict[str, Any]) -> None:
+    tid1500 = _module("srkit.templates.tid1500")
+    if tid1500 is None or not hasattr(tid1500, "measurement_rows"):
+        out["notes"].append("TID 1500 reader not available")
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if hasattr(tid1500, "is_measurement_report") and not tid1500.is_measurement_report(doc):
+                return
+            out["measurements"] = [
+                measurement_columns(r, qualitative=False) for r in tid1500.measurement_rows(doc)
+            ]
+            if hasattr(tid1500, "qualitative_rows"):
+                out["qualitative"] = [
+                    measurement_columns(r, qualitative=True) for r in tid1500.qualitative_rows(doc)
+                ]
+    except Exception as exc:  # a reader bug is a note on the document, not a lost file
+        out["notes"].append(f"TID 1500 rows not read: {type(exc).__name__}: {exc}")
+        out["measurements"], out["qualitative"] = [], []
+
+
+def _dose(doc: Any, out: dict[str, Any]) -> None:
+    dose = _module("srkit.templates.dose")
+    if dose is None or not hasattr(dose, "dose_report"):
+        out["notes"].append("dose reader not available")
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if hasattr(dose, "is_dose_report") and not dose.is_dose_report(doc):
+                return
+            report = dose.dose_report(doc)
+            report_dict = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+            row, events = dose_columns(report_dict)
+            summary = None
+            if hasattr(dose, "dose_summary"):
+                summary = _plain(dose.dose_summary(report_dict))
+            row["summary"] = json.dumps(summary, ensure_ascii=False) if summary else None
+            for column, key in (
+                ("total_dlp", "dlp_total"),
+                ("total_dap", "dap_total"),
+                ("total_dose_rp", "dose_rp_total"),
+            ):
+                if summary and summary.get(key) is not None:
+                    row[column] = _float(summary[key])
+            if summary:
+                row["manufacturer"] = row["manufacturer"] or summary.get("manufacturer")
+                row["manufacturer_model_name"] = row["manufacturer_model_name"] or summary.get(
+                    "model"
+                )
+            out["dose"] = (row, events)
+    except Exception as exc:
+        out["notes"].append(f"dose rows not read: {type(exc).__name__}: {exc}")
+        out["dose"] = None

@@ -1,0 +1,113 @@
+"""The storage folder: files named by their UIDs, written atomically, never outside it.
+
+Layout: ``<storage>/<Study Instance UID>/<Series Instance UID>/<SOP Instance UID>.dcm``.
+UIDs are checked against PS3.5 9.1 (digits and dots, at most 64 characters) before
+they become names, so a hostile UID such as ``../../x`` cannot escape the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from pathlib import Path
+
+from srkit.errors import SrkitError
+
+__all__ = ["check_uid", "storage_path", "write_atomic", "remove_file", "is_inside"]
+
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+PART_SUFFIX = ".part"
+
+
+def check_uid(uid: str, what: str = "UID") -> str:
+    """The UID itself when it is a valid UID (PS3.5 9.1); :class:`SrkitError` otherwise.
+
+    Parameters
+    ----------
+    uid : str
+        The value to check (trailing spaces and NULs, the UI padding, are removed).
+    what : str
+        The attribute's name, for the message.
+    """
+    value = (uid or "").rstrip("\x00 ")
+    if not value or len(value) > 64 or not _UID.fullmatch(value):
+        raise SrkitError(f"invalid {what} {uid!r}: not usable as a file name")
+    return value
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (resolved) lies inside ``root`` (resolved)."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def storage_path(root: Path, study_uid: str, series_uid: str, sop_uid: str) -> Path:
+    """The file for an instance in the storage layout; the UIDs are validated first."""
+    path = (
+        root
+        / check_uid(study_uid, "Study Instance UID")
+        / check_uid(series_uid, "Series Instance UID")
+        / f"{check_uid(sop_uid, 'SOP Instance UID')}.dcm"
+    )
+    if not is_inside(path, root):  # pragma: no cover - the UID check already prevents it
+        raise SrkitError(f"{path}: outside the storage folder")
+    return path
+
+
+def write_atomic(path: Path, data: bytes, *, fsync: bool = False) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    A reader (or a crash) never sees a half-written file under the final name.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
+    try:
+        with open(tmp, "wb") as out:
+            out.write(data)
+            if fsync:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise SrkitError(f"cannot write: {exc.strerror}", source=str(path)) from None
+
+
+def remove_file(path: Path, root: Path) -> bool:
+    """Delete a stored copy (only inside ``root``) and the folders it leaves empty."""
+    if not is_inside(path, root):
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    parent = path.parent
+    for _ in range(2):
+        if parent == root or not is_inside(parent, root):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+    return True
+
+
+def clean_partial(root: Path) -> int:
+    """Remove temporary files that an interrupted write left behind; returns the count."""
+    count = 0
+    if not root.is_dir():
+        return 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(".") and name.endswith(PART_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(dirpath, name))
+                    count += 1
+    return count
