@@ -119,7 +119,7 @@ class LightDataset:
             if type(elem) is LightSequence:
                 ds.add(self[tag])
             else:
-                ds._dict[Tag(tag)] = elem
+                ds._dict[Tag(tag)] = elem._replace(tag=Tag(elem.tag))
         return ds
 
 
@@ -152,12 +152,45 @@ class _Parser:
         return tag, vr.decode("ascii"), length, pos + 8
 
     def elements(self, pos: int, end: int, stop_at_item_end: bool) -> tuple[dict[int, Any], int]:
-        """Parse elements from ``pos`` until ``end`` (or the item delimiter)."""
+        """Parse elements from ``pos`` until ``end`` (or the item delimiter).
+
+        The element header is decoded inline (this loop is the parser's hot path);
+        item elements keep plain ``int`` tags, converted on request.
+        """
         out: dict[int, Any] = {}
         data = self.data
+        size = len(data)
         implicit = self.implicit
+        unpack_head = _HEAD.unpack_from
+        unpack_explicit = _EXPLICIT.unpack_from
+        unpack_u32 = _U32.unpack_from
+        raw_element = RawDataElement
         while pos < end:
-            tag, vr, length, vpos = self.header(pos)
+            if pos + 8 > size:
+                raise FastParseError("truncated element header")
+            if implicit:
+                group, elem, length = unpack_head(data, pos)
+                tag = (group << 16) | elem
+                vr = None
+                vpos = pos + 8
+            else:
+                group, elem, vr_bytes, length = unpack_explicit(data, pos)
+                tag = (group << 16) | elem
+                if group == 0xFFFE:
+                    length = unpack_u32(data, pos + 4)[0]
+                    vr = None
+                    vpos = pos + 8
+                elif vr_bytes in _LONG_VRS:
+                    if pos + 12 > size:
+                        raise FastParseError("truncated element header")
+                    length = unpack_u32(data, pos + 8)[0]
+                    vr = vr_bytes.decode("ascii")
+                    vpos = pos + 12
+                else:
+                    if not (65 <= vr_bytes[0] <= 90 and 65 <= vr_bytes[1] <= 90):
+                        raise FastParseError(f"invalid VR at {pos}")
+                    vr = vr_bytes.decode("ascii")
+                    vpos = pos + 8
             if tag == _ITEM_END:
                 if not stop_at_item_end:
                     raise FastParseError("unexpected item delimiter")
@@ -173,11 +206,9 @@ class _Parser:
             if length == _UNDEFINED:
                 raise FastParseError("undefined length on a non-sequence element")
             stop = vpos + length
-            if stop > len(data):
+            if stop > size:
                 raise FastParseError("truncated value")
-            out[tag] = RawDataElement(
-                Tag(tag), vr, length, bytes(data[vpos:stop]), vpos, implicit, True
-            )
+            out[tag] = raw_element(tag, vr, length, bytes(data[vpos:stop]), vpos, implicit, True)
             pos = stop
         if stop_at_item_end:
             raise FastParseError("item without delimiter")

@@ -8,6 +8,7 @@ permissive policies) or an :class:`~srkit.errors.InvalidDocumentError` (strict).
 from __future__ import annotations
 
 import os
+import re
 import struct
 import warnings
 from collections.abc import Sequence
@@ -548,11 +549,11 @@ class _Reader:
         return SopReference(sop_class_uid=cls, sop_instance_uid=inst), ref_item
 
 
+_UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))+")
+
+
 def _is_uid(uid: str) -> bool:
-    if len(uid) > 64 or not uid:
-        return False
-    parts = uid.split(".")
-    return len(parts) > 1 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts)
+    return len(uid) <= 64 and _UID.fullmatch(uid) is not None
 
 
 # -- value-type builders ---------------------------------------------------------
