@@ -255,3 +255,15 @@ def test_big_endian_falls_back_to_pydicom(tmp_path):
 
     assert not hasattr(load_dataset(path), "_srkit_parsed")
     assert read(path) == read(data_path("sr-other/pydicom_test-SR.dcm"))
+
+
+def test_prune_children_cuts_the_image_library_before_reading():
+    from srkit.codec.reader import load_dataset, prune_children, read_dataset
+
+    ds = load_dataset(data_path("sr-tid1500/dcmqi_sr-example_sr.dcm"))
+    assert prune_children(ds, frozenset({("111028", "DCM")})) == 1
+    doc = read_dataset(ds)
+    library = doc.find(srkit.Code.make("111028", "DCM"), recursive=False)
+    assert [p.id for p in library] == ["1.4"]
+    assert library[0].item.children == ()
+    assert len(doc) == 256 - 191

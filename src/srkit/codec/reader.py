@@ -67,7 +67,14 @@ from srkit.model.items import (
 )
 from srkit.model.navigation import walk
 
-__all__ = ["ReadPolicy", "read", "read_dataset", "load_dataset", "check_references"]
+__all__ = [
+    "ReadPolicy",
+    "check_references",
+    "load_dataset",
+    "prune_children",
+    "read",
+    "read_dataset",
+]
 
 Source = str | os.PathLike[str] | IO[bytes]
 
@@ -175,6 +182,35 @@ def _fast_load(source: Source, name: str) -> Dataset | None:
         return None
     ds._srkit_parsed = parsed
     return ds
+
+
+def prune_children(ds: Dataset, concepts: frozenset[tuple[str, str]]) -> int:
+    """Drop the subtrees of the root's children whose concept name is in ``concepts``
+    ((value, scheme) pairs) before reading, for callers that never use them (the image
+    library of a measurement report is most of its items). Returns how many were cut."""
+    parsed = getattr(ds, "_srkit_parsed", None)
+    items: Any = parsed.get(T.CONTENT_SEQUENCE) if parsed else None
+    if items is None:
+        try:
+            items = ds[T.CONTENT_SEQUENCE].value if T.CONTENT_SEQUENCE in elements(ds) else ()
+        except Exception:
+            return 0
+    cut = 0
+    reader = ValueReader("latin_1")
+    for item in items:
+        names = elements(item).get(T.CONCEPT_NAME_CODE_SEQUENCE)
+        try:
+            codes = names.value if names is not None else None
+            if not codes:
+                continue
+            value = reader.string(codes[0], T.CODE_VALUE, "SH")
+            scheme = reader.string(codes[0], T.CODING_SCHEME_DESIGNATOR, "SH")
+        except Exception:
+            continue
+        if (value, scheme) in concepts and T.CONTENT_SEQUENCE in elements(item):
+            del elements(item)[T.CONTENT_SEQUENCE]
+            cut += 1
+    return cut
 
 
 def _looks_like_dicom(ds: Dataset) -> bool:
