@@ -1,0 +1,187 @@
+"""C-STORE ingest and C-FIND latency: srkit listen vs Orthanc vs DCMTK storescp.
+
+Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000]``. Every server
+gets the same files (real CT images with fresh UIDs) from the same client, DCMTK
+``storescu``: once over one association, once over four parallel associations. C-FIND
+latency: all studies at STUDY level, repeated over one association (pynetdicom SCU),
+srkit vs Orthanc. Prints instances/s, milliseconds and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from srkit.net.peers import Orthanc, Storescp, free_port, fresh_copies, peer_env, wait_for_port
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+STORESCU = "/usr/bin/storescu"
+
+
+def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
+    """Seconds for DCMTK storescu to send ``files`` over ``parallel`` associations."""
+    chunks = [files[k::parallel] for k in range(parallel)]
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [STORESCU, "-aec", aet, "127.0.0.1", str(port), *map(str, chunk)],
+            env=peer_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for chunk in chunks
+    ]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"storescu failed: {err.decode()[:300]}")
+    return time.perf_counter() - start
+
+
+def srkit_server(root: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "srkit.cli.main",
+            "listen",
+            "--port",
+            str(port),
+            "--aet",
+            "SRKIT",
+            "--db",
+            str(root / "srkit.sqlite"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, timeout=60)
+    return proc, port
+
+
+def find_latency(port: int, aet: str, repeat: int = 30) -> tuple[float, int]:
+    """Median milliseconds of a STUDY-level C-FIND for all studies; number of matches."""
+    from pydicom import Dataset
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+
+    ae = AE(ae_title="BENCH")
+    ae.add_requested_context(FIND)
+    from srkit.net.tuning import tune_association
+
+    assoc = ae.associate(
+        "127.0.0.1", port, ae_title=aet, evt_handlers=[(evt.EVT_CONN_OPEN, tune_association)]
+    )
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    for keyword in (
+        "StudyInstanceUID",
+        "PatientName",
+        "PatientID",
+        "StudyDate",
+        "NumberOfStudyRelatedInstances",
+    ):
+        setattr(query, keyword, "")
+    times, matches = [], 0
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            matches = sum(
+                1
+                for status, ds in assoc.send_c_find(query, FIND)
+                if status and status.Status in (0xFF00, 0xFF01)
+            )
+            times.append(time.perf_counter() - start)
+    finally:
+        assoc.release()
+    return statistics.median(times) * 1000, matches
+
+
+def run_ingest(
+    name: str, start: Callable[[Path], tuple[object, int, str]], files: list[Path], root: Path
+) -> dict[str, float]:
+    rates = {}
+    for parallel in (1, 4):
+        folder = root / f"{name}-{parallel}"
+        folder.mkdir()
+        server, port, aet = start(folder)
+        try:
+            seconds = storescu(port, aet, files, parallel)
+            rates[parallel] = len(files) / seconds
+        finally:
+            stop(server)
+    return rates
+
+
+def stop(server: object) -> None:
+    if isinstance(server, subprocess.Popen):
+        server.terminate()
+        server.wait(30)
+    else:
+        server.stop()  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    args = parser.parse_args()
+    sources = sorted((DATA / "ct").rglob("*.dcm"))
+    with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
+        root = Path(tmp)
+        files = fresh_copies(sources, args.count, root / "files", per_series=50, per_study=1)
+        size = sum(p.stat().st_size for p in files) / len(files) / 1024
+        print(f"{len(files)} CT files from {len(sources)} real ones, {size:.0f} KiB on average")
+
+        def dcmtk(folder: Path) -> tuple[object, int, str]:
+            server = Storescp(folder).start()
+            return server, server.port, server.aet
+
+        def orthanc(folder: Path) -> tuple[object, int, str]:
+            server = Orthanc(folder, dicomweb=False).start()
+            return server, server.dicom_port, server.aet
+
+        def srkit(folder: Path) -> tuple[object, int, str]:
+            proc, port = srkit_server(folder)
+            return proc, port, "SRKIT"
+
+        results = {}
+        for name, start in (("storescp", dcmtk), ("orthanc", orthanc), ("srkit", srkit)):
+            results[name] = run_ingest(name, start, files, root)
+            print(
+                f"C-STORE {name:9s}: 1 association {results[name][1]:6.0f}/s, "
+                f"4 associations {results[name][4]:6.0f}/s",
+                flush=True,
+            )
+        for parallel in (1, 4):
+            print(
+                f"ratio srkit/orthanc ({parallel}): "
+                f"{results['srkit'][parallel] / results['orthanc'][parallel]:.2f}, "
+                f"srkit/storescp ({parallel}): "
+                f"{results['srkit'][parallel] / results['storescp'][parallel]:.2f}"
+            )
+
+        # C-FIND over the same data: both servers hold every file
+        o_server = Orthanc(root / "find-orthanc", dicomweb=False).start()
+        s_proc, s_port = srkit_server(root / "srkit-1")
+        try:
+            storescu(o_server.dicom_port, o_server.aet, files, 4)
+            o_ms, o_n = find_latency(o_server.dicom_port, o_server.aet)
+            s_ms, s_n = find_latency(s_port, "SRKIT")
+        finally:
+            stop(o_server)
+            stop(s_proc)
+        print(
+            f"C-FIND all studies: srkit {s_ms:.1f} ms ({s_n} studies), "
+            f"orthanc {o_ms:.1f} ms ({o_n} studies), ratio {s_ms / o_ms:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

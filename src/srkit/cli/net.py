@@ -1,0 +1,295 @@
+"""``srkit listen``, ``echo``, ``find``, ``move``, ``get``, ``send``: DIMSE networking.
+
+A peer is given as ``AET@HOST:PORT``, ``HOST:PORT`` or an AE title known in the peers
+file (``--config``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srkit.cli.common import fail, iter_files, report_error, user_errors
+
+__all__ = ["listen", "echo", "find", "move", "get", "send"]
+
+LEVEL = click.Choice(["PATIENT", "STUDY", "SERIES", "IMAGE"], case_sensitive=False)
+MODEL = click.Choice(["study", "patient"], case_sensitive=False)
+
+
+def _ae_title(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An AE title has 1 to 16 characters, no backslash (PS3.5 Table 6.2-1, VR AE)."""
+    if value is None:
+        return None
+    if not value.strip() or len(value) > 16 or "\\" in value or not value.isprintable():
+        raise click.BadParameter(f"{value!r} is not an AE title (1-16 printable characters)")
+    return value.strip()
+
+
+def _peer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--aet", default="SRKIT", show_default=True, callback=_ae_title, help="Our AE title."
+    )(func)
+    func = click.option(
+        "--called", default=None, callback=_ae_title, help="The peer's AE title (overrides PEER)."
+    )(func)
+    func = click.option("--timeout", default=30.0, show_default=True, help="Seconds.")(func)
+    func = click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False), help="Peers file."
+    )(func)
+    return func
+
+
+def _peer(peer: str, aet: str, called: str | None, timeout: float, config_file: str | None) -> Any:
+    from srkit.net.config import load_config, parse_address
+    from srkit.net.scu import Peer
+
+    title, host, port = parse_address(peer, load_config(config_file))
+    return Peer(host, port, called or title, aet, timeout)
+
+
+def _keys(pairs: tuple[str, ...]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for pair in pairs:
+        keyword, sep, value = pair.partition("=")
+        if not sep or not keyword:
+            raise click.UsageError(f"--key {pair!r}: expected KEYWORD=VALUE")
+        keys[keyword.strip()] = value
+    return keys
+
+
+def _open_db(url: str | None) -> Any:
+    from srkit.db import Database
+
+    return Database(url)
+
+
+@click.command()
+@click.option("--port", "-p", type=int, default=11112, show_default=True)
+@click.option("--aet", default="SRKIT", show_default=True, callback=_ae_title, help="Our AE title.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Peers file.")
+@user_errors
+def listen(port: int, aet: str, host: str, db_url: str | None, config_file: str | None) -> None:
+    """Run a DIMSE SCP: verification, storage into the database, query/retrieve."""
+    from srkit.net.config import load_config
+    from srkit.net.scp import start
+
+    config = load_config(config_file)
+    db = _open_db(db_url)
+    click.echo(f"srkit: listening on {host}:{port} as {aet}", err=True)
+    try:
+        start(db, host=host, port=port, aet=aet, config=config, block=True)
+    except OSError as exc:
+        fail(f"{host}:{port}: cannot listen: {exc.strerror}")
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command()
+@click.argument("peer")
+@_peer_options
+@user_errors
+def echo(peer: str, aet: str, called: str | None, timeout: float, config_file: str | None) -> None:
+    """Send a C-ECHO to PEER."""
+    from srkit.net.scu import echo as do_echo
+
+    status = do_echo(_peer(peer, aet, called, timeout, config_file))
+    if status != 0:
+        fail(f"{peer}: C-ECHO status 0x{status:04X}")
+    click.echo(f"{peer}: C-ECHO success")
+
+
+@click.command()
+@click.argument("peer")
+@click.option("--level", "-L", type=LEVEL, default="STUDY", show_default=True)
+@click.option("--key", "-k", "keys", multiple=True, help="KEYWORD=VALUE to match.")
+@click.option("--field", "-f", "fields", multiple=True, help="Keyword to return.")
+@click.option("--model", type=MODEL, default="study", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl")
+@_peer_options
+@user_errors
+def find(
+    peer: str,
+    level: str,
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    model: str,
+    fmt: str,
+    aet: str,
+    called: str | None,
+    timeout: float,
+    config_file: str | None,
+) -> None:
+    """C-FIND on PEER; prints one JSON object per match (DICOM keyword -> value)."""
+    from srkit.net.scu import find as do_find
+
+    default = {
+        "PATIENT": ["PatientID", "PatientName"],
+        "STUDY": ["StudyInstanceUID", "PatientID", "PatientName", "StudyDate"],
+        "SERIES": ["SeriesInstanceUID", "Modality", "SeriesNumber"],
+        "IMAGE": ["SOPInstanceUID", "SOPClassUID", "InstanceNumber"],
+    }[level.upper()]
+    results = do_find(
+        _peer(peer, aet, called, timeout, config_file),
+        level,
+        _keys(keys),
+        fields=fields or default,
+        model=model,
+    )
+    rows = [_row(ds) for ds in results]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            click.echo(json.dumps(row))
+
+
+def _row(ds: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for elem in ds:
+        if elem.keyword in ("QueryRetrieveLevel", "SpecificCharacterSet") or elem.VR == "SQ":
+            continue
+        value = elem.value
+        if value is None or value == "":
+            row[elem.keyword] = None
+        elif elem.VM > 1:
+            row[elem.keyword] = [str(v) for v in value]
+        else:
+            row[elem.keyword] = value if isinstance(value, int | float) else str(value)
+    return row
+
+
+def _report_retrieve(peer: str, what: str, result: Any) -> None:
+    click.echo(
+        f"{peer}: {what} completed {result.completed}, failed {result.failed}, "
+        f"warning {result.warning} (status 0x{result.status:04X})",
+        err=True,
+    )
+    if result.status not in (0x0000,) and result.status >> 12 != 0xB:
+        fail(f"{peer}: {what} status 0x{result.status:04X}")
+    for error in result.errors[:5]:
+        report_error(error)
+    if result.failed:
+        fail(f"{peer}: {what}: {result.failed} sub-operation(s) failed")
+
+
+@click.command()
+@click.argument("peer")
+@click.argument("destination", callback=_ae_title)
+@click.option("--level", "-L", type=LEVEL, default="STUDY", show_default=True)
+@click.option("--key", "-k", "keys", multiple=True, help="KEYWORD=VALUE (unique keys).")
+@click.option("--model", type=MODEL, default="study", show_default=True)
+@_peer_options
+@user_errors
+def move(
+    peer: str,
+    destination: str,
+    level: str,
+    keys: tuple[str, ...],
+    model: str,
+    aet: str,
+    called: str | None,
+    timeout: float,
+    config_file: str | None,
+) -> None:
+    """C-MOVE from PEER to the AE title DESTINATION."""
+    from srkit.net.scu import move as do_move
+
+    result = do_move(
+        _peer(peer, aet, called, timeout, config_file), destination, level, _keys(keys), model=model
+    )
+    _report_retrieve(peer, "C-MOVE", result)
+
+
+@click.command()
+@click.argument("peer")
+@click.option("--level", "-L", type=LEVEL, default="STUDY", show_default=True)
+@click.option("--key", "-k", "keys", multiple=True, help="KEYWORD=VALUE (unique keys).")
+@click.option("--model", type=MODEL, default="study", show_default=True)
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Folder for the files.")
+@click.option("--db", "db_url", default=None, help="Store into this database instead.")
+@_peer_options
+@user_errors
+def get(
+    peer: str,
+    level: str,
+    keys: tuple[str, ...],
+    model: str,
+    out: str | None,
+    db_url: str | None,
+    aet: str,
+    called: str | None,
+    timeout: float,
+    config_file: str | None,
+) -> None:
+    """C-GET from PEER into a folder (--out) or the database (--db)."""
+    from srkit.net.scu import get as do_get
+
+    if out is None and db_url is None:
+        raise click.UsageError("give --out FOLDER or --db URL")
+    if out is not None:
+        target = Path(out)
+        target.mkdir(parents=True, exist_ok=True)
+        on_instance: Callable[[Any], None] = lambda ds: _save(ds, target)  # noqa: E731
+    else:
+        db = _open_db(db_url)
+        on_instance = lambda ds: db.store_dataset(ds)  # noqa: E731
+    result = do_get(
+        _peer(peer, aet, called, timeout, config_file), level, _keys(keys), on_instance, model=model
+    )
+    _report_retrieve(peer, "C-GET", result)
+
+
+def _save(ds: Any, folder: Path) -> None:
+    """Write a received instance as ``folder/<SOPInstanceUID>.dcm`` (UID checked)."""
+    from srkit.db.storage import check_uid
+
+    uid = check_uid(str(ds.SOPInstanceUID), "SOP Instance UID")
+    ds.save_as(folder / f"{uid}.dcm", enforce_file_format=True)
+
+
+@click.command()
+@click.argument("peer")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--db", "db_url", default=None, help="Send database selections from here.")
+@click.option("--study", "studies", multiple=True, help="Study Instance UID (with --db).")
+@click.option("--series", "series", multiple=True, help="Series Instance UID (with --db).")
+@_peer_options
+@user_errors
+def send(
+    peer: str,
+    paths: tuple[str, ...],
+    db_url: str | None,
+    studies: tuple[str, ...],
+    series: tuple[str, ...],
+    aet: str,
+    called: str | None,
+    timeout: float,
+    config_file: str | None,
+) -> None:
+    """C-STORE files (PATHS, folders recursively) or database studies/series to PEER."""
+    from srkit.cli.common import progress
+    from srkit.net.scu import send as do_send
+
+    files = list(iter_files(paths))
+    if studies or series:
+        db = _open_db(db_url)
+        for level, uids in (("STUDY", studies), ("SERIES", series)):
+            for uid in uids:
+                files += [Path(p) for p in db.instance_paths(level, uid)]
+    if not files:
+        raise click.UsageError("nothing to send: give files or --study/--series with --db")
+    target = _peer(peer, aet, called, timeout, config_file)
+    bar = iter(progress(files, "sending"))
+    result = do_send(target, files, on_progress=lambda _p, _s: next(bar, None))
+    for path, reason in result.failed:
+        report_error(f"{path}: not sent: {reason}")
+    click.echo(f"{peer}: sent {len(result.sent)} of {len(files)} file(s)", err=True)
+    if result.failed:
+        raise SystemExit(1)

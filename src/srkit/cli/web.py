@@ -1,0 +1,121 @@
+"""``srkit serve`` (DICOMweb and web pages) and ``srkit dicomweb pull|push``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srkit.cli.common import fail, iter_files, report_error, user_errors
+
+__all__ = ["serve", "dicomweb"]
+
+
+@click.command()
+@click.option("--port", "-p", type=int, default=8042, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
+@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Require this bearer token.")
+@click.option(
+    "--max-upload",
+    type=int,
+    default=512 * 1024 * 1024,
+    show_default=True,
+    help="Largest STOW-RS body in bytes.",
+)
+@click.option("--public-url", default=None, help="URL clients use (default: from Host).")
+@user_errors
+def serve(
+    port: int,
+    host: str,
+    db_url: str | None,
+    token: str | None,
+    max_upload: int,
+    public_url: str | None,
+) -> None:
+    """Serve DICOMweb under /dicomweb and the web interface at /."""
+    import uvicorn
+
+    from srkit.web.app import create_app
+
+    app = create_app(db_url=db_url, token=token, max_upload=max_upload, public_url=public_url)
+    click.echo(f"srkit: serving http://{host}:{port}/ (DICOMweb at /dicomweb)", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as exc:
+        fail(f"{host}:{port}: cannot listen: {exc.strerror}")
+
+
+@click.group()
+def dicomweb() -> None:
+    """Pull from or push to a DICOMweb server."""
+
+
+def _open_db(url: str | None) -> Any:
+    from srkit.db import Database
+
+    return Database(url)
+
+
+@dicomweb.command()
+@click.argument("url")
+@click.option("--study", "studies", multiple=True, help="Study Instance UID (default: all).")
+@click.option("--db", "db_url", default=None, help="Store into this database.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Write files here instead.")
+@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Bearer token.")
+@user_errors
+def pull(
+    url: str, studies: tuple[str, ...], db_url: str | None, out: str | None, token: str | None
+) -> None:
+    """Retrieve studies from URL (WADO-RS) into the database or a folder."""
+    from srkit.db.storage import check_uid
+    from srkit.net.dicomweb_client import pull as do_pull
+
+    if out is not None:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def on_instance(ds: Any) -> None:
+            name = check_uid(str(ds.SOPInstanceUID), "SOP Instance UID")
+            ds.save_as(folder / f"{name}.dcm", enforce_file_format=True)
+    else:
+        db = _open_db(db_url)
+
+        def on_instance(ds: Any) -> None:
+            db.store_dataset(ds)
+
+    received = do_pull(url, on_instance, studies=studies, token=token)
+    click.echo(f"{url}: received {len(received)} instance(s)", err=True)
+
+
+@dicomweb.command()
+@click.argument("url")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--db", "db_url", default=None, help="Push database studies from here.")
+@click.option("--study", "studies", multiple=True, help="Study Instance UID (with --db).")
+@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Bearer token.")
+@user_errors
+def push(
+    url: str,
+    paths: tuple[str, ...],
+    db_url: str | None,
+    studies: tuple[str, ...],
+    token: str | None,
+) -> None:
+    """Store files (PATHS) or database studies at URL (STOW-RS)."""
+    from srkit.net.dicomweb_client import push as do_push
+
+    files = list(iter_files(paths))
+    if studies:
+        db = _open_db(db_url)
+        for uid in studies:
+            files += [Path(p) for p in db.instance_paths("STUDY", uid)]
+    if not files:
+        raise click.UsageError("nothing to push: give files or --study with --db")
+    result = do_push(url, files, token=token)
+    for uid, reason in result.failed:
+        report_error(f"{uid or '(unknown instance)'}: not stored: {reason}")
+    click.echo(f"{url}: stored {len(result.stored)} of {len(files)}", err=True)
+    if result.failed:
+        raise SystemExit(1)

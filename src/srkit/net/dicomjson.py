@@ -1,0 +1,313 @@
+"""DICOM JSON (PS3.18 Annex F) for QIDO-RS results and WADO-RS metadata, and the
+query-parameter rules of QIDO-RS (PS3.18 Section 8.3.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from srkit.errors import SrkitError
+
+__all__ = [
+    "QIDO_DEFAULTS",
+    "Query",
+    "attr",
+    "bulk_value",
+    "dataset_json",
+    "frame_parts",
+    "keyword_of",
+    "parse_query",
+    "qido_fields",
+    "row_json",
+    "split_filters",
+]
+
+QIDO_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "STUDY": (
+        "StudyDate",
+        "StudyTime",
+        "AccessionNumber",
+        "ModalitiesInStudy",
+        "ReferringPhysicianName",
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyInstanceUID",
+        "StudyID",
+        "StudyDescription",
+        "NumberOfStudyRelatedSeries",
+        "NumberOfStudyRelatedInstances",
+    ),
+    "SERIES": (
+        "StudyInstanceUID",
+        "Modality",
+        "SeriesDescription",
+        "SeriesNumber",
+        "SeriesInstanceUID",
+        "NumberOfSeriesRelatedInstances",
+    ),
+    "IMAGE": (
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPClassUID",
+        "SOPInstanceUID",
+        "InstanceNumber",
+        "Rows",
+        "Columns",
+        "NumberOfFrames",
+    ),
+}
+"""Attributes every QIDO-RS answer carries, by level (PS3.18 Tables 10.6.3-3 to -5)."""
+
+ALL_FIELDS: dict[str, tuple[str, ...]] = {
+    "STUDY": QIDO_DEFAULTS["STUDY"] + ("InstitutionName",),
+    "SERIES": QIDO_DEFAULTS["SERIES"]
+    + (
+        "SeriesDate",
+        "SeriesTime",
+        "BodyPartExamined",
+        "Manufacturer",
+        "ManufacturerModelName",
+        "StationName",
+    ),
+    "IMAGE": QIDO_DEFAULTS["IMAGE"] + ("ContentDate", "ContentTime", "TransferSyntaxUID"),
+}
+"""What ``includefield=all`` adds."""
+
+NUMERIC_TEXT = {"IS", "DS"}
+BINARY_INT = {"US", "UL", "SS", "SL", "UV", "SV"}
+SINGLE_TEXT = {"LT", "ST", "UT", "UR"}
+
+
+@dataclass(slots=True)
+class Query:
+    """Parsed QIDO-RS query parameters."""
+
+    filters: dict[str, str] = field(default_factory=dict)
+    include: list[str] = field(default_factory=list)
+    include_all: bool = False
+    limit: int | None = None
+    offset: int = 0
+    fuzzy: bool = False
+
+
+def keyword_of(key: str) -> str:
+    """The keyword for a QIDO attribute given as keyword or tag (``00100010``).
+
+    Raises :class:`SrkitError` for an unknown attribute or a sequence path.
+    """
+    from pydicom.datadict import keyword_for_tag, tag_for_keyword
+
+    key = key.strip()
+    if "." in key:
+        raise SrkitError(f"sequence matching is not supported: {key!r}")
+    hexkey = key.replace(",", "")
+    if len(hexkey) == 8 and all(c in "0123456789abcdefABCDEF" for c in hexkey):
+        keyword = keyword_for_tag(int(hexkey, 16))
+        if keyword:
+            return str(keyword)
+    elif tag_for_keyword(key) is not None:
+        return key
+    raise SrkitError(f"unknown attribute {key!r}")
+
+
+def _int_param(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise SrkitError(f"{name} must be a non-negative integer, not {value!r}")
+    return int(value)
+
+
+def parse_query(items: Iterable[tuple[str, str]]) -> Query:
+    """Parse QIDO-RS parameters: attribute matches, ``includefield``, ``limit``,
+    ``offset``, ``fuzzymatching`` (PS3.18 Section 8.3.4). Raises :class:`SrkitError`."""
+    query = Query()
+    for name, value in items:
+        lname = name.lower()
+        if lname == "limit":
+            query.limit = _int_param("limit", value)
+        elif lname == "offset":
+            query.offset = _int_param("offset", value)
+        elif lname == "fuzzymatching":
+            if value.lower() not in ("true", "false"):
+                raise SrkitError("fuzzymatching must be true or false")
+            query.fuzzy = value.lower() == "true"
+        elif lname == "includefield":
+            for item in value.split(","):
+                if item.strip().lower() == "all":
+                    query.include_all = True
+                elif item.strip():
+                    query.include.append(keyword_of(item))
+        else:
+            query.filters[keyword_of(name)] = value
+    return query
+
+
+def qido_fields(
+    level: str, include: Sequence[str] | Query, filters: Mapping[str, str]
+) -> list[str]:
+    """Return keys of a QIDO answer: defaults, included fields, matching keys."""
+    if isinstance(include, Query):
+        extra = list(ALL_FIELDS[level]) if include.include_all else []
+        include = extra + include.include
+    fields = list(QIDO_DEFAULTS[level])
+    for keyword in [*include, *filters]:
+        if keyword not in fields:
+            fields.append(keyword)
+    return fields
+
+
+LIST_KEYS = ("ModalitiesInStudy", "SOPClassesInStudy")
+
+
+def split_filters(filters: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Matching keys the index supports, and the others (matched universally, as
+    PS3.4 Section C.2.2.1 lets an SCP treat optional keys it cannot match)."""
+    from srkit.db.query import ATTRIBUTES
+
+    kept = {k: v for k, v in filters.items() if k in ATTRIBUTES or k in LIST_KEYS}
+    return kept, [k for k in filters if k not in kept]
+
+
+def _values(value: Any, vr: str) -> list[Any]:
+    if isinstance(value, str):
+        items: list[Any] = [value] if vr in SINGLE_TEXT else value.split("\\")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        items = [value]
+    out: list[Any] = []
+    for item in items:
+        if vr == "PN":
+            out.append({"Alphabetic": str(item)} if str(item) else None)
+        elif vr in BINARY_INT or vr == "IS":
+            out.append(int(item) if str(item).strip() else None)
+        elif vr in ("DS", "FL", "FD"):
+            out.append(float(item) if str(item).strip() else None)
+        else:
+            out.append(str(item))
+    return out
+
+
+def attr(keyword: str, value: Any) -> dict[str, Any]:
+    """One DICOM JSON attribute object (PS3.18 Section F.2.2) for a keyword and value
+    (None or '' gives an attribute without ``Value``)."""
+    from pydicom.datadict import dictionary_VR
+
+    vr = str(dictionary_VR(keyword))
+    if vr == "US or SS":
+        vr = "US"
+    if value is None or value == "" or value == []:
+        return {"vr": vr}
+    try:
+        values = _values(value, vr)
+    except (TypeError, ValueError):
+        return {"vr": vr}
+    return {"vr": vr, "Value": values}
+
+
+def _tag(keyword: str) -> str:
+    from pydicom.datadict import tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    return f"{tag:08X}"
+
+
+RETRIEVE = {
+    "STUDY": "/studies/{StudyInstanceUID}",
+    "SERIES": "/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}",
+    "IMAGE": "/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}/instances/{SOPInstanceUID}",
+}
+
+
+def row_json(
+    row: Mapping[str, Any], fields: Sequence[str], level: str, base: str
+) -> dict[str, Any]:
+    """A QIDO-RS result (DICOM JSON) from a database row; with its Retrieve URL."""
+    out: dict[str, Any] = {}
+    for keyword in fields:
+        out[_tag(keyword)] = attr(keyword, row.get(keyword))
+    template = RETRIEVE.get(level)
+    if template:
+        try:
+            out["00081190"] = attr("RetrieveURL", base + template.format(**row))
+        except KeyError:
+            pass
+    if any(isinstance(v, str) and not v.isascii() for v in row.values()):
+        out["00080005"] = {"vr": "CS", "Value": ["ISO_IR 192"]}
+    return dict(sorted(out.items()))
+
+
+PIXEL_TAGS = ("7FE00010", "7FE00008", "7FE00009")
+
+
+def dataset_json(ds: Any, bulk_base: str, threshold: int = 1024) -> dict[str, Any]:
+    """WADO-RS metadata of a dataset: DICOM JSON with binary values larger than
+    ``threshold`` bytes replaced by a BulkDataURI ``{bulk_base}/{tag}`` (PS3.18 F.2.6).
+
+    Bulk data inside sequences gets the URI of its top-level sequence's tag.
+    """
+    from pydicom.dataelem import DataElement
+
+    def handler(elem: DataElement) -> str:
+        return f"{bulk_base}/{elem.tag:08X}"
+
+    result: dict[str, Any] = ds.to_json_dict(
+        bulk_data_threshold=threshold, bulk_data_element_handler=handler
+    )
+    for tag in PIXEL_TAGS:  # pixel data is always bulk data, whatever its size
+        if "InlineBinary" in result.get(tag, {}):
+            result[tag] = {"vr": result[tag]["vr"], "BulkDataURI": f"{bulk_base}/{tag}"}
+    return result
+
+
+def bulk_value(ds: Any, tag: str) -> bytes:
+    """The raw bytes of a top-level binary attribute, by tag (``7FE00010``); KeyError."""
+    try:
+        number = int(tag, 16)
+    except ValueError:
+        raise KeyError(tag) from None
+    if number not in ds:
+        raise KeyError(tag)
+    value = ds[number].value
+    if isinstance(value, bytes):
+        return value
+    raise KeyError(tag)
+
+
+FRAME_MEDIA = {
+    "1.2.840.10008.1.2.4.50": "image/jpeg",
+    "1.2.840.10008.1.2.4.51": "image/jpeg",
+    "1.2.840.10008.1.2.4.57": "image/jpeg",
+    "1.2.840.10008.1.2.4.70": "image/jpeg",
+    "1.2.840.10008.1.2.4.80": "image/jls",
+    "1.2.840.10008.1.2.4.81": "image/jls",
+    "1.2.840.10008.1.2.4.90": "image/jp2",
+    "1.2.840.10008.1.2.4.91": "image/jp2",
+    "1.2.840.10008.1.2.5": "image/x-dicom-rle",
+}
+"""Media types of compressed frames by transfer syntax (PS3.18 Table 8.7.3-2)."""
+
+
+def frame_parts(ds: Any, numbers: Sequence[int]) -> tuple[str, list[bytes]]:
+    """Media type and bytes of the frames ``numbers`` (1-based) of an image
+    (PS3.18 Section 10.4.1.1.4). Raises :class:`SrkitError` for a missing frame."""
+    from pydicom.encaps import generate_frames
+
+    if "PixelData" not in ds:
+        raise SrkitError("the instance has no pixel data")
+    count = int(ds.get("NumberOfFrames") or 1)
+    if not numbers or any(n < 1 or n > count for n in numbers):
+        raise SrkitError(f"frame numbers must be 1-{count}")
+    ts = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        frames = list(generate_frames(ds.PixelData, number_of_frames=count))
+        return FRAME_MEDIA.get(ts, "application/octet-stream"), [frames[n - 1] for n in numbers]
+    samples = int(ds.get("SamplesPerPixel") or 1)
+    bits = int(ds.BitsAllocated)
+    if bits == 1:
+        raise SrkitError("frames of 1-bit images are not supported")
+    size = int(ds.Rows) * int(ds.Columns) * samples * bits // 8
+    data = ds.PixelData
+    return "application/octet-stream", [data[(n - 1) * size : n * size] for n in numbers]

@@ -1,0 +1,306 @@
+"""The FastAPI application of ``srkit serve``.
+
+DICOMweb (:mod:`srkit.net.dicomweb`) is mounted under ``/dicomweb``; the pages at ``/``
+browse patients, studies, series and instances, show reports (``render.html`` when
+available, the ``dsrdump``-like text tree otherwise), and tables of the measurements
+(TID 1500) and radiation dose (TID 10011/10001) indexed in the database.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from srkit.errors import SrkitError
+from srkit.net.dicomweb import DEFAULT_MAX_UPLOAD, bearer_auth, check_path_uids, make_router
+
+__all__ = ["create_app"]
+
+LEVEL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "PATIENT": (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "NumberOfPatientRelatedStudies",
+    ),
+    "STUDY": (
+        "StudyDate",
+        "StudyDescription",
+        "AccessionNumber",
+        "PatientName",
+        "PatientID",
+        "ModalitiesInStudy",
+        "NumberOfStudyRelatedInstances",
+        "StudyInstanceUID",
+    ),
+    "SERIES": (
+        "SeriesNumber",
+        "Modality",
+        "SeriesDescription",
+        "Manufacturer",
+        "NumberOfSeriesRelatedInstances",
+        "SeriesInstanceUID",
+    ),
+    "IMAGE": ("InstanceNumber", "SOPClassUID", "ContentDate", "SOPInstanceUID"),
+}
+LINKS = {
+    "PATIENT": ("PatientID", "/studies?PatientID={}"),
+    "STUDY": ("StudyInstanceUID", "/studies/{}"),
+    "SERIES": ("SeriesInstanceUID", "/series/{}"),
+    "IMAGE": ("SOPInstanceUID", "/instances/{}"),
+}
+PAGE_SIZE = 200
+
+
+def _templates() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("srkit.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class Pages:
+    """The HTML pages over one database."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.env = _templates()
+
+    def page(self, name: str, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(name).render(**context))
+
+    def listing(
+        self,
+        title: str,
+        level: str,
+        filters: Mapping[str, str],
+        crumbs: Sequence[tuple[str, str]] = (),
+    ) -> HTMLResponse:
+        columns = list(LEVEL_COLUMNS[level])
+        try:
+            rows = self.db.query(level, filters, fields=columns, limit=PAGE_SIZE)
+        except SrkitError as exc:
+            raise HTTPException(400, str(exc)) from None
+        key, link = LINKS[level]
+        table = [
+            {"cells": [_cell(r.get(c)) for c in columns], "href": link.format(_q(r.get(key)))}
+            for r in rows
+        ]
+        return self.page(
+            "list.html",
+            title=title,
+            columns=columns,
+            rows=table,
+            crumbs=crumbs,
+            truncated=len(rows) >= PAGE_SIZE,
+        )
+
+    def instance(self, uid: str) -> HTMLResponse:
+        check_path_uids(uid)
+        rows = self.db.query(
+            "IMAGE",
+            {"SOPInstanceUID": uid},
+            fields=["SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"],
+        )
+        if not rows:
+            raise HTTPException(404, "no such instance")
+        row = rows[0]
+        path = self.db.instance_path(uid)
+        if path is None or not path.is_file():
+            raise HTTPException(404, "the instance's file is missing")
+        crumbs = [
+            ("Patients", "/"),
+            ("Study", f"/studies/{_q(row['StudyInstanceUID'])}"),
+            ("Series", f"/series/{_q(row['SeriesInstanceUID'])}"),
+        ]
+        report_html, dump, error = _report(path)
+        return self.page(
+            "instance.html",
+            title=f"Instance {uid}",
+            uid=uid,
+            row=row,
+            crumbs=crumbs,
+            report_html=report_html,
+            dump=dump,
+            error=error,
+        )
+
+
+def _q(value: Any) -> str:
+    from urllib.parse import quote
+
+    return quote(str(value or ""), safe="")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict) and "value" in value:  # a code object
+        return f"{value.get('meaning') or ''} ({value.get('scheme') or ''} {value['value']})"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _report(path: Any) -> tuple[str | None, list[str] | None, str | None]:
+    """The report as HTML (``srkit.render.html`` when present) or dump lines."""
+    from srkit.codec import read
+    from srkit.errors import NotStructuredReportError
+
+    try:
+        doc = read(path)
+    except NotStructuredReportError:
+        return None, None, "not a structured report"
+    except SrkitError as exc:
+        return None, None, str(exc)
+    try:
+        html = importlib.import_module("srkit.render.html")
+        return str(html.render_html(doc)), None, None
+    except Exception:  # renderer missing or failing: the plain tree still helps
+        from srkit.render.text import dump_lines
+
+        return None, list(dump_lines(doc)), None
+
+
+def _svg_bars(items: Sequence[tuple[str, float]], unit: str) -> str:
+    """A horizontal bar chart as inline SVG (no plotting library needed)."""
+    from html import escape
+
+    if not items:
+        return ""
+    top = max(v for _, v in items) or 1.0
+    height = 22 * len(items) + 10
+    bars = []
+    for i, (label, value) in enumerate(items):
+        width = 380 * value / top
+        y = 5 + 22 * i
+        bars.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{escape(label[:40])}</text>'
+            f'<rect x="260" y="{y}" width="{width:.1f}" height="16" fill="#4a7bb7"/>'
+            f'<text x="{265 + width:.1f}" y="{y + 13}" font-size="11">{value:g} {escape(unit)}</text>'
+        )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{height}">{"".join(bars)}</svg>'
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    """Rows from whatever the database returns (list of dicts or an Arrow table)."""
+    if hasattr(result, "to_pylist"):
+        return list(result.to_pylist())
+    return [dict(r) for r in result]
+
+
+def _table_page(
+    pages: Pages, title: str, rows: list[dict[str, Any]], chart: str = ""
+) -> HTMLResponse:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    table = [{"cells": [_cell(r.get(c)) for c in columns], "href": None} for r in rows]
+    return pages.page(
+        "list.html",
+        title=title,
+        columns=columns,
+        rows=table,
+        crumbs=[("Patients", "/")],
+        chart=chart,
+        truncated=False,
+    )
+
+
+def _dose_chart(rows: list[dict[str, Any]]) -> str:
+    key = next(
+        (k for k in ("dlp_total", "ct_dose_length_product_total", "dlp") if rows and k in rows[0]),
+        None,
+    )
+    if key is None:
+        return ""
+    items = [
+        (str(r.get("study_instance_uid") or r.get("sop_instance_uid") or "?")[-24:], float(r[key]))
+        for r in rows
+        if isinstance(r.get(key), (int, float))
+    ]
+    return _svg_bars(items[:50], "mGy.cm")
+
+
+def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
+    deps = [Depends(auth)]
+
+    @app.get("/", response_class=HTMLResponse, dependencies=deps)
+    def patients() -> HTMLResponse:
+        return pages.listing("Patients", "PATIENT", {})
+
+    @app.get("/studies", response_class=HTMLResponse, dependencies=deps)
+    def studies(request: Request) -> HTMLResponse:
+        filters = {k: v for k, v in request.query_params.items() if k in ("PatientID", "StudyDate")}
+        return pages.listing("Studies", "STUDY", filters, [("Patients", "/")])
+
+    @app.get("/studies/{uid}", response_class=HTMLResponse, dependencies=deps)
+    def study(uid: str) -> HTMLResponse:
+        check_path_uids(uid)
+        return pages.listing(
+            f"Study {uid}", "SERIES", {"StudyInstanceUID": uid}, [("Patients", "/")]
+        )
+
+    @app.get("/series/{uid}", response_class=HTMLResponse, dependencies=deps)
+    def series(uid: str) -> HTMLResponse:
+        check_path_uids(uid)
+        return pages.listing(
+            f"Series {uid}", "IMAGE", {"SeriesInstanceUID": uid}, [("Patients", "/")]
+        )
+
+    @app.get("/instances/{uid}", response_class=HTMLResponse, dependencies=deps)
+    async def instance(uid: str) -> HTMLResponse:
+        return await run_in_threadpool(pages.instance, uid)
+
+    @app.get("/measurements", response_class=HTMLResponse, dependencies=deps)
+    def measurements() -> HTMLResponse:
+        return _table_page(pages, "Measurements (TID 1500)", _rows(pages.db.query_measurements()))
+
+    @app.get("/dose", response_class=HTMLResponse, dependencies=deps)
+    def dose() -> HTMLResponse:
+        rows = _rows(pages.db.query_dose())
+        return _table_page(pages, "Radiation dose", rows, _dose_chart(rows))
+
+
+def create_app(
+    db: Any = None,
+    *,
+    db_url: str | None = None,
+    token: str | None = None,
+    max_upload: int = DEFAULT_MAX_UPLOAD,
+    public_url: str | None = None,
+) -> FastAPI:
+    """The application: DICOMweb under ``/dicomweb``, pages at ``/``.
+
+    Parameters
+    ----------
+    db : Database, optional
+        The archive; opened from ``db_url`` (or the default database) when None.
+    token : str, optional
+        Bearer token required on every route (RFC 6750).
+    max_upload : int
+        Largest STOW-RS body in bytes.
+    public_url : str, optional
+        The server's URL as clients see it (``http://host:port``), for Retrieve URLs
+        and BulkDataURIs; taken from each request's Host header when None.
+    """
+    if db is None:
+        from srkit.db import Database
+
+        db = Database(db_url)
+    app = FastAPI(title="srkit", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(make_router(db, prefix="/dicomweb", token=token, max_upload=max_upload))
+    _ui_routes(app, Pages(db), bearer_auth(token))
+    app.state.db = db
+    app.state.public_url = public_url
+    return app
