@@ -131,3 +131,16 @@ def test_serve_command(tmp_path):
             _, err = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in err.decode()
     time.sleep(0)
+
+
+def test_dose_and_measurement_pages_show_chosen_columns_and_charts(site):
+    http, db = site
+    page = http.get("/dose").text
+    assert "<th>DLP total (mGy.cm)</th>" in page
+    assert "CT dose length product per report" in page
+    assert "415.82 mGy.cm" in page  # the GE Optima report's bar, checked against dsrdump
+    report = db.query_dose()[0]
+    assert f'href="/instances/{report["sop_instance_uid"]}"' in page
+    page = http.get("/measurements").text
+    assert "Measurements by quantity" in page
+    assert "<th>Finding site</th>" in page

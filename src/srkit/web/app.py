@@ -200,36 +200,99 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 
 def _table_page(
-    pages: Pages, title: str, rows: list[dict[str, Any]], chart: str = ""
+    pages: Pages,
+    title: str,
+    rows: list[dict[str, Any]],
+    chart: str = "",
+    columns: Sequence[tuple[str, str]] | None = None,
+    link: str | None = None,
 ) -> HTMLResponse:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    table = [{"cells": [_cell(r.get(c)) for c in columns], "href": None} for r in rows]
+    """A table of ``rows``: the chosen ``(heading, key)`` columns (all keys when none),
+    the first cell linking to ``/instances/<row[link]>`` when ``link`` is given."""
+    if columns is None:
+        keys: list[str] = []
+        for row in rows:
+            keys += [k for k in row if k not in keys]
+        columns = [(k, k) for k in keys]
+    table = [
+        {
+            "cells": [_cell(r.get(key)) for _, key in columns],
+            "href": f"/instances/{_q(r[link])}" if link and r.get(link) else None,
+        }
+        for r in rows[:2000]
+    ]
     return pages.page(
         "list.html",
         title=title,
-        columns=columns,
+        columns=[heading for heading, _ in columns],
         rows=table,
         crumbs=[("Patients", "/")],
         chart=chart,
-        truncated=False,
+        truncated=len(rows) > 2000,
     )
+
+
+MEASUREMENT_COLUMNS = [
+    ("Patient", "patient_name"),
+    ("Patient ID", "patient_id"),
+    ("Study date", "study_date"),
+    ("Group", "measurement_group_number"),
+    ("Tracking id", "tracking_identifier"),
+    ("Finding", "finding"),
+    ("Finding site", "finding_site"),
+    ("Quantity", "quantity"),
+    ("Value", "value"),
+    ("Units", "units"),
+    ("Derivation", "derivation"),
+]
+
+DOSE_COLUMNS = [
+    ("Patient", "patient_name"),
+    ("Patient ID", "patient_id"),
+    ("Study date", "study_date"),
+    ("Modality", "modality"),
+    ("Manufacturer", "manufacturer"),
+    ("Model", "manufacturer_model_name"),
+    ("Events", "number_of_events"),
+    ("DLP total (mGy.cm)", "total_dlp"),
+    ("Max CTDIvol (mGy)", "max_ctdivol"),
+    ("DAP total (Gy.m2)", "total_dap"),
+    ("Dose at RP total (Gy)", "total_dose_rp"),
+]
+
+
+def _label(row: dict[str, Any]) -> str:
+    date = str(row.get("study_date") or row.get("start_of_xray_irradiation") or "")[:10]
+    who = str(row.get("patient_name") or row.get("patient_id") or "?").replace("^", " ")
+    return f"{date} {who}".strip()
 
 
 def _dose_chart(rows: list[dict[str, Any]]) -> str:
-    key = next(
-        (k for k in ("dlp_total", "ct_dose_length_product_total", "dlp") if rows and k in rows[0]),
-        None,
-    )
-    if key is None:
-        return ""
-    items = [
-        (str(r.get("study_instance_uid") or r.get("sop_instance_uid") or "?")[-24:], float(r[key]))
-        for r in rows
-        if isinstance(r.get(key), (int, float))
-    ]
-    return _svg_bars(items[:50], "mGy.cm")
+    """DLP total per CT report and DAP total per X-ray report, in date order."""
+    charts = []
+    for key, unit, title in (
+        ("total_dlp", "mGy.cm", "CT dose length product per report"),
+        ("total_dap", "Gy.m2", "Dose area product per report"),
+    ):
+        items = sorted(
+            (_label(r), float(r[key])) for r in rows if isinstance(r.get(key), (int, float))
+        )
+        if items:
+            charts.append(f"<h3>{title}</h3>{_svg_bars(items[-60:], unit)}")
+    return "".join(charts)
+
+
+def _measurement_chart(rows: list[dict[str, Any]]) -> str:
+    """How many measurements of each quantity (with their units), as bars."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        quantity = (row.get("quantity") or {}).get("meaning") or "?"
+        units = row.get("units") or ""
+        units = units.get("value") or "" if isinstance(units, dict) else str(units)
+        name = f"{quantity} [{units}]" if units else quantity
+        counts[name] = counts.get(name, 0) + 1
+    items = sorted(counts.items(), key=lambda kv: -kv[1])[:30]
+    return f"<h3>Measurements by quantity</h3>{_svg_bars(items, '')}" if items else ""
 
 
 def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
@@ -264,12 +327,25 @@ def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
 
     @app.get("/measurements", response_class=HTMLResponse, dependencies=deps)
     def measurements() -> HTMLResponse:
-        return _table_page(pages, "Measurements (TID 1500)", _rows(pages.db.query_measurements()))
+        rows = [
+            {**r, "units": (r.get("units") or {}).get("value")}
+            for r in _rows(pages.db.query_measurements())
+        ]
+        return _table_page(
+            pages,
+            "Measurements (TID 1500)",
+            rows,
+            _measurement_chart(rows),
+            MEASUREMENT_COLUMNS,
+            link="sop_instance_uid",
+        )
 
     @app.get("/dose", response_class=HTMLResponse, dependencies=deps)
     def dose() -> HTMLResponse:
         rows = _rows(pages.db.query_dose())
-        return _table_page(pages, "Radiation dose", rows, _dose_chart(rows))
+        return _table_page(
+            pages, "Radiation dose", rows, _dose_chart(rows), DOSE_COLUMNS, link="sop_instance_uid"
+        )
 
 
 def create_app(
