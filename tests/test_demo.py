@@ -26,7 +26,7 @@ def test_demo_runs_twice_and_fills_the_database(tmp_path):
     assert "32 new, 0 already there, 0 rejected" in first.stdout
     second = CliRunner().invoke(cli, args)
     assert "0 new, 32 already there, 0 rejected" in second.stdout
-    assert (tmp_path / "srkit-demo-summary.png").stat().st_size > 10_000
+    assert (folder / "summary.png").stat().st_size > 10_000
     with Database(str(db)) as database:
         counts = database.counts()
         assert (counts["patients"], counts["studies"], counts["instances"]) == (4, 4, 32)

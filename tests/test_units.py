@@ -49,3 +49,11 @@ def test_prescribed_units() -> None:
     assert prescribed_unit("DCM", "113736") == "uA.s"
     assert prescribed_unit("99PHI-IXR-XPER", "021") is None
     assert parse_ucum("{pulse}/s").dims == parse_ucum("Hz").dims
+
+
+def test_patient_equivalent_thickness_is_a_length():
+    """111638 Patient Equivalent Thickness (TID 10003B) is in mm, not mGy."""
+    from srkit.templates.units import prescribed_unit
+
+    assert prescribed_unit("DCM", "111638") == "mm"
+    assert prescribed_unit("DCM", "111631") == "mGy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,10 +22,37 @@ DB_OPTION = click.option(
 )
 
 
-def _open(db_url: str | None) -> Any:
-    from srkit.db import Database
+def _open(db_url: str | None, *, must_exist: bool = False) -> Any:
+    """The database; ``must_exist`` for commands that only read or remove, so that a
+    mistyped path is an error instead of a new empty database."""
+    import os
 
-    return Database(db_url)
+    from srkit.db import Database
+    from srkit.errors import SrkitError
+
+    name = db_url or os.environ.get("SRKIT_DB") or "the default database"
+    if must_exist and "://" not in (db_url or ""):
+        from srkit.db.engine import _data_dir
+
+        path = Path(db_url or os.environ.get("SRKIT_DB") or _data_dir() / "srkit.sqlite")
+        path = path / "srkit.sqlite" if path.is_dir() else path
+        if not path.exists():
+            raise SrkitError(
+                "no such database (srkit import or srkit demo makes one)", source=str(path)
+            )
+    try:
+        return Database(db_url)
+    except SrkitError as exc:
+        if exc.source is None:
+            exc.source = _display(str(name))
+        raise
+
+
+def _display(url: str) -> str:
+    """A database URL with any password hidden."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 @click.command("import")
@@ -188,7 +216,7 @@ def ls(
         if not sep:
             raise click.BadParameter(f"{item!r} is not KEYWORD=VALUE", param_hint="--key")
         filters[keyword.strip()] = value
-    with _open(db_url) as db:
+    with _open(db_url, must_exist=True) as db:
         rows = db.query(lvl, filters, limit=limit, offset=offset, fuzzy=fuzzy)
     _print(rows, fmt, _COLUMNS[lvl])
 
@@ -241,6 +269,12 @@ def _out_options(func: Any) -> Any:
 
 def _filters(common: dict[str, Any], wheres: tuple[str, ...]) -> dict[str, Any]:
     filters = {k: v for k, v in common.items() if v is not None}
+    for key in ("date_from", "date_to"):
+        value = filters.get(key)
+        if value is not None and not (len(value) == 8 and value.isdigit()):
+            raise click.BadParameter(
+                f"{value!r} is not a date YYYYMMDD", param_hint=f"--{key.replace('_', '-')}"
+            )
     for item in wheres:
         key, sep, value = item.partition("=")
         if not sep:
@@ -278,7 +312,7 @@ def measurements(
     filters = _filters(common, wheres)
     if limit is not None:
         filters["limit"] = limit
-    with _open(db_url) as db:
+    with _open(db_url, must_exist=True) as db:
         rows = db.query_measurements(**filters)
     write_rows(rows, fmt, output)
 
@@ -330,7 +364,7 @@ def dose(
     filters["level"] = level
     if limit is not None:
         filters["limit"] = limit
-    with _open(db_url) as db:
+    with _open(db_url, must_exist=True) as db:
         rows = db.query_dose(**filters)
     write_rows(rows, fmt, output)
 
@@ -352,7 +386,7 @@ def rm(level: str, uids: tuple[str, ...], db_url: str | None, delete_files: bool
     """Remove patients (by Patient ID), studies, series or instances (by UID) from the index."""
     missing = []
     total = 0
-    with _open(db_url) as db:
+    with _open(db_url, must_exist=True) as db:
         for uid in uids:
             n = db.remove(_RM_LEVELS[level], uid, delete_files=delete_files)
             if n == 0:

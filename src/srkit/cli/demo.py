@@ -81,7 +81,7 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
     from srkit.db import Database
     from srkit.samples import make_samples
 
-    console = Console()
+    console = Console(soft_wrap=True)
     folder = folder or _default_folder()
     made = make_samples(folder, studies=studies, seed=seed)
     console.print(
@@ -90,7 +90,7 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
         f"{len(made)} CT dose reports"
     )
     with Database(url) as db:
-        report = db.import_paths([folder], progress=True)
+        report = db.import_paths([m.images[0].parent for m in made], progress=True)
         console.print(
             f"[bold]Imported[/] into {db.url}: {report.imported} new, {report.skipped} already there, "
             f"{len(report.rejected)} rejected"
@@ -115,7 +115,7 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
             )
         console.print(table)
         doses = db.query_dose()
-        dose_table = Table(title="CT dose reports (TID 10011)")
+        dose_table = Table(title="Radiation dose reports (TID 10011, TID 10001)")
         for col in (
             "patient",
             "date",
@@ -135,7 +135,7 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
                 f"{row['max_ctdivol']:.2f}" if isinstance(row.get("max_ctdivol"), float) else "",
             )
         console.print(dose_table)
-        png = plot_summary(measurements, doses, folder.parent / "srkit-demo-summary.png")
+        png = plot_summary(measurements, doses, folder / "summary.png")
         console.print(f"[bold]Plot[/]: {png}")
         console.print(
             "Next: srkit ls studies, srkit query dose --format csv, srkit serve --port 8080"

@@ -8,6 +8,7 @@ event.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +23,19 @@ __all__ = ["dose", "event_rows", "iter_reports"]
 
 
 def iter_reports(
-    paths: tuple[str, ...], *, show_diagnostics: bool = False
+    paths: tuple[str, ...],
+    *,
+    show_diagnostics: bool = False,
+    failed: list[Path] | None = None,
 ) -> Iterator[tuple[Path, Any]]:
     """``(file, DoseReport)`` for every dose report under ``paths``.
 
-    Files named on the command line that cannot be read raise; files found in
-    folders that are not DICOM, not SR or not dose reports are skipped.
+    A file named on the command line that cannot be read, or that is damaged
+    (truncated), is reported on stderr and added to ``failed`` (raised when
+    ``failed`` is None); the others go on. Files found in folders that are not
+    DICOM, not SR or not dose reports are skipped quietly.
     """
-    from srkit.codec.reader import read
+    from srkit.codec.reader import damage, read
     from srkit.templates.dose import dose_report
 
     named = {Path(p) for p in paths}
@@ -39,10 +45,25 @@ def iter_reports(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SrkitWarning)
                 doc = read(path)
-        except (NotDicomError, NotStructuredReportError):
+        except (NotDicomError, NotStructuredReportError) as exc:
             if path in named:
-                raise
+                if failed is None:
+                    raise
+                failed.append(path)
+                report_error(str(exc) if exc.source else f"{path}: {exc}")
             continue
+        except SrkitError as exc:
+            if failed is None:
+                raise
+            failed.append(path)
+            report_error(str(exc) if exc.source else f"{path}: {exc}")
+            continue
+        problem = damage(doc)
+        if problem is not None:
+            if failed is None:
+                raise SrkitError(problem.message, source=str(path))
+            failed.append(path)
+            report_error(f"{path}: {problem.message} (events read before it are kept)")
         report = dose_report(doc)
         if report is None:
             if path in named:
@@ -50,7 +71,7 @@ def iter_reports(
             continue
         if show_diagnostics:
             for diagnostic in report.diagnostics:
-                click.echo(f"{path}: {diagnostic}", err=True)
+                click.echo(f"srkit: {path}: {diagnostic}", err=True)
         yield path, report
 
 
@@ -121,7 +142,15 @@ def dose(
     from srkit.tables.write import write_rows
     from srkit.templates.dose import dose_summary
 
-    reports = [r.to_dict() for _, r in iter_reports(paths, show_diagnostics=show_diagnostics)]
+    if plot:
+        _check_writable(plot)
+    failed: list[Path] = []
+    reports = [
+        r.to_dict()
+        for _, r in iter_reports(paths, show_diagnostics=show_diagnostics, failed=failed)
+    ]
+    if not reports:
+        raise SrkitError("no radiation dose report found in " + ", ".join(paths))
     if summary:
         rows: list[dict[str, Any]] = [dose_summary(r) for r in reports]
     elif fmt == "csv":
@@ -133,5 +162,12 @@ def dose(
         from srkit.cli.dose_plot import plot_dose
 
         plot_dose(reports, plot)
-    if not reports:
-        raise SrkitError("no radiation dose report found in " + ", ".join(paths))
+    if failed:
+        raise SystemExit(1)
+
+
+def _check_writable(path: str) -> None:
+    """Fail before any output when the plot cannot be written."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise SrkitError("cannot write the plot: no such writable folder", source=path)

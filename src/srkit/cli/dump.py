@@ -28,21 +28,27 @@ __all__ = ["dump"]
 )
 @click.option("--ids/--no-ids", default=False, help="Prefix each line with the item id (text).")
 @click.option("--no-header", is_flag=True, help="Only the tree (text).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print warnings and notes on stderr.")
 @user_errors
-def dump(files: tuple[str, ...], fmt: str, policy: str, ids: bool, no_header: bool) -> None:
+def dump(
+    files: tuple[str, ...], fmt: str, policy: str, ids: bool, no_header: bool, verbose: bool
+) -> None:
     """Print the content tree of each SR FILE.
 
     A file that cannot be read gets one line on stderr; the others still print,
-    and the exit code is 1.
+    and the exit code is 1. Errors found in a document are printed on stderr (all
+    problems with -v); a damaged (truncated) file prints what could be read and
+    makes the exit code 1.
     """
-    from srkit.codec.reader import read
+    from srkit.codec.reader import damage, read
     from srkit.render.records import document_records
     from srkit.render.text import dump_lines
 
     failed = 0
+    printed = 0
     out = sys.stdout
     many = len(files) > 1
-    for n, name in enumerate(files):
+    for name in files:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SrkitWarning)
@@ -56,11 +62,15 @@ def dump(files: tuple[str, ...], fmt: str, policy: str, ids: bool, no_header: bo
             out.write("".join(dumps(rec) + "\n" for rec in document_records(doc)))
         else:
             if many:
-                out.write(f"{'' if n == 0 else chr(10)}== {name}\n")
+                out.write(f"{'' if printed == 0 else chr(10)}== {name}\n")
             out.write("\n".join(dump_lines(doc, ids=ids, header=not no_header)) + "\n")
+        printed += 1
+        # problems go to stderr: stdout carries exactly the asked format
         for diag in doc.diagnostics:
-            if diag.severity == "ERROR" and fmt == "jsonl":
+            if diag.severity == "ERROR" or verbose:
                 click.echo(f"srkit: {name}: {diag}", err=True)
+        if damage(doc) is not None:
+            failed += 1
     out.flush()
     if failed:
         raise SystemExit(1)

@@ -64,6 +64,8 @@ def extract_rows(
     policy: str = "tolerant",
     on_problem: Any = None,
     on_error: Any = None,
+    on_read: Any = None,
+    on_skip: Any = None,
 ) -> Iterator[dict[str, Any]]:
     """Rows of every TID 1500 report among ``paths`` (files), in order.
 
@@ -80,6 +82,10 @@ def extract_rows(
     on_error : callable, optional
         Called with ``(path, error)`` for a file that cannot be read; without it the
         error is raised.
+    on_read : callable, optional
+        Called with ``(path, document)`` for every SR read (to report damaged files).
+    on_skip : callable, optional
+        Called with ``(path, reason)`` for a file that holds no measurement report.
     """
     from srkit.templates.tid1500 import is_measurement_report, report_rows
 
@@ -87,13 +93,23 @@ def extract_rows(
         try:
             doc = _read_report(path, policy)
         except NotStructuredReportError:
+            if on_skip is not None:
+                on_skip(path, "not an SR document")
             continue
         except SrkitError as exc:
             if on_error is None:
                 raise
             on_error(path, exc)
             continue
-        if doc is None or not is_measurement_report(doc):
+        if doc is None:
+            if on_skip is not None:
+                on_skip(path, "not an SR document")
+            continue
+        if on_read is not None:
+            on_read(path, doc)
+        if not is_measurement_report(doc):
+            if on_skip is not None:
+                on_skip(path, "not a TID 1500 measurement report")
             continue
         rows, report = report_rows(doc, kind)
         if report.diagnostics and on_problem is not None:
@@ -151,7 +167,9 @@ def measurements(
     are skipped). A file that cannot be read is named on stderr and the exit code
     is 1, while the rows of every other file are still written.
     """
+    from srkit.codec.reader import damage
     from srkit.diagnostics import Severity
+    from srkit.tables.schemas import MEASUREMENTS, QUALITATIVE
     from srkit.tables.write import write_rows
 
     if fmt == "parquet" and out is None:
@@ -161,6 +179,18 @@ def measurements(
     def on_error(path: Path, exc: SrkitError) -> None:
         failed.append(str(path))
         report_error(str(exc) if exc.source else f"{path}: {exc}")
+
+    def on_damage(path: Path, doc: Any) -> None:
+        problem = damage(doc)
+        if problem is not None:
+            failed.append(str(path))
+            report_error(f"{path}: {problem.message} (rows read before it are kept)")
+
+    def on_skip(path: Path, why: str) -> None:
+        if str(path) in named:
+            report_error(f"{path}: {why}; skipped")
+
+    named = set(paths)
 
     def on_problem(path: Path, report: Any) -> None:
         shown = [d for d in report.diagnostics if verbose or d.severity == Severity.ERROR]
@@ -177,8 +207,10 @@ def measurements(
             policy=policy,
             on_problem=on_problem,
             on_error=on_error,
+            on_read=on_damage,
+            on_skip=on_skip,
         )
     )
-    write_rows(rows, fmt, out)
+    write_rows(rows, fmt, out, schema=MEASUREMENTS if kind == "quantitative" else QUALITATIVE)
     if failed:
         raise SystemExit(1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
 import click
 
-from srkit.cli.common import user_errors
-from srkit.errors import SrkitWarning
+from srkit.cli.common import report_error, user_errors
+from srkit.errors import SrkitError, SrkitWarning
 
 __all__ = ["render"]
 
@@ -27,7 +28,7 @@ def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
 
     The diagnostics of reading and of validation are listed at the end.
     """
-    from srkit.codec.reader import read
+    from srkit.codec.reader import damage, read
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SrkitWarning)
@@ -46,8 +47,20 @@ def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
 
         text = render_text(doc, diagnostics)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        tmp = f"{output}.{os.getpid()}.part"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, output)
+        except OSError as exc:
+            raise SrkitError(f"cannot write: {exc.strerror or exc}", source=output) from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+    problem = damage(doc)
+    if problem is not None:
+        report_error(f"{file}: {problem.message} (what was read is rendered)")
+        raise SystemExit(1)

@@ -13,7 +13,7 @@ __all__ = ["serve", "dicomweb"]
 
 
 @click.command()
-@click.option("--port", "-p", type=int, default=8042, show_default=True)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8042, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
 @click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Require this bearer token.")
@@ -40,11 +40,30 @@ def serve(
     from srkit.web.app import create_app
 
     app = create_app(db_url=db_url, token=token, max_upload=max_upload, public_url=public_url)
-    click.echo(f"srkit: serving http://{host}:{port}/ (DICOMweb at /dicomweb)", err=True)
+    sock = _bind(host, port)
+    click.echo(
+        f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True
+    )
+    config = uvicorn.Config(app, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> Any:
+    """The listening socket, bound before anything is announced (a busy port is a
+    one-line error, not uvicorn's exit code 3)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        sock.bind((host, port))
     except OSError as exc:
+        sock.close()
         fail(f"{host}:{port}: cannot listen: {exc.strerror}")
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
 
 
 @click.group()

@@ -70,6 +70,7 @@ from srkit.model.navigation import walk
 __all__ = [
     "ReadPolicy",
     "check_references",
+    "damage",
     "load_dataset",
     "prune_children",
     "read",
@@ -151,6 +152,10 @@ def load_dataset(source: Source, *, stop_before_pixels: bool = False) -> Dataset
         raise NotDicomError(f"not a readable DICOM file ({_short(exc)})", source=name) from None
     keys = list(elements(ds))
     if not keys or not any(0x00080000 <= k < 0xFFFE0000 for k in keys):
+        if getattr(ds, "preamble", None) is not None or ds.get("file_meta"):
+            raise NotDicomError(
+                "truncated DICOM file (no data elements after the header)", source=name
+            )
         raise NotDicomError("not a DICOM file (no data elements found)", source=name)
     if any(k >= 0xFFFE0000 for k in keys) or (
         0x00080016 not in elements(ds)
@@ -182,6 +187,18 @@ def _fast_load(source: Source, name: str) -> Dataset | None:
         return None
     ds._srkit_parsed = parsed
     return ds
+
+
+DAMAGE_PREFIXES = ("file is truncated", "root content item could not be read")
+
+
+def damage(doc: Document) -> Diagnostic | None:
+    """The diagnostic saying the file itself is damaged (truncated, no readable root),
+    if any: the document holds only part of what the file should have held."""
+    for diag in doc.diagnostics:
+        if diag.severity is Severity.ERROR and diag.message.startswith(DAMAGE_PREFIXES):
+            return diag
+    return None
 
 
 def prune_children(ds: Dataset, concepts: frozenset[tuple[str, str]]) -> int:

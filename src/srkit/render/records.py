@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,7 +60,8 @@ def item_value(item: ContentItem) -> Any:
         if item.qualifier is not None:
             num["qualifier"] = item.qualifier.to_dict()
         if item.float_value is not None:
-            num["float"] = item.float_value
+            # JSON has no NaN: a non-finite floating point value becomes null
+            num["float"] = item.float_value if math.isfinite(item.float_value) else None
         return num
     if isinstance(item, CodeContentItem):
         return code_dict(item.value)

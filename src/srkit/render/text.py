@@ -107,14 +107,11 @@ def header_lines(doc: Document) -> list[str]:
 
 
 def dump_lines(doc: Document, *, ids: bool = False, header: bool = True) -> Iterator[str]:
-    """The header, a blank line, then one line per content item."""
+    """The header, a blank line, then one line per content item (diagnostics are
+    the caller's to show: they are on ``doc.diagnostics``)."""
     if header:
         yield from header_lines(doc)
         yield ""
     for pos in walk(doc.root):
         depth = pos.id.count(".")
         yield item_line(pos.id, pos.item, depth, ids=ids)
-    if doc.diagnostics:
-        yield ""
-        for diag in doc.diagnostics:
-            yield f"# {diag}"

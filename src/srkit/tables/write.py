@@ -1,7 +1,14 @@
 """Write rows (plain dicts) as JSON lines, JSON, CSV or Parquet.
 
 A file output is written to a temporary file beside the target and renamed at
-the end, so an interrupted run never leaves a half-written table.
+the end, so an interrupted run never leaves a half-written table. Numbers that are
+not finite (NaN, infinity: dcmqi writes NaN for measurements that failed) are
+written as ``null``, so every JSON output is valid JSON.
+
+A :class:`Schema` fixes the columns of a table whatever the data: their order,
+which columns hold code objects (in CSV always the ``.value``, ``.scheme``,
+``.meaning`` and ``.version`` cells, empty for a missing code) and, for Parquet,
+the Arrow types, so files of different runs share one schema.
 """
 
 from __future__ import annotations
@@ -9,16 +16,40 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from srkit.errors import MissingDependencyError, SrkitError
 
-__all__ = ["FORMATS", "flatten", "to_arrow", "write_rows", "json_default"]
+__all__ = ["FORMATS", "Schema", "flatten", "to_arrow", "write_rows", "json_default", "finite"]
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
+CODE_PARTS = ("value", "scheme", "meaning", "version")
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """Columns of a table: names in order, their kinds for CSV and Parquet.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Column names in order; keys a row lacks are empty.
+    codes : frozenset of str
+        Columns holding code objects.
+    types : mapping of str to str
+        Arrow type of the other columns: ``"string"``, ``"int"``, ``"float"``,
+        ``"strings"`` (a list of strings), ``"code_or_float"`` (either, stored as JSON text).
+    """
+
+    columns: Sequence[str]
+    codes: frozenset[str] = frozenset()
+    types: Mapping[str, str] = field(default_factory=dict)
 
 
 def json_default(value: Any) -> Any:
@@ -32,23 +63,36 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def _is_code(value: Any) -> bool:
+    return isinstance(value, Mapping) and {"value", "scheme"} <= set(value) <= set(CODE_PARTS)
+
+
+def flatten(
+    row: Mapping[str, Any], prefix: str = "", codes: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Nested mappings become ``a.b`` keys; lists of scalars become ``;``-joined text,
-    lists of mappings become JSON text (a CSV cell holds one value)."""
+    lists of mappings become JSON text (a CSV cell holds one value). Columns named in
+    ``codes`` always give the four code cells, empty when the code is missing."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if name in codes and (value is None or _is_code(value)):
+            for part in CODE_PARTS:
+                out[f"{name}.{part}"] = (value or {}).get(part)
+        elif isinstance(value, Mapping):
             if not value:
                 out[name] = None
-            elif set(value) >= {"value", "scheme"} and set(value) <= {
-                "value",
-                "scheme",
-                "meaning",
-                "version",
-            }:
-                # a code object: one cell each
-                out.update(flatten(value, f"{name}."))
             else:
                 out.update(flatten(value, f"{name}."))
         elif isinstance(value, list | tuple):
@@ -61,7 +105,19 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def to_arrow(rows: list[Mapping[str, Any]]) -> Any:
+def _arrow_type(pa: Any, kind: str) -> Any:
+    code = pa.struct([(part, pa.string()) for part in CODE_PARTS])
+    return {
+        "code": code,
+        "string": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "strings": pa.list_(pa.string()),
+        "json": pa.string(),
+    }[kind]
+
+
+def to_arrow(rows: list[Mapping[str, Any]], schema: Schema | None = None) -> Any:
     """An Arrow table of the rows (nested values become structs and lists)."""
     try:
         import pyarrow as pa
@@ -69,6 +125,23 @@ def to_arrow(rows: list[Mapping[str, Any]]) -> Any:
         raise MissingDependencyError(
             "Parquet output needs pyarrow: install srkit[tables]"
         ) from None
+    if schema is not None:
+        arrays, fields = [], []
+        for name in schema.columns:
+            kind = "code" if name in schema.codes else schema.types.get(name, "string")
+            values = [row.get(name) for row in rows]
+            if kind == "code":
+                values = [None if v is None else {p: v.get(p) for p in CODE_PARTS} for v in values]
+            elif kind == "json":
+                values = [
+                    None if v is None else json.dumps(v, default=json_default) for v in values
+                ]
+            elif kind == "string":
+                values = [None if v is None else str(v) for v in values]
+            arrow_type = _arrow_type(pa, kind)
+            arrays.append(pa.array(values, type=arrow_type))
+            fields.append(pa.field(name, arrow_type))
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     if not rows:
         return pa.table({})
     columns: dict[str, None] = {}
@@ -76,20 +149,28 @@ def to_arrow(rows: list[Mapping[str, Any]]) -> Any:
         for key in row:
             columns.setdefault(key, None)
     data = {name: [row.get(name) for row in rows] for name in columns}
-    arrays = {}
+    out = {}
     for name, values in data.items():
         try:
-            arrays[name] = pa.array(values)
+            out[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays[name] = pa.array(
+            out[name] = pa.array(
                 [None if v is None else json.dumps(v, default=json_default) for v in values]
             )
-    return pa.table(arrays)
+    return pa.table(out)
 
 
-def _csv(rows: Iterable[Mapping[str, Any]], stream: IO[str]) -> None:
-    flat = [flatten(r) for r in rows]
+def _csv(rows: Iterable[Mapping[str, Any]], stream: IO[str], schema: Schema | None) -> None:
+    codes = schema.codes if schema else frozenset()
+    flat = [flatten(r, codes=codes) for r in rows]
     columns: dict[str, None] = {}
+    if schema is not None:
+        for name in schema.columns:
+            if name in codes:
+                for part in CODE_PARTS:
+                    columns.setdefault(f"{name}.{part}", None)
+            else:
+                columns.setdefault(name, None)
     for row in flat:
         for key in row:
             columns.setdefault(key, None)
@@ -99,65 +180,93 @@ def _csv(rows: Iterable[Mapping[str, Any]], stream: IO[str]) -> None:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
 
 
-def _text(rows: Iterable[Mapping[str, Any]], fmt: str, stream: IO[str]) -> None:
+def _text(
+    rows: Iterable[Mapping[str, Any]], fmt: str, stream: IO[str], schema: Schema | None = None
+) -> None:
     if fmt == "jsonl":
         for row in rows:
-            stream.write(json.dumps(row, default=json_default, ensure_ascii=False) + "\n")
+            stream.write(
+                json.dumps(row, default=json_default, ensure_ascii=False, allow_nan=False) + "\n"
+            )
     elif fmt == "json":
-        json.dump(list(rows), stream, default=json_default, ensure_ascii=False, indent=1)
+        json.dump(
+            list(rows), stream, default=json_default, ensure_ascii=False, indent=1, allow_nan=False
+        )
         stream.write("\n")
     elif fmt == "csv":
-        _csv(rows, stream)
+        _csv(rows, stream, schema)
     else:
         raise SrkitError(f"unknown format {fmt!r}")
+
+
+def _ordered(rows: list[Mapping[str, Any]], schema: Schema | None) -> list[Mapping[str, Any]]:
+    if schema is None:
+        return rows
+    return [{name: row.get(name) for name in schema.columns} for row in rows]
+
+
+def _replace_atomically(path: str, write: Any) -> None:
+    tmp = f"{path}.{os.getpid()}.part"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SrkitError(f"cannot write: {exc.strerror or exc}", source=path) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def write_rows(
     rows: Iterable[Mapping[str, Any]],
     fmt: str,
     out: str | os.PathLike[str] | IO[str] | None = None,
+    *,
+    schema: Schema | None = None,
 ) -> int:
     """Write rows in ``fmt`` to ``out`` (a path, a text stream, or stdout); returns the count.
 
-    Parquet needs a path (it is binary).
+    Parquet needs a path (it is binary). With a ``schema`` the columns are fixed.
     """
-    materialised = list(rows)
+    materialised = _ordered([finite(dict(r)) for r in rows], schema)
     if fmt == "parquet":
         if out is None or not isinstance(out, str | os.PathLike):
             raise SrkitError("Parquet output needs a file: use -o FILE")
+        table = to_arrow(materialised, schema)
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        path = os.fspath(out)
-        tmp = f"{path}.{os.getpid()}.part"
-        try:
-            pq.write_table(to_arrow(materialised), tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        def parquet(tmp: str) -> None:
+            try:
+                pq.write_table(table, tmp)
+            except (pa.ArrowException, OSError) as exc:  # pyarrow words OS errors its own way
+                found = re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE)
+                number = getattr(exc, "errno", None) or (int(found.group(1)) if found else None)
+                if number is None:
+                    raise OSError(str(exc).split(". Detail")[0]) from None
+                raise OSError(number, os.strerror(number)) from None
+
+        _replace_atomically(os.fspath(out), parquet)
         return len(materialised)
     if out is None:
-        _text(materialised, fmt, sys.stdout)
+        _text(materialised, fmt, sys.stdout, schema)
         return len(materialised)
     if isinstance(out, str | os.PathLike):
-        path = os.fspath(out)
-        tmp = f"{path}.{os.getpid()}.part"
-        try:
+
+        def text(tmp: str) -> None:
             with open(tmp, "w", encoding="utf-8", newline="") as stream:
-                _text(materialised, fmt, stream)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise SrkitError(f"cannot write: {exc.strerror}", source=path) from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+                _text(materialised, fmt, stream, schema)
+
+        _replace_atomically(os.fspath(out), text)
         return len(materialised)
-    _text(materialised, fmt, out)
+    _text(materialised, fmt, out, schema)
     return len(materialised)
 
 
-def iter_text(rows: Iterable[Mapping[str, Any]], fmt: str) -> Iterator[str]:
+def iter_text(
+    rows: Iterable[Mapping[str, Any]], fmt: str, schema: Schema | None = None
+) -> Iterator[str]:
     """The text of the rows (for tests and small outputs)."""
     buf = io.StringIO()
-    _text(rows, fmt, buf)
+    _text([finite(dict(r)) for r in rows], fmt, buf, schema)
     yield buf.getvalue()
