@@ -131,7 +131,14 @@ def stop(server: object) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument(
+        "--servers",
+        default="storescp,orthanc,srkit",
+        help="comma-separated subset of storescp,orthanc,srkit (ratios need all three)",
+    )
+    parser.add_argument("--no-find", action="store_true", help="skip the C-FIND latency")
     args = parser.parse_args()
+    chosen = [s.strip() for s in args.servers.split(",")]
     sources = sorted((DATA / "ct").rglob("*.dcm"))
     with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
         root = Path(tmp)
@@ -153,13 +160,15 @@ def main() -> None:
 
         results = {}
         for name, start in (("storescp", dcmtk), ("orthanc", orthanc), ("srkit", srkit)):
+            if name not in chosen:
+                continue
             results[name] = run_ingest(name, start, files, root)
             print(
                 f"C-STORE {name:9s}: 1 association {results[name][1]:6.0f}/s, "
                 f"4 associations {results[name][4]:6.0f}/s",
                 flush=True,
             )
-        for parallel in (1, 4):
+        for parallel in (1, 4) if len(results) == 3 else ():
             print(
                 f"ratio srkit/orthanc ({parallel}): "
                 f"{results['srkit'][parallel] / results['orthanc'][parallel]:.2f}, "
@@ -167,6 +176,8 @@ def main() -> None:
                 f"{results['srkit'][parallel] / results['storescp'][parallel]:.2f}"
             )
 
+        if args.no_find or "srkit" not in results:
+            return
         # C-FIND over the same data: both servers hold every file
         o_server = Orthanc(root / "find-orthanc", dicomweb=False).start()
         s_proc, s_port = srkit_server(root / "srkit-1")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -164,16 +165,19 @@ def test_store_dataset_rejects_unsafe_uids(fresh_db, attr, value):
 
 
 def test_store_dataset_failure_leaves_nothing(fresh_db, monkeypatch):
-    import srkit.db.database as database
+    import srkit.db.store as store
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(database, "write_batch", broken)
+    monkeypatch.setattr(store, "insert_one", broken)  # PostgreSQL
+    monkeypatch.setattr(store, "insert_sqlite", broken)
     with pytest.raises(SrkitError, match="disk on fire"):
         fresh_db.store_dataset(pydicom.dcmread(data_path(CT)))
+    with pytest.raises(SrkitError, match="disk on fire"):
+        fresh_db.store_bytes(data_path(CT).read_bytes())
     assert not [p for p in fresh_db.storage.rglob("*") if p.is_file()]
-    assert fresh_db.counts()["instances"] == 0
+    assert fresh_db.counts() == dict.fromkeys(fresh_db.counts(), 0)
 
 
 def test_dicomdir(fresh_db, tmp_path):
@@ -206,3 +210,96 @@ def test_fresh_uids_parallel_import(fresh_db, tmp_path):
     report = fresh_db.import_paths([out], workers=2)
     assert report.imported == 60
     assert fresh_db.studies(StudyInstanceUID=study)[0]["NumberOfStudyRelatedInstances"] == 60
+
+
+def test_store_bytes_keeps_the_bytes(fresh_db):
+    """The received bytes go to disk unchanged and are indexed from srkit's parser."""
+    data = data_path(CT).read_bytes()
+    assert fresh_db.store_bytes(data, calling_ae="MODALITY") == CT_UID
+    path = fresh_db.instance_path(CT_UID)
+    assert path.is_relative_to(fresh_db.storage)
+    assert path.read_bytes() == data
+    [row] = fresh_db.instances(SOPInstanceUID=CT_UID)
+    # values as dcmdump prints them for pydicom_CT_small.dcm
+    assert row["PatientName"] == "CompressedSamples^CT1"
+    assert (row["Rows"], row["Columns"], row["InstanceNumber"]) == (128, 128, 1)
+    assert row["Modality"] == "CT"
+    assert row["TransferSyntaxUID"] == "1.2.840.10008.1.2.1"
+    assert fresh_db.store_bytes(data) == CT_UID  # the same bytes again: nothing changes
+    assert fresh_db.counts()["instances"] == 1
+    ds = pydicom.dcmread(data_path(CT))
+    ds.PatientName = "Other^Name"
+    changed = io.BytesIO()
+    ds.save_as(changed, enforce_file_format=True)
+    with pytest.raises(DuplicateInstanceError):
+        fresh_db.store_bytes(changed.getvalue())
+    assert path.read_bytes() == data
+
+
+def test_store_bytes_sr_content(fresh_db):
+    data = data_path("sr-tid1500/highdicom_sr_document.dcm").read_bytes()
+    uid = fresh_db.store_bytes(data)
+    assert uid == str(
+        pydicom.dcmread(data_path("sr-tid1500/highdicom_sr_document.dcm")).SOPInstanceUID
+    )
+    counts = fresh_db.counts()
+    assert (counts["sr_documents"], counts["measurements"]) == (1, 1)
+    [doc] = fresh_db.sr_documents()
+    assert doc["kind"] == "measurement_report"
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        (lambda b: b[:-3000], "truncated"),
+        (lambda b: b"not a DICOM file at all" * 10, "not a DICOM file"),
+        (lambda b: b[:200], "no data elements"),
+    ],
+)
+def test_store_bytes_bad_input(fresh_db, cut, message):
+    data = cut(data_path(CT).read_bytes())
+    with pytest.raises(SrkitError, match=message):
+        fresh_db.store_bytes(data)
+    assert fresh_db.counts()["instances"] == 0
+    assert not [p for p in fresh_db.storage.rglob("*") if p.is_file()]
+
+
+def test_store_bytes_rejects_unsafe_uids(fresh_db):
+    ds = pydicom.dcmread(data_path(CT))
+    ds.SeriesInstanceUID = "1.2/../../3"
+    data = io.BytesIO()
+    ds.save_as(data, enforce_file_format=True)
+    with pytest.raises(SrkitError, match="invalid Series Instance UID"):
+        fresh_db.store_bytes(data.getvalue())
+    assert fresh_db.counts()["instances"] == 0
+    assert not fresh_db.storage.exists() or not any(fresh_db.storage.rglob("*.dcm"))
+
+
+def test_store_bytes_concurrent_same_uid(fresh_db):
+    """Threads storing one SOP Instance UID (two contents): one row, one file, and the
+    file holds the content of the row."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = data_path(CT).read_bytes()
+    ds = pydicom.dcmread(data_path(CT))
+    ds.PatientName = "Other^Name"
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    second = buf.getvalue()
+
+    def store(data: bytes) -> str:
+        try:
+            return fresh_db.store_bytes(data)
+        except DuplicateInstanceError:
+            return "duplicate"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(store, [first, second] * 4))
+    assert results.count(CT_UID) >= 1
+    assert set(results) <= {CT_UID, "duplicate"}
+    assert fresh_db.counts()["instances"] == 1
+    stored = fresh_db.instance_path(CT_UID).read_bytes()
+    [row] = fresh_db.instances(SOPInstanceUID=CT_UID)
+    assert stored in (first, second)
+    assert row["PatientName"] == str(pydicom.dcmread(io.BytesIO(stored)).PatientName)
+    assert len(list(fresh_db.storage.rglob("*.dcm"))) == 1

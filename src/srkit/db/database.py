@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,14 @@ from srkit.db import engine as E
 from srkit.db import schema as S
 from srkit.db.index import ImportReport, write_batch
 from srkit.db.query import COUNTS, LEVELS, TABLES, level_query, normalise_level
-from srkit.db.storage import check_uid, is_inside, remove_file, storage_path, write_atomic
+from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
+from srkit.db.store import DuplicateInstanceError, Store
 from srkit.errors import SrkitError
 
 __all__ = ["Database", "ImportReport", "DuplicateInstanceError"]
 
 BATCH = 250
 """Records per transaction during an import."""
-
-
-class DuplicateInstanceError(SrkitError):
-    """A SOP Instance UID is stored already with different content."""
 
 
 class Database:
@@ -50,7 +46,7 @@ class Database:
         self.url = E.resolve_url(url)
         self.storage = Path(storage) if storage is not None else E.default_storage(self.url)
         self._reader, self._writer = E.make_engines(self.url)
-        self._lock = threading.Lock()
+        self._store = Store(self._writer, self.storage)
         try:
             E.upgrade(self._writer)
         except BaseException:
@@ -61,6 +57,7 @@ class Database:
 
     def close(self) -> None:
         """Release the connections."""
+        self._store.close()
         self._reader.dispose()
 
     def __enter__(self) -> Database:
@@ -144,12 +141,24 @@ class Database:
             report.uids.extend(trial.uids)
             return
 
-    def store_dataset(self, ds: Dataset, *, calling_ae: str | None = None) -> str:
+    def store_dataset(
+        self, ds: Dataset, *, calling_ae: str | None = None, encoded: bytes | None = None
+    ) -> str:
         """Store a dataset (C-STORE, STOW-RS) in the storage layout and index it.
 
         The file is written atomically under names made from validated UIDs; the
         index rows (SR content included) are written in one transaction. On failure
         the file is removed and nothing stays behind.
+
+        Parameters
+        ----------
+        ds : Dataset
+            The instance (with its File Meta Information, PS3.10 7.1, if known).
+        calling_ae : str or None
+            The AE title that sent it, kept in the index.
+        encoded : bytes or None
+            The Part 10 bytes of ``ds`` as received; stored as they are instead of
+            encoding ``ds`` again.
 
         Returns
         -------
@@ -163,55 +172,66 @@ class Database:
         DuplicateInstanceError
             The SOP Instance UID is stored already with different content.
         """
-        import hashlib
-
         from srkit.db.ingest import record_from_dataset
 
         uids = [
             str(getattr(ds, kw, "") or "")
             for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
         ]
-        target = storage_path(self.storage, *uids)
-        data = _encode(ds)
+        storage_path(self.storage, *uids)  # unsafe UIDs first
+        data = _encode(ds) if encoded is None else encoded
         try:
             rec = record_from_dataset(ds)
         except SrkitError as exc:
             raise SrkitError(exc.message, source=uids[2] or None) from None
         except Exception as exc:
             raise SrkitError(f"cannot index dataset ({type(exc).__name__}: {exc})") from None
+        return self.store_record(rec, data, calling_ae=calling_ae)
+
+    def store_bytes(self, data: bytes, *, calling_ae: str | None = None) -> str:
+        """Store Part 10 file bytes (C-STORE, STOW-RS) as they are, and index them.
+
+        The bytes are parsed once for the index (srkit's fast parser) and written
+        unchanged; see :meth:`store_dataset` for the guarantees and errors.
+        """
+        from srkit.db.ingest import parse_received
+
+        _ds, rec = parse_received(data)
+        return self.store_record(rec, data, calling_ae=calling_ae)
+
+    def store_record(
+        self, rec: dict[str, Any], data: bytes, *, calling_ae: str | None = None
+    ) -> str:
+        """Write ``data`` into the storage layout and index ``rec`` (its parsed record,
+        see :func:`srkit.db.ingest.parse_received`) in one transaction.
+
+        The SOP Instance UID is looked up, the file written and the rows inserted
+        inside one write transaction, so concurrent stores of one UID (threads or
+        processes) cannot both write; the call returns after the commit. A failure
+        removes the file it wrote. An instance stored already with the same bytes
+        is left as it is; with other bytes :class:`DuplicateInstanceError` is raised.
+        """
+        import hashlib
+
+        inst = rec["instance"]
+        target = storage_path(
+            self.storage,
+            str(rec["study"]["study_instance_uid"] or ""),
+            str(rec["series"]["series_instance_uid"] or ""),
+            str(inst["sop_instance_uid"] or ""),
+        )
+        check_uid(str(inst["sop_class_uid"] or ""), "SOP Class UID")
+        digest = rec.get("content_hash") or hashlib.sha256(data).hexdigest()
         rec.update(
             path=str(target),
             source_path=None,
             copied=True,
             size=len(data),
             mtime_ns=None,
-            content_hash=hashlib.sha256(data).hexdigest(),
+            content_hash=digest,
         )
-        uid = str(rec["instance"]["sop_instance_uid"])
-        with self._lock:
-            existing = self.instance_path(uid)
-            if existing is not None:
-                report = ImportReport()
-                with self._write() as conn:
-                    write_batch(conn, [rec], report)
-                if report.conflicts:
-                    raise DuplicateInstanceError(
-                        f"SOP Instance UID {uid} is stored already with different content"
-                    )
-                return uid
-            write_atomic(target, data)
-            try:
-                report = ImportReport()
-                with self._write() as conn:
-                    write_batch(conn, [rec], report, calling_ae=calling_ae)
-            except BaseException as exc:
-                remove_file(target, self.storage)
-                if isinstance(exc, SrkitError):
-                    raise
-                if isinstance(exc, Exception):
-                    raise SrkitError(f"cannot index {uid}: {E._short(exc)}") from None
-                raise
-        return uid
+        self._store.store(rec, target, data, calling_ae)
+        return str(inst["sop_instance_uid"])
 
     # -- queries ----------------------------------------------------------------------
 

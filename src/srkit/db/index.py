@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
 
-__all__ = ["ImportReport", "write_batch", "known_files"]
+__all__ = ["ImportReport", "write_batch", "known_files", "find_instance", "insert_one"]
 
 _CHUNK = 500
 
@@ -261,3 +261,104 @@ def _write_sr(conn: Connection, items: list[tuple[int, dict[str, Any]]]) -> None
         ]
         if events:
             conn.execute(insert(S.dose_event), events)
+
+
+def _one_statements() -> dict[str, Any]:
+    """The statements of :func:`find_instance` and :func:`insert_one`, built once (so
+    SQLAlchemy's compiled cache serves every store)."""
+    from sqlalchemy import bindparam
+
+    i = S.instance
+    return {
+        "instance": select(i.c.pk, i.c.content_hash, i.c.path).where(
+            i.c.sop_instance_uid == bindparam("key")
+        ),
+        "series": select(S.series.c.pk).where(S.series.c.series_instance_uid == bindparam("key")),
+        "study": select(S.study.c.pk).where(S.study.c.study_instance_uid == bindparam("key")),
+        "patient": select(S.patient.c.pk).where(S.patient.c.patient_key == bindparam("key")),
+    }
+
+
+_ONE: dict[str, Any] = {}
+
+
+def _pk(conn: Connection, name: str, key: Any) -> int | None:
+    if not _ONE:
+        _ONE.update(_one_statements())
+    value = conn.execute(_ONE[name], {"key": key}).scalar()
+    return None if value is None else int(value)
+
+
+def find_instance(conn: Connection, uid: str) -> tuple[int, str, str] | None:
+    """``(pk, content_hash, path)`` of an indexed SOP Instance UID, or None."""
+    if not _ONE:
+        _ONE.update(_one_statements())
+    row = conn.execute(_ONE["instance"], {"key": uid}).first()
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+
+
+def _parent(
+    conn: Connection, table: Any, name: str, key: str, values: dict[str, Any]
+) -> tuple[int, bool]:
+    """The pk of the row whose ``key`` column is ``values[key]``, inserted if missing;
+    and whether it existed."""
+    found = _pk(conn, name, values[key])
+    if found is not None:
+        return found, True
+    key_row: Any = conn.execute(_insert(table), values).inserted_primary_key
+    return int(key_row[0]), False
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert(table: Any) -> Any:
+    """A cached ``INSERT`` of ``table`` (values given at execution)."""
+    stmt = _INSERTS.get(table.name)
+    if stmt is None:
+        stmt = _INSERTS[table.name] = insert(table)
+    return stmt
+
+
+def insert_one(conn: Connection, rec: dict[str, Any], *, calling_ae: str | None = None) -> int:
+    """Insert one new instance (its SOP Instance UID checked absent by the caller with
+    :func:`find_instance` in the same transaction) with its parents and SR rows.
+
+    Three statements when the series is indexed already: the series lookup (which
+    implies its study and patient), the instance and, for an SR, its rows. Returns
+    the instance's pk.
+    """
+    series_pk = _pk(conn, "series", rec["series"]["series_instance_uid"])
+    if series_pk is None:
+        patient_pk, _ = _parent(conn, S.patient, "patient", "patient_key", rec["patient"])
+        study_pk, _ = _parent(
+            conn,
+            S.study,
+            "study",
+            "study_instance_uid",
+            {**rec["study"], "patient_pk": patient_pk},
+        )
+        series_pk, _ = _parent(
+            conn,
+            S.series,
+            "series",
+            "series_instance_uid",
+            {**rec["series"], "study_pk": study_pk},
+        )
+    row = {
+        **rec["instance"],
+        "series_pk": series_pk,
+        "path": rec["path"],
+        "source_path": rec.get("source_path"),
+        "copied": bool(rec.get("copied")),
+        "size": rec["size"],
+        "mtime_ns": rec.get("mtime_ns"),
+        "content_hash": rec["content_hash"],
+        "calling_ae": calling_ae,
+        "imported_at": _now(),
+    }
+    key_row: Any = conn.execute(_insert(S.instance), row).inserted_primary_key
+    pk = int(key_row[0])
+    if rec.get("sr"):
+        _write_sr(conn, [(pk, rec["sr"])])
+    return pk

@@ -29,7 +29,14 @@ from srkit.codec.sopclass import is_sr_sop_class
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
 from srkit.errors import SrkitError
 
-__all__ = ["parse_file", "parse_bytes", "record_from_dataset", "expand_paths", "sr_rows"]
+__all__ = [
+    "parse_file",
+    "parse_bytes",
+    "parse_received",
+    "record_from_dataset",
+    "expand_paths",
+    "sr_rows",
+]
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
@@ -238,6 +245,37 @@ def parse_bytes(data: bytes, name: str) -> tuple[Dataset, dict[str, Any]]:
     meta = getattr(ds, "file_meta", None)
     if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
         raise SrkitError("a DICOMDIR (import its folder or the DICOMDIR itself)", source=name)
+    _check_complete(ds, len(data), name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = record_from_dataset(ds)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name) from None
+    rec["size"] = len(data)
+    rec["content_hash"] = hashlib.sha256(data).hexdigest()
+    return ds, rec
+
+
+def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict[str, Any]]:
+    """Parse received Part 10 bytes (C-STORE, STOW-RS) for :meth:`Database.store_record`.
+
+    Little endian data go through srkit's fast parser (:mod:`srkit.codec.fastparse`,
+    raw elements, SR content trees as light items); anything else through pydicom.
+    Returns the dataset and its record (size and SHA-256 of ``data`` included).
+
+    Raises
+    ------
+    SrkitError
+        Not DICOM, truncated, a DICOMDIR, or lacking a UID the index needs.
+    """
+    try:
+        ds = load_dataset(io.BytesIO(data))
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name) from None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        raise SrkitError("a DICOMDIR is not an instance", source=name)
     _check_complete(ds, len(data), name)
     try:
         with warnings.catch_warnings():

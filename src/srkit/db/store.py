@@ -1,0 +1,228 @@
+"""Storing one received instance (C-STORE, STOW-RS): its file in the storage layout
+and its index rows, in one write transaction, acknowledged only after the commit.
+
+The SOP Instance UID is looked up, the file written atomically and the rows inserted
+inside one transaction, so two stores of one UID (threads or processes) cannot both
+write: SQLite's ``BEGIN IMMEDIATE`` serialises writers, PostgreSQL takes a
+transaction-level advisory lock on the UID. A failure removes the file it wrote.
+
+SQLite keeps one connection open for stores and runs the hot statements (the UID
+lookup, the series lookup, the instance insert) on the DBAPI cursor: SQLAlchemy's
+per-statement overhead was most of the cost of indexing an image. SQLite runs in WAL
+mode with ``synchronous = NORMAL`` (see :mod:`srkit.db.engine`): a commit is durable
+against a crash of srkit but may be lost on power failure, and files are not
+fsynced, as with Orthanc's defaults.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from srkit.db import engine as E
+from srkit.db.index import _write_sr, find_instance, insert_one
+from srkit.db.storage import remove_file, write_atomic
+from srkit.errors import SrkitError
+
+__all__ = ["DuplicateInstanceError", "Store"]
+
+
+class DuplicateInstanceError(SrkitError):
+    """A SOP Instance UID is stored already with different content."""
+
+
+class _Retry(Exception):
+    """A store lost a race for a parent row; run its transaction again."""
+
+
+_LOOKUP = {
+    "instance": "SELECT pk, content_hash FROM instance WHERE sop_instance_uid = ?",
+    "series": "SELECT pk FROM series WHERE series_instance_uid = ?",
+    "study": "SELECT pk FROM study WHERE study_instance_uid = ?",
+    "patient": "SELECT pk FROM patient WHERE patient_key = ?",
+}
+_INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _insert_sql(table: str, keys: tuple[str, ...]) -> str:
+    sql = _INSERTS.get((table, keys))
+    if sql is None:
+        names = ", ".join(f'"{k}"' for k in keys)
+        marks = ", ".join(f":{k}" for k in keys)
+        sql = _INSERTS[(table, keys)] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+    return sql
+
+
+def _insert(cur: Any, table: str, row: dict[str, Any]) -> int:
+    cur.execute(_insert_sql(table, tuple(row)), row)
+    return int(cur.lastrowid)
+
+
+def _parent(cur: Any, table: str, key: str, row: dict[str, Any]) -> int:
+    found = cur.execute(_LOOKUP[table], (row[key],)).fetchone()
+    return int(found[0]) if found is not None else _insert(cur, table, row)
+
+
+def insert_sqlite(cur: Any, rec: dict[str, Any], calling_ae: str | None) -> int:
+    """:func:`srkit.db.index.insert_one` on an SQLite DBAPI cursor (same rows)."""
+    found = cur.execute(_LOOKUP["series"], (rec["series"]["series_instance_uid"],)).fetchone()
+    if found is not None:
+        series_pk = int(found[0])
+    else:
+        patient_pk = _parent(cur, "patient", "patient_key", rec["patient"])
+        study_pk = _parent(
+            cur, "study", "study_instance_uid", {**rec["study"], "patient_pk": patient_pk}
+        )
+        series_pk = _parent(
+            cur, "series", "series_instance_uid", {**rec["series"], "study_pk": study_pk}
+        )
+    row = {
+        **rec["instance"],
+        "series_pk": series_pk,
+        "path": rec["path"],
+        "source_path": rec.get("source_path"),
+        "copied": 1 if rec.get("copied") else 0,
+        "size": rec["size"],
+        "mtime_ns": rec.get("mtime_ns"),
+        "content_hash": rec["content_hash"],
+        "calling_ae": calling_ae,
+        "imported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    return _insert(cur, "instance", row)
+
+
+class Store:
+    """The write side of :meth:`Database.store_record` (one per database object).
+
+    Parameters
+    ----------
+    writer : Engine
+        The writer engine (``BEGIN IMMEDIATE`` on SQLite).
+    storage : Path
+        The storage folder.
+    """
+
+    def __init__(self, writer: Any, storage: Path) -> None:
+        self._writer = writer
+        self._storage = storage
+        self._sqlite = writer.dialect.name == "sqlite"
+        self._lock = threading.Lock()
+        self._conn: Any = None
+
+    def close(self) -> None:
+        """Return the store connection to the pool."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def store(self, rec: dict[str, Any], target: Path, data: bytes, calling_ae: str | None) -> None:
+        """Write ``data`` to ``target`` and index ``rec`` (see the module docstring).
+
+        Raises
+        ------
+        DuplicateInstanceError
+            The UID is stored with another content hash.
+        SrkitError
+            Writing or indexing failed (nothing stays behind).
+        """
+        uid = str(rec["instance"]["sop_instance_uid"])
+        with self._lock:
+            for attempt in (1, 2):
+                written: list[Path] = []
+                try:
+                    if self._sqlite:
+                        self._sqlite_once(rec, target, data, calling_ae, written)
+                    else:
+                        self._core_once(rec, target, data, calling_ae, written)
+                    return
+                except BaseException as exc:
+                    for path in written:
+                        remove_file(path, self._storage)
+                    if self._sqlite and not isinstance(exc, SrkitError):
+                        self._drop_connection()
+                    if _is_integrity(exc) and attempt == 1:
+                        continue  # a concurrent writer inserted a parent row first
+                    if isinstance(exc, SrkitError):
+                        raise
+                    if isinstance(exc, Exception):
+                        raise SrkitError(f"cannot index {uid}: {E._short(exc)}") from None
+                    raise
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = self._writer.connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+
+    def _sqlite_once(
+        self,
+        rec: dict[str, Any],
+        target: Path,
+        data: bytes,
+        calling_ae: str | None,
+        written: list[Path],
+    ) -> None:
+        conn = self._connection()
+        uid = rec["instance"]["sop_instance_uid"]
+        with conn.begin():
+            cur = conn.connection.dbapi_connection.cursor()
+            try:
+                old = cur.execute(_LOOKUP["instance"], (uid,)).fetchone()
+                if old is not None:
+                    _check_same(uid, old[1], rec)
+                    return
+                write_atomic(target, data)
+                written.append(target)
+                pk = insert_sqlite(cur, rec, calling_ae)
+            finally:
+                cur.close()
+            if rec.get("sr"):
+                _write_sr(conn, [(pk, rec["sr"])])
+
+    def _core_once(
+        self,
+        rec: dict[str, Any],
+        target: Path,
+        data: bytes,
+        calling_ae: str | None,
+        written: list[Path],
+    ) -> None:
+        from sqlalchemy import text
+
+        uid = str(rec["instance"]["sop_instance_uid"])
+        with self._writer.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": uid})
+            old = find_instance(conn, uid)
+            if old is not None:
+                _check_same(uid, old[1], rec)
+                return
+            write_atomic(target, data)
+            written.append(target)
+            insert_one(conn, rec, calling_ae=calling_ae)
+
+
+def _check_same(uid: str, old_hash: str, rec: dict[str, Any]) -> None:
+    if old_hash != rec["content_hash"]:
+        raise DuplicateInstanceError(
+            f"SOP Instance UID {uid} is stored already with different content"
+        )
+
+
+def _is_integrity(exc: BaseException) -> bool:
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc, IntegrityError) or type(exc).__name__ == "IntegrityError"
+
+
+__all__ += ["insert_sqlite"]
