@@ -115,7 +115,7 @@ def test_query_dose(imported):
         json.loads(line)
         for line in run("query", "dose", "--db", imported, "--min-dlp", "1000").stdout.splitlines()
     ]
-    assert [(r["manufacturer"], r["total_dlp"]) for r in rows] == [("SIEMENS", 1590.0)]
+    assert [(r["manufacturer"], r["dlp_total"]) for r in rows] == [("SIEMENS", 1590.0)]
     events = run(
         "query",
         "dose",

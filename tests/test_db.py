@@ -75,17 +75,17 @@ def test_dose_rows(loaded_db):
     db, _ = loaded_db
     reports = {r["manufacturer"]: r for r in db.query_dose(template="10011")}
     assert set(reports) == {"SIEMENS", "GE Medical Systems", "TOSHIBA"}
-    assert reports["SIEMENS"]["total_dlp"] == pytest.approx(1590)
-    assert reports["GE Medical Systems"]["total_dlp"] == pytest.approx(415.82)
-    assert reports["TOSHIBA"]["total_dlp"] == pytest.approx(502.40)
-    assert [reports[m]["event_count"] for m in ("SIEMENS", "GE Medical Systems", "TOSHIBA")] == [
+    assert reports["SIEMENS"]["dlp_total"] == pytest.approx(1590)
+    assert reports["GE Medical Systems"]["dlp_total"] == pytest.approx(415.82)
+    assert reports["TOSHIBA"]["dlp_total"] == pytest.approx(502.40)
+    assert [reports[m]["number_of_events"] for m in ("SIEMENS", "GE Medical Systems", "TOSHIBA")] == [
         9,
         6,
         2,
     ]
     fluoro = db.query_dose(template="10001")
-    assert sorted(r["event_count"] for r in fluoro) == [21, 24, 25, 29]
-    assert all(r["total_dap"] > 0 and r["total_dlp"] is None for r in fluoro)
+    assert sorted(r["number_of_events"] for r in fluoro) == [21, 24, 25, 29]
+    assert all(r["dap_total"] > 0 and r["dlp_total"] is None for r in fluoro)
 
 
 def test_dose_filters(loaded_db):

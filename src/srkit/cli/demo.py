@@ -36,10 +36,10 @@ def plot_summary(
     points = sorted(
         (str(d.get("study_date") or d.get("start_of_xray_irradiation") or "")[:10], d)
         for d in doses
-        if d.get("total_dlp") is not None
+        if d.get("dlp_total") is not None
     )
     left.plot(
-        [p[0] for p in points], [p[1]["total_dlp"] for p in points], marker="o", color="#b5432f"
+        [p[0] for p in points], [p[1]["dlp_total"] for p in points], marker="o", color="#b5432f"
     )
     left.set_title("CT dose length product per study")
     left.set_ylabel("DLP total (mGy.cm)")
@@ -131,7 +131,7 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
                 str(row.get("study_date") or row.get("start_of_xray_irradiation") or "")[:10],
                 str(row.get("manufacturer") or ""),
                 str(row.get("number_of_events") or ""),
-                f"{row['total_dlp']:.1f}" if isinstance(row.get("total_dlp"), float) else "",
+                f"{row['dlp_total']:.1f}" if isinstance(row.get("dlp_total"), float) else "",
                 f"{row['max_ctdivol']:.2f}" if isinstance(row.get("max_ctdivol"), float) else "",
             )
         console.print(dose_table)

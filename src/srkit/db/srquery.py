@@ -213,7 +213,12 @@ def dose_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:
         shape = "event"
     elif level == "report":
         stmt = select(
-            r.c.summary, r.c.procedure_value, r.c.procedure_meaning, *report_cols, *_CONTEXT
+            r.c.summary,
+            r.c.procedure_value,
+            r.c.procedure_scheme,
+            r.c.procedure_meaning,
+            *report_cols,
+            *_CONTEXT,
         ).select_from(_joined(r))
         order = [S.study.c.study_date, S.instance.c.sop_instance_uid]
         shape = "report"
@@ -266,6 +271,8 @@ def run(conn: Connection, stmt: Select[Any], shape: str) -> list[dict[str, Any]]
                 "series_manufacturer",
             )
         }
+        # the SR's own series modality ("SR"), not the modality a dose report is about
+        context["series_modality"] = context.pop("modality")
         if shape == "row":
             item = json.loads(m["row"])
         elif shape == "event":
@@ -278,12 +285,30 @@ def run(conn: Connection, stmt: Select[Any], shape: str) -> list[dict[str, Any]]
                 **json.loads(m["row"]),
             }
         elif shape == "report":
-            summary = json.loads(m.pop("summary")) if m.get("summary") else {}
-            item = {**m, **{k: v for k, v in summary.items() if v is not None}}
-            item["procedure_reported"] = {
-                "value": item.pop("procedure_value"),
-                "meaning": item.pop("procedure_meaning"),
+            # the row of ``srkit dose --summary`` (same keys, same numbers), plus the
+            # procedure reported and the patient and study it belongs to
+            summary = json.loads(m["summary"]) if m.get("summary") else {}
+            item = summary or {
+                "sop_instance_uid": m["sop_instance_uid"],
+                "study_instance_uid": m["study_instance_uid"],
+                "template": m["template"],
+                "manufacturer": m["manufacturer"],
+                "model": m["manufacturer_model_name"],
+                "device": m["station_name"],
+                "number_of_events": m["event_count"],
+                "dlp_total": m["total_dlp"],
+                "dap_total": m["total_dap"],
+                "dose_rp_total": m["total_dose_rp"],
             }
+            item["procedure_reported"] = (
+                {
+                    "value": m["procedure_value"],
+                    "scheme": m["procedure_scheme"],
+                    "meaning": m["procedure_meaning"],
+                }
+                if m.get("procedure_value")
+                else None
+            )
         else:
             m["diagnostics"] = json.loads(m["diagnostics"])
             item = m

@@ -252,12 +252,12 @@ DOSE_COLUMNS = [
     ("Study date", "study_date"),
     ("Modality", "modality"),
     ("Manufacturer", "manufacturer"),
-    ("Model", "manufacturer_model_name"),
+    ("Model", "model"),
     ("Events", "number_of_events"),
-    ("DLP total (mGy.cm)", "total_dlp"),
+    ("DLP total (mGy.cm)", "dlp_total"),
     ("Max CTDIvol (mGy)", "max_ctdivol"),
-    ("DAP total (Gy.m2)", "total_dap"),
-    ("Dose at RP total (Gy)", "total_dose_rp"),
+    ("DAP total (Gy.m2)", "dap_total"),
+    ("Dose at RP total (Gy)", "dose_rp_total"),
 ]
 
 
@@ -271,8 +271,8 @@ def _dose_chart(rows: list[dict[str, Any]]) -> str:
     """DLP total per CT report and DAP total per X-ray report, in date order."""
     charts = []
     for key, unit, title in (
-        ("total_dlp", "mGy.cm", "CT dose length product per report"),
-        ("total_dap", "Gy.m2", "Dose area product per report"),
+        ("dlp_total", "mGy.cm", "CT dose length product per report"),
+        ("dap_total", "Gy.m2", "Dose area product per report"),
     ):
         items = sorted(
             (_label(r), float(r[key])) for r in rows if isinstance(r.get(key), (int, float))
