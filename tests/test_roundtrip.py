@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from srkit import from_json, read, to_dataset, to_json, write
 from srkit.render.records import document_records
-from tests.conftest import DATA, SR_FILES
+from tests.conftest import DATA, SR_FILES, data_path
 from tests.strategies import documents
 
 
@@ -81,9 +81,7 @@ def test_unknown_and_private_attributes_survive(path):
 
 
 def test_item_level_private_attributes_survive():
-    path = DATA / "sr-other/dcm4che_Tag-0040-A170-VR-CS.dcm"
-    if not path.exists():
-        pytest.skip("no data")
+    path = data_path("sr-other/dcm4che_Tag-0040-A170-VR-CS.dcm")
     doc = read(path)
     first = doc.item("1.1")
     assert first.concept.value == "00092210"
