@@ -1,10 +1,11 @@
 """C-STORE ingest and C-FIND latency: srkit listen vs Orthanc vs DCMTK storescp.
 
-Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000]``. Every server
-gets the same files (real CT images with fresh UIDs) from the same client, DCMTK
-``storescu``: once over one association, once over four parallel associations. C-FIND
-latency: all studies at STUDY level, repeated over one association (pynetdicom SCU),
-srkit vs Orthanc. Prints instances/s, milliseconds and ratios.
+Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,2]``.
+Every server gets the same files (real CT images with fresh UIDs) from the same client,
+DCMTK ``storescu``: once over one association, once over four parallel associations;
+srkit once per ``--workers`` value (``srkit listen --workers N``). C-FIND latency: all
+studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
+``--workers`` value) vs Orthanc. Prints instances/s, milliseconds and ratios.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
     return time.perf_counter() - start
 
 
-def srkit_server(root: Path) -> tuple[subprocess.Popen[bytes], int]:
+def srkit_server(root: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
+    """``srkit listen`` on a free port, once it answers a C-ECHO."""
+    from srkit.net.scu import Peer, echo
+
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -58,11 +62,22 @@ def srkit_server(root: Path) -> tuple[subprocess.Popen[bytes], int]:
             "SRKIT",
             "--db",
             str(root / "srkit.sqlite"),
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     wait_for_port(port, timeout=60)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if echo(Peer("127.0.0.1", port, "SRKIT", "BENCH", 5.0)) == 0:
+                break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
     return proc, port
 
 
@@ -70,7 +85,9 @@ def find_latency(port: int, aet: str, repeat: int = 30) -> tuple[float, int]:
     """Median milliseconds of a STUDY-level C-FIND for all studies; number of matches."""
     from pydicom import Dataset
     from pynetdicom import AE, evt
-    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+    from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+        StudyRootQueryRetrieveInformationModelFind as FIND,
+    )
 
     ae = AE(ae_title="BENCH")
     ae.add_requested_context(FIND)
@@ -106,8 +123,8 @@ def find_latency(port: int, aet: str, repeat: int = 30) -> tuple[float, int]:
 
 def run_ingest(
     name: str, start: Callable[[Path], tuple[object, int, str]], files: list[Path], root: Path
-) -> dict[str, float]:
-    rates = {}
+) -> dict[int, float]:
+    rates: dict[int, float] = {}
     for parallel in (1, 4):
         folder = root / f"{name}-{parallel}"
         folder.mkdir()
@@ -134,11 +151,15 @@ def main() -> None:
     parser.add_argument(
         "--servers",
         default="storescp,orthanc,srkit",
-        help="comma-separated subset of storescp,orthanc,srkit (ratios need all three)",
+        help="comma-separated subset of storescp,orthanc,srkit",
+    )
+    parser.add_argument(
+        "--workers", default="1", help="comma-separated srkit listen --workers values (1,2)"
     )
     parser.add_argument("--no-find", action="store_true", help="skip the C-FIND latency")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.servers.split(",")]
+    workers = [int(w) for w in args.workers.split(",")]
     sources = sorted((DATA / "ct").rglob("*.dcm"))
     with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
         root = Path(tmp)
@@ -154,13 +175,19 @@ def main() -> None:
             server = Orthanc(folder, dicomweb=False).start()
             return server, server.dicom_port, server.aet
 
-        def srkit(folder: Path) -> tuple[object, int, str]:
-            proc, port = srkit_server(folder)
-            return proc, port, "SRKIT"
+        def srkit(n: int) -> Callable[[Path], tuple[object, int, str]]:
+            def start(folder: Path) -> tuple[object, int, str]:
+                proc, port = srkit_server(folder, n)
+                return proc, port, "SRKIT"
 
-        results = {}
-        for name, start in (("storescp", dcmtk), ("orthanc", orthanc), ("srkit", srkit)):
-            if name not in chosen:
+            return start
+
+        Starter = Callable[[Path], tuple[object, int, str]]
+        starters: list[tuple[str, Starter]] = [("storescp", dcmtk), ("orthanc", orthanc)]
+        starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
+        results: dict[str, dict[int, float]] = {}
+        for name, start in starters:
+            if name.split("-")[0] not in chosen:
                 continue
             results[name] = run_ingest(name, start, files, root)
             print(
@@ -168,19 +195,22 @@ def main() -> None:
                 f"4 associations {results[name][4]:6.0f}/s",
                 flush=True,
             )
-        for parallel in (1, 4) if len(results) == 3 else ():
-            print(
-                f"ratio srkit/orthanc ({parallel}): "
-                f"{results['srkit'][parallel] / results['orthanc'][parallel]:.2f}, "
-                f"srkit/storescp ({parallel}): "
-                f"{results['srkit'][parallel] / results['storescp'][parallel]:.2f}"
-            )
+        for name in results:
+            for peer in ("orthanc", "storescp"):
+                if name.startswith("srkit") and peer in results:
+                    print(
+                        f"ratio {name}/{peer}: "
+                        + ", ".join(
+                            f"{results[name][n] / results[peer][n]:.2f} ({n} assoc.)"
+                            for n in (1, 4)
+                        )
+                    )
 
-        if args.no_find or "srkit" not in results:
+        if args.no_find or "srkit" not in chosen:
             return
         # C-FIND over the same data: both servers hold every file
         o_server = Orthanc(root / "find-orthanc", dicomweb=False).start()
-        s_proc, s_port = srkit_server(root / "srkit-1")
+        s_proc, s_port = srkit_server(root / f"srkit-w{workers[0]}-1", workers[0])
         try:
             storescu(o_server.dicom_port, o_server.aet, files, 4)
             o_ms, o_n = find_latency(o_server.dicom_port, o_server.aet)

@@ -69,26 +69,80 @@ def _open_db(url: str | None) -> Any:
 
 
 @click.command()
-@click.option("--port", "-p", type=int, default=11112, show_default=True)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=11112, show_default=True)
 @click.option("--aet", default="SRKIT", show_default=True, callback=_ae_title, help="Our AE title.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Peers file.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Listener processes sharing the port (parallel associations use more cores).",
+)
 @user_errors
-def listen(port: int, aet: str, host: str, db_url: str | None, config_file: str | None) -> None:
-    """Run a DIMSE SCP: verification, storage into the database, query/retrieve."""
-    from srkit.net.config import load_config
-    from srkit.net.scp import start
+def listen(
+    port: int, aet: str, host: str, db_url: str | None, config_file: str | None, workers: int
+) -> None:
+    """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
 
+    With --workers N, N processes accept associations on the one port, each with its
+    own database connections; a worker that dies is reported and replaced. Ctrl-C or
+    SIGTERM stops them all.
+    """
+    import os
+
+    from srkit.net.config import load_config
+    from srkit.net.listener import bind, serve, supervise
+
+    if workers > 1 and not hasattr(os, "fork"):
+        raise click.UsageError("--workers above 1 needs fork(), which this system lacks")
     config = load_config(config_file)
-    db = _open_db(db_url)
-    click.echo(f"srkit: listening on {host}:{port} as {aet}", err=True)
+    db = _open_db(db_url)  # checks the URL and brings the schema up to date, once
     try:
-        start(db, host=host, port=port, aet=aet, config=config, block=True)
+        sock = bind(host, port)
     except OSError as exc:
-        fail(f"{host}:{port}: cannot listen: {exc.strerror}")
-    except KeyboardInterrupt:
-        pass
+        db.close()
+        fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
+    bound = sock.getsockname()[1]
+    if workers == 1:
+        click.echo(f"srkit: listening on {host}:{bound} as {aet}", err=True)
+        try:
+            _serve_one(db, sock, aet, config, serve)
+        finally:
+            db.close()
+            sock.close()
+        return
+    url, storage = db.url, db.storage
+    _release(db)  # no connection may cross the fork
+
+    def work() -> None:
+        from srkit.db import Database
+
+        child = Database(url, storage=storage)
+        try:
+            _serve_one(child, sock, aet, config, serve)
+        finally:
+            child.close()
+
+    click.echo(f"srkit: listening on {host}:{bound} as {aet} ({workers} workers)", err=True)
+    code = supervise(work, workers, echo=lambda line: click.echo(line, err=True))
+    sock.close()
+    if code:
+        raise SystemExit(code)
+
+
+def _serve_one(db: Any, sock: Any, aet: str, config: Any, serve: Any) -> None:
+    from srkit.net.scp import serve_socket
+
+    serve(sock, lambda: serve_socket(db, sock, aet=aet, config=config))
+
+
+def _release(db: Any) -> None:
+    """Close every connection of ``db`` before a fork."""
+    db.close()
 
 
 @click.command()

@@ -56,9 +56,11 @@ class Database:
     # -- lifetime ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the connections."""
+        """Release the connections (both engines' pools)."""
         self._store.close()
         self._reader.dispose()
+        if self._writer is not self._reader:
+            self._writer.dispose()
 
     def __enter__(self) -> Database:
         return self

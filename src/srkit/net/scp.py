@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from srkit.errors import SrkitError
 from srkit.net.config import PeersConfig
 from srkit.net.dicomjson import split_filters
+from srkit.net.findrsp import ResponseBuilder
 from srkit.net.tuning import settle, tune_association
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ __all__ = [
     "handle_move",
     "handle_store",
     "make_ae",
+    "serve_socket",
     "start",
 ]
 
@@ -183,23 +186,12 @@ def find_filters(ident: Dataset) -> tuple[str, dict[str, str], list[str]]:
     return level, filters, fields
 
 
-def _response(level: str, specs: Sequence[tuple[str, int, str]], row: dict[str, Any]) -> Dataset:
-    """A pending C-FIND response: every return key, empty when the row lacks it."""
-    from pydicom import Dataset
-
-    ds = Dataset()
-    ds.QueryRetrieveLevel = level
-    for keyword, tag, vr in specs:
-        value = row.get(keyword) if vr != "SQ" else []
-        if value == "":
-            value = None
-        try:
-            ds.add_new(tag, vr, value)
-        except (ValueError, TypeError, OverflowError):
-            ds.add_new(tag, vr, None)
-    if any(isinstance(v, str) and not v.isascii() for v in row.values()):
-        ds.SpecificCharacterSet = "ISO_IR 192"
-    return ds
+def _transfer_syntax(event: Any) -> Any:
+    """The transfer syntax of the request's presentation context (None if unknown)."""
+    try:
+        return event.context.transfer_syntax
+    except Exception:  # no context: the builder falls back to plain elements
+        return None
 
 
 def _study_root(event: Any) -> bool:
@@ -236,11 +228,12 @@ def handle_find(event: Any, db: Any, config: PeersConfig) -> Iterator[tuple[Any,
         yield _status(FIND_UNABLE, str(exc)), None
         return
     specs = [(kw, ident[kw].tag, str(ident[kw].VR).split(" or ")[0]) for kw in fields]
+    builder = ResponseBuilder(level, specs, _transfer_syntax(event))
     for row in rows:
         if event.is_cancelled:
             yield CANCEL, None
             return
-        yield PENDING, _response(level, specs, row)
+        yield PENDING, builder.build(row)
     yield SUCCESS, None
 
 
@@ -370,15 +363,20 @@ def handle_get(event: Any, db: Any, config: PeersConfig) -> Iterator[Any]:
 
 
 def quiet_identifiers() -> None:
-    """Stop pynetdicom formatting every C-FIND response identifier for its debug log.
+    """Stop pynetdicom formatting messages nobody reads, for every server started later.
 
     ``pynetdicom._config.LOG_RESPONSE_IDENTIFIERS`` (on by default) makes the service
     class print each pending response element by element even when nothing logs at
-    debug level: about a third of the listener's time per C-FIND match.
+    debug level: about a third of the listener's time per C-FIND match. Unless the
+    ``pynetdicom`` logger shows INFO messages, ``LOG_HANDLER_LEVEL = "none"`` also
+    leaves out its standard handlers of every PDU and DIMSE message sent and received
+    (they only log, at INFO and DEBUG level).
     """
     from pynetdicom import _config
 
     _config.LOG_RESPONSE_IDENTIFIERS = False
+    if not logging.getLogger("pynetdicom").isEnabledFor(logging.INFO):
+        _config.LOG_HANDLER_LEVEL = "none"
 
 
 def make_ae(aet: str, config: PeersConfig) -> Any:
@@ -405,6 +403,20 @@ def make_ae(aet: str, config: PeersConfig) -> Any:
     return ae
 
 
+def _handlers(db: Any, config: PeersConfig) -> list[Any]:
+    """The event handlers of :func:`start` and :func:`serve_socket`."""
+    from pynetdicom import evt
+
+    return [
+        (evt.EVT_CONN_OPEN, tune_association),
+        (evt.EVT_C_ECHO, handle_echo, [config]),
+        (evt.EVT_C_STORE, handle_store, [db, config]),
+        (evt.EVT_C_FIND, handle_find, [db, config]),
+        (evt.EVT_C_MOVE, handle_move, [db, config]),
+        (evt.EVT_C_GET, handle_get, [db, config]),
+    ]
+
+
 def start(
     db: Any,
     *,
@@ -419,20 +431,10 @@ def start(
     Returns the pynetdicom server (``block=False``; stop it with ``.shutdown()``), or
     serves until interrupted (``block=True``).
     """
-    from pynetdicom import evt
-
     config = config or PeersConfig()
     quiet_identifiers()
     ae = make_ae(aet, config)
-    handlers = [
-        (evt.EVT_CONN_OPEN, tune_association),
-        (evt.EVT_C_ECHO, handle_echo, [config]),
-        (evt.EVT_C_STORE, handle_store, [db, config]),
-        (evt.EVT_C_FIND, handle_find, [db, config]),
-        (evt.EVT_C_MOVE, handle_move, [db, config]),
-        (evt.EVT_C_GET, handle_get, [db, config]),
-    ]
-    server = ae.start_server((host, port), block=False, evt_handlers=handlers)
+    server = ae.start_server((host, port), block=False, evt_handlers=_handlers(db, config))
     server.contexts = _SharedContexts(server.contexts)
     if not block:
         return server
@@ -441,6 +443,63 @@ def start(
             time.sleep(3600)
     finally:
         server.shutdown()
+
+
+def serve_socket(db: Any, sock: socket.socket, *, aet: str, config: PeersConfig) -> Any:
+    """A pynetdicom server accepting associations on ``sock``, a listening socket bound
+    by the caller (and possibly shared with other processes, see
+    :mod:`srkit.net.listener`). Not started: run its ``serve_forever()``; stop it with
+    ``.shutdown()``, which closes this process's descriptor of ``sock`` only.
+    """
+    quiet_identifiers()
+    ae = make_ae(aet, config)
+    server_class = type("SharedSocketServer", (_shared_server_class(),), {"listening": sock})
+    server = ae.make_server(
+        sock.getsockname(), evt_handlers=_handlers(db, config), server_class=server_class
+    )
+    server.contexts = _SharedContexts(server.contexts)
+    return server
+
+
+def _shared_server_class() -> type:
+    """pynetdicom's threaded server over a socket bound and listening already.
+
+    ``server_bind`` and ``server_activate`` adopt the class's ``listening`` socket
+    (non-blocking: another process may take a connection first, and ``accept`` then
+    fails quietly); ``server_close`` closes this process's descriptor without
+    ``shutdown()``, which would stop the socket for every process sharing it, and
+    does not wait for the association threads (the caller does, with a time limit);
+    ``shutdown`` stops ``serve_forever`` and closes (the server is not registered
+    with the AE, unlike one from ``AE.start_server``).
+    """
+    import socketserver
+
+    from pynetdicom.transport import ThreadedAssociationServer
+
+    class SharedSocketServer(ThreadedAssociationServer):
+        listening: socket.socket
+        block_on_close = False
+
+        def server_bind(self) -> None:
+            if self.socket is not None:  # the one TCPServer made: not used
+                self.socket.close()
+            self.socket = self.listening
+            self.server_address = self.socket.getsockname()
+
+        def server_activate(self) -> None:
+            pass
+
+        def server_close(self) -> None:
+            if self.socket is not None:
+                self.socket.close()
+
+        def shutdown(self) -> None:
+            # not registered with the AE (ae.start_server does that), so only stop
+            # the serve_forever() loop and close the descriptor
+            socketserver.TCPServer.shutdown(self)
+            self.server_close()
+
+    return SharedSocketServer
 
 
 class _SharedContexts(list):  # type: ignore[type-arg]

@@ -1,0 +1,208 @@
+"""Running ``srkit listen``: one process, or several worker processes on one port.
+
+pynetdicom serves each association in a thread of one Python process, so the
+listener's throughput is bound by one interpreter lock (about 5 ms of CPU per
+C-STORE). With ``workers > 1`` the parent binds the listening socket once and forks
+the workers, which all accept from that socket; the kernel hands each new
+association to one of them. Binding once (rather than ``SO_REUSEPORT`` in each
+worker) keeps a busy port an error ("Address already in use") even when the other
+listener is another srkit, and lets no other process join the port.
+
+Every worker serves verification, storage, find, move and get with the same
+configuration and the same database (its own connections, opened after the fork:
+:meth:`Database.store_record` is safe across processes). The parent supervises:
+SIGINT or SIGTERM stops every worker (each finishes its associations for up to
+:data:`GRACE` seconds, then aborts them); a worker that dies is reported on stderr
+and replaced, unless workers died :data:`MAX_DEATHS` times within
+:data:`DEATH_WINDOW` seconds, in which case the listener stops (exit status 1).
+Associations of a dead worker are lost (their peers get no acknowledgement for what
+was in flight); acknowledged instances are committed already.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["DEATH_WINDOW", "GRACE", "MAX_DEATHS", "bind", "serve", "supervise"]
+
+GRACE = 5.0
+"""Seconds a stopping worker waits for its associations to end before aborting them."""
+MAX_DEATHS = 3
+"""Worker deaths within :data:`DEATH_WINDOW` seconds that stop the listener."""
+DEATH_WINDOW = 60.0
+
+
+class _Stop(Exception):
+    """Raised by the SIGTERM handler of the supervising parent."""
+
+
+def bind(host: str, port: int, backlog: int = 128) -> socket.socket:
+    """A non-blocking TCP socket listening on ``host:port`` (port 0: any free one).
+
+    ``SO_REUSEADDR`` only, as pynetdicom sets it: on Linux it lets a restarted
+    listener take a port whose old connections are in TIME_WAIT, but not a port
+    another socket listens on. Raises :class:`OSError` (``Address already in use``,
+    an unknown host name, ...).
+    """
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(sock: socket.socket, make_server: Callable[[], Any], *, grace: float = GRACE) -> None:
+    """Serve associations on ``sock`` in this process until SIGINT or SIGTERM.
+
+    ``make_server()`` returns a pynetdicom server over ``sock`` that is not running
+    (:func:`srkit.net.scp.serve_socket`). On a stop signal the server stops accepting,
+    the established associations get ``grace`` seconds to end, and whatever is left
+    (associations still negotiating too) is aborted.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    server = make_server()
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.25}, daemon=True
+    )
+    thread.start()
+    while not stop.wait(1.0) and thread.is_alive():
+        pass
+    server.shutdown()
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not any(assoc.is_established for assoc in server.active_associations):
+            break  # the rest are still negotiating (or idle connections): nothing to lose
+        time.sleep(0.05)
+    for assoc in server.active_associations:
+        assoc.abort()
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _fork(work: Callable[[], None]) -> int:
+    """Run ``work()`` in a child process; its exit status is 0, or 1 if it raised."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        work()
+    except BaseException:  # the child never returns into the caller's code
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)
+    return 0  # pragma: no cover - not reached
+
+
+def supervise(
+    work: Callable[[], None],
+    workers: int,
+    *,
+    name: str = "srkit",
+    echo: Callable[[str], None] | None = None,
+    grace: float = GRACE,
+) -> int:
+    """Fork ``workers`` processes running ``work()`` and watch them until SIGINT or
+    SIGTERM; returns the exit status for the listener (0 stopped, 1 given up).
+
+    A worker that dies is reported through ``echo`` and replaced, unless
+    :data:`MAX_DEATHS` workers died within :data:`DEATH_WINDOW` seconds. Call it
+    from a process without threads (``fork`` copies only the calling thread).
+    """
+    say = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    children: dict[int, int] = {}
+    deaths: list[float] = []
+    code = 0
+    try:
+        for index in range(1, workers + 1):
+            children[_fork(work)] = index
+        while children:
+            pid, status = os.waitpid(-1, 0)
+            index = children.pop(pid, 0)
+            if not index:
+                continue
+            now = time.monotonic()
+            deaths = [t for t in deaths if now - t < DEATH_WINDOW] + [now]
+            if len(deaths) >= MAX_DEATHS:
+                say(
+                    f"{name}: worker {index} (pid {pid}) {_describe(status)}; "
+                    f"{len(deaths)} workers died within {DEATH_WINDOW:.0f} s: stopping"
+                )
+                code = 1
+                break
+            say(f"{name}: worker {index} (pid {pid}) {_describe(status)}; starting another")
+            children[_fork(work)] = index
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        _stop_children(children, grace + 5.0)
+        signal.signal(signal.SIGINT, quiet[signal.SIGINT])
+        signal.signal(signal.SIGTERM, previous)
+    return code
+
+
+def _stop_children(children: dict[int, int], timeout: float) -> None:
+    """SIGTERM every child, wait up to ``timeout`` seconds, then SIGKILL the rest."""
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    pending = set(children)
+    while pending:
+        for pid in list(pending):
+            try:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                pending.discard(pid)
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            for pid in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid in pending:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            break
+        time.sleep(0.05)
