@@ -322,3 +322,15 @@ def test_multipart_parser():
     ):
         with pytest.raises(multipart.MultipartError):
             multipart.parse(bad, "b")
+
+
+def test_stow_stores_the_bytes_as_received(tmp_path):
+    db = make_db(tmp_path)
+    http = TestClient(create_app(db))
+    sent = data_path("sr-tid1500/highdicom_sr_document.dcm").read_bytes()
+    body, ctype = stow_body([("application/dicom", sent)])
+    rsp = http.post("/dicomweb/studies", content=body, headers={"content-type": ctype})
+    assert rsp.status_code == 200
+    uid = str(pydicom.dcmread(data_path("sr-tid1500/highdicom_sr_document.dcm")).SOPInstanceUID)
+    assert db.instance_path(uid).read_bytes() == sent
+    assert len(db.query_measurements()) == 1  # indexed, SR content included

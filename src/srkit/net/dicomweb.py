@@ -331,7 +331,7 @@ def _store_part(db: Any, part: multipart.Part, study: str | None) -> tuple[dict[
     if study is not None and study_uid != study:
         return uids, FAILURE_NOT_MATCHING
     try:
-        db.store_dataset(ds, calling_ae=None)
+        db.store_dataset(ds, calling_ae=None, encoded=part.content)  # stored as received
     except SrkitError as exc:
         LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), exc)
         if type(exc).__name__ == "DuplicateInstanceError":
