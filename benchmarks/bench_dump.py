@@ -22,7 +22,7 @@ from pathlib import Path
 import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import make_corpus  # noqa: E402
+from corpus import make_corpus
 
 
 def touch(ds) -> int:
@@ -56,7 +56,9 @@ def srkit_read(paths: list[Path]) -> float:
 
 def run(cmd: list[str], paths: list[Path]) -> float:
     start = time.perf_counter()
-    subprocess.run([*cmd, *map(str, paths)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [*cmd, *map(str, paths)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     return time.perf_counter() - start
 
 
@@ -98,7 +100,9 @@ def main() -> None:
                 f"{name:40s} {secs:8.2f} {len(paths) / secs:9.0f} {items / secs:10.0f} {secs / floor:8.2f}"
             )
         if dsrdump:
-            print(f"DCMTK is {floor / results['DCMTK dsrdump -Ee']:.1f}x faster than the pydicom floor")
+            print(
+                f"DCMTK is {floor / results['DCMTK dsrdump -Ee']:.1f}x faster than the pydicom floor"
+            )
 
 
 if __name__ == "__main__":

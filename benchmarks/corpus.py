@@ -8,7 +8,9 @@ from pathlib import Path
 import pydicom
 from pydicom.uid import generate_uid
 
-DATA = Path(os.environ.get("SRKIT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(
+    os.environ.get("SRKIT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 SR_PATTERNS = ("sr-*/*.dcm", "rdsr/*.dcm", "kos/*.dcm")
 
 

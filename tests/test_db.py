@@ -78,7 +78,9 @@ def test_dose_rows(loaded_db):
     assert reports["SIEMENS"]["dlp_total"] == pytest.approx(1590)
     assert reports["GE Medical Systems"]["dlp_total"] == pytest.approx(415.82)
     assert reports["TOSHIBA"]["dlp_total"] == pytest.approx(502.40)
-    assert [reports[m]["number_of_events"] for m in ("SIEMENS", "GE Medical Systems", "TOSHIBA")] == [
+    assert [
+        reports[m]["number_of_events"] for m in ("SIEMENS", "GE Medical Systems", "TOSHIBA")
+    ] == [
         9,
         6,
         2,
