@@ -238,23 +238,8 @@ def parse_bytes(data: bytes, name: str) -> tuple[Dataset, dict[str, Any]]:
     """
     ds = _quick(data)
     if ds is None:
-        try:
-            ds = load_dataset(io.BytesIO(data))
-        except SrkitError as exc:
-            raise SrkitError(exc.message, source=name) from None
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
-        raise SrkitError("a DICOMDIR (import its folder or the DICOMDIR itself)", source=name)
-    _check_complete(ds, len(data), name)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rec = record_from_dataset(ds)
-    except SrkitError as exc:
-        raise SrkitError(exc.message, source=name) from None
-    rec["size"] = len(data)
-    rec["content_hash"] = hashlib.sha256(data).hexdigest()
-    return ds, rec
+        ds = _load(data, name)
+    return ds, _record(ds, data, name, "a DICOMDIR (import its folder or the DICOMDIR itself)")
 
 
 def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict[str, Any]]:
@@ -269,13 +254,23 @@ def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict
     SrkitError
         Not DICOM, truncated, a DICOMDIR, or lacking a UID the index needs.
     """
+    ds = _load(data, name)
+    return ds, _record(ds, data, name, "a DICOMDIR is not an instance")
+
+
+def _load(data: bytes, name: str) -> Dataset:
     try:
-        ds = load_dataset(io.BytesIO(data))
+        return load_dataset(io.BytesIO(data))
     except SrkitError as exc:
         raise SrkitError(exc.message, source=name) from None
+
+
+def _record(ds: Dataset, data: bytes, name: str, dicomdir: str) -> dict[str, Any]:
+    """The index record of a parsed file: refuses DICOMDIRs and cut files; adds the
+    size and SHA-256 of ``data``."""
     meta = getattr(ds, "file_meta", None)
     if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
-        raise SrkitError("a DICOMDIR is not an instance", source=name)
+        raise SrkitError(dicomdir, source=name)
     _check_complete(ds, len(data), name)
     try:
         with warnings.catch_warnings():
@@ -285,7 +280,7 @@ def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict
         raise SrkitError(exc.message, source=name) from None
     rec["size"] = len(data)
     rec["content_hash"] = hashlib.sha256(data).hexdigest()
-    return ds, rec
+    return rec
 
 
 def _check_complete(ds: Dataset, size: int, name: str) -> None:
