@@ -45,18 +45,14 @@ def iter_reports(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SrkitWarning)
                 doc = read(path)
-        except (NotDicomError, NotStructuredReportError) as exc:
-            if path in named:
+        except SrkitError as exc:
+            # a non-DICOM or non-SR file found in a folder is skipped quietly
+            quiet = isinstance(exc, NotDicomError | NotStructuredReportError) and path not in named
+            if not quiet:
                 if failed is None:
                     raise
                 failed.append(path)
                 report_error(str(exc) if exc.source else f"{path}: {exc}")
-            continue
-        except SrkitError as exc:
-            if failed is None:
-                raise
-            failed.append(path)
-            report_error(str(exc) if exc.source else f"{path}: {exc}")
             continue
         problem = damage(doc)
         if problem is not None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
 from srkit.cli.common import report_error, user_errors
-from srkit.errors import SrkitError, SrkitWarning
+from srkit.errors import SrkitWarning
 
 __all__ = ["render"]
 
@@ -47,16 +47,9 @@ def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
 
         text = render_text(doc, diagnostics)
     if output:
-        tmp = f"{output}.{os.getpid()}.part"
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, output)
-        except OSError as exc:
-            raise SrkitError(f"cannot write: {exc.strerror or exc}", source=output) from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from srkit.tables.write import replace_atomically
+
+        replace_atomically(output, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -26,7 +26,16 @@ from typing import IO, Any
 
 from srkit.errors import MissingDependencyError, SrkitError
 
-__all__ = ["FORMATS", "Schema", "flatten", "to_arrow", "write_rows", "json_default", "finite"]
+__all__ = [
+    "FORMATS",
+    "Schema",
+    "finite",
+    "flatten",
+    "json_default",
+    "replace_atomically",
+    "to_arrow",
+    "write_rows",
+]
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
 CODE_PARTS = ("value", "scheme", "meaning", "version")
@@ -205,7 +214,9 @@ def _ordered(rows: list[Mapping[str, Any]], schema: Schema | None) -> list[Mappi
     return [{name: row.get(name) for name in schema.columns} for row in rows]
 
 
-def _replace_atomically(path: str, write: Any) -> None:
+def replace_atomically(path: str, write: Any) -> None:
+    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to
+    ``path``; on any failure nothing is left behind (an OSError becomes SrkitError)."""
     tmp = f"{path}.{os.getpid()}.part"
     try:
         write(tmp)
@@ -246,7 +257,7 @@ def write_rows(
                     raise OSError(str(exc).split(". Detail")[0]) from None
                 raise OSError(number, os.strerror(number)) from None
 
-        _replace_atomically(os.fspath(out), parquet)
+        replace_atomically(os.fspath(out), parquet)
         return len(materialised)
     if out is None:
         _text(materialised, fmt, sys.stdout, schema)
@@ -257,7 +268,7 @@ def write_rows(
             with open(tmp, "w", encoding="utf-8", newline="") as stream:
                 _text(materialised, fmt, stream, schema)
 
-        _replace_atomically(os.fspath(out), text)
+        replace_atomically(os.fspath(out), text)
         return len(materialised)
     _text(materialised, fmt, out, schema)
     return len(materialised)
