@@ -479,8 +479,7 @@ def test_every_storage_class_offered(archive, tmp_path):
 
     from srkit.net.config import PeersConfig
 
-    ae = scp.make_ae("SRKIT", PeersConfig())
-    offered = {str(cx.abstract_syntax) for cx in ae.supported_contexts}
+    offered = {str(cx.abstract_syntax) for cx in scp.supported_contexts(PeersConfig())}
     assert {str(cx.abstract_syntax) for cx in AllStoragePresentationContexts} <= offered
     # a SEG, a key object selection and dose reports of three makers, by DCMTK
     files = [

@@ -23,7 +23,7 @@ from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 
 __all__ = ["FastParseError", "LightDataset", "LightSequence", "parse_file", "parse_items"]
 
@@ -41,6 +41,8 @@ _UNDEFINED = 0xFFFFFFFF
 _HEAD = struct.Struct("<HHI")  # group, element, 32-bit length (implicit VR)
 _EXPLICIT = struct.Struct("<HH2sH")  # group, element, VR, 16-bit length
 _U32 = struct.Struct("<I")
+_VR_TEXT = {bytes([a, b]): chr(a) + chr(b) for a in range(65, 91) for b in range(65, 91)}
+"""Every well-formed VR (two upper-case letters) as text, decoded once."""
 
 _SQ_CACHE: dict[int, bool] = {}
 
@@ -272,34 +274,69 @@ def _meta(data: bytes, pos: int) -> tuple[FileMetaDataset, int]:
         tag, vr, length, vpos = parser.header(pos)
         if length == _UNDEFINED or vpos + length > len(data):
             raise FastParseError("bad file meta information")
-        meta._dict[Tag(tag)] = RawDataElement(
-            Tag(tag), vr, length, data[vpos : vpos + length], vpos, False, True
+        key = BaseTag(tag)
+        meta._dict[key] = RawDataElement(
+            key, vr, length, data[vpos : vpos + length], vpos, False, True
         )
         pos = vpos + length
     return meta, pos
 
 
 def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, list[LightDataset]]]:
-    """Top-level raw elements (sequences kept as bytes for pydicom) and parsed sequences."""
+    """Top-level raw elements (sequences kept as bytes for pydicom) and parsed sequences.
+
+    The element header is decoded inline and tags are made with ``BaseTag`` (pydicom's
+    ``Tag()`` checks its argument's type first): this loop runs for every element
+    of every stored instance.
+    """
     data = parser.data
+    size = len(data)
     out: dict[Any, Any] = {}
     parsed: dict[int, list[LightDataset]] = {}
     implicit = parser.implicit
-    while pos < len(data):
-        tag, vr, length, vpos = parser.header(pos)
+    unpack_head = _HEAD.unpack_from
+    unpack_explicit = _EXPLICIT.unpack_from
+    unpack_u32 = _U32.unpack_from
+    raw_element = RawDataElement
+    base_tag = BaseTag
+    while pos < size:
+        if pos + 8 > size:
+            raise FastParseError("truncated element header")
+        if implicit:
+            group, elem, length = unpack_head(data, pos)
+            vr = None
+            vpos = pos + 8
+        else:
+            group, elem, vr_bytes, length = unpack_explicit(data, pos)
+            if group == 0xFFFE:
+                length = unpack_u32(data, pos + 4)[0]
+                vr = None
+                vpos = pos + 8
+            elif vr_bytes in _LONG_VRS:
+                if pos + 12 > size:
+                    raise FastParseError("truncated element header")
+                length = unpack_u32(data, pos + 8)[0]
+                vr = _VR_TEXT[vr_bytes]
+                vpos = pos + 12
+            else:
+                vr = _VR_TEXT.get(vr_bytes)
+                if vr is None:
+                    raise FastParseError(f"invalid VR at {pos}")
+                vpos = pos + 8
+        tag = (group << 16) | elem
         if tag == 0xFFFCFFFC:  # trailing padding
             break
-        is_seq = (
+        if (
             vr == "SQ"
-            or (length == _UNDEFINED and vr in (None, "UN"))
+            or (length == _UNDEFINED and (vr is None or vr == "UN"))
             or (vr is None and _is_sequence_tag(tag))
-        )
-        if is_seq:
+        ):
             seq, stop = parser.sequence(tag, vpos, length)
             parsed[tag] = seq.items
             value_end = stop - 8 if seq.undefined else stop
-            out[Tag(tag)] = RawDataElement(
-                Tag(tag),
+            key = base_tag(tag)
+            out[key] = raw_element(
+                key,
                 "SQ" if vr in ("SQ", None) else vr,
                 length,
                 bytes(data[vpos:value_end]),
@@ -312,10 +349,11 @@ def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, lis
         if length == _UNDEFINED:
             raise FastParseError("encapsulated data")
         stop = vpos + length
-        if stop > len(data):
+        if stop > size:
             raise FastParseError("truncated value")
         value = bytes(data[vpos:stop])
-        out[Tag(tag)] = RawDataElement(Tag(tag), vr, length, value, vpos, implicit, True)
+        key = base_tag(tag)
+        out[key] = raw_element(key, vr, length, value, vpos, implicit, True)
         if tag == 0x00080005:
             terms = [t.strip() for t in value.decode("ascii", "replace").strip("\x00 ").split("\\")]
             parser.encoding = terms if len(terms) > 1 else terms[0]

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from srkit.db import engine as E
 from srkit.db import schema as S
 from srkit.db.index import ImportReport, write_batch
-from srkit.db.query import COUNTS, LEVELS, TABLES, level_query, normalise_level
+from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
 from srkit.errors import SrkitError
@@ -253,6 +253,16 @@ class Database:
         level and the levels above, and the counts the level implies
         (``NumberOfStudyRelatedInstances``, ``ModalitiesInStudy``, ...). IS and US
         values are ints; the rest strings or None.
+
+        At IMAGE level the SR keys of PS3.4 Table C.6-5 match the instance's SR
+        document and are returned when asked for (in ``fields``, or in ``filters``
+        when ``fields`` is None): ``CompletionFlag``, ``VerificationFlag`` (strings)
+        and the sequences ``ConceptNameCodeSequence`` and ``ContentTemplateSequence``.
+        A sequence filter is its query item, item keyword -> match string
+        (``{"CodeValue": "126000", "CodeMeaning": ""}``, PS3.4 C.2.2.2.6); its keys
+        are the item keys returned. A sequence value is a list of at most one dict
+        (``[{"CodeValue": "126000", "CodeMeaning": "Imaging Measurement Report"}]``;
+        ``[]`` for a non-SR instance). See :mod:`srkit.db.query`.
         """
         level = normalise_level(level)
         stmt, keys = level_query(
@@ -264,6 +274,7 @@ class Database:
                 self._study_lists(conn, rows, fields)
         for row in rows:
             del row["_pk"]
+        finish_rows(rows, keys)
         return rows
 
     def _study_lists(

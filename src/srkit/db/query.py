@@ -5,21 +5,54 @@ C-FIND (PS3.4 C.4.1) and QIDO-RS (PS3.18 10.6).
 ranges ``a-b`` ``-b`` ``a-`` for DA/TM/DT, UID lists ``a\\b``, empty = universal.
 Keys of the query level and of the levels above match the row; keys of lower levels
 (``Modality`` in a STUDY query, ``ModalitiesInStudy``) match when any descendant does.
+
+SR instance keys (PS3.4 Section C.6.1.1.5, Table C.6-5), IMAGE level only, matched
+against the ``sr_document`` row of the instance:
+
+- ``CompletionFlag`` (0040,A491) and ``VerificationFlag`` (0040,A493): plain keys.
+- ``ConceptNameCodeSequence`` (0040,A043) and ``ContentTemplateSequence`` (0040,A504):
+  sequence keys (PS3.4 Section C.2.2.2.6). Their filter value is the query item as a
+  mapping of item keyword -> match string, e.g. ``{"CodeValue": "126000",
+  "CodingSchemeDesignator": "DCM", "CodeMeaning": ""}`` (a list holding at most one
+  such mapping is accepted too). Each non-empty item value is matched with the usual
+  rules; empty values (and an empty mapping, None, ``""`` or ``[]``) match
+  universally. The mapping's keys are also the item keys returned: rows carry the
+  sequence as a list of at most one dict (``[{"CodeValue": "126000", ...}]``; ``[]``
+  for an instance without the value, e.g. any non-SR instance). When the sequence is
+  asked for in ``fields`` only, or with an empty mapping, every indexed item key is
+  returned. Item keys the index does not hold (``CodingSchemeVersion``,
+  ``MappingResource``) match universally and are returned as None.
+
+Any other sequence attribute is refused here (``cannot match on``); the network
+front ends treat such keys as universal matches returned empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from srkit.db import schema as S
 from srkit.errors import SrkitError
 
-__all__ = ["LEVELS", "ATTRIBUTES", "Attribute", "match", "level_query", "normalise_level"]
+__all__ = [
+    "LEVELS",
+    "ATTRIBUTES",
+    "SEQUENCES",
+    "SR_FLAGS",
+    "Attribute",
+    "SequenceKey",
+    "finish_rows",
+    "sequence_item",
+    "match",
+    "level_query",
+    "normalise_level",
+]
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 _LEVEL_ALIASES = {
@@ -124,6 +157,45 @@ COUNTS = {
     "IMAGE": (),
 }
 """Return keys computed from the levels below."""
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceKey:
+    """A sequence key of SR instances (PS3.4 Table C.6-5) and its item keys.
+
+    ``items`` maps each indexed item keyword to its ``sr_document`` column and VR;
+    ``present`` is the column whose value means the instance has the item.
+    """
+
+    keyword: str
+    items: Mapping[str, tuple[str, str]]
+    present: str
+
+
+SEQUENCES: dict[str, SequenceKey] = {
+    "ConceptNameCodeSequence": SequenceKey(
+        "ConceptNameCodeSequence",
+        {
+            "CodeValue": ("title_value", "SH"),
+            "CodingSchemeDesignator": ("title_scheme", "SH"),
+            "CodeMeaning": ("title_meaning", "LO"),
+        },
+        "title_value",
+    ),
+    "ContentTemplateSequence": SequenceKey(
+        "ContentTemplateSequence", {"TemplateIdentifier": ("template", "CS")}, "template"
+    ),
+}
+"""Sequence keys matched against ``sr_document`` (the document title, PS3.3 C.17.2,
+and its template): IMAGE level only."""
+
+SR_FLAGS: dict[str, tuple[str, str]] = {
+    "CompletionFlag": ("completion_flag", "CS"),
+    "VerificationFlag": ("verification_flag", "CS"),
+}
+"""Plain SR instance keys (PS3.3 Section C.17.2): keyword -> (sr_document column, VR)."""
+
+SR_KEYS = frozenset([*SEQUENCES, *SR_FLAGS])
 
 
 def normalise_level(level: str) -> str:
@@ -234,11 +306,104 @@ def _below(level: str, attr_level: str, condition: ColumnElement[bool]) -> Colum
     return exists(sub.where(and_(*clauses, condition)))
 
 
+def sequence_item(keyword: str, raw: Any) -> dict[str, str]:
+    """The query item of a sequence filter as item keyword -> match string.
+
+    None, ``""``, ``[]`` and ``[{}]`` give ``{}`` (universal matching). Raises
+    :class:`SrkitError` for more than one item (PS3.4 Section C.2.2.2.6: a sequence
+    key holds a single item), a value that is not an item, or an unknown keyword.
+    """
+    from pydicom.datadict import tag_for_keyword
+
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, list | tuple):
+        if len(raw) > 1:
+            raise SrkitError(f"{keyword}: a sequence key holds one item, not {len(raw)}")
+        return sequence_item(keyword, raw[0]) if raw else {}
+    if not isinstance(raw, Mapping):
+        raise SrkitError(f"{keyword} is a sequence: match it with an item, not {raw!r}")
+    item: dict[str, str] = {}
+    for key, value in raw.items():
+        if tag_for_keyword(str(key)) is None:
+            raise SrkitError(f"{keyword}: unknown item attribute {key!r}")
+        if isinstance(value, list | tuple):
+            value = "\\".join(map(str, value))
+        item[str(key)] = "" if value is None else str(value).strip()
+    return item
+
+
+@cache
+def _snomed_pairs() -> dict[str, dict[str, list[str]]]:
+    """SRT value -> [SCT value] and SCT value -> [SRT values] (pydicom's table)."""
+    from pydicom.sr._snomed_dict import mapping
+
+    pairs: dict[str, dict[str, list[str]]] = {"SRT": {}, "SCT": {}}
+    for srt, sct in mapping["SRT"].items():
+        pairs["SRT"].setdefault(srt, []).append(sct)
+        pairs["SCT"].setdefault(sct, []).append(srt)
+    return pairs
+
+
+def _plain_value(value: str) -> bool:
+    return bool(value) and value != "*" and not any(c in value for c in "*?\\")
+
+
+def _code_condition(item: Mapping[str, str]) -> ColumnElement[bool] | None:
+    """Code Value and Coding Scheme Designator of the title; SNOMED RT codes match
+    their SNOMED CT counterparts and the reverse (as :class:`srkit.model.Code`)."""
+    doc = S.sr_document.c
+    value = item.get("CodeValue", "")
+    scheme = item.get("CodingSchemeDesignator", "")
+    if scheme not in ("SRT", "SCT"):
+        parts = [match(doc.title_value, value, "SH"), match(doc.title_scheme, scheme, "SH")]
+        found = [p for p in parts if p is not None]
+        return and_(*found) if found else None
+    other = "SCT" if scheme == "SRT" else "SRT"
+    if not value.strip() or value.strip() == "*":
+        return doc.title_scheme.in_([scheme, other])
+    same = match(doc.title_value, value, "SH")
+    alike = _snomed_pairs()[scheme].get(value.strip(), []) if _plain_value(value) else []
+    if not alike:
+        return and_(same, doc.title_scheme == scheme)  # type: ignore[arg-type]
+    return or_(
+        and_(same, doc.title_scheme == scheme),  # type: ignore[arg-type]
+        and_(doc.title_value.in_(alike), doc.title_scheme == other),
+    )
+
+
+def _sr_conditions(level: str, keyword: str, raw: Any) -> list[ColumnElement[bool]]:
+    """Conditions of an SR instance key (IMAGE level, PS3.4 Table C.6-5)."""
+    doc = S.sr_document.c
+    if keyword in SR_FLAGS:
+        column, vr = SR_FLAGS[keyword]
+        text = "\\".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw)
+        pairs = [(column, vr, text)]
+    else:
+        seq = SEQUENCES[keyword]
+        item = sequence_item(keyword, raw)
+        pairs = [(*seq.items[k], v) for k, v in item.items() if k in seq.items]
+    active = [(c, vr, v) for c, vr, v in pairs if v.strip() not in ("", "*")]
+    if not active:
+        return []
+    if level != "IMAGE":
+        raise SrkitError(f"{keyword} is an IMAGE level key (PS3.4 Table C.6-5), not {level}")
+    if keyword == "ConceptNameCodeSequence":
+        item = sequence_item(keyword, raw)
+        conds = [_code_condition(item), match(doc.title_meaning, item.get("CodeMeaning", ""), "LO")]
+    else:
+        conds = [match(doc[c], v, vr) for c, vr, v in active]
+    return [c for c in conds if c is not None]
+
+
 def _conditions(level: str, filters: Mapping[str, Any], fuzzy: bool) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     depth = LEVELS.index(level)
     for keyword, raw in filters.items():
         if raw is None:
+            continue
+        if keyword in SR_KEYS:
+            conds.extend(_sr_conditions(level, keyword, raw))
             continue
         value = "\\".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw)
         if keyword in ("ModalitiesInStudy", "SOPClassesInStudy"):
@@ -313,6 +478,10 @@ def level_query(
     """The SELECT for a query and the keywords of its columns (in order).
 
     The ``pk`` of the level's row comes first (label ``_pk``), for follow-up queries.
+    SR keys (IMAGE level) asked for in ``fields`` (or, when ``fields`` is None, in
+    ``filters``) come last; a sequence's columns are keyed ``"Sequence."`` (whether
+    the instance has the item) and ``"Sequence.ItemKeyword"``: :func:`finish_rows`
+    turns them into the sequence values.
     """
     level = normalise_level(level)
     depth = LEVELS.index(level)
@@ -337,7 +506,14 @@ def level_query(
         if name in _COUNT_TARGET and (fields is None or name in fields):
             columns.append(_count(level, _COUNT_TARGET[name]).label(name))
             keys.append(name)
-    stmt = select(*columns).select_from(_joined(level))
+    joined = _joined(level)
+    sr_columns = _sr_columns(level, filters, fields)
+    for key, column in sr_columns:
+        columns.append(column.label(f"_sr{len(keys)}"))
+        keys.append(key)
+    if level == "IMAGE" and (sr_columns or any(k in SR_KEYS for k in filters)):
+        joined = joined.outerjoin(S.sr_document, S.sr_document.c.instance_pk == table.c.pk)
+    stmt = select(*columns).select_from(joined)
     for cond in _conditions(level, filters, fuzzy):
         stmt = stmt.where(cond)
     order = [table.c[c].asc().nulls_last() for c in _ORDER[level]]
@@ -347,3 +523,51 @@ def level_query(
     if offset:
         stmt = stmt.offset(offset)
     return stmt, keys
+
+
+def _item_order(keywords: Sequence[str]) -> list[str]:
+    """Item keywords in ascending tag order (as encoded, PS3.5 Section 7.1)."""
+    from pydicom.datadict import tag_for_keyword
+
+    return sorted(dict.fromkeys(keywords), key=lambda k: tag_for_keyword(k) or 0)
+
+
+def _sr_columns(
+    level: str, filters: Mapping[str, Any], fields: Sequence[str] | None
+) -> list[tuple[str, Any]]:
+    """(key, column) of the SR instance keys returned at IMAGE level."""
+    if level != "IMAGE":
+        return []
+    doc = S.sr_document.c
+    out: list[tuple[str, Any]] = []
+    for keyword in dict.fromkeys(fields if fields is not None else filters):
+        if keyword in SR_FLAGS:
+            out.append((keyword, doc[SR_FLAGS[keyword][0]]))
+        elif keyword in SEQUENCES:
+            seq = SEQUENCES[keyword]
+            names = list(sequence_item(keyword, filters.get(keyword))) or list(seq.items)
+            out.append((f"{keyword}.", doc[seq.present]))
+            for name in _item_order(names):
+                column = doc[seq.items[name][0]] if name in seq.items else null()
+                out.append((f"{keyword}.{name}", column))
+    return out
+
+
+def finish_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Turn the sequence columns of :func:`level_query` rows (``keys``) into sequence
+    values in place: ``row["ConceptNameCodeSequence"] = [{"CodeValue": ...}]``, or
+    ``[]`` when the instance has no such item (not an SR, no template)."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        seq, dot, name = key.partition(".")
+        if dot:
+            names = groups.setdefault(seq, [])
+            if name:
+                names.append(name)
+    if not groups:
+        return
+    for row in rows:
+        for seq, names in groups.items():
+            present = row.pop(f"{seq}.")
+            item = {name: row.pop(f"{seq}.{name}") for name in names}
+            row[seq] = [item] if present is not None else []

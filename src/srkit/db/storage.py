@@ -15,7 +15,7 @@ from pathlib import Path
 
 from srkit.errors import SrkitError
 
-__all__ = ["check_uid", "storage_path", "write_atomic", "remove_file", "is_inside"]
+__all__ = ["check_uid", "is_inside", "remove_file", "stage", "storage_path"]
 
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 PART_SUFFIX = ".part"
@@ -61,24 +61,22 @@ def storage_path(root: Path, study_uid: str, series_uid: str, sop_uid: str) -> P
     return path
 
 
-def write_atomic(path: Path, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+def stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` (not yet under its name).
 
-    A reader (or a crash) never sees a half-written file under the final name.
+    The caller renames it into place with :func:`os.replace` (atomic) or removes it.
+    Raises :class:`SrkitError` when the file cannot be written (nothing stays behind).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as out:
             out.write(data)
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise SrkitError(f"cannot write: {exc.strerror}", source=str(path)) from None
+    return tmp
 
 
 def remove_file(path: Path, root: Path) -> bool:

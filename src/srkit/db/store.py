@@ -16,14 +16,17 @@ fsynced, as with Orthanc's defaults.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from srkit.db import engine as E
 from srkit.db.index import _write_sr, find_instance, insert_one
-from srkit.db.storage import remove_file, write_atomic
+from srkit.db.storage import remove_file, stage
 from srkit.errors import SrkitError
 
 __all__ = ["DuplicateInstanceError", "Store"]
@@ -110,6 +113,26 @@ class Store:
         self._sqlite = writer.dialect.name == "sqlite"
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._lock_file: int | None = None
+
+    def _writer_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Between processes storing into one SQLite file (``srkit listen --workers``):
+        an ``flock`` on ``<database>.store-lock``, taken before ``BEGIN IMMEDIATE``.
+
+        SQLite serialises writers itself, but a writer that finds the database locked
+        sleeps in its busy handler (1 ms, then 2, 5, 10 ms...) even when the lock is
+        released a few microseconds later; waiting on the kernel's lock wakes it at
+        once. Other writers (``srkit import``) do not take this lock and still rely on
+        SQLite's. A database without a file (``:memory:``) needs none.
+        """
+        if not self._sqlite or not _HAS_FLOCK:
+            return contextlib.nullcontext()
+        if self._lock_file is None:
+            database = self._writer.url.database
+            if not database or database == ":memory:":
+                return contextlib.nullcontext()
+            self._lock_file = os.open(f"{database}.store-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return _flocked(self._lock_file)
 
     def close(self) -> None:
         """Return the store connection to the pool."""
@@ -117,9 +140,17 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._lock_file is not None:
+                os.close(self._lock_file)
+                self._lock_file = None
 
     def store(self, rec: dict[str, Any], target: Path, data: bytes, calling_ae: str | None) -> None:
         """Write ``data`` to ``target`` and index ``rec`` (see the module docstring).
+
+        The bytes are written to a temporary file first, outside the transaction
+        (other stores go on meanwhile); inside it the file is renamed into place only
+        if the UID is new, so the write lock is held for the lookup, the rename and
+        the inserts.
 
         Raises
         ------
@@ -129,27 +160,42 @@ class Store:
             Writing or indexing failed (nothing stays behind).
         """
         uid = str(rec["instance"]["sop_instance_uid"])
-        with self._lock:
-            for attempt in (1, 2):
-                written: list[Path] = []
-                try:
-                    if self._sqlite:
-                        self._sqlite_once(rec, target, data, calling_ae, written)
-                    else:
-                        self._core_once(rec, target, data, calling_ae, written)
-                    return
-                except BaseException as exc:
-                    for path in written:
-                        remove_file(path, self._storage)
-                    if self._sqlite and not isinstance(exc, SrkitError):
-                        self._drop_connection()
-                    if _is_integrity(exc) and attempt == 1:
-                        continue  # a concurrent writer inserted a parent row first
-                    if isinstance(exc, SrkitError):
-                        raise
-                    if isinstance(exc, Exception):
-                        raise SrkitError(f"cannot index {uid}: {E._short(exc)}") from None
+        staged = stage(target, data)
+        try:
+            with self._lock, self._writer_lock():
+                self._store_staged(rec, target, staged, calling_ae, uid)
+        finally:
+            # still there when not renamed (a duplicate, or a failure): remove it and
+            # the folders it leaves empty
+            if os.path.lexists(staged):
+                remove_file(staged, self._storage)
+
+    def _store_staged(
+        self, rec: dict[str, Any], target: Path, staged: Path, calling_ae: str | None, uid: str
+    ) -> None:
+        for attempt in (1, 2):
+            written: list[Path] = []
+            try:
+                if not self._sqlite:
+                    self._core_once(rec, target, staged, calling_ae, written)
+                elif rec.get("sr"):
+                    self._sqlite_once(rec, target, staged, calling_ae, written)
+                else:
+                    self._sqlite_plain(rec, target, staged, calling_ae, written)
+                return
+            except BaseException as exc:
+                for path in written:  # back to the staged name, for a retry
+                    with contextlib.suppress(OSError):
+                        os.replace(path, staged)
+                if self._sqlite and not isinstance(exc, SrkitError):
+                    self._drop_connection()
+                if _is_integrity(exc) and attempt == 1:
+                    continue  # a concurrent writer inserted a parent row first
+                if isinstance(exc, SrkitError):
                     raise
+                if isinstance(exc, Exception):
+                    raise SrkitError(f"cannot index {uid}: {E._short(exc)}") from None
+                raise
 
     def _connection(self) -> Any:
         if self._conn is None:
@@ -165,11 +211,42 @@ class Store:
             except Exception:  # pragma: no cover - closing a broken connection
                 pass
 
+    def _sqlite_plain(
+        self,
+        rec: dict[str, Any],
+        target: Path,
+        staged: Path,
+        calling_ae: str | None,
+        written: list[Path],
+    ) -> None:
+        """An instance without SR rows, in a transaction run on the DBAPI connection
+        (SQLAlchemy's transaction bookkeeping cost as much as the inserts)."""
+        dbapi = self._connection().connection.dbapi_connection
+        cur = dbapi.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                uid = rec["instance"]["sop_instance_uid"]
+                old = cur.execute(_LOOKUP["instance"], (uid,)).fetchone()
+                if old is not None:
+                    _check_same(uid, old[1], rec)
+                else:
+                    os.replace(staged, target)
+                    written.append(target)
+                    insert_sqlite(cur, rec, calling_ae)
+                cur.execute("COMMIT")
+            except BaseException:
+                if dbapi.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.close()
+
     def _sqlite_once(
         self,
         rec: dict[str, Any],
         target: Path,
-        data: bytes,
+        staged: Path,
         calling_ae: str | None,
         written: list[Path],
     ) -> None:
@@ -182,7 +259,7 @@ class Store:
                 if old is not None:
                     _check_same(uid, old[1], rec)
                     return
-                write_atomic(target, data)
+                os.replace(staged, target)
                 written.append(target)
                 pk = insert_sqlite(cur, rec, calling_ae)
             finally:
@@ -194,7 +271,7 @@ class Store:
         self,
         rec: dict[str, Any],
         target: Path,
-        data: bytes,
+        staged: Path,
         calling_ae: str | None,
         written: list[Path],
     ) -> None:
@@ -207,9 +284,26 @@ class Store:
             if old is not None:
                 _check_same(uid, old[1], rec)
                 return
-            write_atomic(target, data)
+            os.replace(staged, target)
             written.append(target)
             insert_one(conn, rec, calling_ae=calling_ae)
+
+
+try:
+    import fcntl
+
+    _HAS_FLOCK = True
+except ImportError:  # pragma: no cover - not on POSIX
+    _HAS_FLOCK = False
+
+
+@contextlib.contextmanager
+def _flocked(fd: int) -> Iterator[None]:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _check_same(uid: str, old_hash: str, rec: dict[str, Any]) -> None:

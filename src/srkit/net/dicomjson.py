@@ -1,5 +1,11 @@
 """DICOM JSON (PS3.18 Annex F) for QIDO-RS results and WADO-RS metadata, and the
-query-parameter rules of QIDO-RS (PS3.18 Section 8.3.4)."""
+query-parameter rules of QIDO-RS (PS3.18 Section 8.3.4).
+
+Attribute paths one sequence deep (PS3.18 Section 8.3.4.1:
+``00400A43.00080100=126000`` or ``ConceptNameCodeSequence.CodeValue=126000``) become
+sequence filters, the query item as item keyword -> match string (all paths into the
+same sequence share one item), as :meth:`srkit.db.Database.query` takes them.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ __all__ = [
     "QIDO_DEFAULTS",
     "Query",
     "attr",
+    "attribute_path",
     "bulk_value",
     "dataset_json",
     "frame_parts",
@@ -72,7 +79,16 @@ ALL_FIELDS: dict[str, tuple[str, ...]] = {
         "ManufacturerModelName",
         "StationName",
     ),
-    "IMAGE": QIDO_DEFAULTS["IMAGE"] + ("ContentDate", "ContentTime", "TransferSyntaxUID"),
+    "IMAGE": QIDO_DEFAULTS["IMAGE"]
+    + (
+        "ContentDate",
+        "ContentTime",
+        "TransferSyntaxUID",
+        "ConceptNameCodeSequence",
+        "ContentTemplateSequence",
+        "CompletionFlag",
+        "VerificationFlag",
+    ),
 }
 """What ``includefield=all`` adds."""
 
@@ -85,7 +101,8 @@ SINGLE_TEXT = {"LT", "ST", "UT", "UR"}
 class Query:
     """Parsed QIDO-RS query parameters."""
 
-    filters: dict[str, str] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    """Keyword -> match string; sequence keyword -> item keyword -> match string."""
     include: list[str] = field(default_factory=list)
     include_all: bool = False
     limit: int | None = None
@@ -96,13 +113,14 @@ class Query:
 def keyword_of(key: str) -> str:
     """The keyword for a QIDO attribute given as keyword or tag (``00100010``).
 
-    Raises :class:`SrkitError` for an unknown attribute or a sequence path.
+    Raises :class:`SrkitError` for an unknown attribute or an attribute path
+    (:func:`attribute_path` reads those).
     """
     from pydicom.datadict import keyword_for_tag, tag_for_keyword
 
     key = key.strip()
     if "." in key:
-        raise SrkitError(f"sequence matching is not supported: {key!r}")
+        raise SrkitError(f"not a single attribute: {key!r}")
     hexkey = key.replace(",", "")
     if len(hexkey) == 8 and all(c in "0123456789abcdefABCDEF" for c in hexkey):
         keyword = keyword_for_tag(int(hexkey, 16))
@@ -111,6 +129,48 @@ def keyword_of(key: str) -> str:
     elif tag_for_keyword(key) is not None:
         return key
     raise SrkitError(f"unknown attribute {key!r}")
+
+
+def attribute_path(key: str) -> tuple[str, str | None]:
+    """``(keyword, item keyword)`` of a QIDO attribute or a path one sequence deep
+    (``0040A043.00080100``, ``ConceptNameCodeSequence.CodeValue``; PS3.18 Section
+    8.3.4.1); the item keyword is None for a plain attribute.
+
+    Raises :class:`SrkitError` for unknown attributes, a path through an attribute
+    that is not a sequence, or a path deeper than one item level (not supported).
+    """
+    from pydicom.datadict import dictionary_VR
+
+    parts = key.strip().split(".")
+    if len(parts) > 2:
+        raise SrkitError(f"nested sequence matching is not supported: {key!r}")
+    keyword = keyword_of(parts[0])
+    if len(parts) == 1:
+        return keyword, None
+    if dictionary_VR(keyword) != "SQ":
+        raise SrkitError(f"{keyword} is not a sequence: {key!r}")
+    item = keyword_of(parts[1])
+    if dictionary_VR(item) == "SQ":
+        raise SrkitError(f"nested sequence matching is not supported: {key!r}")
+    return keyword, item
+
+
+def _add_filter(query: Query, key: str, value: str) -> None:
+    """One matching parameter: a plain key, or an item key of a sequence's query item."""
+    from pydicom.datadict import dictionary_VR
+
+    keyword, item = attribute_path(key)
+    if item is not None:
+        current = query.filters.get(keyword)
+        if not isinstance(current, dict):
+            current = query.filters[keyword] = {}
+        current[item] = value
+    elif dictionary_VR(keyword) == "SQ":
+        if value.strip():
+            raise SrkitError(f"{keyword} is a sequence: match its item attributes ({key}.tag)")
+        query.filters.setdefault(keyword, {})
+    else:
+        query.filters[keyword] = value
 
 
 def _int_param(name: str, value: str) -> int:
@@ -137,15 +197,15 @@ def parse_query(items: Iterable[tuple[str, str]]) -> Query:
             for item in value.split(","):
                 if item.strip().lower() == "all":
                     query.include_all = True
-                elif item.strip():
-                    query.include.append(keyword_of(item))
+                elif item.strip():  # a path includes its whole top-level sequence
+                    query.include.append(attribute_path(item)[0])
         else:
-            query.filters[keyword_of(name)] = value
+            _add_filter(query, name, value)
     return query
 
 
 def qido_fields(
-    level: str, include: Sequence[str] | Query, filters: Mapping[str, str]
+    level: str, include: Sequence[str] | Query, filters: Mapping[str, Any]
 ) -> list[str]:
     """Return keys of a QIDO answer: defaults, included fields, matching keys."""
     if isinstance(include, Query):
@@ -161,12 +221,17 @@ def qido_fields(
 LIST_KEYS = ("ModalitiesInStudy", "SOPClassesInStudy")
 
 
-def split_filters(filters: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def split_filters(filters: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Matching keys the index supports, and the others (matched universally, as
-    PS3.4 Section C.2.2.1 lets an SCP treat optional keys it cannot match)."""
-    from srkit.db.query import ATTRIBUTES
+    PS3.4 Section C.2.2.1 lets an SCP treat optional keys it cannot match).
 
-    kept = {k: v for k, v in filters.items() if k in ATTRIBUTES or k in LIST_KEYS}
+    The SR instance keys (PS3.4 Table C.6-5: ``ConceptNameCodeSequence``,
+    ``ContentTemplateSequence``, ``CompletionFlag``, ``VerificationFlag``) are
+    supported; any other sequence is not (it is returned empty).
+    """
+    from srkit.db.query import ATTRIBUTES, SR_KEYS
+
+    kept = {k: v for k, v in filters.items() if k in ATTRIBUTES or k in LIST_KEYS or k in SR_KEYS}
     return kept, [k for k in filters if k not in kept]
 
 
@@ -192,7 +257,8 @@ def _values(value: Any, vr: str) -> list[Any]:
 
 def attr(keyword: str, value: Any) -> dict[str, Any]:
     """One DICOM JSON attribute object (PS3.18 Section F.2.2) for a keyword and value
-    (None or '' gives an attribute without ``Value``)."""
+    (None or '' gives an attribute without ``Value``). A sequence value is a list of
+    item dicts (keyword -> value), each item an object of attributes (F.2.5)."""
     from pydicom.datadict import dictionary_VR
 
     vr = str(dictionary_VR(keyword))
@@ -200,6 +266,15 @@ def attr(keyword: str, value: Any) -> dict[str, Any]:
         vr = "US"
     if value is None or value == "" or value == []:
         return {"vr": vr}
+    if vr == "SQ":
+        if not isinstance(value, (list, tuple)):
+            return {"vr": vr}
+        items = [
+            dict(sorted((_tag(k), attr(k, v)) for k, v in item.items()))
+            for item in value
+            if isinstance(item, Mapping)
+        ]
+        return {"vr": vr, "Value": items}
     try:
         values = _values(value, vr)
     except (TypeError, ValueError):
@@ -234,9 +309,20 @@ def row_json(
             out["00081190"] = attr("RetrieveURL", base + template.format(**row))
         except KeyError:
             pass
-    if any(isinstance(v, str) and not v.isascii() for v in row.values()):
+    if any(_non_ascii(v) for v in row.values()):
         out["00080005"] = {"vr": "CS", "Value": ["ISO_IR 192"]}
     return dict(sorted(out.items()))
+
+
+def _non_ascii(value: Any) -> bool:
+    """Whether a row value (text, list, or sequence items) holds non-ASCII text."""
+    if isinstance(value, str):
+        return not value.isascii()
+    if isinstance(value, (list, tuple)):
+        return any(_non_ascii(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(_non_ascii(v) for v in value.values())
+    return False
 
 
 PIXEL_TAGS = ("7FE00010", "7FE00008", "7FE00009")

@@ -2,41 +2,43 @@
 
 Services (PS3.4): Verification (Annex A), Storage of every storage SOP class
 (Annex B), Patient Root and Study Root Query/Retrieve FIND, MOVE and GET (Annex C).
-Handlers are plain functions: every error becomes a DIMSE status (PS3.7 Annex C),
-nothing is raised to the peer. A C-STORE is answered only after the database has
-written the file and indexed it; on failure the database leaves nothing behind.
+Associations are accepted by :mod:`srkit.net.acceptor` (negotiation through
+pynetdicom's presentation-context rules); each handler here answers one request
+message with DIMSE statuses (PS3.7 Annex C), never with an exception. A C-STORE is
+answered only after the database has written the file and indexed it; on failure the
+database leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import copy
+import io
 import logging
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srkit.errors import SrkitError
+from srkit.net.acceptor import Association, Message, Server, file_meta
+from srkit.net.command import Field
 from srkit.net.config import PeersConfig
 from srkit.net.dicomjson import split_filters
 from srkit.net.findrsp import ResponseBuilder
-from srkit.net.tuning import settle, tune_association
+from srkit.net.querykeys import find_filters
+from srkit.net.querykeys import value_text as _value_text
 
 if TYPE_CHECKING:
     from pydicom import Dataset
 
 __all__ = [
     "DB_LEVELS",
+    "Services",
     "find_filters",
-    "handle_echo",
-    "handle_find",
-    "handle_get",
-    "handle_move",
-    "handle_store",
-    "make_ae",
+    "make_server",
     "serve_socket",
     "start",
+    "supported_contexts",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -49,7 +51,6 @@ UNIQUE_KEYS = {
     "SERIES": "SeriesInstanceUID",
     "IMAGE": "SOPInstanceUID",
 }
-SKIP_KEYS = {"QueryRetrieveLevel", "SpecificCharacterSet", "TimezoneOffsetFromUTC"}
 
 # Statuses (PS3.7 Annex C; PS3.4 Tables B.2-1, C.4-1, C.4-2, C.4-3)
 VERIFICATION = "1.2.840.10008.1.1"
@@ -57,6 +58,7 @@ VERIFICATION = "1.2.840.10008.1.1"
 SUCCESS = 0x0000
 PENDING = 0xFF00
 CANCEL = 0xFE00
+WARNING_SUBOPERATIONS = 0xB000
 NOT_AUTHORIZED = 0x0124
 OUT_OF_RESOURCES = 0xA700
 STORE_NOT_MATCHING = 0xA900
@@ -65,206 +67,400 @@ FIND_UNABLE = 0xC000
 IDENTIFIER_MISMATCH = 0xA900
 MOVE_UNKNOWN_DEST = 0xA801
 RETRIEVE_OUT_OF_RESOURCES = 0xA701
+SUBOPERATIONS_FAILED = 0xA702
+STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2."
+"""Prefix of the Study Root Query/Retrieve SOP classes (PS3.4 Section C.6.2)."""
 
 
-def _caller(event: Any) -> str:
-    return str(event.assoc.requestor.ae_title).strip()
+def supported_contexts(config: PeersConfig | None = None) -> list[Any]:
+    """The presentation contexts the listener accepts (pynetdicom ``PresentationContext``).
 
-
-def _status(code: int, comment: str) -> Dataset:
-    from pydicom import Dataset
-
-    ds = Dataset()
-    ds.Status = code
-    ds.ErrorComment = comment[:64]
-    return ds
-
-
-def handle_echo(event: Any, config: PeersConfig) -> int:
-    """C-ECHO (PS3.4 Annex A): success, or 0x0124 if the caller may not echo."""
-    return SUCCESS if config.may(_caller(event), "echo") else NOT_AUTHORIZED
-
-
-def _received(event: Any) -> tuple[bytes, dict[str, Any]]:
-    """The received instance as Part 10 file bytes (PS3.10 Section 7.1: preamble, File
-    Meta Information, the data set exactly as it arrived) and its index record.
-
-    The bytes are parsed once, by srkit's fast parser (pydicom for anything unusual);
-    pynetdicom's own decoding is skipped. :class:`SrkitError` when they are not a
-    complete data set (cut short, not DICOM, a UID missing).
+    Verification; every storage SOP class with every transfer syntax (files are kept
+    as sent), letting the requestor take the SCP role for C-GET sub-operations (PS3.4
+    Section C.4.3.2, negotiated per PS3.7 Annex D.3.3.4); Patient and Study Root FIND,
+    MOVE and GET.
     """
-    from srkit.db.ingest import parse_received
+    from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, build_context
+    from pynetdicom import sop_class as sc
 
-    try:
-        data = event.encoded_dataset(include_meta=True)
-    except Exception as exc:  # no usable File Meta Information
-        raise SrkitError(f"cannot encode the File Meta Information ({exc})") from None
-    _ds, rec = parse_received(data)
-    return data, rec
-
-
-def handle_store(event: Any, db: Any, config: PeersConfig) -> int | Dataset:
-    """C-STORE (PS3.4 Annex B): write and index the instance, then answer.
-
-    The received bytes are stored as they came (:meth:`Database.store_record`).
-    Returns 0x0000 after the database has written the file and committed its index
-    rows (also when the SOP Instance UID is stored already: the first copy is kept);
-    0x0124 when the caller may not store; 0xA900 when the data set's SOP Class or
-    Instance UID does not match the request; 0xC000 when it cannot be decoded, is cut
-    short, or the database refuses it (bad UIDs); 0xA700 when the disk or database
-    fails.
-    """
-    caller = _caller(event)
-    if not config.may(caller, "store"):
-        return _status(NOT_AUTHORIZED, "caller may not store")
-    request = event.request
-    try:
-        data, rec = _received(event)
-    except SrkitError as exc:
-        LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc.message)
-        reason = "data set cut short" if "truncated" in exc.message else "cannot decode"
-        return _status(CANNOT_UNDERSTAND, reason)
-    except Exception as exc:  # malformed data set: anything a parser raises
-        LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc)
-        return _status(CANNOT_UNDERSTAND, "cannot decode the data set")
-    sop_class = str(rec["instance"]["sop_class_uid"])
-    sop_instance = str(rec["instance"]["sop_instance_uid"])
-    if sop_class != str(request.AffectedSOPClassUID).rstrip("\x00 ") or sop_instance != str(
-        request.AffectedSOPInstanceUID
-    ).rstrip("\x00 "):
-        return _status(STORE_NOT_MATCHING, "UIDs differ from the request")
-    try:
-        db.store_record(rec, data, calling_ae=caller)
-    except SrkitError as exc:
-        if type(exc).__name__ == "DuplicateInstanceError":
-            # stored already (bytes differ: another encoder, transfer syntax or edit);
-            # like Orthanc, keep the first copy and acknowledge
-            LOGGER.warning("C-STORE %s from %s: kept the stored copy", sop_instance, caller)
-            return SUCCESS
-        LOGGER.warning("C-STORE %s from %s refused: %s", sop_instance, caller, exc)
-        return _status(CANNOT_UNDERSTAND, str(exc))
-    except OSError as exc:
-        LOGGER.error("C-STORE %s from %s: %s", sop_instance, caller, exc)
-        return _status(OUT_OF_RESOURCES, "cannot write the instance")
-    except Exception as exc:  # the peer gets a status, never an exception
-        LOGGER.exception("C-STORE %s from %s failed", sop_instance, caller)
-        return _status(OUT_OF_RESOURCES, f"{type(exc).__name__}")
-    return SUCCESS
+    contexts = [build_context(VERIFICATION, ALL_TRANSFER_SYNTAXES)]
+    for cx in AllStoragePresentationContexts:
+        context = build_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
+        context.scp_role, context.scu_role = True, False
+        contexts.append(context)
+    for root in ("PatientRoot", "StudyRoot"):
+        for kind in ("Find", "Move", "Get"):
+            uid = getattr(sc, f"{root}QueryRetrieveInformationModel{kind}")
+            contexts.append(build_context(uid))
+    return contexts
 
 
-def _value_text(elem: Any) -> str:
-    value = elem.value
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value)
+class Services:
+    """The request handlers of one listener (database and peers configuration)."""
 
+    def __init__(self, db: Any, config: PeersConfig) -> None:
+        self.db = db
+        self.config = config
 
-def find_filters(ident: Dataset) -> tuple[str, dict[str, str], list[str]]:
-    """Split a query identifier (PS3.4 Section C.2.2.1) into level, matching keys
-    (non-empty values, as DICOM strings) and return keys (every keyword asked for).
+    def handlers(self) -> dict[int, Any]:
+        """Command Field -> handler, for :class:`srkit.net.acceptor.Server`."""
+        return {
+            Field.C_ECHO_RQ: self.echo,
+            Field.C_STORE_RQ: self.store,
+            Field.C_FIND_RQ: self.find,
+            Field.C_MOVE_RQ: self.move,
+            Field.C_GET_RQ: self.get,
+        }
 
-    Sequence attributes are returned empty (sequence matching is not supported).
-    Raises :class:`SrkitError` for a missing or unknown level.
-    """
-    level = str(ident.get("QueryRetrieveLevel", "")).strip().upper()
-    if level not in DB_LEVELS:
-        raise SrkitError(f"unknown Query/Retrieve Level {level!r}")
-    filters: dict[str, str] = {}
-    fields: list[str] = []
-    for elem in ident:
-        keyword = elem.keyword
-        if not keyword or keyword in SKIP_KEYS:
-            continue
-        fields.append(keyword)
-        if elem.VR == "SQ":
-            continue
-        text = _value_text(elem).strip()
-        if text and text != "*":
-            filters[keyword] = text
-    return level, filters, fields
+    # -- verification and storage -----------------------------------------------------
 
+    def echo(self, assoc: Association, msg: Message) -> None:
+        """C-ECHO (PS3.4 Annex A): success, or 0x0124 if the caller may not echo."""
+        allowed = self.config.may(assoc.calling_ae, "echo")
+        assoc.respond(msg, Field.C_ECHO_RSP, SUCCESS if allowed else NOT_AUTHORIZED)
 
-def _transfer_syntax(event: Any) -> Any:
-    """The transfer syntax of the request's presentation context (None if unknown)."""
-    try:
-        return event.context.transfer_syntax
-    except Exception:  # no context: the builder falls back to plain elements
-        return None
+    def store(self, assoc: Association, msg: Message) -> None:
+        """C-STORE (PS3.4 Annex B): write and index the instance, then answer.
 
+        The received bytes are stored as they came (:meth:`Database.store_record`),
+        behind File Meta Information naming the context's transfer syntax. Status
+        0x0000 after the database has written the file and committed its index rows
+        (also when the SOP Instance UID is stored already: the first copy is kept);
+        0x0124 when the caller may not store; 0xA900 when the data set's SOP Class or
+        Instance UID does not match the request; 0xC000 when it cannot be decoded, is
+        cut short, or the database refuses it (bad UIDs); 0xA700 when the disk or
+        database fails.
+        """
+        status, comment = self._store(assoc, msg)
+        extra = {0x0902: comment[:64]} if comment else None
+        assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
 
-def _study_root(event: Any) -> bool:
-    """Whether the request uses the Study Root model (PS3.4 Section C.6.2)."""
-    return str(event.request.AffectedSOPClassUID).startswith("1.2.840.10008.5.1.4.1.2.2.")
+    def _store(self, assoc: Association, msg: Message) -> tuple[int, str]:
+        from srkit.db.ingest import parse_received
 
+        caller = assoc.calling_ae
+        if not self.config.may(caller, "store"):
+            return NOT_AUTHORIZED, "caller may not store"
+        context = assoc.contexts[msg.context_id]
+        sop_class = str(msg.command.get(0x0002, ""))
+        sop_instance = str(msg.command.get(0x1000, ""))
+        if sop_class != str(context.abstract_syntax):
+            return STORE_NOT_MATCHING, "SOP Class differs from the presentation context"
+        meta = file_meta(sop_class, sop_instance, str(context.transfer_syntax[0]), caller)
+        data = b"".join([meta, *(msg.fragments or ())])
+        try:
+            _ds, rec = parse_received(data)
+        except SrkitError as exc:
+            LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc.message)
+            return CANNOT_UNDERSTAND, (
+                "data set cut short" if "truncated" in exc.message else "cannot decode"
+            )
+        except Exception as exc:  # malformed data set: anything a parser raises
+            LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc)
+            return CANNOT_UNDERSTAND, "cannot decode the data set"
+        instance = rec["instance"]
+        if str(instance["sop_class_uid"]) != sop_class or (
+            str(instance["sop_instance_uid"]) != sop_instance
+        ):
+            return STORE_NOT_MATCHING, "UIDs differ from the request"
+        return self._commit(rec, data, caller, sop_instance)
 
-def handle_find(event: Any, db: Any, config: PeersConfig) -> Iterator[tuple[Any, Any]]:
-    """C-FIND (PS3.4 Section C.4.1) at PATIENT, STUDY, SERIES or IMAGE level.
+    def _commit(self, rec: dict[str, Any], data: bytes, caller: str, uid: str) -> tuple[int, str]:
+        try:
+            self.db.store_record(rec, data, calling_ae=caller)
+        except SrkitError as exc:
+            if type(exc).__name__ == "DuplicateInstanceError":
+                # stored already (bytes differ: another encoder, transfer syntax or
+                # edit); like Orthanc, keep the first copy and acknowledge
+                LOGGER.warning("C-STORE %s from %s: kept the stored copy", uid, caller)
+                return SUCCESS, ""
+            LOGGER.warning("C-STORE %s from %s refused: %s", uid, caller, exc)
+            return CANNOT_UNDERSTAND, str(exc)
+        except OSError as exc:
+            LOGGER.error("C-STORE %s from %s: %s", uid, caller, exc)
+            return OUT_OF_RESOURCES, "cannot write the instance"
+        except Exception as exc:  # the peer gets a status, never an exception
+            LOGGER.exception("C-STORE %s from %s failed", uid, caller)
+            return OUT_OF_RESOURCES, type(exc).__name__
+        return SUCCESS, ""
 
-    Yields ``(0xFF00, identifier)`` per match, then success; 0x0124 when the caller may
-    not query; 0xA900 for an identifier without a valid level (or PATIENT level in
-    the Study Root model); 0xC000 when the database fails; 0xFE00 on C-CANCEL.
-    """
-    if not config.may(_caller(event), "find"):
-        yield _status(NOT_AUTHORIZED, "caller may not query"), None
-        return
-    try:
-        ident = event.identifier
-        level, filters, fields = find_filters(ident)
-    except Exception as exc:
-        yield _status(IDENTIFIER_MISMATCH, str(exc)), None
-        return
-    if level == "PATIENT" and _study_root(event):
-        yield _status(IDENTIFIER_MISMATCH, "no PATIENT level in Study Root"), None
-        return
-    filters, ignored = split_filters(filters)
-    if ignored:
-        LOGGER.info("C-FIND: no matching on %s (treated as universal)", ", ".join(ignored))
-    try:
-        rows = db.query(DB_LEVELS[level], filters, fields=fields)
-    except Exception as exc:
-        LOGGER.warning("C-FIND %s %s failed: %s", level, filters, exc)
-        yield _status(FIND_UNABLE, str(exc)), None
-        return
-    specs = [(kw, ident[kw].tag, str(ident[kw].VR).split(" or ")[0]) for kw in fields]
-    builder = ResponseBuilder(level, specs, _transfer_syntax(event))
-    for row in rows:
-        if event.is_cancelled:
-            yield CANCEL, None
+    # -- query ------------------------------------------------------------------------
+
+    def find(self, assoc: Association, msg: Message) -> None:
+        """C-FIND (PS3.4 Section C.4.1) at PATIENT, STUDY, SERIES or IMAGE level.
+
+        One pending response (0xFF00) per match with its identifier, then success;
+        0x0124 when the caller may not query; 0xA900 for an identifier without a
+        valid level (or PATIENT level in the Study Root model); 0xC000 when the
+        database fails; 0xFE00 after a C-CANCEL.
+        """
+        rsp = Field.C_FIND_RSP
+        if not self.config.may(assoc.calling_ae, "find"):
+            assoc.respond(msg, rsp, NOT_AUTHORIZED, extra={0x0902: "caller may not query"})
             return
-        yield PENDING, builder.build(row)
-    yield SUCCESS, None
+        context = assoc.contexts[msg.context_id]
+        syntax = context.transfer_syntax[0]
+        try:
+            ident = _decode(msg.dataset, syntax)
+            level, filters, fields = find_filters(ident)
+            if level == "PATIENT" and str(context.abstract_syntax).startswith(STUDY_ROOT):
+                raise SrkitError("no PATIENT level in Study Root")
+        except Exception as exc:
+            assoc.respond(msg, rsp, IDENTIFIER_MISMATCH, extra={0x0902: str(exc)[:64]})
+            return
+        filters, ignored = split_filters(filters)
+        if ignored:
+            LOGGER.info("C-FIND: no matching on %s (treated as universal)", ", ".join(ignored))
+        try:
+            rows = self.db.query(DB_LEVELS[level], filters, fields=fields)
+        except Exception as exc:
+            LOGGER.warning("C-FIND %s %s failed: %s", level, filters, exc)
+            assoc.respond(msg, rsp, FIND_UNABLE, extra={0x0902: str(exc)[:64]})
+            return
+        specs = [(kw, ident[kw].tag, str(ident[kw].VR).split(" or ")[0]) for kw in fields]
+        builder = ResponseBuilder(level, specs, syntax)
+        for row in rows:
+            if assoc.cancelled(msg.message_id):
+                assoc.respond(msg, rsp, CANCEL)
+                return
+            if syntax.is_deflated:  # rare: pydicom deflates the identifier
+                identifier = _encode(builder.build(row), syntax)
+            else:
+                identifier = builder.encode(row)
+            assoc.respond(msg, rsp, PENDING, identifier)
+        assoc.respond(msg, rsp, SUCCESS)
+
+    # -- retrieve ---------------------------------------------------------------------
+
+    def _paths(self, assoc: Association, msg: Message) -> list[Path]:
+        """Files of the instances a C-MOVE/C-GET identifier names (its unique keys)."""
+        ident = _decode(msg.dataset, assoc.contexts[msg.context_id].transfer_syntax[0])
+        level = str(ident.get("QueryRetrieveLevel", "")).strip().upper()
+        if level not in UNIQUE_KEYS:
+            raise SrkitError(f"unknown Query/Retrieve Level {level!r}")
+        key = UNIQUE_KEYS[level]
+        value = _value_text(ident[key]).strip() if key in ident else ""
+        if not value:
+            raise SrkitError(f"{key} missing from the identifier")
+        paths: list[Path] = []
+        seen: set[Path] = set()
+        for uid in value.split("\\"):
+            for path in self.db.instance_paths(DB_LEVELS[level], uid.strip()):
+                if path not in seen and Path(path).is_file():
+                    seen.add(path)
+                    paths.append(Path(path))
+        return paths
+
+    def _retrieve_start(
+        self, assoc: Association, msg: Message, rsp: int, service: str
+    ) -> list[Path] | None:
+        """The files to send, or None after answering a refusal."""
+        if not self.config.may(assoc.calling_ae, service):
+            assoc.respond(msg, rsp, NOT_AUTHORIZED, extra={0x0902: "caller may not retrieve"})
+            return None
+        try:
+            return self._paths(assoc, msg)
+        except Exception as exc:
+            code = IDENTIFIER_MISMATCH if isinstance(exc, SrkitError) else RETRIEVE_OUT_OF_RESOURCES
+            assoc.respond(msg, rsp, code, extra={0x0902: str(exc)[:64]})
+            return None
+
+    def move(self, assoc: Association, msg: Message) -> None:
+        """C-MOVE (PS3.4 Section C.4.2) to a destination known in the peers file.
+
+        The instances go over a new association to the destination (pynetdicom as
+        SCU). An unknown destination, or a caller not allowed to move, gets 0xA801;
+        a bad identifier 0xA900; a database failure 0xA701; a destination that cannot
+        be reached 0xA801.
+        """
+        rsp = Field.C_MOVE_RSP
+        destination_ae = str(msg.command.get(0x0600, ""))
+        destination = self.config.destination(destination_ae)
+        if destination is None or not self.config.may(assoc.calling_ae, "move"):
+            assoc.respond(msg, rsp, MOVE_UNKNOWN_DEST, extra={0x0902: "unknown move destination"})
+            return
+        paths = self._retrieve_start(assoc, msg, rsp, "move")
+        if paths is None:
+            return
+        sub = _associate(destination, destination_ae, paths) if paths else None
+        if paths and sub is None:
+            assoc.respond(msg, rsp, MOVE_UNKNOWN_DEST, extra={0x0902: "destination not reachable"})
+            return
+        try:
+            counts = _Counts(len(paths))
+            for path in paths:
+                if assoc.cancelled(msg.message_id):
+                    counts.respond_final(assoc, msg, rsp, cancelled=True)
+                    return
+                counts.add(*_move_one(sub, path))
+                counts.respond_pending(assoc, msg, rsp)
+            counts.respond_final(assoc, msg, rsp)
+        finally:
+            if sub is not None:
+                sub.release()
+
+    def get(self, assoc: Association, msg: Message) -> None:
+        """C-GET (PS3.4 Section C.4.3): instances go back over the same association, as
+        C-STORE sub-operations on a context where the requestor took the SCP role."""
+        rsp = Field.C_GET_RSP
+        paths = self._retrieve_start(assoc, msg, rsp, "get")
+        if paths is None:
+            return
+        counts = _Counts(len(paths))
+        for path in paths:
+            if assoc.cancelled(msg.message_id):
+                counts.respond_final(assoc, msg, rsp, cancelled=True)
+                return
+            uid, status, cancel = _get_one(assoc, msg, path)
+            counts.add(uid, status)
+            if cancel:
+                counts.respond_final(assoc, msg, rsp, cancelled=True)
+                return
+            counts.respond_pending(assoc, msg, rsp)
+        counts.respond_final(assoc, msg, rsp)
 
 
-def _retrieve_paths(event: Any, db: Any) -> list[Path]:
-    """Files of the instances a C-MOVE/C-GET identifier names (its unique keys)."""
-    ident = event.identifier
-    level = str(ident.get("QueryRetrieveLevel", "")).strip().upper()
-    if level not in UNIQUE_KEYS:
-        raise SrkitError(f"unknown Query/Retrieve Level {level!r}")
-    key = UNIQUE_KEYS[level]
-    value = _value_text(ident[key]).strip() if key in ident else ""
-    if not value:
-        raise SrkitError(f"{key} missing from the identifier")
-    paths: list[Path] = []
-    seen: set[Path] = set()
-    for uid in value.split("\\"):
-        for path in db.instance_paths(DB_LEVELS[level], uid.strip()):
-            if path not in seen and Path(path).is_file():
-                seen.add(path)
-                paths.append(Path(path))
-    return paths
+class _Counts:
+    """Sub-operation counts of a C-MOVE or C-GET (PS3.4 Sections C.4.2.1.4, C.4.3.1.4)."""
+
+    def __init__(self, total: int) -> None:
+        self.remaining = total
+        self.total = total
+        self.completed = self.failed = self.warning = 0
+        self.failed_uids: list[str] = []
+
+    def add(self, uid: str, status: int | None) -> None:
+        self.remaining -= 1
+        if status == SUCCESS:
+            self.completed += 1
+        elif status is not None and (status & 0xF000) == 0xB000:
+            self.warning += 1
+        else:
+            self.failed += 1
+            self.failed_uids.append(uid)
+
+    def _fields(self, final: bool) -> dict[int, int]:
+        fields = {0x1021: self.completed, 0x1022: self.failed, 0x1023: self.warning}
+        if not final:
+            fields[0x1020] = self.remaining
+        return fields
+
+    def respond_pending(self, assoc: Association, msg: Message, rsp: int) -> None:
+        assoc.respond(msg, rsp, PENDING, extra=self._fields(False))
+
+    def respond_final(
+        self, assoc: Association, msg: Message, rsp: int, *, cancelled: bool = False
+    ) -> None:
+        """Success, 0xB000 (some failed), 0xA702 (all failed) or 0xFE00 (cancelled);
+        a Failed SOP Instance UID List (0008,0058) when any failed."""
+        if cancelled:
+            status = CANCEL
+            fields = {**self._fields(False)}
+        else:
+            fields = self._fields(True)
+            if not self.failed and not self.warning:
+                status = SUCCESS
+            elif self.failed == self.total:
+                status = SUBOPERATIONS_FAILED
+            else:
+                status = WARNING_SUBOPERATIONS
+        identifier = None
+        if self.failed_uids:
+            from pydicom import Dataset
+
+            ds = Dataset()
+            ds.FailedSOPInstanceUIDList = self.failed_uids
+            syntax = assoc.contexts[msg.context_id].transfer_syntax[0]
+            identifier = _encode(ds, syntax)
+        assoc.respond(msg, rsp, status, identifier, extra=fields)
 
 
-def _read(path: Path) -> Dataset | None:
-    from pydicom import dcmread
+def _decode(data: bytes, syntax: Any) -> Dataset:
+    """An identifier received in ``syntax`` (PS3.5 Section 10)."""
+    from pynetdicom.dsutils import decode
+
+    return decode(
+        io.BytesIO(data), syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated
+    )
+
+
+def _encode(ds: Dataset, syntax: Any) -> bytes:
+    from pynetdicom.dsutils import encode
+
+    data = encode(ds, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
+    if data is None:
+        raise SrkitError("cannot encode the identifier")
+    return data
+
+
+def _read_meta(path: Path) -> tuple[str, str, str, bytes] | None:
+    """(SOP Class UID, SOP Instance UID, transfer syntax, data set bytes) of a stored
+    file, the data set exactly as stored (PS3.10 Section 7.1), or None if unreadable."""
+    import struct
+
+    from pydicom.filereader import read_file_meta_info
 
     try:
-        return dcmread(path)
+        meta = read_file_meta_info(path)
+        data = path.read_bytes()
     except Exception as exc:
         LOGGER.error("cannot read %s for retrieval: %s", path, exc)
         return None
+    if data[128:132] != b"DICM" or data[132:136] != b"\x02\x00\x00\x00":
+        return None
+    start = 144 + struct.unpack_from("<I", data, 140)[0]
+    return (
+        str(meta.get("MediaStorageSOPClassUID", "")),
+        str(meta.get("MediaStorageSOPInstanceUID", "")),
+        str(meta.get("TransferSyntaxUID", "")),
+        data[start:],
+    )
+
+
+def _get_context(assoc: Association, sop_class: str, syntax: str) -> tuple[int, bool] | None:
+    """A context for a C-GET sub-operation: (ID, whether the data set must be
+    transcoded); the stored transfer syntax first, else a native one."""
+    from pydicom.uid import UID
+
+    choices = [
+        (cid, str(cx.transfer_syntax[0]))
+        for cid, cx in assoc.contexts.items()
+        if str(cx.abstract_syntax) == sop_class and cx.as_scu
+    ]
+    for cid, ts in choices:
+        if ts == syntax:
+            return cid, False
+    if UID(syntax).is_compressed:
+        return None
+    for cid, ts in choices:
+        if not UID(ts).is_compressed:
+            return cid, True
+    return None
+
+
+def _get_one(assoc: Association, msg: Message, path: Path) -> tuple[str, int | None, bool]:
+    """One C-GET sub-operation: (SOP Instance UID, status or None if it failed here,
+    cancel seen)."""
+    found = _read_meta(path)
+    if found is None:
+        return path.stem, None, False
+    sop_class, sop_instance, syntax, data = found
+    context = _get_context(assoc, sop_class, syntax)
+    if context is None:
+        LOGGER.warning("C-GET: no accepted context for %s in %s", sop_class, syntax)
+        return sop_instance, None, False
+    cid, transcode = context
+    if transcode:
+        from pydicom import dcmread
+
+        try:
+            data = _encode(dcmread(path), assoc.contexts[cid].transfer_syntax[0])
+        except Exception as exc:
+            LOGGER.error("cannot transcode %s: %s", path, exc)
+            return sop_instance, None, False
+    message_id = assoc.next_message_id(msg.message_id)
+    status, cancel = assoc.request_store(cid, sop_class, sop_instance, data, message_id)
+    return sop_instance, status, cancel
 
 
 def _store_contexts(paths: Sequence[Path]) -> list[Any]:
@@ -290,131 +486,64 @@ def _store_contexts(paths: Sequence[Path]) -> list[Any]:
     return contexts[:128]
 
 
-def handle_move(event: Any, db: Any, config: PeersConfig) -> Iterator[Any]:
-    """C-MOVE (PS3.4 Section C.4.2) to a destination known in the peers file.
+def _associate(destination: tuple[str, int], ae_title: str, paths: Sequence[Path]) -> Any:
+    """An association to a C-MOVE destination (pynetdicom SCU), or None."""
+    from pynetdicom import AE, evt
 
-    An unknown destination, or a caller not allowed to move, gets 0xA801; a bad
-    identifier 0xA900; a database failure 0xA701.
-    """
-    destination = config.destination(str(event.move_destination))
-    if destination is None or not config.may(_caller(event), "move"):
-        yield None, None
-        return
-    from pynetdicom import build_context, evt
+    from srkit.net.tuning import tune_association
 
-    store: dict[str, Any] = {}
-
-    def remember(store_event: Any) -> None:
-        store["assoc"] = store_event.assoc
-
-    options: dict[str, Any] = {
-        "contexts": [build_context(VERIFICATION)],
-        "evt_handlers": [(evt.EVT_CONN_OPEN, tune_association), (evt.EVT_ESTABLISHED, remember)],
-    }
+    ae = AE(ae_title="SRKIT")
+    ae.requested_contexts = _store_contexts(paths)
+    host, port = destination
     try:
-        paths = _retrieve_paths(event, db)
-    except Exception as exc:
-        # pynetdicom associates with the destination before it sends any status
-        yield (*destination, options)
-        yield 1
-        code = IDENTIFIER_MISMATCH if isinstance(exc, SrkitError) else RETRIEVE_OUT_OF_RESOURCES
-        yield _status(code, str(exc)), None
-        return
-    options["contexts"] = _store_contexts(paths) or options["contexts"]
-    yield (*destination, options)
-    yield len(paths)
-    yield from _sub_operations(event, paths, lambda: settle(store.get("assoc")))
-
-
-def _sub_operations(
-    event: Any, paths: Sequence[Path], before: Any = None
-) -> Iterator[tuple[Any, Any]]:
-    for path in paths:
-        if event.is_cancelled:
-            yield CANCEL, None
-            return
-        ds = _read(path)
-        if before is not None:
-            before()
-        if ds is None:
-            yield PENDING, None
-        else:
-            yield PENDING, ds
-
-
-def handle_get(event: Any, db: Any, config: PeersConfig) -> Iterator[Any]:
-    """C-GET (PS3.4 Section C.4.3): instances go back over the same association."""
-    if not config.may(_caller(event), "get"):
-        yield 1
-        yield _status(NOT_AUTHORIZED, "caller may not retrieve"), None
-        return
-    try:
-        paths = _retrieve_paths(event, db)
-    except SrkitError as exc:
-        yield 1
-        yield _status(IDENTIFIER_MISMATCH, str(exc)), None
-        return
-    except Exception as exc:
-        yield 1
-        yield _status(RETRIEVE_OUT_OF_RESOURCES, type(exc).__name__), None
-        return
-    yield len(paths)
-    yield from _sub_operations(event, paths)
-
-
-def quiet_identifiers() -> None:
-    """Stop pynetdicom formatting messages nobody reads, for every server started later.
-
-    ``pynetdicom._config.LOG_RESPONSE_IDENTIFIERS`` (on by default) makes the service
-    class print each pending response element by element even when nothing logs at
-    debug level: about a third of the listener's time per C-FIND match. Unless the
-    ``pynetdicom`` logger shows INFO messages, ``LOG_HANDLER_LEVEL = "none"`` also
-    leaves out its standard handlers of every PDU and DIMSE message sent and received
-    (they only log, at INFO and DEBUG level).
-    """
-    from pynetdicom import _config
-
-    _config.LOG_RESPONSE_IDENTIFIERS = False
-    if not logging.getLogger("pynetdicom").isEnabledFor(logging.INFO):
-        _config.LOG_HANDLER_LEVEL = "none"
-
-
-def make_ae(aet: str, config: PeersConfig) -> Any:
-    """A pynetdicom AE offering the services of this module.
-
-    Every storage SOP class with every transfer syntax (so compressed files are kept
-    as sent), with the SCP role for C-GET sub-operations (PS3.4 Section C.4.3.2).
-    """
-    from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts
-    from pynetdicom import sop_class as sc
-
-    ae = AE(ae_title=aet)
-    ae.maximum_pdu_size = 0
-    ae.add_supported_context(VERIFICATION, ALL_TRANSFER_SYNTAXES)
-    for cx in AllStoragePresentationContexts:
-        ae.add_supported_context(
-            str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES, scp_role=True, scu_role=False
+        sub = ae.associate(
+            host, port, ae_title=ae_title, evt_handlers=[(evt.EVT_CONN_OPEN, tune_association)]
         )
-    for root in ("PatientRoot", "StudyRoot"):
-        for kind in ("Find", "Move", "Get"):
-            ae.add_supported_context(getattr(sc, f"{root}QueryRetrieveInformationModel{kind}"))
-    if config.restricted:
-        ae.require_calling_aet = list(config.peers)
-    return ae
+    except Exception as exc:
+        LOGGER.warning("C-MOVE: cannot associate with %s: %s", ae_title, exc)
+        return None
+    return sub if sub.is_established else None
 
 
-def _handlers(db: Any, config: PeersConfig) -> list[Any]:
-    """The event handlers of :func:`start` and :func:`serve_socket`."""
-    from pynetdicom import evt
+def _move_one(sub: Any, path: Path) -> tuple[str, int | None]:
+    """One C-MOVE sub-operation over ``sub``: (SOP Instance UID, the C-STORE status or
+    None if it failed)."""
+    from pydicom import dcmread
 
-    return [
-        (evt.EVT_CONN_OPEN, tune_association),
-        (evt.EVT_C_ECHO, handle_echo, [config]),
-        (evt.EVT_C_STORE, handle_store, [db, config]),
-        (evt.EVT_C_FIND, handle_find, [db, config]),
-        (evt.EVT_C_MOVE, handle_move, [db, config]),
-        (evt.EVT_C_GET, handle_get, [db, config]),
-    ]
+    from srkit.net.tuning import settle
+
+    try:
+        ds = dcmread(path)
+    except Exception as exc:
+        LOGGER.error("cannot read %s for retrieval: %s", path, exc)
+        return path.stem, None
+    uid = str(ds.get("SOPInstanceUID", path.stem))
+    settle(sub)
+    try:
+        status = sub.send_c_store(ds)
+    except Exception as exc:
+        LOGGER.warning("C-MOVE sub-operation %s failed: %s", path.name, exc)
+        return uid, None
+    return uid, (int(status.Status) if status and "Status" in status else None)
+
+
+def make_server(db: Any, sock: socket.socket, *, config: PeersConfig) -> Server:
+    """A listener over ``sock`` (bound and listening, possibly shared with other
+    processes, see :mod:`srkit.net.listener`). Not started: run ``serve_forever()``
+    or ``start()``; ``shutdown()`` closes this process's descriptor of ``sock``."""
+    allowed = (lambda title: title in config.peers) if config.restricted else None
+    return Server(
+        sock,
+        supported_contexts(config),
+        Services(db, config).handlers(),
+        allowed=allowed,
+    )
+
+
+def serve_socket(db: Any, sock: socket.socket, *, aet: str, config: PeersConfig) -> Server:
+    """:func:`make_server` for :func:`srkit.net.listener.serve` (``aet`` is accepted for
+    any called AE title, as before: associations are not refused by called title)."""
+    return make_server(db, sock, config=config)
 
 
 def start(
@@ -425,17 +554,16 @@ def start(
     aet: str = "SRKIT",
     config: PeersConfig | None = None,
     block: bool = False,
-) -> Any:
+) -> Server:
     """Listen on ``host:port`` (127.0.0.1 unless told otherwise).
 
-    Returns the pynetdicom server (``block=False``; stop it with ``.shutdown()``), or
+    Returns the running server (``block=False``; stop it with ``.shutdown()``), or
     serves until interrupted (``block=True``).
     """
-    config = config or PeersConfig()
-    quiet_identifiers()
-    ae = make_ae(aet, config)
-    server = ae.start_server((host, port), block=False, evt_handlers=_handlers(db, config))
-    server.contexts = _SharedContexts(server.contexts)
+    from srkit.net.listener import bind
+
+    server = make_server(db, bind(host, port), config=config or PeersConfig())
+    server.start()
     if not block:
         return server
     try:
@@ -443,73 +571,3 @@ def start(
             time.sleep(3600)
     finally:
         server.shutdown()
-
-
-def serve_socket(db: Any, sock: socket.socket, *, aet: str, config: PeersConfig) -> Any:
-    """A pynetdicom server accepting associations on ``sock``, a listening socket bound
-    by the caller (and possibly shared with other processes, see
-    :mod:`srkit.net.listener`). Not started: run its ``serve_forever()``; stop it with
-    ``.shutdown()``, which closes this process's descriptor of ``sock`` only.
-    """
-    quiet_identifiers()
-    ae = make_ae(aet, config)
-    server_class = type("SharedSocketServer", (_shared_server_class(),), {"listening": sock})
-    server = ae.make_server(
-        sock.getsockname(), evt_handlers=_handlers(db, config), server_class=server_class
-    )
-    server.contexts = _SharedContexts(server.contexts)
-    return server
-
-
-def _shared_server_class() -> type:
-    """pynetdicom's threaded server over a socket bound and listening already.
-
-    ``server_bind`` and ``server_activate`` adopt the class's ``listening`` socket
-    (non-blocking: another process may take a connection first, and ``accept`` then
-    fails quietly); ``server_close`` closes this process's descriptor without
-    ``shutdown()``, which would stop the socket for every process sharing it, and
-    does not wait for the association threads (the caller does, with a time limit);
-    ``shutdown`` stops ``serve_forever`` and closes (the server is not registered
-    with the AE, unlike one from ``AE.start_server``).
-    """
-    import socketserver
-
-    from pynetdicom.transport import ThreadedAssociationServer
-
-    class SharedSocketServer(ThreadedAssociationServer):
-        listening: socket.socket
-        block_on_close = False
-
-        def server_bind(self) -> None:
-            if self.socket is not None:  # the one TCPServer made: not used
-                self.socket.close()
-            self.socket = self.listening
-            self.server_address = self.socket.getsockname()
-
-        def server_activate(self) -> None:
-            pass
-
-        def server_close(self) -> None:
-            if self.socket is not None:
-                self.socket.close()
-
-        def shutdown(self) -> None:
-            # not registered with the AE (ae.start_server does that), so only stop
-            # the serve_forever() loop and close the descriptor
-            socketserver.TCPServer.shutdown(self)
-            self.server_close()
-
-    return SharedSocketServer
-
-
-class _SharedContexts(list):  # type: ignore[type-arg]
-    """The server's supported contexts, copied shallowly for each association.
-
-    pynetdicom deep-copies the acceptor's contexts for every association; with every
-    storage SOP class times every transfer syntax that costs about 50 ms per
-    association (an echo took 83 ms instead of 33 ms). Negotiation builds new result
-    contexts, so a shallow copy of each context is enough.
-    """
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedContexts:
-        return _SharedContexts(copy.copy(cx) for cx in self)

@@ -1,0 +1,416 @@
+"""The listener's association acceptor: one thread per association, DIMSE messages in
+and out over :mod:`srkit.net.upper`.
+
+An association thread negotiates (PS3.8 Section 7.1), then reads one DIMSE message at
+a time (a command set and, unless its Command Data Set Type is 0x0101, a data set;
+PS3.7 Section 6.3, PS3.8 Annex E) and hands it to the services (:mod:`srkit.net.scp`),
+which answer through :meth:`Association.respond`. Asynchronous operations are not
+negotiated (window 1/1, PS3.7 Annex D.3.3.3), so requests are served in order; a
+C-CANCEL (PS3.7 Section 9.3.2.3) is noticed between the responses of a C-FIND,
+C-MOVE or C-GET (:meth:`Association.cancelled`). An A-RELEASE-RQ is answered at once;
+a protocol error, an idle connection (``timeout`` seconds) or a dropped connection
+ends the association with an A-ABORT.
+
+The server accepts on a listening socket (possibly shared by forked workers, see
+:mod:`srkit.net.listener`) and exposes what :func:`srkit.net.listener.serve` needs:
+``serve_forever``, ``shutdown`` and ``active_associations`` (each with
+``is_established`` and ``abort()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import struct
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from srkit.net.command import ABSENT, CommandError, Field, decode_command, encode_command
+from srkit.net.upper import MAX_PDU, Connection, PduType, ProtocolError, negotiate, read_pdvs
+
+__all__ = ["Association", "Message", "Server", "file_meta"]
+
+LOGGER = logging.getLogger(__name__)
+LOGGER.addHandler(logging.NullHandler())
+
+UNRECOGNIZED_OPERATION = 0x0211
+"""Status for a command the listener does not provide (PS3.7 Annex C.5.5)."""
+
+
+@dataclass(slots=True)
+class Message:
+    """A received DIMSE message: presentation context ID, command elements
+    (:func:`srkit.net.command.decode_command`) and the data set fragments (``None``
+    when there is no data set)."""
+
+    context_id: int
+    command: dict[int, Any]
+    fragments: list[Any] | None
+
+    @property
+    def dataset(self) -> bytes:
+        """The data set bytes, as they arrived (empty if there is none)."""
+        return b"".join(self.fragments) if self.fragments else b""
+
+    @property
+    def message_id(self) -> int:
+        return int(self.command.get(0x0110, 0))
+
+    @property
+    def field(self) -> int:
+        return int(self.command.get(0x0100, 0))
+
+
+class _Gone(Exception):
+    """The association ended (released, aborted or dropped) during an operation."""
+
+
+_META_TEXT = struct.Struct("<HH2sH")
+_META_OB = struct.Struct("<HH2sHI")
+
+
+def _meta_element(element: int, vr: bytes, text: str) -> bytes:
+    raw = text.encode("ascii", "replace")
+    if len(raw) % 2:
+        raw += b"\0" if vr == b"UI" else b" "
+    return _META_TEXT.pack(2, element, vr, len(raw)) + raw
+
+
+def file_meta(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
+    """Preamble, ``DICM`` and the File Meta Information of a received instance
+    (PS3.10 Section 7.1), as pynetdicom wrote it: the data set follows unchanged."""
+    from srkit.net.upper import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
+
+    body = b"".join(
+        [
+            _META_OB.pack(2, 0x0001, b"OB", 0, 2) + b"\0\1",
+            _meta_element(0x0002, b"UI", sop_class),
+            _meta_element(0x0003, b"UI", sop_instance),
+            _meta_element(0x0010, b"UI", transfer_syntax),
+            _meta_element(0x0012, b"UI", IMPLEMENTATION_UID),
+            _meta_element(0x0013, b"SH", IMPLEMENTATION_VERSION),
+            _meta_element(0x0016, b"AE", source_ae) if source_ae else b"",
+        ]
+    )
+    length = _META_TEXT.pack(2, 0x0000, b"UL", 4) + struct.pack("<I", len(body))
+    return b"\0" * 128 + b"DICM" + length + body
+
+
+class Association:
+    """One accepted connection, served by its own thread (:meth:`run`).
+
+    Parameters
+    ----------
+    server : Server
+        The server that accepted the connection.
+    sock : socket.socket
+        The connected socket.
+    """
+
+    def __init__(self, server: Server, sock: socket.socket) -> None:
+        self.server = server
+        self.conn = Connection(sock)
+        self.calling_ae = ""
+        self.called_ae = ""
+        self.contexts: dict[int, Any] = {}
+        self.is_established = False
+        self.is_aborted = False
+        self._backlog: list[Message] = []
+        self._ended = False
+        self._next_id = 0
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Negotiate, then serve messages until release, abort or error."""
+        sock = self.conn.sock
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.conn.set_timeout(self.server.timeout)
+            if self._negotiate():
+                self._serve()
+        except (ProtocolError, CommandError) as exc:
+            if not self.is_aborted:
+                LOGGER.warning("association from %s aborted: %s", self.calling_ae or "?", exc)
+                self.conn.abort()
+        except _Gone:
+            pass
+        except (OSError, ValueError) as exc:  # reset, timed out, or closed by abort()
+            if not self.is_aborted:
+                LOGGER.info("association from %s ended: %s", self.calling_ae or "?", exc)
+                self.conn.abort()
+        except Exception:  # a bug: abort this association, keep serving others
+            LOGGER.exception("association from %s failed", self.calling_ae or "?")
+            self.conn.abort()
+        finally:
+            self.is_established = False
+            with contextlib.suppress(OSError):
+                self.conn.close()
+            self.server._forget(self)
+
+    def abort(self) -> None:
+        """A-ABORT the association (from another thread, e.g. on shutdown)."""
+        self.is_aborted = True
+        self.conn.abort(source=0)
+        with contextlib.suppress(OSError):
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def _negotiate(self) -> bool:
+        kind, body = self.conn.read_pdu()
+        if kind != PduType.ASSOCIATE_RQ:
+            raise ProtocolError(f"expected an A-ASSOCIATE-RQ, got PDU type {kind}")
+        reply, result = negotiate(
+            body,
+            self.server.contexts,
+            allowed=self.server.allowed,
+            busy=self.server.busy(),
+        )
+        self.conn.send(reply)
+        if result is None:
+            return False
+        self.calling_ae, self.called_ae = result.calling_ae, result.called_ae
+        self.contexts = result.contexts
+        self.conn.peer_max = result.peer_max
+        self.is_established = True
+        return True
+
+    def _serve(self) -> None:
+        while True:
+            message = self._backlog.pop(0) if self._backlog else self.read_message()
+            if message is None:
+                return
+            self._dispatch(message)
+
+    def _dispatch(self, message: Message) -> None:
+        handler = self.server.handlers.get(message.field)
+        if message.field == Field.C_CANCEL_RQ:
+            return  # a cancel for an operation that has ended already
+        if handler is None:
+            self.respond(message, message.field | 0x8000, UNRECOGNIZED_OPERATION)
+            return
+        handler(self, message)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read_message(self) -> Message | None:
+        """The next DIMSE message; ``None`` once the peer released or aborted."""
+        parts: list[Any] = []
+        command: dict[int, Any] | None = None
+        context_id: int | None = None
+        while True:
+            kind, length = self.conn.read_header()
+            if kind != PduType.P_DATA:
+                self.conn.read_exact(min(length, 1 << 16))
+                if kind == PduType.RELEASE_RQ and context_id is None:
+                    self.conn.release_rp()
+                    self.is_established = False
+                    return None
+                if kind == PduType.ABORT:
+                    self.is_established = False
+                    return None
+                raise ProtocolError(f"unexpected PDU type {kind}")
+            if length > MAX_PDU:
+                raise ProtocolError(f"P-DATA-TF of {length} bytes exceeds {MAX_PDU}")
+            for cid, flags, data in read_pdvs(self.conn.read_exact(length)):
+                if context_id is None:
+                    if cid not in self.contexts:
+                        raise ProtocolError(f"presentation context {cid} was not accepted")
+                    context_id = cid
+                elif cid != context_id:
+                    raise ProtocolError("a message switched presentation contexts")
+                if flags & 1:
+                    if command is not None:
+                        raise ProtocolError("a command fragment after the command set")
+                    parts.append(data)
+                    if flags & 2:
+                        command = decode_command(b"".join(parts))
+                        parts = []
+                        if command.get(0x0800, ABSENT) == ABSENT:
+                            return Message(context_id, command, None)
+                else:
+                    if command is None:
+                        raise ProtocolError("a data set fragment before the command set")
+                    parts.append(data)
+                    if flags & 2:
+                        return Message(context_id, command, parts)
+
+    def cancelled(self, message_id: int) -> bool:
+        """Whether a C-CANCEL for ``message_id`` has arrived (without waiting).
+
+        Other messages that arrived meanwhile are kept for later; a release or abort
+        ends the operation (:class:`_Gone` at the next response).
+        """
+        while self.conn.pending():
+            message = self.read_message()
+            if message is None:
+                self._ended = True
+                return True
+            if message.field == Field.C_CANCEL_RQ:
+                if int(message.command.get(0x0120, -1)) == message_id:
+                    return True
+                continue
+            self._backlog.append(message)
+        return False
+
+    # -- writing ----------------------------------------------------------------------
+
+    def send_message(self, context_id: int, fields: dict[int, Any], dataset: bytes | None) -> None:
+        """Send a command (and its data set) on a presentation context."""
+        if self._ended or not self.is_established:
+            raise _Gone
+        fields[0x0800] = ABSENT if dataset is None else 0x0000
+        out = self.conn.p_data(context_id, encode_command(fields), True)
+        if dataset is not None:
+            out += self.conn.p_data(context_id, dataset, False)
+        self.conn.send(out)
+
+    def respond(
+        self,
+        request: Message,
+        field: int,
+        status: int,
+        dataset: bytes | None = None,
+        extra: Mapping[int, Any] | None = None,
+    ) -> None:
+        """Answer ``request``: its context, Message ID Being Responded To, Affected
+        SOP Class (and Instance) UID; ``extra`` holds further command elements by
+        element number (0x0902 Error Comment, 0x1020... sub-operation counts)."""
+        fields: dict[int, Any] = {
+            0x0002: request.command.get(0x0002)
+            or self.contexts[request.context_id].abstract_syntax,
+            0x0100: field,
+            0x0120: request.message_id,
+            0x0900: status,
+        }
+        if 0x1000 in request.command and field in (Field.C_STORE_RSP, Field.C_ECHO_RSP):
+            fields[0x1000] = request.command[0x1000]
+        if extra:
+            fields.update(extra)
+        self.send_message(request.context_id, fields, dataset)
+
+    def next_message_id(self, base: int) -> int:
+        """A Message ID for a request the listener sends (C-GET sub-operations)."""
+        self._next_id += 1
+        return (base + self._next_id) % 0x10000 or 1
+
+    def request_store(
+        self, context_id: int, sop_class: str, sop_instance: str, data: bytes, message_id: int
+    ) -> tuple[int, bool]:
+        """Send a C-STORE-RQ (a C-GET sub-operation, PS3.4 Section C.4.3.3.1) and wait for
+        its response; returns (status, cancel seen)."""
+        fields = {0x0002: sop_class, 0x0100: Field.C_STORE_RQ, 0x0110: message_id}
+        fields.update({0x0700: 0, 0x1000: sop_instance})
+        self.send_message(context_id, fields, data)
+        cancel = False
+        while True:
+            message = self.read_message()
+            if message is None:
+                self._ended = True
+                raise _Gone
+            if message.field == Field.C_STORE_RSP and message.command.get(0x0120) == message_id:
+                return int(message.command.get(0x0900, 0xC000)), cancel
+            if message.field == Field.C_CANCEL_RQ:
+                cancel = True
+                continue
+            self._backlog.append(message)
+
+
+class Server:
+    """Accepts associations on a listening socket; each gets a thread.
+
+    Parameters
+    ----------
+    sock : socket.socket
+        A bound, listening socket (non-blocking when shared with other processes).
+    contexts : list of pynetdicom PresentationContext
+        The supported contexts (with the roles the requestor may take).
+    handlers : dict
+        Command Field of a request -> ``handler(association, message)``.
+    allowed : callable or None
+        ``allowed(calling_ae)``: whether a caller may associate at all.
+    max_associations : int
+        More concurrent associations are rejected (local limit exceeded).
+    timeout : float
+        Seconds an association may stay silent before it is aborted.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        contexts: list[Any],
+        handlers: dict[int, Callable[[Association, Message], None]],
+        *,
+        allowed: Callable[[str], bool] | None = None,
+        max_associations: int = 32,
+        timeout: float = 60.0,
+    ) -> None:
+        self.socket = sock
+        self.contexts = contexts
+        self.handlers = handlers
+        self.allowed = allowed
+        self.max_associations = max_associations
+        self.timeout = timeout
+        self.active_associations: list[Association] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
+
+    @property
+    def server_address(self) -> tuple[Any, ...]:
+        return tuple(self.socket.getsockname())
+
+    def busy(self) -> bool:
+        with self._lock:
+            return len(self.active_associations) > self.max_associations
+
+    def _forget(self, assoc: Association) -> None:
+        with self._lock:
+            if assoc in self.active_associations:
+                self.active_associations.remove(assoc)
+
+    def serve_forever(self, poll_interval: float = 0.25) -> None:
+        """Accept connections until :meth:`shutdown`."""
+        self._stopped.clear()
+        try:
+            while not self._stop.is_set():
+                try:
+                    ready, _w, _x = select.select([self.socket], [], [], poll_interval)
+                except (OSError, ValueError):
+                    break  # the socket was closed
+                if not ready:
+                    continue
+                try:
+                    conn, _address = self.socket.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue  # another worker took it
+                except OSError:
+                    if self._stop.is_set():
+                        break
+                    continue
+                conn.setblocking(True)
+                assoc = Association(self, conn)
+                with self._lock:
+                    self.active_associations.append(assoc)
+                threading.Thread(target=assoc.run, name="srkit-association", daemon=True).start()
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop accepting and close this process's descriptor of the socket (the
+        associations in progress go on; abort them with their ``abort()``)."""
+        self._stop.set()
+        self._stopped.wait(5.0)
+        with contextlib.suppress(OSError):
+            self.socket.close()
+
+    def start(self) -> Server:
+        """Serve in a daemon thread; returns self."""
+        thread = threading.Thread(target=self.serve_forever, name="srkit-listener", daemon=True)
+        self._stopped.clear()
+        thread.start()
+        return self

@@ -1,0 +1,465 @@
+"""The listener's own Upper Layer and DIMSE code (srkit.net.upper, .command, .acceptor):
+command sets as pydicom encodes them, PDU fragmentation, protocol errors, release,
+time-outs, the association limit, C-CANCEL, and C-GET transcoding, over raw sockets,
+pynetdicom and DCMTK."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import time
+
+import pydicom
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydicom import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pynetdicom import build_context
+from pynetdicom.dsutils import encode
+
+from srkit.net import scp, scu
+from srkit.net.acceptor import Server, file_meta
+from srkit.net.command import CommandError, Field, decode_command, encode_command
+from srkit.net.config import PeersConfig
+from srkit.net.listener import bind
+from srkit.net.peers import peer_env
+from srkit.net.upper import APPLICATION_CONTEXT, Connection, ProtocolError, read_pdvs
+from tests.conftest import data_files, data_path, require_tool
+from tests.test_net_dimse import archive, loaded  # noqa: F401  (fixtures)
+
+VERIFICATION = "1.2.840.10008.1.1"
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+STUDY_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+
+
+# -- command sets ---------------------------------------------------------------------
+
+
+def pydicom_command(fields: dict[str, object]) -> bytes:
+    """The command set as pydicom encodes it (Implicit VR Little Endian, PS3.7 6.3.1),
+    with its Command Group Length."""
+    ds = Dataset()
+    for keyword, value in fields.items():
+        setattr(ds, keyword, value)
+    body = encode(ds, True, True)
+    assert body is not None
+    return struct.pack("<HHII", 0, 0, 4, len(body)) + body
+
+
+KEYWORDS = {
+    0x0002: "AffectedSOPClassUID",
+    0x0100: "CommandField",
+    0x0110: "MessageID",
+    0x0120: "MessageIDBeingRespondedTo",
+    0x0600: "MoveDestination",
+    0x0700: "Priority",
+    0x0800: "CommandDataSetType",
+    0x0900: "Status",
+    0x0902: "ErrorComment",
+    0x1000: "AffectedSOPInstanceUID",
+    0x1020: "NumberOfRemainingSuboperations",
+    0x1021: "NumberOfCompletedSuboperations",
+    0x1030: "MoveOriginatorApplicationEntityTitle",
+    0x1031: "MoveOriginatorMessageID",
+}
+
+
+def test_command_set_as_pydicom_encodes_it():
+    fields = {
+        0x0002: CT_IMAGE,
+        0x0100: Field.C_STORE_RQ,
+        0x0110: 7,
+        0x0700: 2,
+        0x0800: 0x0000,
+        0x1000: "1.2.3.4.5",  # odd length: padded with NUL
+        0x1030: "MOVER",  # odd length: padded with a space
+        0x1031: 3,
+    }
+    data = encode_command(fields)
+    assert data == pydicom_command({KEYWORDS[k]: v for k, v in fields.items()})
+    decoded = decode_command(data)
+    assert decoded.pop(0x0000) == len(data) - 12
+    assert decoded == fields
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    message_id=st.integers(0, 0xFFFF),
+    status=st.integers(0, 0xFFFF),
+    counts=st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)),
+    comment=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ abc0123456789", max_size=64),
+    destination=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1, max_size=16),
+)
+def test_command_round_trip(message_id, status, counts, comment, destination):
+    fields = {
+        0x0002: generate_uid(),
+        0x0100: Field.C_MOVE_RSP,
+        0x0120: message_id,
+        0x0600: destination,
+        0x0800: 0x0101,
+        0x0900: status,
+        0x1020: counts[0],
+        0x1021: counts[1],
+    }
+    if comment.strip():
+        fields[0x0902] = comment.strip()
+    data = encode_command(fields)
+    assert data == pydicom_command({KEYWORDS[k]: v for k, v in fields.items()})
+    decoded = decode_command(data)
+    del decoded[0x0000]
+    assert decoded == fields
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\x00\x00\x00\x04\x00",  # header cut short
+        b"\x00\x00\x00\x01\x10\x00\x00\x00abc",  # value runs past the end
+        b"\x08\x00\x18\x00\x02\x00\x00\x001\x00",  # not group 0000
+    ],
+)
+def test_bad_command_sets(data):
+    with pytest.raises(CommandError):
+        decode_command(data)
+
+
+# -- PDUs -----------------------------------------------------------------------------
+
+
+def test_p_data_split_by_peer_maximum():
+    left, right = socket.socketpair()
+    try:
+        conn = Connection(left, peer_max=100)
+        payload = bytes(range(256)) * 4
+        out = conn.p_data(5, payload, command=False)
+        pdus, pos = [], 0
+        while pos < len(out):
+            kind, _r, length = struct.unpack_from(">BBI", out, pos)
+            assert kind == 4
+            assert length <= 100
+            pdus.append(out[pos + 6 : pos + 6 + length])
+            pos += 6 + length
+        items = [item for pdu in pdus for item in read_pdvs(pdu)]
+        assert len(items) == 11  # 1024 bytes in 94-byte fragments
+        assert [flags for _cid, flags, _d in items] == [0] * 10 + [2]
+        assert {cid for cid, _f, _d in items} == {5}
+        assert b"".join(bytes(d) for _c, _f, d in items) == payload
+        command = Connection(left).p_data(1, b"cmd!", command=True)
+        assert read_pdvs(command[6:]) == [(1, 3, memoryview(b"cmd!"))]
+    finally:
+        left.close()
+        right.close()
+
+
+@pytest.mark.parametrize("body", [b"\x00\x00\x00\x10\x01\x03ab", b"\x00\x00\x00\x01\x01"])
+def test_bad_pdv_items(body):
+    with pytest.raises(ProtocolError):
+        read_pdvs(body)
+
+
+def test_file_meta_is_what_pydicom_reads():
+    meta = file_meta(CT_IMAGE, "1.2.3.4", ExplicitVRLittleEndian, "PEER")
+    ds = Dataset()
+    ds.SOPInstanceUID = "1.2.3.4"
+    data = meta + encode(ds, False, True)
+    read = pydicom.dcmread(pydicom.filebase.DicomBytesIO(data))
+    assert read.file_meta.MediaStorageSOPClassUID == CT_IMAGE
+    assert read.file_meta.MediaStorageSOPInstanceUID == "1.2.3.4"
+    assert read.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert read.file_meta.SourceApplicationEntityTitle == "PEER"
+    assert read.file_meta.FileMetaInformationGroupLength == len(meta) - 132 - 12
+    assert read.SOPInstanceUID == "1.2.3.4"
+
+
+# -- a raw client ---------------------------------------------------------------------
+
+
+def associate_rq(contexts, *, calling="RAW", called="SRKIT", app=APPLICATION_CONTEXT) -> bytes:
+    """An A-ASSOCIATE-RQ PDU (pynetdicom encodes it) proposing ``contexts``
+    (abstract syntax, transfer syntax) with IDs 1, 3, 5..."""
+    from pynetdicom.pdu import A_ASSOCIATE_RQ
+    from pynetdicom.pdu_primitives import (
+        A_ASSOCIATE,
+        ImplementationClassUIDNotification,
+        MaximumLengthNotification,
+    )
+
+    primitive = A_ASSOCIATE()
+    primitive.application_context_name = app
+    primitive.calling_ae_title = calling
+    primitive.called_ae_title = called
+    max_length = MaximumLengthNotification()
+    max_length.maximum_length_received = 16384
+    uid = ImplementationClassUIDNotification()
+    uid.implementation_class_uid = "1.2.826.0.1.3680043.9.7433.1.1"
+    primitive.user_information = [max_length, uid]
+    proposed = []
+    for index, (abstract, syntax) in enumerate(contexts):
+        context = build_context(abstract, syntax)
+        context.context_id = 2 * index + 1
+        proposed.append(context)
+    primitive.presentation_context_definition_list = proposed
+    pdu = A_ASSOCIATE_RQ()
+    pdu.from_primitive(primitive)
+    return pdu.encode()
+
+
+class Raw:
+    """A client speaking PDUs by hand to a listener."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.conn = Connection(self.sock)
+
+    def associate(self, contexts, **kwargs) -> tuple[int, bytes]:
+        self.sock.sendall(associate_rq(contexts, **kwargs))
+        return self.conn.read_pdu()
+
+    def command(self, context_id, fields, dataset=None) -> bytes:
+        out = self.conn.p_data(context_id, encode_command(fields), True)
+        if dataset is not None:
+            out += self.conn.p_data(context_id, dataset, False)
+        return out
+
+    def response(self) -> tuple[dict, bytes]:
+        """The next DIMSE message: (command, data set bytes)."""
+        command, data = None, b""
+        while True:
+            kind, body = self.conn.read_pdu()
+            assert kind == 4, f"PDU type {kind}"
+            for _cid, flags, value in read_pdvs(body):
+                if flags & 1:
+                    command = decode_command(bytes(value))
+                    if flags & 2 and command.get(0x0800) == 0x0101:
+                        return command, b""
+                else:
+                    data += bytes(value)
+                    if flags & 2:
+                        return command, data
+
+    def closed(self) -> bool:
+        try:
+            return self.sock.recv(1) == b""
+        except OSError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(archive):  # noqa: F811
+    clients: list[Raw] = []
+
+    def connect(port: int | None = None) -> Raw:
+        client = Raw(port or archive.port)
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        client.close()
+
+
+def test_associate_release_and_unknown_command(raw):
+    client = raw()
+    kind, _body = client.associate(
+        [(VERIFICATION, ImplicitVRLittleEndian), ("1.2.3.4", ImplicitVRLittleEndian)]
+    )
+    assert kind == 2  # A-ASSOCIATE-AC
+    # N-GET (0x0110) is not a service of the listener: 0x0211 Unrecognized operation
+    client.sock.sendall(client.command(1, {0x0003: VERIFICATION, 0x0100: 0x0110, 0x0110: 9}))
+    command, _ = client.response()
+    assert command[0x0100] == 0x8110
+    assert command[0x0120] == 9
+    assert command[0x0900] == 0x0211
+    # the association goes on: C-ECHO
+    client.sock.sendall(client.command(1, {0x0002: VERIFICATION, 0x0100: 0x0030, 0x0110: 10}))
+    command, _ = client.response()
+    assert (command[0x0100], command[0x0120], command[0x0900]) == (0x8030, 10, 0)
+    client.conn.send_pdu(5, b"\0" * 4)  # A-RELEASE-RQ
+    assert client.conn.read_pdu() == (6, b"\0" * 4)  # A-RELEASE-RP
+    assert client.closed()
+
+
+def test_rejections_and_aborts(raw):
+    client = raw()
+    kind, body = client.associate([(VERIFICATION, ImplicitVRLittleEndian)], app="1.2.3.4")
+    assert (kind, body) == (3, bytes([0, 1, 1, 2]))  # application context not supported
+    client = raw()
+    client.conn.send_pdu(4, b"\x00\x00\x00\x02\x01\x03")  # P-DATA before associating
+    assert client.conn.read_pdu()[0] == 7  # A-ABORT
+    assert client.closed()
+    client = raw()
+    assert client.associate([(VERIFICATION, ImplicitVRLittleEndian)])[0] == 2
+    client.sock.sendall(client.command(3, {0x0002: VERIFICATION, 0x0100: 0x0030, 0x0110: 1}))
+    kind, body = client.conn.read_pdu()  # context 3 was not proposed
+    assert kind == 7
+    assert body[2] == 2
+    assert client.closed()
+
+
+def test_idle_timeout_and_association_limit(tmp_path):
+    from srkit.db import Database
+
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    sock = bind("127.0.0.1", 0)
+    server = Server(
+        sock,
+        scp.supported_contexts(),
+        scp.Services(db, PeersConfig()).handlers(),
+        max_associations=1,
+        timeout=0.5,
+    ).start()
+    port = sock.getsockname()[1]
+    try:
+        first = Raw(port)
+        assert first.associate([(VERIFICATION, ImplicitVRLittleEndian)])[0] == 2
+        second = Raw(port)
+        assert second.associate([(VERIFICATION, ImplicitVRLittleEndian)]) == (
+            3,
+            bytes([0, 2, 3, 2]),
+        )
+        second.close()
+        start = time.monotonic()
+        assert first.conn.read_pdu()[0] == 7  # silent for 0.5 s: aborted
+        assert 0.4 < time.monotonic() - start < 5
+        first.close()
+        deadline = time.monotonic() + 5
+        while server.active_associations and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.active_associations == []
+        third = Raw(port)  # the slot is free again
+        assert third.associate([(VERIFICATION, ImplicitVRLittleEndian)])[0] == 2
+        third.close()
+    finally:
+        server.shutdown()
+        db.close()
+
+
+def test_cancel_before_the_first_match(loaded, raw):  # noqa: F811
+    client = raw(loaded.port)
+    assert client.associate([(STUDY_FIND, ImplicitVRLittleEndian)])[0] == 2
+    query = Dataset()
+    query.QueryRetrieveLevel = "IMAGE"
+    query.SOPInstanceUID = ""
+    find = {0x0002: STUDY_FIND, 0x0100: Field.C_FIND_RQ, 0x0110: 5, 0x0700: 0, 0x0800: 0}
+    cancel = {0x0100: Field.C_CANCEL_RQ, 0x0120: 5, 0x0800: 0x0101}
+    # the request and its cancel in one send: the listener sees the cancel before
+    # its first pending response
+    client.sock.sendall(
+        client.command(1, find, encode(query, True, True)) + client.command(1, cancel)
+    )
+    command, data = client.response()
+    assert (command[0x0100], command[0x0120], command[0x0900]) == (0x8020, 5, 0xFE00)
+    assert data == b""
+    # a cancel that arrives after the end is ignored; the next query gets every match
+    find[0x0110] = 6
+    client.sock.sendall(client.command(1, find, encode(query, True, True)))
+    statuses = []
+    while True:
+        command, data = client.response()
+        statuses.append(command[0x0900])
+        if command[0x0900] != 0xFF00:
+            break
+    assert statuses[-1] == 0
+    assert len(statuses) - 1 == len(loaded.db.query("IMAGE", {}))
+
+
+def test_find_with_a_small_peer_pdu(loaded):  # noqa: F811
+    """Identifiers are split into PDUs no longer than the requestor accepts."""
+    from pynetdicom import AE
+
+    ae = AE(ae_title="SMALLPDU")
+    ae.maximum_pdu_size = 256
+    ae.add_requested_context(STUDY_FIND)
+    assoc = ae.associate("127.0.0.1", loaded.port, ae_title="SRKIT")
+    assert assoc.is_established
+    query = Dataset()
+    query.QueryRetrieveLevel = "IMAGE"
+    query.SOPInstanceUID = ""
+    query.StudyInstanceUID = ""
+    query.SeriesDescription = ""
+    try:
+        found = [
+            (str(ds.SOPInstanceUID), str(ds.StudyInstanceUID))
+            for status, ds in assoc.send_c_find(query, STUDY_FIND)
+            if status and status.Status == 0xFF00
+        ]
+    finally:
+        assoc.release()
+    rows = loaded.db.query("IMAGE", {}, fields=["StudyInstanceUID"])
+    assert sorted(found) == sorted((r["SOPInstanceUID"], r["StudyInstanceUID"]) for r in rows)
+
+
+def test_storescu_small_pdus_bytes_as_sent(archive, tmp_path):  # noqa: F811
+    """DCMTK sends each data set in 4 KiB PDUs; the stored file holds the data set
+    bytes exactly as the source file has them."""
+    storescu = require_tool("storescu", "/usr/bin/storescu")
+    files = data_files("ct/pydicom_CT2/*.dcm")
+    run = subprocess.run(
+        [storescu, "--max-send-pdu", "4096", "-aec", "SRKIT", "127.0.0.1", str(archive.port)]
+        + [str(f) for f in files],
+        capture_output=True,
+        text=True,
+        env=peer_env(),
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    for path in files:
+        source = path.read_bytes()
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        stored = archive.db.instance_path(str(ds.SOPInstanceUID)).read_bytes()
+        assert stored[_data_start(stored) :] == source[_data_start(source) :]
+        meta = pydicom.dcmread(archive.db.instance_path(str(ds.SOPInstanceUID))).file_meta
+        assert meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+        assert meta.SourceApplicationEntityTitle == "STORESCU"
+
+
+def _data_start(data: bytes) -> int:
+    return 144 + int.from_bytes(data[140:144], "little")
+
+
+def test_get_transcodes_to_the_accepted_syntax(archive):  # noqa: F811
+    """The stored file is Explicit VR Little Endian; the requestor accepts only
+    Implicit VR: the C-GET sub-operation sends the same data set, re-encoded."""
+    from pynetdicom import AE, build_role, evt
+
+    path = data_path("ct/pydicom_CT_small.dcm")
+    source = pydicom.dcmread(path)
+    assert source.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert scu.send(archive.peer, [path]).failed == []
+    received: list[tuple[str, Dataset]] = []
+
+    def on_store(event):
+        received.append((str(event.context.transfer_syntax), event.dataset))
+        return 0x0000
+
+    ae = AE(ae_title="GETTER")
+    ae.add_requested_context(STUDY_GET)
+    ae.add_requested_context(CT_IMAGE, ImplicitVRLittleEndian)
+    assoc = ae.associate(
+        "127.0.0.1",
+        archive.port,
+        ae_title="SRKIT",
+        ext_neg=[build_role(CT_IMAGE, scp_role=True)],
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
+    assert assoc.is_established
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = source.StudyInstanceUID
+    try:
+        statuses = [status.Status for status, _ds in assoc.send_c_get(query, STUDY_GET)]
+    finally:
+        assoc.release()
+    assert statuses[-1] == 0x0000
+    assert len(received) == 1
+    syntax, ds = received[0]
+    assert syntax == ImplicitVRLittleEndian
+    assert ds.SOPInstanceUID == source.SOPInstanceUID
+    assert ds.PixelData == source.PixelData
+    assert ds.PatientName == source.PatientName
