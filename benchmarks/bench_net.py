@@ -1,6 +1,7 @@
 """C-STORE ingest and C-FIND latency: srkit listen vs Orthanc vs DCMTK storescp.
 
-Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,2]``.
+Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,2]
+[--rounds 3]``.
 Every server gets the same files (real CT images with fresh UIDs) from the same client,
 DCMTK ``storescu``: once over one association, once over four parallel associations;
 srkit once per ``--workers`` value (``srkit listen --workers N``). C-FIND latency: all
@@ -11,6 +12,7 @@ studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (f
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -122,18 +124,30 @@ def find_latency(port: int, aet: str, repeat: int = 30) -> tuple[float, int]:
 
 
 def run_ingest(
-    name: str, start: Callable[[Path], tuple[object, int, str]], files: list[Path], root: Path
+    name: str,
+    start: Callable[[Path], tuple[object, int, str]],
+    files: list[Path],
+    root: Path,
+    rounds: int = 1,
 ) -> dict[int, float]:
+    """Instances per second for 1 and 4 associations: the median of ``rounds`` runs,
+    each into a fresh server and storage folder."""
     rates: dict[int, float] = {}
     for parallel in (1, 4):
-        folder = root / f"{name}-{parallel}"
-        folder.mkdir()
-        server, port, aet = start(folder)
-        try:
-            seconds = storescu(port, aet, files, parallel)
-            rates[parallel] = len(files) / seconds
-        finally:
-            stop(server)
+        runs = []
+        for round_ in range(rounds):
+            folder = (
+                root / f"{name}-{parallel}" if round_ == 0 else root / f"{name}-{parallel}-{round_}"
+            )
+            folder.mkdir()
+            server, port, aet = start(folder)
+            try:
+                runs.append(len(files) / storescu(port, aet, files, parallel))
+            finally:
+                stop(server)
+            if round_:
+                shutil.rmtree(folder, ignore_errors=True)
+        rates[parallel] = statistics.median(runs)
     return rates
 
 
@@ -157,6 +171,9 @@ def main() -> None:
         "--workers", default="1", help="comma-separated srkit listen --workers values (1,2)"
     )
     parser.add_argument("--no-find", action="store_true", help="skip the C-FIND latency")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="runs per server and case; the median is kept"
+    )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.servers.split(",")]
     workers = [int(w) for w in args.workers.split(",")]
@@ -189,7 +206,7 @@ def main() -> None:
         for name, start in starters:
             if name.split("-")[0] not in chosen:
                 continue
-            results[name] = run_ingest(name, start, files, root)
+            results[name] = run_ingest(name, start, files, root, args.rounds)
             print(
                 f"C-STORE {name:9s}: 1 association {results[name][1]:6.0f}/s, "
                 f"4 associations {results[name][4]:6.0f}/s",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import subprocess
 import time
 
 import pydicom
@@ -24,9 +23,8 @@ from srkit.net.acceptor import Server, file_meta
 from srkit.net.command import CommandError, Field, decode_command, encode_command
 from srkit.net.config import PeersConfig
 from srkit.net.listener import bind
-from srkit.net.peers import peer_env
 from srkit.net.upper import APPLICATION_CONTEXT, Connection, ProtocolError, read_pdvs
-from tests.conftest import data_files, data_path, require_tool
+from tests.conftest import data_path
 from tests.test_net_dimse import archive, loaded  # noqa: F401  (fixtures)
 
 VERIFICATION = "1.2.840.10008.1.1"
@@ -393,34 +391,6 @@ def test_find_with_a_small_peer_pdu(loaded):  # noqa: F811
         assoc.release()
     rows = loaded.db.query("IMAGE", {}, fields=["StudyInstanceUID"])
     assert sorted(found) == sorted((r["SOPInstanceUID"], r["StudyInstanceUID"]) for r in rows)
-
-
-def test_storescu_small_pdus_bytes_as_sent(archive, tmp_path):  # noqa: F811
-    """DCMTK sends each data set in 4 KiB PDUs; the stored file holds the data set
-    bytes exactly as the source file has them."""
-    storescu = require_tool("storescu", "/usr/bin/storescu")
-    files = data_files("ct/pydicom_CT2/*.dcm")
-    run = subprocess.run(
-        [storescu, "--max-send-pdu", "4096", "-aec", "SRKIT", "127.0.0.1", str(archive.port)]
-        + [str(f) for f in files],
-        capture_output=True,
-        text=True,
-        env=peer_env(),
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    for path in files:
-        source = path.read_bytes()
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-        stored = archive.db.instance_path(str(ds.SOPInstanceUID)).read_bytes()
-        assert stored[_data_start(stored) :] == source[_data_start(source) :]
-        meta = pydicom.dcmread(archive.db.instance_path(str(ds.SOPInstanceUID))).file_meta
-        assert meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
-        assert meta.SourceApplicationEntityTitle == "STORESCU"
-
-
-def _data_start(data: bytes) -> int:
-    return 144 + int.from_bytes(data[140:144], "little")
 
 
 def test_get_transcodes_to_the_accepted_syntax(archive):  # noqa: F811

@@ -394,6 +394,10 @@ def test_listen_command(tmp_path):
         "LISTENER",
         "--db",
         str(tmp_path / "l.sqlite"),
+        "--max-associations",
+        "1",
+        "--timeout",
+        "30",
     ]
     file = data_path("ct/pydicom_CT_small.dcm")
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
@@ -401,6 +405,16 @@ def test_listen_command(tmp_path):
             wait_for_port(port, timeout=30)
             assert scu.echo(scu.Peer("127.0.0.1", port, "LISTENER")) == 0
             assert scu.send(scu.Peer("127.0.0.1", port, "LISTENER"), [file]).sent == [file]
+            # one association at a time: a second one is rejected while the first lasts
+            from pynetdicom import AE
+
+            ae = AE(ae_title="FIRST")
+            ae.add_requested_context("1.2.840.10008.1.1")
+            first = ae.associate("127.0.0.1", port, ae_title="LISTENER")
+            assert first.is_established
+            with pytest.raises(scu.NetError, match="rejected"):
+                scu.echo(scu.Peer("127.0.0.1", port, "LISTENER"))
+            first.release()
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=10)

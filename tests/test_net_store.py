@@ -6,20 +6,22 @@ from __future__ import annotations
 import subprocess
 
 import pydicom
+import pytest
 
 from srkit.net.peers import peer_env
 from tests.conftest import data_files, require_tool
 from tests.test_net_dimse import archive  # noqa: F401  (fixture)
 
 
-def test_storescu_bytes_stored_as_sent(archive):  # noqa: F811
+@pytest.mark.parametrize("pdu", [[], ["--max-send-pdu", "4096"]], ids=["pdu-default", "pdu-4k"])
+def test_storescu_bytes_stored_as_sent(archive, pdu):  # noqa: F811
     """DCMTK sends the files over one association in their own transfer syntax; each
     stored file holds the data set bytes exactly as in the source file."""
     storescu = require_tool("storescu", "/usr/bin/storescu")
     files = sorted(data_files("ct/pydicom_CT2/*.dcm"))
     assert len(files) >= 3
     run = subprocess.run(
-        [storescu, "-aec", archive.aet, "127.0.0.1", str(archive.port), *map(str, files)],
+        [storescu, *pdu, "-aec", archive.aet, "127.0.0.1", str(archive.port), *map(str, files)],
         capture_output=True,
         text=True,
         env=peer_env(),
@@ -34,6 +36,9 @@ def test_storescu_bytes_stored_as_sent(archive):  # noqa: F811
         body = path.read_bytes()
         start = 132 + _meta_length(body)
         assert stored.endswith(body[start:])
+        meta = pydicom.dcmread(archive.db.instance_path(uid)).file_meta
+        assert meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+        assert meta.SourceApplicationEntityTitle == "STORESCU"
         [row] = archive.db.instances(SOPInstanceUID=uid)
         assert row["PatientID"] == str(source.PatientID)
         assert row["InstanceNumber"] == int(source.InstanceNumber)

@@ -82,9 +82,30 @@ def _open_db(url: str | None) -> Any:
     show_default=True,
     help="Listener processes sharing the port (parallel associations use more cores).",
 )
+@click.option(
+    "--max-associations",
+    type=click.IntRange(1, 1000),
+    default=32,
+    show_default=True,
+    help="Concurrent associations per process; more are rejected (local limit exceeded).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 86400),
+    default=60.0,
+    show_default=True,
+    help="Seconds an association may stay silent before it is aborted.",
+)
 @user_errors
 def listen(
-    port: int, aet: str, host: str, db_url: str | None, config_file: str | None, workers: int
+    port: int,
+    aet: str,
+    host: str,
+    db_url: str | None,
+    config_file: str | None,
+    workers: int,
+    max_associations: int,
+    timeout: float,
 ) -> None:
     """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
 
@@ -107,10 +128,11 @@ def listen(
         db.close()
         fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
     bound = sock.getsockname()[1]
+    options = {"max_associations": max_associations, "timeout": timeout}
     if workers == 1:
         click.echo(f"srkit: listening on {host}:{bound} as {aet}", err=True)
         try:
-            _serve_one(db, sock, aet, config, serve)
+            _serve_one(db, sock, aet, config, serve, options)
         finally:
             db.close()
             sock.close()
@@ -123,7 +145,7 @@ def listen(
 
         child = Database(url, storage=storage)
         try:
-            _serve_one(child, sock, aet, config, serve)
+            _serve_one(child, sock, aet, config, serve, options)
         finally:
             child.close()
 
@@ -134,10 +156,12 @@ def listen(
         raise SystemExit(code)
 
 
-def _serve_one(db: Any, sock: Any, aet: str, config: Any, serve: Any) -> None:
+def _serve_one(
+    db: Any, sock: Any, aet: str, config: Any, serve: Any, options: dict[str, Any]
+) -> None:
     from srkit.net.scp import serve_socket
 
-    serve(sock, lambda: serve_socket(db, sock, aet=aet, config=config))
+    serve(sock, lambda: serve_socket(db, sock, aet=aet, config=config, **options))
 
 
 def _release(db: Any) -> None:

@@ -144,14 +144,14 @@ class _Parser:
             length = _U32.unpack_from(data, pos + 4)[0]
             return tag, None, length, pos + 8
         _, _, vr, length = _EXPLICIT.unpack_from(data, pos)
+        text = _VR_TEXT.get(vr)
+        if text is None:
+            raise FastParseError(f"invalid VR at {pos}")
         if vr in _LONG_VRS:
             if pos + 12 > len(data):
                 raise FastParseError("truncated element header")
-            length = _U32.unpack_from(data, pos + 8)[0]
-            return tag, vr.decode("ascii"), length, pos + 12
-        if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
-            raise FastParseError(f"invalid VR at {pos}")
-        return tag, vr.decode("ascii"), length, pos + 8
+            return tag, text, _U32.unpack_from(data, pos + 8)[0], pos + 12
+        return tag, text, length, pos + 8
 
     def elements(self, pos: int, end: int, stop_at_item_end: bool) -> tuple[dict[int, Any], int]:
         """Parse elements from ``pos`` until ``end`` (or the item delimiter).
@@ -285,45 +285,19 @@ def _meta(data: bytes, pos: int) -> tuple[FileMetaDataset, int]:
 def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, list[LightDataset]]]:
     """Top-level raw elements (sequences kept as bytes for pydicom) and parsed sequences.
 
-    The element header is decoded inline and tags are made with ``BaseTag`` (pydicom's
-    ``Tag()`` checks its argument's type first): this loop runs for every element
-    of every stored instance.
+    Tags are made with ``BaseTag`` (pydicom's ``Tag()`` checks its argument's type
+    first): this loop runs for every element of every stored instance.
     """
     data = parser.data
     size = len(data)
     out: dict[Any, Any] = {}
     parsed: dict[int, list[LightDataset]] = {}
     implicit = parser.implicit
-    unpack_head = _HEAD.unpack_from
-    unpack_explicit = _EXPLICIT.unpack_from
-    unpack_u32 = _U32.unpack_from
+    header = parser.header
     raw_element = RawDataElement
     base_tag = BaseTag
     while pos < size:
-        if pos + 8 > size:
-            raise FastParseError("truncated element header")
-        if implicit:
-            group, elem, length = unpack_head(data, pos)
-            vr = None
-            vpos = pos + 8
-        else:
-            group, elem, vr_bytes, length = unpack_explicit(data, pos)
-            if group == 0xFFFE:
-                length = unpack_u32(data, pos + 4)[0]
-                vr = None
-                vpos = pos + 8
-            elif vr_bytes in _LONG_VRS:
-                if pos + 12 > size:
-                    raise FastParseError("truncated element header")
-                length = unpack_u32(data, pos + 8)[0]
-                vr = _VR_TEXT[vr_bytes]
-                vpos = pos + 12
-            else:
-                vr = _VR_TEXT.get(vr_bytes)
-                if vr is None:
-                    raise FastParseError(f"invalid VR at {pos}")
-                vpos = pos + 8
-        tag = (group << 16) | elem
+        tag, vr, length, vpos = header(pos)
         if tag == 0xFFFCFFFC:  # trailing padding
             break
         if (

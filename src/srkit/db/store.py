@@ -226,14 +226,7 @@ class Store:
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                uid = rec["instance"]["sop_instance_uid"]
-                old = cur.execute(_LOOKUP["instance"], (uid,)).fetchone()
-                if old is not None:
-                    _check_same(uid, old[1], rec)
-                else:
-                    os.replace(staged, target)
-                    written.append(target)
-                    insert_sqlite(cur, rec, calling_ae)
+                _insert_new(cur, rec, target, staged, calling_ae, written)
                 cur.execute("COMMIT")
             except BaseException:
                 if dbapi.in_transaction:
@@ -251,20 +244,13 @@ class Store:
         written: list[Path],
     ) -> None:
         conn = self._connection()
-        uid = rec["instance"]["sop_instance_uid"]
         with conn.begin():
             cur = conn.connection.dbapi_connection.cursor()
             try:
-                old = cur.execute(_LOOKUP["instance"], (uid,)).fetchone()
-                if old is not None:
-                    _check_same(uid, old[1], rec)
-                    return
-                os.replace(staged, target)
-                written.append(target)
-                pk = insert_sqlite(cur, rec, calling_ae)
+                pk = _insert_new(cur, rec, target, staged, calling_ae, written)
             finally:
                 cur.close()
-            if rec.get("sr"):
+            if pk is not None and rec.get("sr"):
                 _write_sr(conn, [(pk, rec["sr"])])
 
     def _core_once(
@@ -304,6 +290,27 @@ def _flocked(fd: int) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _insert_new(
+    cur: Any,
+    rec: dict[str, Any],
+    target: Path,
+    staged: Path,
+    calling_ae: str | None,
+    written: list[Path],
+) -> int | None:
+    """Inside an SQLite write transaction: the new instance's primary key after moving
+    its staged file into place and inserting its rows; None when the UID is stored
+    already with the same content (:class:`DuplicateInstanceError` otherwise)."""
+    uid = rec["instance"]["sop_instance_uid"]
+    old = cur.execute(_LOOKUP["instance"], (uid,)).fetchone()
+    if old is not None:
+        _check_same(uid, old[1], rec)
+        return None
+    os.replace(staged, target)
+    written.append(target)
+    return insert_sqlite(cur, rec, calling_ae)
 
 
 def _check_same(uid: str, old_hash: str, rec: dict[str, Any]) -> None:

@@ -199,6 +199,7 @@ class Association:
     def read_message(self) -> Message | None:
         """The next DIMSE message; ``None`` once the peer released or aborted."""
         parts: list[Any] = []
+        size = 0
         command: dict[int, Any] | None = None
         context_id: int | None = None
         while True:
@@ -206,8 +207,8 @@ class Association:
             if kind != PduType.P_DATA:
                 self.conn.read_exact(min(length, 1 << 16))
                 if kind == PduType.RELEASE_RQ and context_id is None:
+                    self.is_established = False  # before the peer can associate again
                     self.conn.release_rp()
-                    self.is_established = False
                     return None
                 if kind == PduType.ABORT:
                     self.is_established = False
@@ -235,6 +236,9 @@ class Association:
                     if command is None:
                         raise ProtocolError("a data set fragment before the command set")
                     parts.append(data)
+                    size += len(data)
+                    if size > self.server.max_dataset:
+                        raise ProtocolError(f"data set larger than {self.server.max_dataset} bytes")
                     if flags & 2:
                         return Message(context_id, command, parts)
 
@@ -333,9 +337,13 @@ class Server:
     allowed : callable or None
         ``allowed(calling_ae)``: whether a caller may associate at all.
     max_associations : int
-        More concurrent associations are rejected (local limit exceeded).
+        More concurrent associations are rejected (local limit exceeded); beyond
+        four times as many open connections, new ones are closed at once.
     timeout : float
         Seconds an association may stay silent before it is aborted.
+    max_dataset : int
+        Largest data set accepted in one message (the association is aborted
+        beyond it, as nothing bounds it in the protocol): 4 GiB.
     """
 
     def __init__(
@@ -347,6 +355,7 @@ class Server:
         allowed: Callable[[str], bool] | None = None,
         max_associations: int = 32,
         timeout: float = 60.0,
+        max_dataset: int = 1 << 32,
     ) -> None:
         self.socket = sock
         self.contexts = contexts
@@ -354,6 +363,7 @@ class Server:
         self.allowed = allowed
         self.max_associations = max_associations
         self.timeout = timeout
+        self.max_dataset = max_dataset
         self.active_associations: list[Association] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -365,8 +375,11 @@ class Server:
         return tuple(self.socket.getsockname())
 
     def busy(self) -> bool:
+        """Whether the established associations reach the limit (connections that
+        have not associated, or have released, do not count)."""
         with self._lock:
-            return len(self.active_associations) > self.max_associations
+            established = sum(1 for assoc in self.active_associations if assoc.is_established)
+        return established >= self.max_associations
 
     def _forget(self, assoc: Association) -> None:
         with self._lock:
@@ -391,6 +404,11 @@ class Server:
                 except OSError:
                     if self._stop.is_set():
                         break
+                    continue
+                with self._lock:
+                    full = len(self.active_associations) >= 4 * self.max_associations
+                if full:  # connections that never associate: do not take a thread each
+                    conn.close()
                     continue
                 conn.setblocking(True)
                 assoc = Association(self, conn)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srkit.errors import SrkitError
+from srkit.net.findrsp import needs_utf8
 
 __all__ = [
     "QIDO_DEFAULTS",
@@ -309,20 +310,9 @@ def row_json(
             out["00081190"] = attr("RetrieveURL", base + template.format(**row))
         except KeyError:
             pass
-    if any(_non_ascii(v) for v in row.values()):
+    if any(needs_utf8(v) for v in row.values()):
         out["00080005"] = {"vr": "CS", "Value": ["ISO_IR 192"]}
     return dict(sorted(out.items()))
-
-
-def _non_ascii(value: Any) -> bool:
-    """Whether a row value (text, list, or sequence items) holds non-ASCII text."""
-    if isinstance(value, str):
-        return not value.isascii()
-    if isinstance(value, (list, tuple)):
-        return any(_non_ascii(v) for v in value)
-    if isinstance(value, Mapping):
-        return any(_non_ascii(v) for v in value.values())
-    return False
 
 
 PIXEL_TAGS = ("7FE00010", "7FE00008", "7FE00009")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydicom import Dataset
 
-__all__ = ["ResponseBuilder"]
+__all__ = ["ResponseBuilder", "needs_utf8"]
 
 TEXT_VRS = frozenset(
     [
@@ -83,14 +83,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _non_ascii(value: Any) -> bool:
+def needs_utf8(value: Any) -> bool:
     """Whether a row value (text, list of texts, or sequence items) needs UTF-8."""
     if isinstance(value, str):
         return not value.isascii()
     if isinstance(value, (list, tuple)):
-        return any(_non_ascii(v) for v in value)
+        return any(needs_utf8(v) for v in value)
     if isinstance(value, Mapping):
-        return any(_non_ascii(v) for v in value.values())
+        return any(needs_utf8(v) for v in value.values())
     return False
 
 
@@ -155,7 +155,7 @@ class ResponseBuilder:
         for keyword, tag, vr in self.specs:
             value = row.get(keyword)
             if vr == "SQ":
-                utf8 = utf8 or _non_ascii(value)
+                utf8 = utf8 or needs_utf8(value)
                 plain.append((tag, vr, value))
             elif value is None or value == "":
                 elements[tag] = self._element(tag, vr, b"")
@@ -180,7 +180,7 @@ class ResponseBuilder:
 
     def _plain(self, ds: Dataset, row: Mapping[str, Any]) -> Dataset:
         """pydicom elements throughout (the encoder converts them)."""
-        if any(_non_ascii(row.get(keyword)) for keyword, _tag, _vr in self.specs):
+        if any(needs_utf8(row.get(keyword)) for keyword, _tag, _vr in self.specs):
             ds.SpecificCharacterSet = UTF8.decode()
         ds.QueryRetrieveLevel = self.level
         for keyword, tag, vr in self.specs:

@@ -527,23 +527,28 @@ def _move_one(sub: Any, path: Path) -> tuple[str, int | None]:
     return uid, (int(status.Status) if status and "Status" in status else None)
 
 
-def make_server(db: Any, sock: socket.socket, *, config: PeersConfig) -> Server:
+def make_server(db: Any, sock: socket.socket, *, config: PeersConfig, **options: Any) -> Server:
     """A listener over ``sock`` (bound and listening, possibly shared with other
     processes, see :mod:`srkit.net.listener`). Not started: run ``serve_forever()``
-    or ``start()``; ``shutdown()`` closes this process's descriptor of ``sock``."""
+    or ``start()``; ``shutdown()`` closes this process's descriptor of ``sock``.
+    ``options``: ``max_associations``, ``timeout``, ``max_dataset`` of
+    :class:`srkit.net.acceptor.Server`."""
     allowed = (lambda title: title in config.peers) if config.restricted else None
     return Server(
         sock,
         supported_contexts(config),
         Services(db, config).handlers(),
         allowed=allowed,
+        **options,
     )
 
 
-def serve_socket(db: Any, sock: socket.socket, *, aet: str, config: PeersConfig) -> Server:
+def serve_socket(
+    db: Any, sock: socket.socket, *, aet: str, config: PeersConfig, **options: Any
+) -> Server:
     """:func:`make_server` for :func:`srkit.net.listener.serve` (``aet`` is accepted for
     any called AE title, as before: associations are not refused by called title)."""
-    return make_server(db, sock, config=config)
+    return make_server(db, sock, config=config, **options)
 
 
 def start(
@@ -554,15 +559,16 @@ def start(
     aet: str = "SRKIT",
     config: PeersConfig | None = None,
     block: bool = False,
+    **options: Any,
 ) -> Server:
     """Listen on ``host:port`` (127.0.0.1 unless told otherwise).
 
     Returns the running server (``block=False``; stop it with ``.shutdown()``), or
-    serves until interrupted (``block=True``).
+    serves until interrupted (``block=True``). ``options`` as for :func:`make_server`.
     """
     from srkit.net.listener import bind
 
-    server = make_server(db, bind(host, port), config=config or PeersConfig())
+    server = make_server(db, bind(host, port), config=config or PeersConfig(), **options)
     server.start()
     if not block:
         return server
