@@ -1,6 +1,6 @@
 """C-STORE ingest and C-FIND latency: srkit listen vs Orthanc vs DCMTK storescp.
 
-Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,2]
+Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,auto]
 [--rounds 3]``.
 Every server gets the same files (real CT images with fresh UIDs) from the same client,
 DCMTK ``storescu``: once over one association, once over four parallel associations;
@@ -47,7 +47,7 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
     return time.perf_counter() - start
 
 
-def srkit_server(root: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
+def srkit_server(root: Path, workers: int | str = 1) -> tuple[subprocess.Popen[bytes], int]:
     """``srkit listen`` on a free port, once it answers a C-ECHO."""
     from srkit.net.scu import Peer, echo
 
@@ -168,7 +168,9 @@ def main() -> None:
         help="comma-separated subset of storescp,orthanc,srkit",
     )
     parser.add_argument(
-        "--workers", default="1", help="comma-separated srkit listen --workers values (1,2)"
+        "--workers",
+        default="1,auto",
+        help="comma-separated srkit listen --workers values (1, 2, auto)",
     )
     parser.add_argument("--no-find", action="store_true", help="skip the C-FIND latency")
     parser.add_argument(
@@ -176,7 +178,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.servers.split(",")]
-    workers = [int(w) for w in args.workers.split(",")]
+    workers = [w.strip() for w in args.workers.split(",")]
     sources = sorted((DATA / "ct").rglob("*.dcm"))
     with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
         root = Path(tmp)
@@ -192,7 +194,7 @@ def main() -> None:
             server = Orthanc(folder, dicomweb=False).start()
             return server, server.dicom_port, server.aet
 
-        def srkit(n: int) -> Callable[[Path], tuple[object, int, str]]:
+        def srkit(n: str) -> Callable[[Path], tuple[object, int, str]]:
             def start(folder: Path) -> tuple[object, int, str]:
                 proc, port = srkit_server(folder, n)
                 return proc, port, "SRKIT"

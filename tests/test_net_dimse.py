@@ -394,6 +394,8 @@ def test_listen_command(tmp_path):
         "LISTENER",
         "--db",
         str(tmp_path / "l.sqlite"),
+        "--workers",
+        "1",
         "--max-associations",
         "1",
         "--timeout",

@@ -109,6 +109,20 @@ def check_acknowledged(db_path: Path, sent: list[Path]) -> None:
             assert copy.PatientName == src.PatientName
 
 
+def test_workers_auto_by_default(tmp_path):
+    """Without --workers the listener runs one worker per CPU (at most 8)."""
+    expected = min(os.cpu_count() or 1, 8)
+    listener = Listener(tmp_path)
+    try:
+        workers = listener.ready(expected)
+        assert len(workers) == expected
+        assert scu.echo(scu.Peer("127.0.0.1", listener.port, "SRKIT")) == 0
+    finally:
+        assert listener.stop() == 0
+    suffix = f" ({expected} workers)" if expected > 1 else ""
+    assert f"listening on 127.0.0.1:{listener.port} as SRKIT{suffix}\n" in listener.stderr()
+
+
 def test_two_workers_four_associations(tmp_path):
     files = fresh_copies(
         [data_path(p) for p in SOURCES] + data_files("mr/dcm4che_MR/*.dcm")[:1],

@@ -62,6 +62,16 @@ def _keys(pairs: tuple[str, ...]) -> dict[str, str]:
     return keys
 
 
+def _workers(ctx: Any, param: Any, value: Any) -> int:
+    """``--workers``: a count from 1 to 64, or ``auto`` (given to the command as 0)."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return 0
+    if text.isdigit() and 1 <= int(text) <= 64:
+        return int(text)
+    raise click.BadParameter(f"{value!r} is not a number from 1 to 64 or 'auto'")
+
+
 def _open_db(url: str | None) -> Any:
     from srkit.db import Database
 
@@ -77,10 +87,11 @@ def _open_db(url: str | None) -> Any:
 @click.option(
     "--workers",
     "-w",
-    type=click.IntRange(1, 64),
-    default=1,
+    metavar="N|auto",
+    default="auto",
+    callback=_workers,
     show_default=True,
-    help="Listener processes sharing the port (parallel associations use more cores).",
+    help="Listener processes sharing the port, 1 to 64; auto: one per CPU (at most 8).",
 )
 @click.option(
     "--max-associations",
@@ -110,14 +121,17 @@ def listen(
     """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
 
     With --workers N, N processes accept associations on the one port, each with its
-    own database connections; a worker that dies is reported and replaced. Ctrl-C or
-    SIGTERM stops them all.
+    own database connections (one process is bound to one core by Python's interpreter
+    lock); a worker that dies is reported and replaced. --max-associations applies to
+    each worker. Ctrl-C or SIGTERM stops them all.
     """
     import os
 
     from srkit.net.config import load_config
     from srkit.net.listener import bind, serve, supervise
 
+    if workers == 0:  # auto
+        workers = min(os.cpu_count() or 1, 8) if hasattr(os, "fork") else 1
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(), which this system lacks")
     config = load_config(config_file)

@@ -47,7 +47,7 @@ def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
 
         text = render_text(doc, diagnostics)
     if output:
-        from srkit.tables.write import replace_atomically
+        from srkit.atomic import replace_atomically
 
         replace_atomically(output, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     else:

@@ -22,6 +22,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from srkit.atomic import replace_atomically
 from srkit.codec import tags as T
 from srkit.codec.fastparse import LightDataset
 from srkit.codec.header import read_references
@@ -453,15 +454,11 @@ def write(doc: Document, target: str | os.PathLike[str] | IO[bytes]) -> None:
     ds = to_dataset(doc)
     if isinstance(target, str | os.PathLike):
         path = os.fspath(target)
-        tmp = f"{path}.{os.getpid()}.part"
         try:
-            ds.save_as(tmp, enforce_file_format=True)
-            os.replace(tmp, path)
-        except Exception as exc:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise SrkitError(f"cannot write: {exc.strerror}", source=path) from None
+            replace_atomically(path, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
+        except SrkitError:
+            raise
+        except Exception as exc:  # a value pydicom cannot encode
             raise SrkitError(f"cannot write: {exc}", source=path) from exc
     else:
         ds.save_as(target, enforce_file_format=True)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from srkit.atomic import replace_atomically
 from srkit.errors import MissingDependencyError, SrkitError
 
 __all__ = [
@@ -212,20 +213,6 @@ def _ordered(rows: list[Mapping[str, Any]], schema: Schema | None) -> list[Mappi
     if schema is None:
         return rows
     return [{name: row.get(name) for name in schema.columns} for row in rows]
-
-
-def replace_atomically(path: str, write: Any) -> None:
-    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to
-    ``path``; on any failure nothing is left behind (an OSError becomes SrkitError)."""
-    tmp = f"{path}.{os.getpid()}.part"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SrkitError(f"cannot write: {exc.strerror or exc}", source=path) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_rows(
