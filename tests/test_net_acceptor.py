@@ -24,7 +24,7 @@ from srkit.net.command import CommandError, Field, decode_command, encode_comman
 from srkit.net.config import PeersConfig
 from srkit.net.listener import bind
 from srkit.net.upper import APPLICATION_CONTEXT, Connection, ProtocolError, read_pdvs
-from tests.conftest import data_path
+from tests.conftest import data_files, data_path
 from tests.test_net_dimse import archive, loaded  # noqa: F401  (fixtures)
 
 VERIFICATION = "1.2.840.10008.1.1"
@@ -433,3 +433,159 @@ def test_get_transcodes_to_the_accepted_syntax(archive):  # noqa: F811
     assert ds.SOPInstanceUID == source.SOPInstanceUID
     assert ds.PixelData == source.PixelData
     assert ds.PatientName == source.PatientName
+
+
+def _get(port: int, study_uid: str, sop_class: str, syntaxes: list[str]):
+    """C-GET a study as a pynetdicom requestor taking the Storage SCP role for
+    ``sop_class`` in ``syntaxes``: (statuses with their responses, received data sets)."""
+    from pynetdicom import AE, build_role, evt
+
+    received: list[tuple[str, Dataset]] = []
+
+    def on_store(event):
+        received.append((str(event.context.transfer_syntax), event.dataset))
+        return 0x0000
+
+    ae = AE(ae_title="GETTER")
+    ae.add_requested_context(STUDY_GET)
+    ae.add_requested_context(sop_class, syntaxes)
+    assoc = ae.associate(
+        "127.0.0.1",
+        port,
+        ae_title="SRKIT",
+        ext_neg=[build_role(sop_class, scp_role=True)],
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
+    assert assoc.is_established
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = study_uid
+    try:
+        responses = list(assoc.send_c_get(query, STUDY_GET))
+    finally:
+        assoc.release()
+    return responses, received
+
+
+def test_get_deflated_file_as_explicit(archive):  # noqa: F811
+    """A stored Deflated Explicit VR file goes to a requestor that accepts only
+    Explicit VR Little Endian: inflated and re-encoded, the same content."""
+    path = data_path("sr-other/dcm4che_report_dfl.dcm")
+    source = pydicom.dcmread(path)
+    assert source.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1.99"
+    assert scu.send(archive.peer, [path]).failed == []
+    responses, received = _get(
+        archive.port, source.StudyInstanceUID, source.SOPClassUID, [ExplicitVRLittleEndian]
+    )
+    assert responses[-1][0].Status == 0x0000
+    assert responses[-1][0].NumberOfCompletedSuboperations == 1
+    [(syntax, ds)] = received
+    assert syntax == ExplicitVRLittleEndian
+    assert ds.SOPInstanceUID == source.SOPInstanceUID
+    assert len(ds.ContentSequence) == len(source.ContentSequence) > 0
+    assert ds.ContentSequence == source.ContentSequence
+    assert ds.ConceptNameCodeSequence[0].CodeValue == source.ConceptNameCodeSequence[0].CodeValue
+
+
+def test_get_without_a_usable_context_fails_each_instance(archive):  # noqa: F811
+    """The requestor takes CT images only as JPEG Baseline; the stored files are
+    uncompressed and srkit does not compress: every sub-operation fails, the final
+    status is 0xA702 with the failed SOP Instance UIDs (PS3.4 C.4.3.1.3.1)."""
+    files = data_files("ct/pydicom_CT2/*.dcm")
+    assert scu.send(archive.peer, files).failed == []
+    sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+    responses, received = _get(
+        archive.port, sources[0].StudyInstanceUID, CT_IMAGE, ["1.2.840.10008.1.2.4.50"]
+    )
+    assert received == []
+    final, identifier = responses[-1]
+    assert final.Status == 0xA702
+    assert final.NumberOfFailedSuboperations == len(files)
+    assert final.NumberOfCompletedSuboperations == 0
+    assert sorted(identifier.FailedSOPInstanceUIDList) == sorted(
+        str(s.SOPInstanceUID) for s in sources
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=st.binary(min_size=0, max_size=300),
+    later=st.binary(min_size=1, max_size=300),
+)
+def test_random_bytes_never_stop_the_listener(running_listener, first, later):
+    """Garbage before or after associating ends that connection only: the listener
+    answers the next association."""
+    port = running_listener
+    for prefix in (b"", associate_rq([(VERIFICATION, ImplicitVRLittleEndian)])):
+        client = Raw(port)
+        try:
+            client.sock.sendall(prefix + (first if not prefix else later))
+            client.sock.shutdown(socket.SHUT_WR)
+            client.sock.settimeout(5)
+            while client.sock.recv(65536):
+                pass  # whatever the listener answers, it closes the connection
+        except OSError:
+            pass
+        finally:
+            client.close()
+    assert scu.echo(scu.Peer("127.0.0.1", port, "SRKIT", timeout=5)) == 0
+
+
+@pytest.fixture(scope="module")
+def running_listener(tmp_path_factory):
+    from srkit.db import Database
+
+    root = tmp_path_factory.mktemp("fuzz")
+    db = Database(root / "db.sqlite", storage=root / "storage")
+    sock = bind("127.0.0.1", 0)
+    server = scp.make_server(db, sock, config=PeersConfig(), timeout=5).start()
+    yield sock.getsockname()[1]
+    server.shutdown()
+    db.close()
+
+
+def test_move_cancelled_before_the_first_instance(tmp_path):
+    """A C-CANCEL sent with the C-MOVE: the listener associates with the destination
+    but sends nothing; the final status is 0xFE00 with every instance remaining."""
+    from tests.test_net_dimse import Archive
+
+    destination = Archive(tmp_path / "dest", aet="DEST")
+    config = f'allow_unknown = true\n[peers.DEST]\nhost = "127.0.0.1"\nport = {destination.port}\n'
+    source = Archive(tmp_path / "source", config_text=config)
+    client = None
+    try:
+        files = data_files("ct/pydicom_CT2/*.dcm")
+        assert scu.send(source.peer, files).failed == []
+        study = str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+        client = Raw(source.port)
+        move_model = "1.2.840.10008.5.1.4.1.2.2.2"
+        assert client.associate([(move_model, ImplicitVRLittleEndian)])[0] == 2
+        query = Dataset()
+        query.QueryRetrieveLevel = "STUDY"
+        query.StudyInstanceUID = study
+        move = {0x0002: move_model, 0x0100: Field.C_MOVE_RQ, 0x0110: 3, 0x0600: "DEST"}
+        move.update({0x0700: 0, 0x0800: 0})
+        cancel = {0x0100: Field.C_CANCEL_RQ, 0x0120: 3, 0x0800: 0x0101}
+        client.sock.sendall(
+            client.command(1, move, encode(query, True, True)) + client.command(1, cancel)
+        )
+        command, _data = client.response()
+        assert (command[0x0100], command[0x0120], command[0x0900]) == (0x8021, 3, 0xFE00)
+        assert command[0x1020] == len(files)  # remaining
+        assert (command[0x1021], command[0x1022], command[0x1023]) == (0, 0, 0)
+        assert destination.db.query("IMAGE", {}) == []
+        # without the cancel, every instance arrives
+        move[0x0110] = 4
+        client.sock.sendall(client.command(1, move, encode(query, True, True)))
+        while True:
+            command, _data = client.response()
+            if command[0x0900] != 0xFF00:
+                break
+        assert command[0x0900] == 0x0000
+        assert command[0x1021] == len(files)
+        assert len(destination.db.query("IMAGE", {})) == len(files)
+    finally:
+        if client is not None:
+            client.close()
+        source.close()
+        destination.close()
