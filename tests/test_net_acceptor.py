@@ -589,3 +589,163 @@ def test_move_cancelled_before_the_first_instance(tmp_path):
             client.close()
         source.close()
         destination.close()
+
+
+# -- protocol and robustness (found in review) ----------------------------------------
+
+
+def test_two_messages_in_one_pdu(raw):
+    """A P-DATA-TF may carry several messages (PS3.8 9.3.5): both are answered."""
+    client = raw()
+    assert client.associate([(VERIFICATION, ImplicitVRLittleEndian)])[0] == 2
+    first = encode_command({0x0002: VERIFICATION, 0x0100: 0x0030, 0x0110: 1, 0x0800: 0x0101})
+    second = encode_command({0x0002: VERIFICATION, 0x0100: 0x0030, 0x0110: 2, 0x0800: 0x0101})
+    items = b"".join(struct.pack(">IBB", len(cmd) + 2, 1, 3) + cmd for cmd in (first, second))
+    client.conn.send_pdu(4, items)
+    answered = [client.response()[0][0x0120] for _ in range(2)]
+    assert answered == [1, 2]
+
+
+def test_request_on_another_services_context(loaded, raw):  # noqa: F811
+    """A C-FIND on the Verification context gets 0x0122, not matches; a stray
+    C-STORE-RSP is not answered."""
+    client = raw(loaded.port)
+    assert client.associate([(VERIFICATION, ImplicitVRLittleEndian)])[0] == 2
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    find = {0x0002: VERIFICATION, 0x0100: Field.C_FIND_RQ, 0x0110: 7, 0x0700: 0, 0x0800: 0}
+    client.sock.sendall(client.command(1, find, encode(query, True, True)))
+    command, data = client.response()
+    assert (command[0x0100], command[0x0120], command[0x0900]) == (0x8020, 7, 0x0122)
+    assert data == b""
+    stray = {0x0002: VERIFICATION, 0x0100: Field.C_STORE_RSP, 0x0120: 99, 0x0900: 0}
+    stray[0x0800] = 0x0101
+    echo = {0x0002: VERIFICATION, 0x0100: 0x0030, 0x0110: 8, 0x0800: 0x0101}
+    client.sock.sendall(client.command(1, stray) + client.command(1, echo))
+    command, _ = client.response()
+    assert (command[0x0100], command[0x0120]) == (0x8030, 8)
+
+
+def test_oversized_command_set_is_aborted(raw):
+    client = raw()
+    assert client.associate([(VERIFICATION, ImplicitVRLittleEndian)])[0] == 2
+    fragment = struct.pack(">IBB", 4096 + 2, 1, 1) + b"\0" * 4096  # command, not last
+    for _ in range(17):  # 68 KiB of command set: more than 64 KiB
+        client.conn.send_pdu(4, fragment)
+    kind, body = client.conn.read_pdu()
+    assert kind == 7
+    assert body[3] == 6  # invalid PDU parameter value
+
+
+def test_protocol_version_zero_is_rejected(raw):
+    request = bytearray(associate_rq([(VERIFICATION, ImplicitVRLittleEndian)]))
+    request[6:8] = b"\0\0"
+    client = raw()
+    client.sock.sendall(bytes(request))
+    assert client.conn.read_pdu() == (3, bytes([0, 1, 2, 2]))
+
+
+def test_slow_request_meets_the_artim_deadline(tmp_path):
+    """A connection that sends its A-ASSOCIATE-RQ a byte at a time, each within the
+    idle time-out, is still cut off at the ARTIM deadline."""
+    from srkit.db import Database
+
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    sock = bind("127.0.0.1", 0)
+    server = scp.make_server(db, sock, config=PeersConfig(), timeout=0.6).start()
+    client = Raw(sock.getsockname()[1])
+    request = associate_rq([(VERIFICATION, ImplicitVRLittleEndian)])
+    try:
+        assert _trickle(client.sock, request, 0.2) < 3.0
+    finally:
+        client.close()
+        server.shutdown()
+        db.close()
+
+
+def _trickle(sock: socket.socket, data: bytes, pause: float) -> float:
+    """Send ``data`` a byte every ``pause`` seconds until the peer closes; the seconds
+    it took (the whole time if the peer never closed)."""
+    start = time.monotonic()
+    try:
+        for byte in data:
+            sock.sendall(bytes([byte]))
+            time.sleep(pause)
+    except OSError:
+        pass
+    return time.monotonic() - start
+
+
+def test_storage_scu_and_scp_roles_on_one_association(archive):  # noqa: F811
+    """A requestor proposing both roles for CT Image Storage may send (and could be
+    sent to by C-GET) on one association."""
+    from pynetdicom import AE, build_role
+
+    path = data_path("ct/pydicom_CT_small.dcm")
+    ds = pydicom.dcmread(path)
+    ae = AE(ae_title="BOTH")
+    ae.add_requested_context(CT_IMAGE, ds.file_meta.TransferSyntaxUID)
+    assoc = ae.associate(
+        "127.0.0.1",
+        archive.port,
+        ae_title="SRKIT",
+        ext_neg=[build_role(CT_IMAGE, scu_role=True, scp_role=True)],
+    )
+    assert assoc.is_established
+    try:
+        [context] = assoc.accepted_contexts
+        assert context.as_scu
+        assert context.as_scp
+        assert assoc.send_c_store(ds).Status == 0x0000
+    finally:
+        assoc.release()
+    assert archive.db.instance_path(str(ds.SOPInstanceUID)) is not None
+
+
+def test_junk_data_set_answered_at_once(archive, raw):  # noqa: F811
+    client = raw()
+    assert client.associate([(CT_IMAGE, ImplicitVRLittleEndian)])[0] == 2
+    store = {0x0002: CT_IMAGE, 0x0100: Field.C_STORE_RQ, 0x0110: 1, 0x0700: 0, 0x0800: 0}
+    store[0x1000] = "1.2.3.4"
+    client.conn.peer_max = 1 << 20  # the listener's Maximum Length Received
+    start = time.monotonic()
+    client.sock.sendall(client.command(1, store, b"\0" * (4 << 20)))
+    command, _ = client.response()
+    assert command[0x0900] == 0xC000
+    assert time.monotonic() - start < 5
+    assert archive.db.query("IMAGE", {}) == []
+
+
+def test_retrieve_counts_a_missing_file_as_failed(archive):  # noqa: F811
+    files = data_files("ct/pydicom_CT2/*.dcm")
+    assert scu.send(archive.peer, files).failed == []
+    sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+    gone = str(sources[1].SOPInstanceUID)
+    archive.db.instance_path(gone).unlink()
+    responses, received = _get(
+        archive.port, sources[0].StudyInstanceUID, CT_IMAGE, [ExplicitVRLittleEndian]
+    )
+    final, identifier = responses[-1]
+    assert final.Status == 0xB000
+    assert (final.NumberOfCompletedSuboperations, final.NumberOfFailedSuboperations) == (
+        len(files) - 1,
+        1,
+    )
+    assert identifier.FailedSOPInstanceUIDList == gone  # one value
+    assert sorted(str(ds.SOPInstanceUID) for _ts, ds in received) == sorted(
+        str(s.SOPInstanceUID) for s in sources if str(s.SOPInstanceUID) != gone
+    )
+
+
+def test_counts_above_65535_are_capped():
+    counts = scp._Counts(70000)
+    counts.add("1.2.3", 0)
+    fields = counts._fields(False)
+    assert fields[0x1020] == 0xFFFF
+    assert fields[0x1021] == 1
+    assert decode_command(encode_command({0x0100: 0x8010, **fields}))[0x1020] == 0xFFFF
+
+
+def test_at_value_of_bad_length():
+    with pytest.raises(CommandError):
+        decode_command(struct.pack("<HHI", 0, 0x0901, 6) + b"\x10\x00\x20\x00\x30\x00")

@@ -101,6 +101,13 @@ def _open_db(url: str | None) -> Any:
     help="Concurrent associations per process; more are rejected (local limit exceeded).",
 )
 @click.option(
+    "--max-size",
+    type=click.IntRange(1, 1 << 22),
+    default=1024,
+    show_default=True,
+    help="Largest data set accepted, in MiB (held in memory until stored).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(0.1, 86400),
     default=60.0,
@@ -116,6 +123,7 @@ def listen(
     config_file: str | None,
     workers: int,
     max_associations: int,
+    max_size: int,
     timeout: float,
 ) -> None:
     """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
@@ -142,7 +150,11 @@ def listen(
         db.close()
         fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
     bound = sock.getsockname()[1]
-    options = {"max_associations": max_associations, "timeout": timeout}
+    options = {
+        "max_associations": max_associations,
+        "timeout": timeout,
+        "max_dataset": max_size << 20,
+    }
     if workers == 1:
         click.echo(f"srkit: listening on {host}:{bound} as {aet}", err=True)
         try:

@@ -401,6 +401,7 @@ class Database:
             select(
                 i.c.pk,
                 i.c.path,
+                i.c.sop_instance_uid,
                 i.c.copied,
                 i.c.series_pk,
                 S.series.c.study_pk,
@@ -422,6 +423,11 @@ class Database:
     def instance_paths(self, level: str, uid: str) -> list[Path]:
         """The files of a patient (by Patient ID), study, series or instance."""
         return [Path(r.path) for r in self._instance_rows(level, uid)]
+
+    def instance_files(self, level: str, uid: str) -> list[tuple[str, Path]]:
+        """(SOP Instance UID, file) of every instance of a patient (by Patient ID),
+        study, series or instance, whether or not the file is still there."""
+        return [(str(r.sop_instance_uid), Path(r.path)) for r in self._instance_rows(level, uid)]
 
     def instance_path(self, sop_instance_uid: str) -> Path | None:
         """The file of one instance, or None when it is not indexed."""

@@ -25,12 +25,22 @@ import select
 import socket
 import struct
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from srkit.net.command import ABSENT, CommandError, Field, decode_command, encode_command
-from srkit.net.upper import MAX_PDU, Connection, PduType, ProtocolError, negotiate, read_pdvs
+from srkit.net.upper import (
+    MAX_PDU,
+    Connection,
+    PduType,
+    PeerClosed,
+    ProtocolError,
+    negotiate,
+    read_pdvs,
+)
 
 __all__ = ["Association", "Message", "Server", "file_meta"]
 
@@ -39,6 +49,13 @@ LOGGER.addHandler(logging.NullHandler())
 
 UNRECOGNIZED_OPERATION = 0x0211
 """Status for a command the listener does not provide (PS3.7 Annex C.5.5)."""
+SOP_CLASS_NOT_SUPPORTED = 0x0122
+"""Status for a request on a presentation context of another service (PS3.7 C.5.9)."""
+ARTIM = 30.0
+"""Seconds a new connection has to send its A-ASSOCIATE-RQ, however slowly it sends
+(the ARTIM timer, PS3.8 Section 9.1.5)."""
+MAX_COMMAND = 1 << 16
+"""Largest command set accepted (real ones are under 1 KiB)."""
 
 
 @dataclass(slots=True)
@@ -120,6 +137,7 @@ class Association:
         self.is_established = False
         self.is_aborted = False
         self._backlog: list[Message] = []
+        self._items: deque[tuple[int, int, Any]] = deque()
         self._ended = False
         self._next_id = 0
 
@@ -133,10 +151,14 @@ class Association:
             self.conn.set_timeout(self.server.timeout)
             if self._negotiate():
                 self._serve()
+        except PeerClosed:
+            if not self.is_aborted and self.is_established:
+                LOGGER.info("association from %s: the peer closed the connection", self.calling_ae)
         except (ProtocolError, CommandError) as exc:
             if not self.is_aborted:
                 LOGGER.warning("association from %s aborted: %s", self.calling_ae or "?", exc)
-                self.conn.abort()
+                reason = exc.reason if isinstance(exc, ProtocolError) else 6
+                self.conn.abort(reason=reason)
         except _Gone:
             pass
         except (OSError, ValueError) as exc:  # reset, timed out, or closed by abort()
@@ -149,20 +171,25 @@ class Association:
         finally:
             self.is_established = False
             with contextlib.suppress(OSError):
-                self.conn.close()
+                self.conn.close(linger=0.0 if self.is_aborted else 1.0)
             self.server._forget(self)
 
     def abort(self) -> None:
-        """A-ABORT the association (from another thread, e.g. on shutdown)."""
+        """A-ABORT the association (from another thread, e.g. on shutdown): the PDU
+        goes out only between two PDUs of the association and only if the socket
+        takes it at once; the connection is shut down either way."""
         self.is_aborted = True
-        self.conn.abort(source=0)
+        self.conn.abort(source=0, wait=False)
         with contextlib.suppress(OSError):
             self.conn.sock.shutdown(socket.SHUT_RDWR)
 
     def _negotiate(self) -> bool:
+        self.conn.deadline = time.monotonic() + min(ARTIM, self.server.timeout)
         kind, body = self.conn.read_pdu()
+        self.conn.deadline = None
         if kind != PduType.ASSOCIATE_RQ:
-            raise ProtocolError(f"expected an A-ASSOCIATE-RQ, got PDU type {kind}")
+            reason = 2 if 1 <= kind <= 7 else 1  # unexpected / unrecognized PDU
+            raise ProtocolError(f"expected an A-ASSOCIATE-RQ, got PDU type {kind}", reason)
         reply, result = negotiate(
             body,
             self.server.contexts,
@@ -186,23 +213,64 @@ class Association:
             self._dispatch(message)
 
     def _dispatch(self, message: Message) -> None:
-        handler = self.server.handlers.get(message.field)
-        if message.field == Field.C_CANCEL_RQ:
+        field = message.field
+        if field == Field.C_CANCEL_RQ:
             return  # a cancel for an operation that has ended already
+        if field & 0x8000:  # a response nobody asked for: not answered
+            LOGGER.info("association from %s: stray response 0x%04X", self.calling_ae, field)
+            return
+        handler = self.server.handlers.get(field)
         if handler is None:
-            self.respond(message, message.field | 0x8000, UNRECOGNIZED_OPERATION)
+            self.respond(message, field | 0x8000, UNRECOGNIZED_OPERATION)
+            return
+        abstract = str(self.contexts[message.context_id].abstract_syntax)
+        if not self.server.accepts(abstract, field):
+            self.respond(message, field | 0x8000, SOP_CLASS_NOT_SUPPORTED)
             return
         handler(self, message)
 
     # -- reading ----------------------------------------------------------------------
 
     def read_message(self) -> Message | None:
-        """The next DIMSE message; ``None`` once the peer released or aborted."""
+        """The next DIMSE message; ``None`` once the peer released or aborted.
+
+        Data items left in a P-DATA-TF after a message ends start the next one (a PDU
+        may carry several, PS3.8 Section 9.3.5).
+        """
         parts: list[Any] = []
         size = 0
         command: dict[int, Any] | None = None
         context_id: int | None = None
+        items = self._items
         while True:
+            while items:
+                cid, flags, data = items.popleft()
+                if context_id is None:
+                    if cid not in self.contexts:
+                        raise ProtocolError(f"presentation context {cid} was not accepted", 6)
+                    context_id = cid
+                elif cid != context_id:
+                    raise ProtocolError("a message switched presentation contexts", 6)
+                size += len(data)
+                if flags & 1:
+                    if command is not None:
+                        raise ProtocolError("a command fragment after the command set", 6)
+                    if size > MAX_COMMAND:
+                        raise ProtocolError(f"command set longer than {MAX_COMMAND} bytes", 6)
+                    parts.append(data)
+                    if flags & 2:
+                        command = decode_command(b"".join(parts))
+                        parts, size = [], 0
+                        if command.get(0x0800, ABSENT) == ABSENT:
+                            return Message(context_id, command, None)
+                else:
+                    if command is None:
+                        raise ProtocolError("a data set fragment before the command set", 6)
+                    if size > self.server.max_dataset:
+                        raise ProtocolError(f"data set larger than {self.server.max_dataset} bytes")
+                    parts.append(data)
+                    if flags & 2:
+                        return Message(context_id, command, parts)
             kind, length = self.conn.read_header()
             if kind != PduType.P_DATA:
                 self.conn.read_exact(min(length, 1 << 16))
@@ -213,34 +281,10 @@ class Association:
                 if kind == PduType.ABORT:
                     self.is_established = False
                     return None
-                raise ProtocolError(f"unexpected PDU type {kind}")
+                raise ProtocolError(f"unexpected PDU type {kind}", 2 if 1 <= kind <= 7 else 1)
             if length > MAX_PDU:
                 raise ProtocolError(f"P-DATA-TF of {length} bytes exceeds {MAX_PDU}")
-            for cid, flags, data in read_pdvs(self.conn.read_exact(length)):
-                if context_id is None:
-                    if cid not in self.contexts:
-                        raise ProtocolError(f"presentation context {cid} was not accepted")
-                    context_id = cid
-                elif cid != context_id:
-                    raise ProtocolError("a message switched presentation contexts")
-                if flags & 1:
-                    if command is not None:
-                        raise ProtocolError("a command fragment after the command set")
-                    parts.append(data)
-                    if flags & 2:
-                        command = decode_command(b"".join(parts))
-                        parts = []
-                        if command.get(0x0800, ABSENT) == ABSENT:
-                            return Message(context_id, command, None)
-                else:
-                    if command is None:
-                        raise ProtocolError("a data set fragment before the command set")
-                    parts.append(data)
-                    size += len(data)
-                    if size > self.server.max_dataset:
-                        raise ProtocolError(f"data set larger than {self.server.max_dataset} bytes")
-                    if flags & 2:
-                        return Message(context_id, command, parts)
+            items.extend(read_pdvs(self.conn.read_exact(length)))
 
     def cancelled(self, message_id: int) -> bool:
         """Whether a C-CANCEL for ``message_id`` has arrived (without waiting).
@@ -257,8 +301,16 @@ class Association:
                 if int(message.command.get(0x0120, -1)) == message_id:
                     return True
                 continue
-            self._backlog.append(message)
+            self._queue(message)
         return False
+
+    def _queue(self, message: Message) -> None:
+        """Keep a request that arrived during an operation, for after it. Without an
+        asynchronous operations window (PS3.7 Annex D.3.3.3) a peer may not send
+        requests meanwhile; one is tolerated, more end the association."""
+        if self._backlog:
+            raise ProtocolError("requests during an operation (no asynchronous window)", 2)
+        self._backlog.append(message)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -302,10 +354,17 @@ class Association:
         return (base + self._next_id) % 0x10000 or 1
 
     def request_store(
-        self, context_id: int, sop_class: str, sop_instance: str, data: bytes, message_id: int
+        self,
+        context_id: int,
+        sop_class: str,
+        sop_instance: str,
+        data: bytes,
+        message_id: int,
+        base_id: int,
     ) -> tuple[int, bool]:
         """Send a C-STORE-RQ (a C-GET sub-operation, PS3.4 Section C.4.3.3.1) and wait for
-        its response; returns (status, cancel seen)."""
+        its response; returns (status, whether a C-CANCEL of the C-GET ``base_id``
+        arrived meanwhile)."""
         fields = {0x0002: sop_class, 0x0100: Field.C_STORE_RQ, 0x0110: message_id}
         fields.update({0x0700: 0, 0x1000: sop_instance})
         self.send_message(context_id, fields, data)
@@ -318,9 +377,13 @@ class Association:
             if message.field == Field.C_STORE_RSP and message.command.get(0x0120) == message_id:
                 return int(message.command.get(0x0900, 0xC000)), cancel
             if message.field == Field.C_CANCEL_RQ:
-                cancel = True
+                if message.command.get(0x0120) == base_id:
+                    cancel = True
                 continue
-            self._backlog.append(message)
+            if message.field & 0x8000:
+                LOGGER.info("C-GET: unexpected response 0x%04X ignored", message.field)
+                continue
+            self._queue(message)
 
 
 class Server:
@@ -336,6 +399,9 @@ class Server:
         Command Field of a request -> ``handler(association, message)``.
     allowed : callable or None
         ``allowed(calling_ae)``: whether a caller may associate at all.
+    accepts : callable or None
+        ``accepts(abstract_syntax, command_field)``: whether a request belongs on a
+        presentation context of that SOP class (else 0x0122).
     max_associations : int
         More concurrent associations are rejected (local limit exceeded); beyond
         four times as many open connections, new ones are closed at once.
@@ -343,7 +409,8 @@ class Server:
         Seconds an association may stay silent before it is aborted.
     max_dataset : int
         Largest data set accepted in one message (the association is aborted
-        beyond it, as nothing bounds it in the protocol): 4 GiB.
+        beyond it, as nothing bounds it in the protocol; the data set is held in
+        memory until stored): 1 GiB.
     """
 
     def __init__(
@@ -353,14 +420,16 @@ class Server:
         handlers: dict[int, Callable[[Association, Message], None]],
         *,
         allowed: Callable[[str], bool] | None = None,
+        accepts: Callable[[str, int], bool] | None = None,
         max_associations: int = 32,
         timeout: float = 60.0,
-        max_dataset: int = 1 << 32,
+        max_dataset: int = 1 << 30,
     ) -> None:
         self.socket = sock
         self.contexts = contexts
         self.handlers = handlers
         self.allowed = allowed
+        self.accepts = accepts or (lambda abstract_syntax, field: True)
         self.max_associations = max_associations
         self.timeout = timeout
         self.max_dataset = max_dataset
@@ -380,6 +449,11 @@ class Server:
         with self._lock:
             established = sum(1 for assoc in self.active_associations if assoc.is_established)
         return established >= self.max_associations
+
+    def associations(self) -> list[Association]:
+        """A snapshot of the associations in progress."""
+        with self._lock:
+            return list(self.active_associations)
 
     def _forget(self, assoc: Association) -> None:
         with self._lock:
@@ -401,9 +475,13 @@ class Server:
                     conn, _address = self.socket.accept()
                 except (BlockingIOError, InterruptedError):
                     continue  # another worker took it
-                except OSError:
+                except OSError as exc:
                     if self._stop.is_set():
                         break
+                    # out of descriptors (EMFILE, ENFILE) or memory: the socket stays
+                    # readable, so wait rather than spin
+                    LOGGER.error("cannot accept a connection: %s", exc)
+                    self._stop.wait(poll_interval)
                     continue
                 with self._lock:
                     full = len(self.active_associations) >= 4 * self.max_associations
@@ -414,7 +492,14 @@ class Server:
                 assoc = Association(self, conn)
                 with self._lock:
                     self.active_associations.append(assoc)
-                threading.Thread(target=assoc.run, name="srkit-association", daemon=True).start()
+                try:
+                    threading.Thread(
+                        target=assoc.run, name="srkit-association", daemon=True
+                    ).start()
+                except RuntimeError as exc:  # no more threads: drop this connection
+                    LOGGER.error("cannot serve a connection: %s", exc)
+                    self._forget(assoc)
+                    conn.close()
         finally:
             self._stopped.set()
 

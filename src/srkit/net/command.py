@@ -99,7 +99,9 @@ def decode_command(data: bytes | bytearray | memoryview) -> dict[int, Any]:
         elif element in _TEXT:
             out[element] = bytes(value).decode("ascii", "replace").rstrip("\x00 ").strip()
         elif element in _AT:
-            words = struct.unpack(f"<{length // 2}H", value[: length - length % 4])
+            if length % 4:
+                raise CommandError(f"(0000,{element:04X}) AT value of {length} bytes")
+            words = struct.unpack(f"<{length // 2}H", value)
             out[element] = [(words[k] << 16) | words[k + 1] for k in range(0, len(words), 2)]
         else:
             out[element] = bytes(value)

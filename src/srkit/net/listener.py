@@ -93,10 +93,10 @@ def serve(sock: socket.socket, make_server: Callable[[], Any], *, grace: float =
     server.shutdown()
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not any(assoc.is_established for assoc in server.active_associations):
+        if not any(assoc.is_established for assoc in server.associations()):
             break  # the rest are still negotiating (or idle connections): nothing to lose
         time.sleep(0.05)
-    for assoc in server.active_associations:
+    for assoc in server.associations():
         assoc.abort()
 
 

@@ -86,7 +86,7 @@ def supported_contexts(config: PeersConfig | None = None) -> list[Any]:
     contexts = [build_context(VERIFICATION, ALL_TRANSFER_SYNTAXES)]
     for cx in AllStoragePresentationContexts:
         context = build_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
-        context.scp_role, context.scu_role = True, False
+        context.scp_role, context.scu_role = True, True
         contexts.append(context)
     for root in ("PatientRoot", "StudyRoot"):
         for kind in ("Find", "Move", "Get"):
@@ -96,11 +96,13 @@ def supported_contexts(config: PeersConfig | None = None) -> list[Any]:
 
 
 class Services:
-    """The request handlers of one listener (database and peers configuration)."""
+    """The request handlers of one listener (database, peers configuration, and the
+    listener's AE title, the calling title of its C-MOVE sub-associations)."""
 
-    def __init__(self, db: Any, config: PeersConfig) -> None:
+    def __init__(self, db: Any, config: PeersConfig, aet: str = "SRKIT") -> None:
         self.db = db
         self.config = config
+        self.aet = aet
 
     def handlers(self) -> dict[int, Any]:
         """Command Field -> handler, for :class:`srkit.net.acceptor.Server`."""
@@ -146,6 +148,8 @@ class Services:
         sop_instance = str(msg.command.get(0x1000, ""))
         if sop_class != str(context.abstract_syntax):
             return STORE_NOT_MATCHING, "SOP Class differs from the presentation context"
+        if not _looks_like_data_set(msg.fragments, context.transfer_syntax[0]):
+            return CANNOT_UNDERSTAND, "not a DICOM data set"
         meta = file_meta(sop_class, sop_instance, str(context.transfer_syntax[0]), caller)
         data = b"".join([meta, *(msg.fragments or ())])
         try:
@@ -232,8 +236,9 @@ class Services:
 
     # -- retrieve ---------------------------------------------------------------------
 
-    def _paths(self, assoc: Association, msg: Message) -> list[Path]:
-        """Files of the instances a C-MOVE/C-GET identifier names (its unique keys)."""
+    def _paths(self, assoc: Association, msg: Message) -> list[tuple[str, Path]]:
+        """(SOP Instance UID, file) of the instances a C-MOVE/C-GET identifier names
+        (its unique keys); a file that has gone is kept, to count as a failure."""
         ident = _decode(msg.dataset, assoc.contexts[msg.context_id].transfer_syntax[0])
         level = str(ident.get("QueryRetrieveLevel", "")).strip().upper()
         if level not in UNIQUE_KEYS:
@@ -242,18 +247,18 @@ class Services:
         value = _value_text(ident[key]).strip() if key in ident else ""
         if not value:
             raise SrkitError(f"{key} missing from the identifier")
-        paths: list[Path] = []
-        seen: set[Path] = set()
+        found: list[tuple[str, Path]] = []
+        seen: set[str] = set()
         for uid in value.split("\\"):
-            for path in self.db.instance_paths(DB_LEVELS[level], uid.strip()):
-                if path not in seen and Path(path).is_file():
-                    seen.add(path)
-                    paths.append(Path(path))
-        return paths
+            for sop_uid, path in self.db.instance_files(DB_LEVELS[level], uid.strip()):
+                if sop_uid not in seen:
+                    seen.add(sop_uid)
+                    found.append((sop_uid, path))
+        return found
 
     def _retrieve_start(
         self, assoc: Association, msg: Message, rsp: int, service: str
-    ) -> list[Path] | None:
+    ) -> list[tuple[str, Path]] | None:
         """The files to send, or None after answering a refusal."""
         if not self.config.may(assoc.calling_ae, service):
             assoc.respond(msg, rsp, NOT_AUTHORIZED, extra={0x0902: "caller may not retrieve"})
@@ -279,20 +284,22 @@ class Services:
         if destination is None or not self.config.may(assoc.calling_ae, "move"):
             assoc.respond(msg, rsp, MOVE_UNKNOWN_DEST, extra={0x0902: "unknown move destination"})
             return
-        paths = self._retrieve_start(assoc, msg, rsp, "move")
-        if paths is None:
+        found = self._retrieve_start(assoc, msg, rsp, "move")
+        if found is None:
             return
-        sub = _associate(destination, destination_ae, paths) if paths else None
-        if paths and sub is None:
+        files = [path for _uid, path in found if path.is_file()]
+        sub = _associate(destination, destination_ae, self.aet, files) if files else None
+        if files and sub is None:
             assoc.respond(msg, rsp, MOVE_UNKNOWN_DEST, extra={0x0902: "destination not reachable"})
             return
+        originator = (assoc.calling_ae, msg.message_id)
         try:
-            counts = _Counts(len(paths))
-            for path in paths:
+            counts = _Counts(len(found))
+            for uid, path in found:
                 if assoc.cancelled(msg.message_id):
                     counts.respond_final(assoc, msg, rsp, cancelled=True)
                     return
-                counts.add(*_move_one(sub, path))
+                counts.add(uid, _move_one(sub, path, originator))
                 counts.respond_pending(assoc, msg, rsp)
             counts.respond_final(assoc, msg, rsp)
         finally:
@@ -303,15 +310,15 @@ class Services:
         """C-GET (PS3.4 Section C.4.3): instances go back over the same association, as
         C-STORE sub-operations on a context where the requestor took the SCP role."""
         rsp = Field.C_GET_RSP
-        paths = self._retrieve_start(assoc, msg, rsp, "get")
-        if paths is None:
+        found = self._retrieve_start(assoc, msg, rsp, "get")
+        if found is None:
             return
-        counts = _Counts(len(paths))
-        for path in paths:
+        counts = _Counts(len(found))
+        for uid, path in found:
             if assoc.cancelled(msg.message_id):
                 counts.respond_final(assoc, msg, rsp, cancelled=True)
                 return
-            uid, status, cancel = _get_one(assoc, msg, path)
+            status, cancel = _get_one(assoc, msg, path)
             counts.add(uid, status)
             if cancel:
                 counts.respond_final(assoc, msg, rsp, cancelled=True)
@@ -340,10 +347,11 @@ class _Counts:
             self.failed_uids.append(uid)
 
     def _fields(self, final: bool) -> dict[int, int]:
+        """The counts (US: a count above 65535 is sent as 65535)."""
         fields = {0x1021: self.completed, 0x1022: self.failed, 0x1023: self.warning}
         if not final:
             fields[0x1020] = self.remaining
-        return fields
+        return {key: min(value, 0xFFFF) for key, value in fields.items()}
 
     def respond_pending(self, assoc: Association, msg: Message, rsp: int) -> None:
         assoc.respond(msg, rsp, PENDING, extra=self._fields(False))
@@ -375,6 +383,21 @@ class _Counts:
         assoc.respond(msg, rsp, status, identifier, extra=fields)
 
 
+def _looks_like_data_set(fragments: Sequence[Any] | None, syntax: Any) -> bool:
+    """Whether a received data set starts like one (PS3.5 Section 7.1): its first
+    element is outside the command group 0000 and, in explicit VR, has a VR of two
+    upper-case letters. Rejects junk before the parser spends time on it."""
+    head = bytes(fragments[0][:8]) if fragments else b""
+    if syntax.is_deflated or not syntax.is_little_endian:
+        return bool(head)
+    if len(head) < 8:
+        return False
+    group = int.from_bytes(head[:2], "little")
+    if group < 0x0002 or (group % 2 and group < 0x0008):  # 0000-0001, 0003, 0005, 0007
+        return False
+    return syntax.is_implicit_VR or (65 <= head[4] <= 90 and 65 <= head[5] <= 90)
+
+
 def _decode(data: bytes, syntax: Any) -> Dataset:
     """An identifier received in ``syntax`` (PS3.5 Section 10)."""
     from pynetdicom.dsutils import decode
@@ -403,6 +426,9 @@ def _read_meta(path: Path) -> tuple[str, str, str, bytes] | None:
     try:
         meta = read_file_meta_info(path)
         data = path.read_bytes()
+    except FileNotFoundError:
+        LOGGER.warning("cannot retrieve %s: the file has gone", path)
+        return None
     except Exception as exc:
         LOGGER.error("cannot read %s for retrieval: %s", path, exc)
         return None
@@ -438,17 +464,16 @@ def _get_context(assoc: Association, sop_class: str, syntax: str) -> tuple[int, 
     return None
 
 
-def _get_one(assoc: Association, msg: Message, path: Path) -> tuple[str, int | None, bool]:
-    """One C-GET sub-operation: (SOP Instance UID, status or None if it failed here,
-    cancel seen)."""
+def _get_one(assoc: Association, msg: Message, path: Path) -> tuple[int | None, bool]:
+    """One C-GET sub-operation: (status, or None if it failed here; cancel seen)."""
     found = _read_meta(path)
     if found is None:
-        return path.stem, None, False
+        return None, False
     sop_class, sop_instance, syntax, data = found
     context = _get_context(assoc, sop_class, syntax)
     if context is None:
         LOGGER.warning("C-GET: no accepted context for %s in %s", sop_class, syntax)
-        return sop_instance, None, False
+        return None, False
     cid, transcode = context
     if transcode:
         from pydicom import dcmread
@@ -457,10 +482,9 @@ def _get_one(assoc: Association, msg: Message, path: Path) -> tuple[str, int | N
             data = _encode(dcmread(path), assoc.contexts[cid].transfer_syntax[0])
         except Exception as exc:
             LOGGER.error("cannot transcode %s: %s", path, exc)
-            return sop_instance, None, False
+            return None, False
     message_id = assoc.next_message_id(msg.message_id)
-    status, cancel = assoc.request_store(cid, sop_class, sop_instance, data, message_id)
-    return sop_instance, status, cancel
+    return assoc.request_store(cid, sop_class, sop_instance, data, message_id, msg.message_id)
 
 
 def _store_contexts(paths: Sequence[Path]) -> list[Any]:
@@ -486,13 +510,16 @@ def _store_contexts(paths: Sequence[Path]) -> list[Any]:
     return contexts[:128]
 
 
-def _associate(destination: tuple[str, int], ae_title: str, paths: Sequence[Path]) -> Any:
-    """An association to a C-MOVE destination (pynetdicom SCU), or None."""
+def _associate(
+    destination: tuple[str, int], ae_title: str, own_title: str, paths: Sequence[Path]
+) -> Any:
+    """An association to a C-MOVE destination (pynetdicom SCU, calling AE title
+    ``own_title``), or None."""
     from pynetdicom import AE, evt
 
     from srkit.net.tuning import tune_association
 
-    ae = AE(ae_title="SRKIT")
+    ae = AE(ae_title=own_title)
     ae.requested_contexts = _store_contexts(paths)
     host, port = destination
     try:
@@ -505,40 +532,45 @@ def _associate(destination: tuple[str, int], ae_title: str, paths: Sequence[Path
     return sub if sub.is_established else None
 
 
-def _move_one(sub: Any, path: Path) -> tuple[str, int | None]:
-    """One C-MOVE sub-operation over ``sub``: (SOP Instance UID, the C-STORE status or
-    None if it failed)."""
+def _move_one(sub: Any, path: Path, originator: tuple[str, int]) -> int | None:
+    """One C-MOVE sub-operation over ``sub`` with the Move Originator AE Title and
+    Message ID (PS3.7 Section 9.1.1.1): the C-STORE status, None if it failed."""
     from pydicom import dcmread
 
     from srkit.net.tuning import settle
 
+    if sub is None:
+        return None
     try:
         ds = dcmread(path)
     except Exception as exc:
         LOGGER.error("cannot read %s for retrieval: %s", path, exc)
-        return path.stem, None
-    uid = str(ds.get("SOPInstanceUID", path.stem))
+        return None
     settle(sub)
     try:
-        status = sub.send_c_store(ds)
+        status = sub.send_c_store(ds, originator_aet=originator[0], originator_id=originator[1])
     except Exception as exc:
         LOGGER.warning("C-MOVE sub-operation %s failed: %s", path.name, exc)
-        return uid, None
-    return uid, (int(status.Status) if status and "Status" in status else None)
+        return None
+    return int(status.Status) if status and "Status" in status else None
 
 
-def make_server(db: Any, sock: socket.socket, *, config: PeersConfig, **options: Any) -> Server:
+def make_server(
+    db: Any, sock: socket.socket, *, config: PeersConfig, aet: str = "SRKIT", **options: Any
+) -> Server:
     """A listener over ``sock`` (bound and listening, possibly shared with other
     processes, see :mod:`srkit.net.listener`). Not started: run ``serve_forever()``
     or ``start()``; ``shutdown()`` closes this process's descriptor of ``sock``.
-    ``options``: ``max_associations``, ``timeout``, ``max_dataset`` of
-    :class:`srkit.net.acceptor.Server`."""
+    Associations are not refused by called AE title; ``aet`` is the calling title of
+    C-MOVE sub-associations. ``options``: ``max_associations``, ``timeout``,
+    ``max_dataset`` of :class:`srkit.net.acceptor.Server`."""
     allowed = (lambda title: title in config.peers) if config.restricted else None
     return Server(
         sock,
         supported_contexts(config),
-        Services(db, config).handlers(),
+        Services(db, config, aet).handlers(),
         allowed=allowed,
+        accepts=accepts,
         **options,
     )
 
@@ -546,9 +578,23 @@ def make_server(db: Any, sock: socket.socket, *, config: PeersConfig, **options:
 def serve_socket(
     db: Any, sock: socket.socket, *, aet: str, config: PeersConfig, **options: Any
 ) -> Server:
-    """:func:`make_server` for :func:`srkit.net.listener.serve` (``aet`` is accepted for
-    any called AE title, as before: associations are not refused by called title)."""
-    return make_server(db, sock, config=config, **options)
+    """:func:`make_server` for :func:`srkit.net.listener.serve`."""
+    return make_server(db, sock, config=config, aet=aet, **options)
+
+
+_QR_FIELDS = {"1": Field.C_FIND_RQ, "2": Field.C_MOVE_RQ, "3": Field.C_GET_RQ}
+
+
+def accepts(abstract_syntax: str, field: int) -> bool:
+    """Whether a request belongs on a context of ``abstract_syntax``: C-ECHO on
+    Verification, C-FIND/C-MOVE/C-GET on the matching Query/Retrieve SOP class
+    (PS3.4 Table C.6-1, C.6-2), C-STORE on any other (storage) SOP class."""
+    if abstract_syntax == VERIFICATION:
+        return field == Field.C_ECHO_RQ
+    for root in ("1.2.840.10008.5.1.4.1.2.1.", STUDY_ROOT):
+        if abstract_syntax.startswith(root):
+            return _QR_FIELDS.get(abstract_syntax[len(root) :]) == field
+    return field == Field.C_STORE_RQ
 
 
 def start(
@@ -568,7 +614,7 @@ def start(
     """
     from srkit.net.listener import bind
 
-    server = make_server(db, bind(host, port), config=config or PeersConfig(), **options)
+    server = make_server(db, bind(host, port), config=config or PeersConfig(), aet=aet, **options)
     server.start()
     if not block:
         return server

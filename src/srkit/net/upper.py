@@ -20,6 +20,8 @@ from __future__ import annotations
 import select
 import socket
 import struct
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,19 @@ class PduType:
 
 
 class ProtocolError(SrkitError):
-    """The peer broke the Upper Layer protocol (the association is aborted)."""
+    """The peer broke the Upper Layer protocol (the association is aborted).
+
+    ``reason`` is the A-ABORT reason of PS3.8 Table 9-26 (0 not specified,
+    1 unrecognized PDU, 2 unexpected PDU, 4 unrecognized PDU parameter, 6 invalid
+    PDU parameter value)."""
+
+    def __init__(self, message: str, reason: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PeerClosed(ProtocolError):
+    """The peer closed the connection (no A-ABORT is sent back: PS3.8 action AA-4)."""
 
 
 class Connection:
@@ -87,7 +101,11 @@ class Connection:
     def __init__(self, sock: socket.socket, peer_max: int = 0) -> None:
         self.sock = sock
         self.peer_max = peer_max
+        self.deadline: float | None = None
+        """While set (``time.monotonic()`` value), reads fail after it: the ARTIM
+        timer while waiting for the A-ASSOCIATE-RQ (PS3.8 Section 9.1.5)."""
         self._pending = b""
+        self._send_lock = threading.Lock()
 
     def set_timeout(self, seconds: float) -> None:
         """Blocking socket; reads and writes fail after ``seconds`` without progress."""
@@ -97,14 +115,36 @@ class Connection:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
-    def close(self) -> None:
-        """Close the socket."""
-        self.sock.close()
+    def close(self, linger: float = 0.0) -> None:
+        """Close the socket; with ``linger``, first stop sending and read until the
+        peer closes (at most ``linger`` seconds), so that a last PDU (A-ABORT,
+        A-ASSOCIATE-RJ, A-RELEASE-RP) is not lost to a reset when unread data
+        remain (PS3.8 state Sta13: wait for the transport to close)."""
+        try:
+            if linger > 0:
+                self.sock.shutdown(socket.SHUT_WR)
+                deadline = time.monotonic() + linger
+                while (left := deadline - time.monotonic()) > 0 and _readable(self.sock, left):
+                    if not self.sock.recv(_READ_AHEAD):
+                        break
+        except OSError:
+            pass
+        finally:
+            self.sock.close()
+
+    def _wait(self) -> None:
+        """Wait for data until the deadline (only while a deadline is set)."""
+        if self.deadline is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0 or not _readable(self.sock, left):
+            raise ProtocolError("no A-ASSOCIATE-RQ within the ARTIM time-out")
 
     def _recv(self) -> bytes:
+        self._wait()
         chunk = self.sock.recv(_READ_AHEAD)
         if not chunk:
-            raise ProtocolError("the peer closed the connection")
+            raise PeerClosed("the peer closed the connection")
         return chunk
 
     def read_exact(self, size: int) -> bytes | bytearray:
@@ -129,9 +169,10 @@ class Connection:
         view = memoryview(buffer)
         have = len(pending)
         while have < size:
+            self._wait()
             got = self.sock.recv_into(view[have:], size - have, socket.MSG_WAITALL)
             if not got:
-                raise ProtocolError("the peer closed the connection")
+                raise PeerClosed("the peer closed the connection")
             have += got
         return buffer
 
@@ -151,18 +192,15 @@ class Connection:
         """Whether bytes have arrived (buffered or on the socket), without waiting."""
         if self._pending:
             return True
-        try:
-            ready, _w, _x = select.select([self.sock], [], [], 0)
-        except (OSError, ValueError):
-            return False
-        return bool(ready)
+        return _readable(self.sock, 0)
 
     def send(self, data: bytes) -> None:
-        """Send one or more encoded PDUs."""
-        self.sock.sendall(data)
+        """Send one or more encoded PDUs (whole, even with another thread sending)."""
+        with self._send_lock:
+            self.sock.sendall(data)
 
     def send_pdu(self, kind: int, body: bytes) -> None:
-        self.sock.sendall(_HEADER.pack(kind, 0, len(body)) + body)
+        self.send(_HEADER.pack(kind, 0, len(body)) + body)
 
     def p_data(self, context_id: int, data: bytes, command: bool) -> bytes:
         """P-DATA-TF PDUs carrying ``data`` as one message part, split so that no PDU
@@ -185,12 +223,33 @@ class Connection:
         """A-RELEASE-RP (PS3.8 Section 9.3.7)."""
         self.send_pdu(PduType.RELEASE_RP, b"\0" * 4)
 
-    def abort(self, source: int = 2, reason: int = 0) -> None:
-        """A-ABORT (PS3.8 Section 9.3.8): source 0 service user, 2 service provider."""
+    def abort(self, source: int = 2, reason: int = 0, *, wait: bool = True) -> None:
+        """A-ABORT (PS3.8 Section 9.3.8): source 0 service user, 2 service provider.
+
+        With ``wait=False`` (another thread aborting) the PDU is sent only if it
+        goes out at once, between two PDUs of the association's own thread.
+        """
+        pdu = _HEADER.pack(PduType.ABORT, 0, 4) + bytes([0, 0, source, reason])
         try:
-            self.send_pdu(PduType.ABORT, bytes([0, 0, source, reason]))
+            if wait:
+                self.send(pdu)
+            elif self._send_lock.acquire(timeout=0.5):
+                try:
+                    self.sock.send(pdu, socket.MSG_DONTWAIT)
+                finally:
+                    self._send_lock.release()
         except OSError:
             pass
+
+
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` has data (or end of file) within ``timeout`` seconds."""
+    poller = select.poll()
+    try:
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(max(0, int(timeout * 1000))))
+    except (OSError, ValueError):
+        return False
 
 
 def read_pdvs(body: bytes | bytearray) -> list[tuple[int, int, memoryview]]:
@@ -200,10 +259,10 @@ def read_pdvs(body: bytes | bytearray) -> list[tuple[int, int, memoryview]]:
     pos, end = 0, len(view)
     while pos < end:
         if pos + 6 > end:
-            raise ProtocolError("P-DATA-TF item cut short")
+            raise ProtocolError("P-DATA-TF item cut short", 6)
         length, context_id, flags = _PDV.unpack_from(view, pos)
         if length < 2 or pos + 4 + length > end:
-            raise ProtocolError("bad P-DATA-TF item length")
+            raise ProtocolError("bad P-DATA-TF item length", 6)
         items.append((context_id, flags, view[pos + 6 : pos + 4 + length]))
         pos += 4 + length
     return items
@@ -265,7 +324,9 @@ def negotiate(
         pdu.decode(_HEADER.pack(PduType.ASSOCIATE_RQ, 0, len(body)) + body)
         request = pdu.to_primitive()
     except Exception as exc:  # any decoding failure of a malformed request
-        raise ProtocolError(f"cannot decode the A-ASSOCIATE-RQ: {exc}") from None
+        raise ProtocolError(f"cannot decode the A-ASSOCIATE-RQ: {exc}", 6) from None
+    if not pdu.protocol_version & 1:  # PS3.8 Section 9.3.2: bit 0 is version 1
+        return _reject(1, 2, 2), None
     calling = str(request.calling_ae_title).strip()
     called = str(request.called_ae_title).strip()
     if str(request.application_context_name) != APPLICATION_CONTEXT:
@@ -279,9 +340,12 @@ def negotiate(
         for item in request.user_information
         if isinstance(item, SCP_SCU_RoleSelectionNegotiation)
     }
-    results, role_replies = negotiate_as_acceptor(
-        request.presentation_context_definition_list, supported, roles
-    )
+    try:
+        results, role_replies = negotiate_as_acceptor(
+            request.presentation_context_definition_list, supported, roles
+        )
+    except Exception as exc:  # e.g. a presentation context without transfer syntax
+        raise ProtocolError(f"cannot negotiate the presentation contexts: {exc}", 6) from None
     reply = A_ASSOCIATE()
     reply.application_context_name = APPLICATION_CONTEXT
     reply.calling_ae_title = request.calling_ae_title
