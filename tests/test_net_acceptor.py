@@ -749,3 +749,23 @@ def test_counts_above_65535_are_capped():
 def test_at_value_of_bad_length():
     with pytest.raises(CommandError):
         decode_command(struct.pack("<HHI", 0, 0x0901, 6) + b"\x10\x00\x20\x00\x30\x00")
+
+
+def test_release_during_a_query_waits_for_its_end(loaded, raw):  # noqa: F811
+    """An A-RELEASE-RQ sent right after a C-FIND: every match and the final status
+    come first, then the A-RELEASE-RP."""
+    client = raw(loaded.port)
+    assert client.associate([(STUDY_FIND, ImplicitVRLittleEndian)])[0] == 2
+    query = Dataset()
+    query.QueryRetrieveLevel = "IMAGE"
+    query.SOPInstanceUID = ""
+    find = {0x0002: STUDY_FIND, 0x0100: Field.C_FIND_RQ, 0x0110: 1, 0x0700: 0, 0x0800: 0}
+    release = struct.pack(">BBI", 5, 0, 4) + b"\0" * 4
+    client.sock.sendall(client.command(1, find, encode(query, True, True)) + release)
+    statuses = []
+    while not statuses or statuses[-1] == 0xFF00:
+        statuses.append(client.response()[0][0x0900])
+    assert statuses[-1] == 0x0000
+    assert len(statuses) - 1 == len(loaded.db.query("IMAGE", {}))
+    assert client.conn.read_pdu() == (6, b"\0" * 4)
+    assert client.closed()

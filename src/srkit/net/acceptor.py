@@ -139,6 +139,7 @@ class Association:
         self._backlog: list[Message] = []
         self._items: deque[tuple[int, int, Any]] = deque()
         self._ended = False
+        self._release = False
         self._next_id = 0
 
     # -- life cycle -------------------------------------------------------------------
@@ -207,10 +208,15 @@ class Association:
 
     def _serve(self) -> None:
         while True:
-            message = self._backlog.pop(0) if self._backlog else self.read_message()
-            if message is None:
+            if self._release:  # after the operation the request came during, if any
+                self.is_established = False  # before the peer can associate again
+                self.conn.release_rp()
                 return
-            self._dispatch(message)
+            message = self._backlog.pop(0) if self._backlog else self.read_message()
+            if message is None and not self._release:
+                return  # aborted
+            if message is not None:
+                self._dispatch(message)
 
     def _dispatch(self, message: Message) -> None:
         field = message.field
@@ -275,8 +281,7 @@ class Association:
             if kind != PduType.P_DATA:
                 self.conn.read_exact(min(length, 1 << 16))
                 if kind == PduType.RELEASE_RQ and context_id is None:
-                    self.is_established = False  # before the peer can associate again
-                    self.conn.release_rp()
+                    self._release = True  # answered once the operation in hand ends
                     return None
                 if kind == PduType.ABORT:
                     self.is_established = False
@@ -289,12 +294,15 @@ class Association:
     def cancelled(self, message_id: int) -> bool:
         """Whether a C-CANCEL for ``message_id`` has arrived (without waiting).
 
-        Other messages that arrived meanwhile are kept for later; a release or abort
-        ends the operation (:class:`_Gone` at the next response).
+        Other messages that arrived meanwhile are kept for later; an A-RELEASE-RQ is
+        answered after the operation's last response; an abort ends the operation
+        (:class:`_Gone` at the next response).
         """
-        while self.conn.pending():
+        while not self._release and self.conn.pending():
             message = self.read_message()
             if message is None:
+                if self._release:
+                    return False
                 self._ended = True
                 return True
             if message.field == Field.C_CANCEL_RQ:
