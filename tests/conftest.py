@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,13 +17,19 @@ DATA = Path(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip a test whose peer or data is missing here; under ``CI=true`` fail instead
+    (``.ci/run`` installs every peer, and the data sit beside the checkout)."""
+    if IN_CI:
+        pytest.fail(f"{message} (under CI)")
+    pytest.skip(message)
+
+
 def data_path(name: str) -> Path:
     """A file (or folder) of ``../shared/data`` by its path inside it; skips without data."""
     path = DATA / name
     if not path.exists():
-        if IN_CI:
-            pytest.fail(f"test data {path} missing under CI")
-        pytest.skip(f"test data {path} not found (set SRKIT_TEST_DATA)")
+        skip_or_fail(f"test data {path} not found (set SRKIT_TEST_DATA)")
     return path
 
 
@@ -35,10 +42,7 @@ def require_tool(name: str, path: str | None = None) -> str:
     """The path of an external tool; a skip locally, a failure under ``CI=true``."""
     found = path if path and Path(path).exists() else shutil.which(name)
     if not found:
-        message = f"{name} is not installed (.ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"{name} is not installed (.ci/run installs it)")
     return found
 
 

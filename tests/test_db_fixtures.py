@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import skip_or_fail
 
 PG_URL = os.environ.get("SRKIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:55432/srkit_test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -26,10 +26,9 @@ def _pg_admin() -> object:
 
         return psycopg.connect(PG_URL, connect_timeout=3, autocommit=True)
     except Exception as exc:
-        message = f"PostgreSQL at {PG_URL} not reachable ({type(exc).__name__}); .ci/postgres-start"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(
+            f"PostgreSQL at {PG_URL} not reachable ({type(exc).__name__}); .ci/postgres-start"
+        )
 
 
 def db_url(backend: str, tmp_path: Path) -> Iterator[str]:

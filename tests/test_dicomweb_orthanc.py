@@ -11,7 +11,7 @@ from srkit.cli.main import cli
 from srkit.db import Database
 from srkit.net.dicomweb_client import DicomwebError, pull, push
 from srkit.net.peers import ORTHANC, Orthanc, dicomweb_plugin, free_port
-from tests.conftest import IN_CI, data_files, data_path, require_tool
+from tests.conftest import data_files, data_path, require_tool, skip_or_fail
 
 pytestmark = pytest.mark.peers
 
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.peers
 def orthanc(tmp_path_factory):
     require_tool("Orthanc", ORTHANC)
     if dicomweb_plugin() is None:
-        if IN_CI:
-            pytest.fail("orthanc-dicomweb is not installed")
-        pytest.skip("orthanc-dicomweb is not installed")
+        skip_or_fail("orthanc-dicomweb is not installed")
     server = Orthanc(tmp_path_factory.mktemp("orthanc-web"))
     server.start()
     yield server

@@ -22,7 +22,7 @@ from srkit.errors import SrkitError
 from srkit.net.peers import free_port, peer_env, wait_for_port
 from srkit.net.querykeys import find_filters
 from srkit.web.app import create_app
-from tests.conftest import data_files, require_tool
+from tests.conftest import data_files, require_tool, skip_or_fail
 from tests.test_db_fixtures import db_url
 
 with warnings.catch_warnings():
@@ -69,7 +69,7 @@ def template(ds: Dataset) -> str | None:
 def archive(tmp_path_factory):
     files = all_files()
     if not files:
-        pytest.skip("test data not found")
+        skip_or_fail("test data not found")
     root = tmp_path_factory.mktemp("seq")
     db = Database(root / "db.sqlite", storage=root / "storage")
     report = db.import_paths(files)

@@ -104,7 +104,8 @@ def test_liver_example_passes_dsrdump_and_dciodvfy(tmp_path: Path) -> None:
 
 
 def test_liver_example_read_by_highdicom(tmp_path: Path) -> None:
-    hd = pytest.importorskip("highdicom")
+    import highdicom as hd  # a test dependency
+
     out = _liver_doc(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
