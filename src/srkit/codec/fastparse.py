@@ -25,7 +25,14 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 
-__all__ = ["FastParseError", "LightDataset", "LightSequence", "parse_file", "parse_items"]
+__all__ = [
+    "FastParseError",
+    "LightDataset",
+    "LightSequence",
+    "parse_file",
+    "parse_items",
+    "split_file_meta",
+]
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -282,6 +289,20 @@ def _meta(data: bytes, pos: int) -> tuple[FileMetaDataset, int]:
     return meta, pos
 
 
+def split_file_meta(data: bytes) -> tuple[FileMetaDataset, int]:
+    """The File Meta Information of Part 10 bytes (PS3.10 Section 7.1; with or without
+    the 128-byte preamble, or none at all) and the offset where the data set starts.
+
+    Raises :class:`FastParseError` for a meta group that runs past the end.
+    """
+    pos = 0
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        pos = 132
+    elif data[:4] == b"DICM":
+        pos = 4
+    return _meta(data, pos)
+
+
 def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, list[LightDataset]]]:
     """Top-level raw elements (sequences kept as bytes for pydicom) and parsed sequences.
 
@@ -347,14 +368,8 @@ def parse_file(
     FastParseError
         For anything this parser does not handle; parse with pydicom instead.
     """
-    preamble = None
-    pos = 0
-    if len(data) >= 132 and data[128:132] == b"DICM":
-        preamble = data[:128]
-        pos = 132
-    elif data[:4] == b"DICM":
-        pos = 4
-    meta, pos = _meta(data, pos)
+    preamble = data[:128] if len(data) >= 132 and data[128:132] == b"DICM" else None
+    meta, pos = split_file_meta(data)
     ts_elem = meta._dict.get(Tag(0x00020010))
     if ts_elem is not None:
         ts = bytes(ts_elem.value or b"").decode("ascii", "replace").strip("\x00 ")

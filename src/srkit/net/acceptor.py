@@ -132,11 +132,10 @@ class Association:
         self.server = server
         self.conn = Connection(sock)
         self.calling_ae = ""
-        self.called_ae = ""
         self.contexts: dict[int, Any] = {}
         self.is_established = False
         self.is_aborted = False
-        self._backlog: list[Message] = []
+        self._waiting: Message | None = None
         self._items: deque[tuple[int, int, Any]] = deque()
         self._ended = False
         self._release = False
@@ -200,7 +199,7 @@ class Association:
         self.conn.send(reply)
         if result is None:
             return False
-        self.calling_ae, self.called_ae = result.calling_ae, result.called_ae
+        self.calling_ae = result.calling_ae
         self.contexts = result.contexts
         self.conn.peer_max = result.peer_max
         self.is_established = True
@@ -212,7 +211,7 @@ class Association:
                 self.is_established = False  # before the peer can associate again
                 self.conn.release_rp()
                 return
-            message = self._backlog.pop(0) if self._backlog else self.read_message()
+            message, self._waiting = self._waiting or self.read_message(), None
             if message is None and not self._release:
                 return  # aborted
             if message is not None:
@@ -316,9 +315,9 @@ class Association:
         """Keep a request that arrived during an operation, for after it. Without an
         asynchronous operations window (PS3.7 Annex D.3.3.3) a peer may not send
         requests meanwhile; one is tolerated, more end the association."""
-        if self._backlog:
+        if self._waiting is not None:
             raise ProtocolError("requests during an operation (no asynchronous window)", 2)
-        self._backlog.append(message)
+        self._waiting = message
 
     # -- writing ----------------------------------------------------------------------
 
@@ -446,10 +445,6 @@ class Server:
         self._stop = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
-
-    @property
-    def server_address(self) -> tuple[Any, ...]:
-        return tuple(self.socket.getsockname())
 
     def busy(self) -> bool:
         """Whether the established associations reach the limit (connections that

@@ -331,13 +331,15 @@ class _Counts:
     """Sub-operation counts of a C-MOVE or C-GET (PS3.4 Sections C.4.2.1.4, C.4.3.1.4)."""
 
     def __init__(self, total: int) -> None:
-        self.remaining = total
         self.total = total
         self.completed = self.failed = self.warning = 0
         self.failed_uids: list[str] = []
 
+    @property
+    def remaining(self) -> int:
+        return self.total - self.completed - self.failed - self.warning
+
     def add(self, uid: str, status: int | None) -> None:
-        self.remaining -= 1
         if status == SUCCESS:
             self.completed += 1
         elif status is not None and (status & 0xF000) == 0xB000:
@@ -419,22 +421,17 @@ def _encode(ds: Dataset, syntax: Any) -> bytes:
 def _read_meta(path: Path) -> tuple[str, str, str, bytes] | None:
     """(SOP Class UID, SOP Instance UID, transfer syntax, data set bytes) of a stored
     file, the data set exactly as stored (PS3.10 Section 7.1), or None if unreadable."""
-    import struct
-
-    from pydicom.filereader import read_file_meta_info
+    from srkit.codec.fastparse import FastParseError, split_file_meta
 
     try:
-        meta = read_file_meta_info(path)
         data = path.read_bytes()
+        meta, start = split_file_meta(data)
     except FileNotFoundError:
         LOGGER.warning("cannot retrieve %s: the file has gone", path)
         return None
-    except Exception as exc:
+    except (OSError, FastParseError) as exc:
         LOGGER.error("cannot read %s for retrieval: %s", path, exc)
         return None
-    if data[128:132] != b"DICM" or data[132:136] != b"\x02\x00\x00\x00":
-        return None
-    start = 144 + struct.unpack_from("<I", data, 140)[0]
     return (
         str(meta.get("MediaStorageSOPClassUID", "")),
         str(meta.get("MediaStorageSOPInstanceUID", "")),
@@ -490,17 +487,20 @@ def _get_one(assoc: Association, msg: Message, path: Path) -> tuple[int | None, 
 def _store_contexts(paths: Sequence[Path]) -> list[Any]:
     """Presentation contexts for C-STORE sub-operations to a move destination."""
     from pydicom import dcmread
+    from pydicom.filereader import read_file_meta_info
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
     from pynetdicom import build_context
 
     pairs: dict[str, set[str]] = {}
     for path in paths:
-        try:
-            ds = dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+        try:  # the meta group only: a stored SR's header is its whole content tree
+            meta = read_file_meta_info(path)
+            sop = str(meta.get("MediaStorageSOPClassUID", ""))
+            if not sop:
+                sop = str(dcmread(path, specific_tags=["SOPClassUID"]).get("SOPClassUID", ""))
         except Exception:
             continue
-        sop = str(ds.file_meta.get("MediaStorageSOPClassUID") or ds.get("SOPClassUID", ""))
-        ts = str(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
+        ts = str(meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
         pairs.setdefault(sop, set()).add(ts)
     contexts = []
     for sop, syntaxes in sorted(pairs.items()):

@@ -270,12 +270,11 @@ def read_pdvs(body: bytes | bytearray) -> list[tuple[int, int, memoryview]]:
 
 @dataclass(slots=True)
 class Negotiated:
-    """An accepted association: the peer's AE titles and limits, and the accepted
+    """An accepted association: the calling AE title, the peer's PDU limit, and the accepted
     presentation contexts by ID (pynetdicom ``PresentationContext`` objects with one
     transfer syntax and the acceptor's roles ``as_scu``/``as_scp``)."""
 
     calling_ae: str
-    called_ae: str
     peer_max: int
     contexts: dict[int, Any] = field(default_factory=dict)
 
@@ -328,7 +327,6 @@ def negotiate(
     if not pdu.protocol_version & 1:  # PS3.8 Section 9.3.2: bit 0 is version 1
         return _reject(1, 2, 2), None
     calling = str(request.calling_ae_title).strip()
-    called = str(request.called_ae_title).strip()
     if str(request.application_context_name) != APPLICATION_CONTEXT:
         return _reject(1, 1, 2), None
     if allowed is not None and not allowed(calling):
@@ -358,4 +356,4 @@ def negotiate(
     ac.from_primitive(reply)
     accepted = {int(cx.context_id or 0): cx for cx in results if cx.result == 0}
     peer_max = int(request.maximum_length_received or 0)
-    return ac.encode(), Negotiated(calling, called, peer_max, accepted)
+    return ac.encode(), Negotiated(calling, peer_max, accepted)
