@@ -138,7 +138,7 @@ def measurement_report(
         series_instance_uid=series_instance_uid,
     )
     if check:
-        expected = build_rows_from_spec(doc)
+        expected = measurement_rows(doc)
         again = measurement_rows(read_dataset(to_dataset(doc)))
         if again != expected:  # pragma: no cover - a bug in srkit, not in the input
             raise SrkitError("the report read back differs from what was built", source=out)
@@ -149,11 +149,3 @@ def measurement_report(
         f"{len(library)} image(s)",
         err=True,
     )
-
-
-def build_rows_from_spec(doc: Any) -> list[dict[str, Any]]:
-    """Rows of the built document, straight from its tree (before writing)."""
-    from srkit.templates.tid1500 import measurement_rows
-
-    rows: list[dict[str, Any]] = measurement_rows(doc)
-    return rows

@@ -8,7 +8,6 @@ index works (with document rows only) where a reader is missing.
 
 from __future__ import annotations
 
-import importlib
 import json
 import warnings
 from collections.abc import Mapping
@@ -22,14 +21,6 @@ __all__ = ["sr_rows", "document_row", "measurement_columns", "dose_columns", "fl
 
 MEASUREMENT_REPORT = ("126000", "DCM")
 DOSE_REPORT = ("113701", "DCM")
-
-
-def _module(name: str) -> Any:
-    """A template module, or None while it does not exist (or cannot be imported)."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 def _code_cols(prefix: str, code: Any) -> dict[str, Any]:
@@ -232,43 +223,37 @@ def sr_rows(ds: Dataset) -> dict[str, Any] | None:
 
 
 def _measurements(doc: Any, out: dict[str, Any]) -> None:
-    tid1500 = _module("srkit.templates.tid1500")
-    if tid1500 is None or not hasattr(tid1500, "measurement_rows"):
-        out["notes"].append("TID 1500 reader not available")
-        return
+    from srkit.templates import tid1500
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if hasattr(tid1500, "is_measurement_report") and not tid1500.is_measurement_report(doc):
+            if not tid1500.is_measurement_report(doc):
                 return
+            report = tid1500.read_measurement_report(doc)  # read once for both kinds
             out["measurements"] = [
-                measurement_columns(r, qualitative=False) for r in tid1500.measurement_rows(doc)
+                measurement_columns(r, qualitative=False) for r in report.measurement_rows()
             ]
-            if hasattr(tid1500, "qualitative_rows"):
-                out["qualitative"] = [
-                    measurement_columns(r, qualitative=True) for r in tid1500.qualitative_rows(doc)
-                ]
+            out["qualitative"] = [
+                measurement_columns(r, qualitative=True) for r in report.qualitative_rows()
+            ]
     except Exception as exc:  # a reader bug is a note on the document, not a lost file
         out["notes"].append(f"TID 1500 rows not read: {type(exc).__name__}: {exc}")
         out["measurements"], out["qualitative"] = [], []
 
 
 def _dose(doc: Any, out: dict[str, Any]) -> None:
-    dose = _module("srkit.templates.dose")
-    if dose is None or not hasattr(dose, "dose_report"):
-        out["notes"].append("dose reader not available")
-        return
+    from srkit.templates import dose
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if hasattr(dose, "is_dose_report") and not dose.is_dose_report(doc):
-                return
             report = dose.dose_report(doc)
-            report_dict = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+            if report is None:  # not a dose report after all
+                return
+            report_dict = report.to_dict()
             row, events = dose_columns(report_dict)
-            summary = None
-            if hasattr(dose, "dose_summary"):
-                summary = _plain(dose.dose_summary(report_dict))
+            summary = _plain(dose.dose_summary(report_dict))
             row["summary"] = json.dumps(summary, ensure_ascii=False) if summary else None
             for column, key in (
                 ("total_dlp", "dlp_total"),

@@ -14,13 +14,12 @@ the Arrow types, so files of different runs share one schema.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -259,12 +258,3 @@ def write_rows(
         return len(materialised)
     _text(materialised, fmt, out, schema)
     return len(materialised)
-
-
-def iter_text(
-    rows: Iterable[Mapping[str, Any]], fmt: str, schema: Schema | None = None
-) -> Iterator[str]:
-    """The text of the rows (for tests and small outputs)."""
-    buf = io.StringIO()
-    _text([finite(dict(r)) for r in rows], fmt, buf, schema)
-    yield buf.getvalue()

@@ -21,28 +21,6 @@ from srkit.templates.dose_common import XRAY_DOSE_REPORT, DoseReport
 
 __all__ = ["DoseReport", "is_dose_report", "dose_report", "dose_template", "dose_summary"]
 
-SUMMARY_KEYS = (
-    "sop_instance_uid",
-    "study_instance_uid",
-    "template",
-    "modality",
-    "device",
-    "manufacturer",
-    "model",
-    "start_of_xray_irradiation",
-    "end_of_xray_irradiation",
-    "number_of_events",
-    "dlp_total",
-    "max_ctdivol",
-    "dap_total",
-    "fluoro_dap_total",
-    "acquisition_dap_total",
-    "dose_rp_total",
-    "fluoro_time_total",
-    "acquisition_time_total",
-)
-"""Columns of :func:`dose_summary`, in order (units: mGy.cm, mGy, Gy.m2, Gy, s)."""
-
 
 def is_dose_report(doc: Document) -> bool:
     """True when the root is X-Ray Radiation Dose Report (113701, DCM), whatever the SOP class."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -50,6 +49,7 @@ from srkit.model.items import (
 )
 from srkit.templates import tid1419 as m
 from srkit.templates import tid1501 as g
+from srkit.templates.concepts import standard_meaning
 from srkit.templates.context import ObserverContext, observer_context_items
 from srkit.templates.tid1500 import (
     IMAGE_LIBRARY,
@@ -71,7 +71,6 @@ __all__ = [
 ]
 
 COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
-SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 IMAGING_PROCEDURE = Code.make("363679005", "SCT", "Imaging procedure")
 ENGLISH = Code.make("en-US", "RFC5646", "English (United States)")
 SOURCE = Code.make("260753009", "SCT", "Source")
@@ -121,18 +120,6 @@ class ReportSpec:
     verification_flag: str = "UNVERIFIED"
     manufacturer: str = "srkit"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@cache
-def _dcm_meanings() -> dict[str, str]:
-    from pydicom.sr._concepts_dict import concepts
-
-    out: dict[str, str] = {}
-    table: dict[str, dict[str, tuple[str, list[int]]]] = concepts["DCM"]  # type: ignore[assignment]
-    for entries in table.values():
-        for value, (meaning, _cids) in entries.items():
-            out.setdefault(value, meaning)
-    return out
 
 
 def _text(rel: str, concept: Code, value: str) -> TextContentItem:
@@ -391,7 +378,7 @@ def _image_library(images: Sequence[Dataset], refs: _Refs) -> ContainerContentIt
     first = images[0] if images else None
     if first is not None and first.get("Modality"):
         modality = str(first.Modality)
-        meaning = _dcm_meanings().get(modality, modality)
+        meaning = standard_meaning(Code.make(modality, "DCM")) or modality
         kids.append(_code("HAS ACQ CONTEXT", MODALITY, Code.make(modality, "DCM", meaning)))
     if first is not None and first.get("FrameOfReferenceUID"):
         kids.append(

@@ -25,19 +25,16 @@ class Iod:
     key_object: bool = False
     """Key Object Selection: KO series and Key Object Document modules (C.17.6)."""
     relationships: tuple[RelRow, ...] = field(default=())
+    value_types: frozenset[str] = field(init=False)
+    """Every value type the relationship table mentions as a target (and CONTAINER);
+    computed once, as it is looked up for every content item."""
+    by_reference: bool = field(init=False)
+    """Whether any by-reference relationship is allowed."""
 
-    @property
-    def value_types(self) -> frozenset[str]:
-        """Every value type the IOD's relationship table mentions as a target."""
-        out = {"CONTAINER"}
-        for row in self.relationships:
-            out |= row.targets
-        return frozenset(out)
-
-    @property
-    def by_reference(self) -> bool:
-        """Whether any by-reference relationship is allowed."""
-        return any(row.by_reference for row in self.relationships)
+    def __post_init__(self) -> None:
+        targets = frozenset({"CONTAINER"}.union(*(row.targets for row in self.relationships)))
+        object.__setattr__(self, "value_types", targets)
+        object.__setattr__(self, "by_reference", any(r.by_reference for r in self.relationships))
 
 
 def _iod(name: str, section: str, *templates: str, key_object: bool = False) -> Iod:

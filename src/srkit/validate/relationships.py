@@ -27,7 +27,6 @@ class RelRow:
     relationship: str
     targets: frozenset[str]
     by_reference: bool = False
-    by_value: bool = True
     by_reference_targets: frozenset[str] | None = None
     """When set, only these targets may be referenced (the rest only by value)."""
 
@@ -45,7 +44,6 @@ def _row(
         relationship,
         vts(targets),
         by_reference,
-        True,
         vts(by_reference_targets) if by_reference_targets is not None else None,
     )
 
