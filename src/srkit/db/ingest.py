@@ -214,7 +214,16 @@ def sr_rows(ds: Dataset) -> dict[str, Any] | None:
 def _quick(data: bytes) -> Dataset | None:
     """Only the indexed attributes and Pixel Data (a third of a full parse); None when
     the file needs a full parse: an SR, no Pixel Data (its last element is then checked
-    for truncation), or anything unusual."""
+    for truncation), or anything unusual. An SR is told from its File Meta Information
+    first, so that its content tree is not read twice."""
+    from srkit.codec.fastparse import FastParseError, split_file_meta
+
+    try:
+        meta, _start = split_file_meta(data)
+    except FastParseError:
+        return None
+    if is_sr_sop_class(_text(meta, "MediaStorageSOPClassUID") or ""):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
