@@ -191,3 +191,19 @@ def test_bad_database_url():
     result = CliRunner().invoke(cli, ["ls", "studies", "--db", "mysql://nowhere/db"])
     assert result.exit_code == 1
     assert "unsupported database URL" in result.stderr
+
+
+def test_database_from_srkit_db(fresh_url, tmp_path, monkeypatch):
+    """$SRKIT_DB works like --db: an SQLite path or a PostgreSQL URL (a read-only
+    command on it does not call the URL a missing file); a missing file is refused."""
+    assert (
+        run("import", str(data_path("ct/pydicom_CT_small.dcm")), "--db", fresh_url).exit_code == 0
+    )
+    monkeypatch.setenv("SRKIT_DB", fresh_url)
+    result = CliRunner().invoke(cli, ["ls", "studies", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 1
+    monkeypatch.setenv("SRKIT_DB", str(tmp_path / "missing.sqlite"))
+    result = CliRunner().invoke(cli, ["ls", "studies"])
+    assert result.exit_code == 1
+    assert "no such database" in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -31,12 +30,11 @@ def _open(db_url: str | None, *, must_exist: bool = False) -> Any:
     from srkit.errors import SrkitError
 
     name = db_url or os.environ.get("SRKIT_DB") or "the default database"
-    if must_exist and "://" not in (db_url or ""):
-        from srkit.db.engine import _data_dir
+    if must_exist:
+        from srkit.db.engine import sqlite_file
 
-        path = Path(db_url or os.environ.get("SRKIT_DB") or _data_dir() / "srkit.sqlite")
-        path = path / "srkit.sqlite" if path.is_dir() else path
-        if not path.exists():
+        path = sqlite_file(db_url)
+        if path is not None and not path.exists():
             raise SrkitError(
                 "no such database (srkit import or srkit demo makes one)", source=str(path)
             )

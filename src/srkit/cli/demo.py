@@ -18,9 +18,9 @@ __all__ = ["demo", "plot_summary"]
 
 
 def _default_folder() -> Path:
-    from platformdirs import user_data_dir
+    from srkit.db.engine import _data_dir
 
-    return Path(user_data_dir("srkit")) / "samples"
+    return _data_dir() / "samples"
 
 
 def plot_summary(

@@ -14,7 +14,7 @@ from typing import Any
 
 from srkit.errors import MissingDependencyError, SrkitError
 
-__all__ = ["resolve_url", "default_storage", "make_engines", "upgrade", "HEAD"]
+__all__ = ["resolve_url", "sqlite_file", "default_storage", "make_engines", "upgrade", "HEAD"]
 
 HEAD = "0001"
 """The newest migration; a database at this revision needs no alembic run."""
@@ -26,23 +26,36 @@ def _data_dir() -> Path:
     return Path(user_data_dir("srkit"))
 
 
+def _given(url: str | os.PathLike[str] | None) -> str:
+    """``url``, else ``$SRKIT_DB``, else ``srkit.sqlite`` in the user's data folder."""
+    if url is None:
+        url = os.environ.get("SRKIT_DB") or str(_data_dir() / "srkit.sqlite")
+    return os.fspath(url)
+
+
+def sqlite_file(url: str | os.PathLike[str] | None) -> Path | None:
+    """The SQLite file a path (or None, see :func:`resolve_url`) names; None for a URL.
+    A folder means ``srkit.sqlite`` inside it."""
+    text = _given(url)
+    if "://" in text or text.startswith("sqlite:"):
+        return None
+    path = Path(text).expanduser()
+    return path / "srkit.sqlite" if path.is_dir() else path
+
+
 def resolve_url(url: str | os.PathLike[str] | None) -> str:
     """An SQLAlchemy URL for a path, an SQLite URL or a PostgreSQL URL.
 
     None means ``$SRKIT_DB``, else ``srkit.sqlite`` in the user's data folder.
     """
-    if url is None:
-        url = os.environ.get("SRKIT_DB") or str(_data_dir() / "srkit.sqlite")
-    text = os.fspath(url)
+    text = _given(url)
     if text.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + text.split("://", 1)[1]
     if text.startswith(("postgresql+", "sqlite:")):
         return text
-    if "://" in text:
+    path = sqlite_file(text)
+    if path is None:
         raise SrkitError(f"unsupported database URL {text!r} (an SQLite path or postgresql://)")
-    path = Path(text).expanduser()
-    if path.is_dir():
-        path = path / "srkit.sqlite"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
