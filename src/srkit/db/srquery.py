@@ -20,11 +20,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
-from srkit.db.query import match
+from srkit.db.query import _like_pattern, _person_name, match
 from srkit.errors import SrkitError
 
 __all__ = ["measurement_query", "dose_query", "document_query", "run"]
@@ -89,14 +89,8 @@ def _code_condition(table: Any, prefix: str, value: str) -> Any:
     code_value, _, scheme = text.partition(":")
     if scheme and " " not in text:
         return and_(table.c[f"{prefix}_value"] == code_value, table.c[f"{prefix}_scheme"] == scheme)
-    meaning = match(table.c[f"{prefix}_meaning"], text, "LO", fuzzy=False)
-    if "*" in text or "?" in text:
-        meaning = table.c[f"{prefix}_meaning"].ilike(
-            text.replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_"),
-            escape="\\",
-        )
-    else:
-        meaning = func.lower(table.c[f"{prefix}_meaning"]) == text.lower()
+    # a meaning: case-insensitive, with wildcards (the PN rule of C-FIND, not fuzzy)
+    meaning = _person_name(table.c[f"{prefix}_meaning"], text, False)
     return or_(table.c[f"{prefix}_value"] == text, meaning)
 
 
@@ -134,17 +128,12 @@ def _conditions(tables: list[Any], filters: Mapping[str, Any]) -> list[Any]:
             vr = "UI" if key in _UIDS else ("PN" if key == "patient_name" else "LO")
             cond = match(column, value, vr, fuzzy=False)
             if key == "manufacturer" and vr == "LO":
-                cond = column.ilike(_pattern(value), escape="\\")
+                cond = column.ilike(_like_pattern(value), escape="\\")
             if cond is not None:
                 conds.append(cond)
         else:
             raise SrkitError(f"unknown filter {key!r}")
     return conds
-
-
-def _pattern(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
 
 
 def _paging(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
@@ -166,9 +155,6 @@ def measurement_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:
     table = S.measurement if kind == "quantitative" else S.qualitative
     tables = [table, S.instance, S.series, S.study, S.patient]
     stmt = select(table.c.row, *_CONTEXT).select_from(_joined(table))
-    manufacturer = opts.pop("manufacturer", None)
-    if manufacturer:
-        stmt = stmt.where(S.series.c.manufacturer.ilike(_pattern(str(manufacturer)), escape="\\"))
     stmt = stmt.where(*_conditions(tables, opts_without_paging(opts)))
     stmt = stmt.order_by(S.study.c.study_date, S.instance.c.sop_instance_uid, table.c.pk)
     return _paging(stmt, opts), "row"
