@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 
 from srkit.db import engine as E
 from srkit.db import schema as S
-from srkit.db.index import ImportReport, write_batch
+from srkit.db.index import ImportReport, chunks, write_batch
 from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
@@ -447,7 +447,7 @@ class Database:
             return 0
         pks = [r.pk for r in rows]
         with self._write() as conn:
-            for chunk in _chunks(pks):
+            for chunk in chunks(pks):
                 reports = select(S.dose_report.c.pk).where(S.dose_report.c.instance_pk.in_(chunk))
                 conn.execute(delete(S.dose_event).where(S.dose_event.c.dose_report_pk.in_(reports)))
                 for table in S.SR_TABLES[1:]:
@@ -490,11 +490,6 @@ class Database:
         return problems
 
 
-def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
 def _prune(conn: Any, rows: Sequence[Any]) -> None:
     """Delete the series, studies and patients that ``rows`` leave empty."""
     from sqlalchemy import delete, exists, select
@@ -504,7 +499,7 @@ def _prune(conn: Any, rows: Sequence[Any]) -> None:
         (S.study, S.series, "study_pk", {r.study_pk for r in rows}),
         (S.patient, S.study, "patient_pk", {r.patient_pk for r in rows}),
     ):
-        for chunk in _chunks(sorted(pks)):
+        for chunk in chunks(sorted(pks)):
             empty = ~exists(select(child.c.pk).where(child.c[fk] == table.c.pk))
             conn.execute(delete(table).where(table.c.pk.in_(chunk), empty))
 

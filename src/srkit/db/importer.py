@@ -35,21 +35,19 @@ def _unchanged(db: Database, files: list[str]) -> tuple[list[str], int]:
     todo: list[str] = []
     skipped = 0
     with db._reader.connect() as conn:
-        for start in range(0, len(files), 500):
-            chunk = files[start : start + 500]
-            known = known_files(conn, chunk)
-            for path in chunk:
-                facts = known.get(path)
-                if facts is not None:
-                    try:
-                        st = os.stat(path)
-                    except OSError:
-                        todo.append(path)
-                        continue
-                    if (st.st_size, st.st_mtime_ns) == facts:
-                        skipped += 1
-                        continue
+        known = known_files(conn, files)  # queried in chunks
+    for path in files:
+        facts = known.get(path)
+        if facts is not None:
+            try:
+                st = os.stat(path)
+            except OSError:
                 todo.append(path)
+                continue
+            if (st.st_size, st.st_mtime_ns) == facts:
+                skipped += 1
+                continue
+        todo.append(path)
     return todo, skipped
 
 

@@ -21,7 +21,15 @@ from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
 
-__all__ = ["ImportReport", "write_batch", "known_files", "find_instance", "insert_one"]
+__all__ = [
+    "ImportReport",
+    "chunks",
+    "find_instance",
+    "insert_one",
+    "instance_row",
+    "known_files",
+    "write_batch",
+]
 
 _CHUNK = 500
 
@@ -80,7 +88,26 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+def instance_row(
+    rec: dict[str, Any], series_pk: int, calling_ae: str | None, now: str | None = None
+) -> dict[str, Any]:
+    """The ``instance`` row of an index record (file facts included)."""
+    return {
+        **rec["instance"],
+        "series_pk": series_pk,
+        "path": rec["path"],
+        "source_path": rec.get("source_path"),
+        "copied": bool(rec.get("copied")),
+        "size": rec["size"],
+        "mtime_ns": rec.get("mtime_ns"),
+        "content_hash": rec["content_hash"],
+        "calling_ae": calling_ae,
+        "imported_at": now or _now(),
+    }
+
+
+def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """``values`` in slices small enough for one ``IN (...)`` clause."""
     for i in range(0, len(values), _CHUNK):
         yield values[i : i + _CHUNK]
 
@@ -89,7 +116,7 @@ def _lookup(conn: Connection, column: Any, key: Any, values: Iterable[Any]) -> d
     """``{value: key}`` for rows whose ``column`` is one of ``values``."""
     out: dict[Any, Any] = {}
     unique = sorted(set(values))
-    for chunk in _chunks(unique):
+    for chunk in chunks(unique):
         for row in conn.execute(select(column, key).where(column.in_(chunk))):
             out[row[0]] = row[1]
     return out
@@ -99,7 +126,7 @@ def known_files(conn: Connection, paths: Sequence[str]) -> dict[str, tuple[int, 
     """``{source_path: (size, mtime_ns)}`` of indexed files among ``paths``."""
     t = S.instance
     out: dict[str, tuple[int, int | None]] = {}
-    for chunk in _chunks(paths):
+    for chunk in chunks(paths):
         stmt = select(t.c.source_path, t.c.size, t.c.mtime_ns).where(t.c.source_path.in_(chunk))
         for row in conn.execute(stmt):
             out[row[0]] = (row[1], row[2])
@@ -122,7 +149,7 @@ def _existing(conn: Connection, uids: Iterable[str]) -> dict[str, dict[str, Any]
     t = S.instance
     out: dict[str, dict[str, Any]] = {}
     unique = sorted(set(uids))
-    for chunk in _chunks(unique):
+    for chunk in chunks(unique):
         stmt = select(t.c.sop_instance_uid, t.c.pk, t.c.content_hash, t.c.path, t.c.copied).where(
             t.c.sop_instance_uid.in_(chunk)
         )
@@ -202,18 +229,7 @@ def write_batch(
     series_pks = _ensure(conn, S.series, "series_instance_uid", series)
     now = _now()
     rows = [
-        {
-            **r["instance"],
-            "series_pk": series_pks[r["series"]["series_instance_uid"]],
-            "path": r["path"],
-            "source_path": r.get("source_path"),
-            "copied": bool(r.get("copied")),
-            "size": r["size"],
-            "mtime_ns": r.get("mtime_ns"),
-            "content_hash": r["content_hash"],
-            "calling_ae": calling_ae,
-            "imported_at": now,
-        }
+        instance_row(r, series_pks[r["series"]["series_instance_uid"]], calling_ae, now)
         for r in new
     ]
     conn.execute(insert(S.instance), rows)
@@ -345,18 +361,7 @@ def insert_one(conn: Connection, rec: dict[str, Any], *, calling_ae: str | None 
             "series_instance_uid",
             {**rec["series"], "study_pk": study_pk},
         )
-    row = {
-        **rec["instance"],
-        "series_pk": series_pk,
-        "path": rec["path"],
-        "source_path": rec.get("source_path"),
-        "copied": bool(rec.get("copied")),
-        "size": rec["size"],
-        "mtime_ns": rec.get("mtime_ns"),
-        "content_hash": rec["content_hash"],
-        "calling_ae": calling_ae,
-        "imported_at": _now(),
-    }
+    row = instance_row(rec, series_pk, calling_ae)
     key_row: Any = conn.execute(_insert(S.instance), row).inserted_primary_key
     pk = int(key_row[0])
     if rec.get("sr"):

@@ -20,12 +20,11 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from srkit.db import engine as E
-from srkit.db.index import _write_sr, find_instance, insert_one
+from srkit.db.index import _write_sr, find_instance, insert_one, instance_row
 from srkit.db.storage import remove_file, stage
 from srkit.errors import SrkitError
 
@@ -81,19 +80,7 @@ def insert_sqlite(cur: Any, rec: dict[str, Any], calling_ae: str | None) -> int:
         series_pk = _parent(
             cur, "series", "series_instance_uid", {**rec["series"], "study_pk": study_pk}
         )
-    row = {
-        **rec["instance"],
-        "series_pk": series_pk,
-        "path": rec["path"],
-        "source_path": rec.get("source_path"),
-        "copied": 1 if rec.get("copied") else 0,
-        "size": rec["size"],
-        "mtime_ns": rec.get("mtime_ns"),
-        "content_hash": rec["content_hash"],
-        "calling_ae": calling_ae,
-        "imported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-    }
-    return _insert(cur, "instance", row)
+    return _insert(cur, "instance", instance_row(rec, series_pk, calling_ae))
 
 
 class Store:
