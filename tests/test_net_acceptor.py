@@ -396,36 +396,14 @@ def test_find_with_a_small_peer_pdu(loaded):  # noqa: F811
 def test_get_transcodes_to_the_accepted_syntax(archive):  # noqa: F811
     """The stored file is Explicit VR Little Endian; the requestor accepts only
     Implicit VR: the C-GET sub-operation sends the same data set, re-encoded."""
-    from pynetdicom import AE, build_role, evt
-
     path = data_path("ct/pydicom_CT_small.dcm")
     source = pydicom.dcmread(path)
     assert source.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
     assert scu.send(archive.peer, [path]).failed == []
-    received: list[tuple[str, Dataset]] = []
-
-    def on_store(event):
-        received.append((str(event.context.transfer_syntax), event.dataset))
-        return 0x0000
-
-    ae = AE(ae_title="GETTER")
-    ae.add_requested_context(STUDY_GET)
-    ae.add_requested_context(CT_IMAGE, ImplicitVRLittleEndian)
-    assoc = ae.associate(
-        "127.0.0.1",
-        archive.port,
-        ae_title="SRKIT",
-        ext_neg=[build_role(CT_IMAGE, scp_role=True)],
-        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    responses, received = _get(
+        archive.port, source.StudyInstanceUID, CT_IMAGE, [ImplicitVRLittleEndian]
     )
-    assert assoc.is_established
-    query = Dataset()
-    query.QueryRetrieveLevel = "STUDY"
-    query.StudyInstanceUID = source.StudyInstanceUID
-    try:
-        statuses = [status.Status for status, _ds in assoc.send_c_get(query, STUDY_GET)]
-    finally:
-        assoc.release()
+    statuses = [status.Status for status, _ds in responses]
     assert statuses[-1] == 0x0000
     assert len(received) == 1
     syntax, ds = received[0]
