@@ -27,7 +27,13 @@ def _dicom_files() -> list[Path]:
 
 def _uids() -> dict[str, set[str]]:
     """Distinct UIDs per level among the shared .dcm files, read with pydicom."""
-    out: dict[str, set[str]] = {"study": set(), "series": set(), "instance": set(), "pid": set()}
+    out: dict[str, set] = {
+        "study": set(),
+        "series": set(),
+        "instance": set(),
+        "pid": set(),
+        "patients": set(),
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for path in _dicom_files():
@@ -35,7 +41,12 @@ def _uids() -> dict[str, set[str]]:
             out["study"].add(ds.StudyInstanceUID)
             out["series"].add(ds.SeriesInstanceUID)
             out["instance"].add(ds.SOPInstanceUID)
-            out["pid"].add(str(ds.get("PatientID") or ""))
+            pid = str(ds.get("PatientID") or "").strip()
+            out["pid"].add(pid)
+            # PS3.3 C.7.1.1: a patient is its ID within the ID's issuer; an empty ID
+            # names nobody, so such a study is a patient of its own
+            issuer = str(ds.get("IssuerOfPatientID") or "").strip()
+            out["patients"].add((pid, issuer) if pid else ("study", ds.StudyInstanceUID))
     return out
 
 
@@ -46,7 +57,8 @@ def test_import_counts_per_level(loaded_db):
     assert counts["studies"] == len(uids["study"]) == 24
     assert counts["series"] == len(uids["series"]) == 36
     assert counts["instances"] == len(uids["instance"]) == 59
-    assert counts["patients"] == len(uids["pid"]) == 20
+    assert len(uids["pid"]) == 20  # with the empty ID, which 4 studies share
+    assert counts["patients"] == len(uids["patients"]) == 23
     assert report.imported == 59
     assert counts["sr_documents"] == 19  # 5 TID 1500, 7 RDSR/dose, 6 other SR, 1 KOS
     assert counts["measurements"] == 22 + 7 + 4 + 2 + 1
@@ -254,7 +266,7 @@ def test_schema_version(fresh_url):
     from srkit.db import Database
 
     with Database(fresh_url) as db, db._reader.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
     with Database(fresh_url) as db:  # opening again runs no migration and keeps the data
         assert db.counts()["instances"] == 0
 

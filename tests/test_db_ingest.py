@@ -57,7 +57,13 @@ def test_bad_folder_reports_each_file_and_imports_the_rest(fresh_db, tmp_path):
     assert fresh_db.counts()["measurements"] == 1
     # the first file with the UID stays indexed
     assert fresh_db.instances(SOPInstanceUID=CT_UID)[0]["PatientName"] == "CompressedSamples^CT1"
-    assert fresh_db.check_integrity() == []
+    # the refused file is a recorded conflict, and check_integrity says so
+    [conflict] = fresh_db.conflicts()
+    assert (conflict["kind"], conflict["resolution"]) == ("instance-content", "refused")
+    assert conflict["sop_instance_uid"] == CT_UID
+    assert fresh_db.check_integrity() == [
+        "1 conflicts of kind instance-content recorded (srkit ls conflicts)"
+    ]
 
 
 def test_on_error_raise_names_the_file(fresh_db, tmp_path):
@@ -170,8 +176,7 @@ def test_store_dataset_failure_leaves_nothing(fresh_db, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "insert_one", broken)  # PostgreSQL
-    monkeypatch.setattr(store, "insert_sqlite", broken)
+    monkeypatch.setattr(store, "file_instance", broken)  # the one filing routine
     with pytest.raises(SrkitError, match="disk on fire"):
         fresh_db.store_dataset(pydicom.dcmread(data_path(CT)))
     with pytest.raises(SrkitError, match="disk on fire"):

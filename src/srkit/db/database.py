@@ -21,9 +21,10 @@ from srkit.db.index import ImportReport, chunks, write_batch
 from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
+from srkit.db.writer import StoreOutcome, check_policy
 from srkit.errors import SrkitError
 
-__all__ = ["Database", "ImportReport", "DuplicateInstanceError"]
+__all__ = ["Database", "ImportReport", "DuplicateInstanceError", "StoreOutcome"]
 
 BATCH = 250
 """Records per transaction during an import."""
@@ -40,9 +41,20 @@ class Database:
     storage : Path or None
         Folder for copies (``--copy``, C-STORE, STOW-RS); default beside the SQLite
         file (``<name>-storage``) or in the user's data folder.
+    conflict_policy : str
+        What a second instance with a stored SOP Instance UID and other bytes does
+        (:data:`srkit.db.hierarchy.POLICIES`): ``keep-first`` (default),
+        ``keep-last`` or ``keep-both-as-conflict``; every write path follows it.
     """
 
-    def __init__(self, url: str | os.PathLike[str] | None = None, *, storage: Path | None = None):
+    def __init__(
+        self,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        storage: Path | None = None,
+        conflict_policy: str = "keep-first",
+    ):
+        self.conflict_policy = check_policy(conflict_policy)
         self.url = E.resolve_url(url)
         self.storage = Path(storage) if storage is not None else E.default_storage(self.url)
         self._reader, self._writer = E.make_engines(self.url)
@@ -131,7 +143,7 @@ class Database:
             trial = ImportReport()
             try:
                 with self._write() as conn:
-                    write_batch(conn, records, trial)
+                    write_batch(conn, records, trial, policy=self.conflict_policy)
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -140,7 +152,10 @@ class Database:
             report.skipped += trial.skipped
             report.updated += trial.updated
             report.conflicts.extend(trial.conflicts)
+            report.warnings.extend(trial.warnings)
             report.uids.extend(trial.uids)
+            for path in trial.after_commit:  # replaced or refused copies of srkit's own
+                remove_file(Path(path), self.storage)
             return
 
     def store_dataset(
@@ -202,7 +217,13 @@ class Database:
         return self.store_record(rec, data, calling_ae=calling_ae)
 
     def store_record(
-        self, rec: dict[str, Any], data: bytes, *, calling_ae: str | None = None
+        self,
+        rec: dict[str, Any],
+        data: bytes,
+        *,
+        calling_ae: str | None = None,
+        policy: str | None = None,
+        source: str = "store",
     ) -> str:
         """Write ``data`` into the storage layout and index ``rec`` (its parsed record,
         see :func:`srkit.db.ingest.parse_received`) in one transaction.
@@ -211,7 +232,32 @@ class Database:
         inside one write transaction, so concurrent stores of one UID (threads or
         processes) cannot both write; the call returns after the commit. A failure
         removes the file it wrote. An instance stored already with the same bytes
-        is left as it is; with other bytes :class:`DuplicateInstanceError` is raised.
+        is left as it is; with other bytes the conflict policy decides, and under
+        ``keep-first`` :class:`DuplicateInstanceError` is raised (after the conflict
+        was recorded). See :meth:`store_outcome` for the full outcome.
+        """
+        outcome = self.store_outcome(rec, data, calling_ae=calling_ae, policy=policy, source=source)
+        if outcome.status == "refused":
+            raise DuplicateInstanceError(outcome.conflicts[0].message, outcome=outcome)
+        return outcome.sop_instance_uid
+
+    def store_outcome(
+        self,
+        rec: dict[str, Any],
+        data: bytes,
+        *,
+        calling_ae: str | None = None,
+        policy: str | None = None,
+        source: str = "store",
+    ) -> StoreOutcome:
+        """:meth:`store_record`, returning what it did (never raising for a conflict).
+
+        Parameters
+        ----------
+        policy : str or None
+            The conflict policy for this store (default: the database's).
+        source : str
+            Who stored it, kept with conflicts (``c-store``, ``stow-rs``, ...).
         """
         import hashlib
 
@@ -232,8 +278,84 @@ class Database:
             mtime_ns=None,
             content_hash=digest,
         )
-        self._store.store(rec, target, data, calling_ae)
-        return str(inst["sop_instance_uid"])
+        return self._store.store(
+            rec,
+            target,
+            data,
+            calling_ae,
+            policy=check_policy(policy or self.conflict_policy),
+            source=source,
+        )
+
+    def store(
+        self,
+        data: bytes | Dataset,
+        *,
+        calling_ae: str | None = None,
+        policy: str | None = None,
+        source: str = "store",
+    ) -> StoreOutcome:
+        """Store Part 10 bytes (or a dataset) and index them; the one verb of the
+        DIMSE and DICOMweb servers. Returns the :class:`StoreOutcome` (``stored``,
+        ``duplicate``, ``refused``, ``replaced``, ``kept-as-conflict``, with the
+        conflicts recorded).
+
+        Raises
+        ------
+        SrkitError
+            Not DICOM, truncated, invalid or unsafe UIDs, a disk or database failure.
+        """
+        from srkit.db.ingest import parse_received, record_from_dataset
+
+        if isinstance(data, Dataset):
+            ds = data
+            uids = [
+                str(getattr(ds, kw, "") or "")
+                for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+            ]
+            storage_path(self.storage, *uids)  # unsafe UIDs first
+            encoded = _encode(ds)
+            try:
+                rec = record_from_dataset(ds)
+            except SrkitError as exc:
+                raise SrkitError(exc.message, source=uids[2] or None) from None
+            return self.store_outcome(
+                rec, encoded, calling_ae=calling_ae, policy=policy, source=source
+            )
+        _ds, rec = parse_received(data)
+        return self.store_outcome(rec, data, calling_ae=calling_ae, policy=policy, source=source)
+
+    def conflicts(
+        self,
+        *,
+        kind: str | None = None,
+        sop_instance_uid: str | None = None,
+        study_instance_uid: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The recorded conflicts (newest first), optionally of one kind or instance.
+
+        Each is a dict of the ``conflict`` row with ``detail`` decoded from JSON.
+        """
+        import json
+
+        from sqlalchemy import select
+
+        t = S.conflict
+        stmt = select(t).order_by(t.c.pk.desc())
+        if kind:
+            stmt = stmt.where(t.c.kind == kind)
+        if sop_instance_uid:
+            stmt = stmt.where(t.c.sop_instance_uid == sop_instance_uid)
+        if study_instance_uid:
+            stmt = stmt.where(t.c.study_instance_uid == study_instance_uid)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reader.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        for row in rows:
+            row["detail"] = json.loads(row["detail"] or "{}")
+        return rows
 
     # -- queries ----------------------------------------------------------------------
 
@@ -487,7 +609,49 @@ class Database:
                 ).scalar_one()
                 if n:
                     problems.append(f"{n} {child} rows without their {parent}")
+            problems.extend(_hierarchy_problems(conn))
         return problems
+
+
+def _hierarchy_problems(conn: Any) -> list[str]:
+    """Empty parents (a write path must never leave them), one UID filed under
+    several parents, and the conflicts recorded (by kind)."""
+    from sqlalchemy import text
+
+    problems: list[str] = []
+    for table, child, fk in (
+        ("patient", "study", "patient_pk"),
+        ("study", "series", "study_pk"),
+        ("series", "instance", "series_pk"),
+    ):
+        n = conn.execute(
+            text(
+                f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {child} c WHERE c.{fk} = t.pk)"
+            )
+        ).scalar_one()
+        if n:
+            problems.append(f"{n} {table} rows without any {child}")
+    for table, column, parent in (
+        ("study", "study_instance_uid", "patient"),
+        ("series", "series_instance_uid", "study"),
+    ):
+        n = conn.execute(
+            text(
+                f"SELECT count(*) FROM (SELECT {column} FROM {table} GROUP BY {column} "
+                "HAVING count(*) > 1) d"
+            )
+        ).scalar_one()
+        if n:
+            problems.append(
+                f"{n} {column.replace('_', ' ')}s filed under more than one {parent} "
+                "(conflicts: srkit ls conflicts)"
+            )
+    for kind, n in conn.execute(
+        text("SELECT kind, count(*) FROM conflict GROUP BY kind ORDER BY kind")
+    ):
+        problems.append(f"{n} conflicts of kind {kind} recorded (srkit ls conflicts)")
+    return problems
 
 
 def _prune(conn: Any, rows: Sequence[Any]) -> None:

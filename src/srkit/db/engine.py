@@ -16,7 +16,7 @@ from srkit.errors import MissingDependencyError, SrkitError
 
 __all__ = ["resolve_url", "sqlite_file", "default_storage", "make_engines", "upgrade", "HEAD"]
 
-HEAD = "0001"
+HEAD = "0002"
 """The newest migration; a database at this revision needs no alembic run."""
 
 
@@ -141,10 +141,29 @@ def upgrade(writer: Any) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    sqlite = writer.dialect.name == "sqlite"
     try:
-        with writer.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with writer.connect() as conn:
+            # SQLite migrations rebuild tables (alembic's batch mode); with foreign keys
+            # on, dropping the old table would cascade into its children. The pragma
+            # only takes effect outside a transaction; the keys are checked before the
+            # commit instead.
+            if sqlite:  # on the DBAPI connection: SQLAlchemy would begin a transaction
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise SrkitError(
+                                f"cannot migrate the database: {len(broken)} rows would "
+                                "lose their parent (nothing was changed)"
+                            )
+            finally:
+                if sqlite:
+                    conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
     except SQLAlchemyError as exc:
         raise SrkitError(f"cannot migrate the database: {_short(exc)}") from None
 

@@ -2,31 +2,41 @@
 SOP Instance UID (PS3.4 C.6.1.1: the unique key of the instance level).
 
 A record whose SOP Instance UID is indexed already is *skipped* when its bytes hash
-the same, and a *conflict* otherwise (the index keeps the first). Parent rows
-(patient, study, series) are created when missing; the first instance's attributes
-describe them.
+the same, and a *conflict* otherwise, decided by the conflict policy
+(:data:`srkit.db.hierarchy.POLICIES`; ``keep-first`` by default). Each new record is
+filed by :func:`srkit.db.writer.file_instance`, the routine every write path uses:
+parents are found or created by :class:`srkit.db.hierarchy.Placer` and conflicts are
+recorded in the same transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
+from srkit.db.hierarchy import ConnectionSql, Placer
+from srkit.db.writer import (
+    conflict_copy_path,
+    drop_instance,
+    file_instance,
+    now,
+    record_conflicts,
+    sop_conflict,
+)
+from srkit.errors import SrkitError
 
 __all__ = [
     "ImportReport",
     "chunks",
-    "find_instance",
-    "insert_one",
-    "instance_row",
     "known_files",
     "write_batch",
 ]
@@ -49,7 +59,11 @@ class ImportReport:
     rejected : list of (path, reason)
         Files that are not DICOM, broken, or lack the UIDs the index needs.
     conflicts : list of (path, reason)
-        Files whose SOP Instance UID is indexed with different content.
+        Files not indexed because their SOP Instance UID is indexed with different
+        content (policy ``keep-first``).
+    warnings : list of (path, reason)
+        Files indexed (or kept) with a conflict recorded: patient attributes that
+        differ, UIDs filed under another patient or study, a replaced or kept copy.
     uids : list of str
         SOP Instance UIDs imported.
     """
@@ -59,7 +73,10 @@ class ImportReport:
     updated: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     uids: list[str] = field(default_factory=list)
+    after_commit: list[str] = field(default_factory=list, repr=False)
+    """Files to delete once the batch's transaction committed (replaced copies)."""
 
     @property
     def failed(self) -> int:
@@ -68,10 +85,13 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for people."""
-        return (
+        text = (
             f"{self.imported} imported, {self.skipped} skipped, {self.updated} updated, "
             f"{len(self.rejected)} rejected, {len(self.conflicts)} conflicts"
         )
+        if self.warnings:
+            text += f", {len(self.warnings)} filed with a conflict (srkit ls conflicts)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping for JSON output."""
@@ -81,29 +101,8 @@ class ImportReport:
             "updated": self.updated,
             "rejected": [list(r) for r in self.rejected],
             "conflicts": [list(c) for c in self.conflicts],
+            "warnings": [list(w) for w in self.warnings],
         }
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def instance_row(
-    rec: dict[str, Any], series_pk: int, calling_ae: str | None, now: str | None = None
-) -> dict[str, Any]:
-    """The ``instance`` row of an index record (file facts included)."""
-    return {
-        **rec["instance"],
-        "series_pk": series_pk,
-        "path": rec["path"],
-        "source_path": rec.get("source_path"),
-        "copied": bool(rec.get("copied")),
-        "size": rec["size"],
-        "mtime_ns": rec.get("mtime_ns"),
-        "content_hash": rec["content_hash"],
-        "calling_ae": calling_ae,
-        "imported_at": now or _now(),
-    }
 
 
 def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -133,18 +132,6 @@ def known_files(conn: Connection, paths: Sequence[str]) -> dict[str, tuple[int, 
     return out
 
 
-def _ensure(
-    conn: Connection, table: Any, key: str, rows: dict[str, dict[str, Any]]
-) -> dict[str, int]:
-    """Pks of rows by ``key``; the missing ones are inserted first."""
-    pks = _lookup(conn, table.c[key], table.c.pk, rows)
-    missing = [row for k, row in rows.items() if k not in pks]
-    if missing:
-        conn.execute(insert(table), missing)
-        pks.update(_lookup(conn, table.c[key], table.c.pk, [r[key] for r in missing]))
-    return pks
-
-
 def _existing(conn: Connection, uids: Iterable[str]) -> dict[str, dict[str, Any]]:
     t = S.instance
     out: dict[str, dict[str, Any]] = {}
@@ -158,10 +145,20 @@ def _existing(conn: Connection, uids: Iterable[str]) -> dict[str, dict[str, Any]
     return out
 
 
+def _where(rec: dict[str, Any]) -> str:
+    return str(rec.get("source_path") or rec["path"])
+
+
 def _classify(
-    conn: Connection, records: Sequence[dict[str, Any]], report: ImportReport
+    conn: Connection,
+    records: Sequence[dict[str, Any]],
+    report: ImportReport,
+    policy: str,
+    calling_ae: str | None,
 ) -> list[dict[str, Any]]:
-    """The records to insert; skipped, updated and conflicting ones counted in ``report``."""
+    """The records to insert; skipped, updated and conflicting ones counted in
+    ``report`` (conflicts recorded as the policy says)."""
+    sql = ConnectionSql(conn)
     existing = _existing(conn, [r["instance"]["sop_instance_uid"] for r in records])
     fresh: dict[str, dict[str, Any]] = {}
     for rec in records:
@@ -172,13 +169,7 @@ def _classify(
             continue
         old_hash = old.get("content_hash")
         if old_hash != rec["content_hash"]:
-            where = old.get("path")
-            report.conflicts.append(
-                (
-                    rec.get("source_path") or rec["path"],
-                    f"SOP Instance UID {uid} is indexed with different content ({where})",
-                )
-            )
+            _conflicting(sql, rec, old, fresh, report, policy, calling_ae)
         elif (
             "pk" in old
             and not old["copied"]
@@ -197,46 +188,100 @@ def _classify(
     return list(fresh.values())
 
 
+def _conflicting(
+    sql: ConnectionSql,
+    rec: dict[str, Any],
+    old: dict[str, Any],
+    fresh: dict[str, dict[str, Any]],
+    report: ImportReport,
+    policy: str,
+    calling_ae: str | None,
+) -> None:
+    """A record whose SOP Instance UID is indexed (or earlier in the batch) with other
+    bytes: refused, kept beside the index, or replacing the indexed one."""
+    uid = rec["instance"]["sop_instance_uid"]
+    where = old.get("path")
+    conflict = sop_conflict(uid, where, policy)
+    created = rec.get("copy_state") == "created"  # a copy this import made for it
+    if policy == "keep-first":
+        report.conflicts.append(
+            (_where(rec), f"SOP Instance UID {uid} is indexed with different content ({where})")
+        )
+        record_conflicts(sql, rec, [conflict], path=None, source="import", calling_ae=calling_ae)
+        if created:
+            report.after_commit.append(str(rec["path"]))
+        return
+    if policy == "keep-both-as-conflict":
+        # the user's file stays where it is; a copy this import made moves beside the index
+        keep = _where(rec)
+        if created:
+            target = conflict_copy_path(Path(rec["path"]).parents[2], rec)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(rec["path"], target)
+            keep = str(target)
+        record_conflicts(sql, rec, [conflict], path=keep, source="import", calling_ae=calling_ae)
+        report.warnings.append((_where(rec), conflict.message))
+        return
+    # keep-last: the indexed instance goes (a copy of srkit's own is deleted after the
+    # commit, unless the new record's copy is that very file: then it gets the new bytes)
+    if "pk" in old:
+        drop_instance(sql, int(old["pk"]))
+        if old.get("copied") and old.get("path") != rec["path"]:
+            report.after_commit.append(str(old["path"]))
+    if rec.get("copied") and rec.get("copy_state") == "exists" and rec.get("source_path"):
+        _overwrite(Path(rec["path"]), Path(rec["source_path"]))
+    rec.setdefault("pending_conflicts", []).append(conflict)
+    fresh[uid] = rec
+    report.warnings.append((_where(rec), conflict.message))
+
+
+def _overwrite(target: Path, source: Path) -> None:
+    """Give an existing stored copy the bytes of ``source`` (atomically)."""
+    import shutil
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.replacing")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise SrkitError(f"cannot replace the stored copy: {exc.strerror}", source=str(source))
+
+
 def write_batch(
     conn: Connection,
     records: Sequence[dict[str, Any]],
     report: ImportReport,
     *,
     calling_ae: str | None = None,
+    policy: str = "keep-first",
 ) -> list[dict[str, Any]]:
     """Index a batch of parsed records inside the caller's transaction.
 
     Returns the records inserted (new SOP Instance UIDs).
     """
-    new = _classify(conn, records, report)
+    new = _classify(conn, records, report, policy, calling_ae)
     if not new:
         return []
-    patients = {r["patient"]["patient_key"]: r["patient"] for r in new}
-    patient_pks = _ensure(conn, S.patient, "patient_key", patients)
-    studies: dict[str, dict[str, Any]] = {}
-    for r in new:
-        uid = r["study"]["study_instance_uid"]
-        studies.setdefault(
-            uid, {**r["study"], "patient_pk": patient_pks[r["patient"]["patient_key"]]}
+    sql = ConnectionSql(conn)
+    placer = Placer(sql)
+    placer.prefetch(new)
+    stamp = now()
+    inserted: list[tuple[int, dict[str, Any]]] = []
+    for rec in new:
+        pk, conflicts = file_instance(
+            sql, placer, rec, calling_ae=calling_ae, source="import", when=stamp
         )
-    study_pks = _ensure(conn, S.study, "study_instance_uid", studies)
-    series: dict[str, dict[str, Any]] = {}
-    for r in new:
-        uid = r["series"]["series_instance_uid"]
-        series.setdefault(
-            uid, {**r["series"], "study_pk": study_pks[r["study"]["study_instance_uid"]]}
-        )
-    series_pks = _ensure(conn, S.series, "series_instance_uid", series)
-    now = _now()
-    rows = [
-        instance_row(r, series_pks[r["series"]["series_instance_uid"]], calling_ae, now)
-        for r in new
-    ]
-    conn.execute(insert(S.instance), rows)
-    pks = _lookup(
-        conn, S.instance.c.sop_instance_uid, S.instance.c.pk, [r["sop_instance_uid"] for r in rows]
-    )
-    _write_sr(conn, [(pks[r["instance"]["sop_instance_uid"]], r["sr"]) for r in new if r.get("sr")])
+        pending = rec.pop("pending_conflicts", None)
+        if pending:
+            record_conflicts(
+                sql, rec, pending, path=rec["path"], source="import", calling_ae=calling_ae
+            )
+        for c in conflicts:
+            report.warnings.append((_where(rec), f"{c.kind}: {c.message}"))
+        inserted.append((pk, rec))
+    _write_sr(conn, [(pk, r["sr"]) for pk, r in inserted if r.get("sr")])
     report.imported += len(new)
     report.uids.extend(r["instance"]["sop_instance_uid"] for r in new)
     return list(new)
@@ -277,93 +322,3 @@ def _write_sr(conn: Connection, items: list[tuple[int, dict[str, Any]]]) -> None
         ]
         if events:
             conn.execute(insert(S.dose_event), events)
-
-
-def _one_statements() -> dict[str, Any]:
-    """The statements of :func:`find_instance` and :func:`insert_one`, built once (so
-    SQLAlchemy's compiled cache serves every store)."""
-    from sqlalchemy import bindparam
-
-    i = S.instance
-    return {
-        "instance": select(i.c.pk, i.c.content_hash, i.c.path).where(
-            i.c.sop_instance_uid == bindparam("key")
-        ),
-        "series": select(S.series.c.pk).where(S.series.c.series_instance_uid == bindparam("key")),
-        "study": select(S.study.c.pk).where(S.study.c.study_instance_uid == bindparam("key")),
-        "patient": select(S.patient.c.pk).where(S.patient.c.patient_key == bindparam("key")),
-    }
-
-
-_ONE: dict[str, Any] = {}
-
-
-def _pk(conn: Connection, name: str, key: Any) -> int | None:
-    if not _ONE:
-        _ONE.update(_one_statements())
-    value = conn.execute(_ONE[name], {"key": key}).scalar()
-    return None if value is None else int(value)
-
-
-def find_instance(conn: Connection, uid: str) -> tuple[int, str, str] | None:
-    """``(pk, content_hash, path)`` of an indexed SOP Instance UID, or None."""
-    if not _ONE:
-        _ONE.update(_one_statements())
-    row = conn.execute(_ONE["instance"], {"key": uid}).first()
-    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
-
-
-def _parent(
-    conn: Connection, table: Any, name: str, key: str, values: dict[str, Any]
-) -> tuple[int, bool]:
-    """The pk of the row whose ``key`` column is ``values[key]``, inserted if missing;
-    and whether it existed."""
-    found = _pk(conn, name, values[key])
-    if found is not None:
-        return found, True
-    key_row: Any = conn.execute(_insert(table), values).inserted_primary_key
-    return int(key_row[0]), False
-
-
-_INSERTS: dict[str, Any] = {}
-
-
-def _insert(table: Any) -> Any:
-    """A cached ``INSERT`` of ``table`` (values given at execution)."""
-    stmt = _INSERTS.get(table.name)
-    if stmt is None:
-        stmt = _INSERTS[table.name] = insert(table)
-    return stmt
-
-
-def insert_one(conn: Connection, rec: dict[str, Any], *, calling_ae: str | None = None) -> int:
-    """Insert one new instance (its SOP Instance UID checked absent by the caller with
-    :func:`find_instance` in the same transaction) with its parents and SR rows.
-
-    Three statements when the series is indexed already: the series lookup (which
-    implies its study and patient), the instance and, for an SR, its rows. Returns
-    the instance's pk.
-    """
-    series_pk = _pk(conn, "series", rec["series"]["series_instance_uid"])
-    if series_pk is None:
-        patient_pk, _ = _parent(conn, S.patient, "patient", "patient_key", rec["patient"])
-        study_pk, _ = _parent(
-            conn,
-            S.study,
-            "study",
-            "study_instance_uid",
-            {**rec["study"], "patient_pk": patient_pk},
-        )
-        series_pk, _ = _parent(
-            conn,
-            S.series,
-            "series",
-            "series_instance_uid",
-            {**rec["series"], "study_pk": study_pk},
-        )
-    row = instance_row(rec, series_pk, calling_ae)
-    key_row: Any = conn.execute(_insert(S.instance), row).inserted_primary_key
-    pk = int(key_row[0])
-    if rec.get("sr"):
-        _write_sr(conn, [(pk, rec["sr"])])
-    return pk

@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 
 from srkit.codec.reader import load_dataset
 from srkit.codec.sopclass import is_sr_sop_class
+from srkit.db.hierarchy import patient_key
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
 from srkit.errors import SrkitError
 
@@ -42,6 +43,7 @@ DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
 _PATIENT = {
     "patient_id": "PatientID",
+    "issuer_of_patient_id": "IssuerOfPatientID",
     "patient_name": "PatientName",
     "patient_birth_date": "PatientBirthDate",
     "patient_sex": "PatientSex",
@@ -195,7 +197,10 @@ def record_from_dataset(ds: Dataset, *, index_sr: bool = True) -> dict[str, Any]
     if meta is not None:
         tsyntax = _text(meta, "TransferSyntaxUID")
     rec["instance"]["transfer_syntax_uid"] = tsyntax
-    rec["patient"]["patient_key"] = rec["patient"]["patient_id"] or ""
+    patient = rec["patient"]
+    patient["patient_key"] = patient_key(
+        patient["patient_id"], patient["issuer_of_patient_id"], rec["study"]["study_instance_uid"]
+    )
     rec["sr"] = None
     if index_sr and is_sr_sop_class(rec["instance"]["sop_class_uid"]):
         from srkit.db.srindex import sr_rows as _sr_rows

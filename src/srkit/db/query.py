@@ -47,6 +47,7 @@ __all__ = [
     "SR_FLAGS",
     "Attribute",
     "SequenceKey",
+    "column_of",
     "finish_rows",
     "sequence_item",
     "match",
@@ -86,6 +87,7 @@ ATTRIBUTES: dict[str, Attribute] = {
             S.patient,
             [
                 ("PatientID", "patient_id", "LO"),
+                ("IssuerOfPatientID", "issuer_of_patient_id", "LO"),
                 ("PatientName", "patient_name", "PN"),
                 ("PatientBirthDate", "patient_birth_date", "DA"),
                 ("PatientSex", "patient_sex", "CS"),
@@ -196,6 +198,18 @@ SR_FLAGS: dict[str, tuple[str, str]] = {
 """Plain SR instance keys (PS3.3 Section C.17.2): keyword -> (sr_document column, VR)."""
 
 SR_KEYS = frozenset([*SEQUENCES, *SR_FLAGS])
+
+
+def column_of(level: str, attr: Attribute) -> Any:
+    """The column that answers ``attr`` in a query at ``level``.
+
+    Patient attributes at STUDY level and below come from the study row: what that
+    study's own files say (a patient's first study may have spelt the name
+    otherwise, :mod:`srkit.db.hierarchy`).
+    """
+    if attr.level == "PATIENT" and level != "PATIENT":
+        return S.study.c[attr.column]
+    return TABLES[attr.level].c[attr.column]
 
 
 def normalise_level(level: str) -> str:
@@ -428,11 +442,16 @@ def _conditions(level: str, filters: Mapping[str, Any], fuzzy: bool) -> list[Col
         if found is None:
             raise SrkitError(f"cannot match on {keyword!r} (not indexed)")
         attr = found
-        cond = match(TABLES[attr.level].c[attr.column], value, attr.vr, fuzzy=fuzzy)
+        cond = match(column_of(level, attr), value, attr.vr, fuzzy=fuzzy)
         if cond is None:
             continue
         if LEVELS.index(attr.level) > depth:
             cond = _below(level, attr.level, cond)
+        elif level == "PATIENT" and attr.column != "patient_id":
+            # a patient is found by the attributes of any of its studies too
+            study_cond = match(S.study.c[attr.column], value, attr.vr, fuzzy=fuzzy)
+            assert study_cond is not None
+            cond = or_(cond, _below("PATIENT", "STUDY", study_cond))
         conds.append(cond)
     return conds
 
@@ -500,7 +519,7 @@ def level_query(
     columns: list[Any] = [table.c.pk.label("_pk")]
     keys = ["_pk"]
     for attr in wanted:
-        columns.append(TABLES[attr.level].c[attr.column].label(attr.keyword))
+        columns.append(column_of(level, attr).label(attr.keyword))
         keys.append(attr.keyword)
     for name in COUNTS[level]:
         if name in _COUNT_TARGET and (fields is None or name in fields):

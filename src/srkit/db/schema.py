@@ -2,7 +2,16 @@
 
 Four tables follow the Patient Root information model of the Query/Retrieve service
 (PS3.4 C.6.1): ``patient``, ``study``, ``series``, ``instance``; each row keeps the
-attributes that a browser and a C-FIND need (PS3.4 C.6.1.1 keys). Five tables hold
+attributes that a browser and a C-FIND need (PS3.4 C.6.1.1 keys).
+
+Identity (see :mod:`srkit.db.hierarchy`): a patient is its Patient ID with the Issuer
+of Patient ID (PS3.3 C.7.1.1, both type 2/3); an instance with an empty Patient ID is
+never merged with others by that empty value: its patient is keyed by its study. A
+study row is unique per (patient, Study Instance UID) and a series row per (study,
+Series Instance UID), so an instance whose UIDs clash with another patient's or
+study's rows is still filed under its own patient, study and series (the clash is a
+``conflict`` row). The study row also keeps the patient attributes its own files
+carry, which is what study-level queries return. Five tables hold
 the SR content found at import: ``sr_document`` (PS3.3 C.17.2 flags, template,
 diagnostics), ``measurement`` and ``qualitative`` (TID 1500 rows, PS3.16), and
 ``dose_report`` / ``dose_event`` (TID 10011 / TID 10001 rows).
@@ -25,6 +34,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 __all__ = [
@@ -38,6 +48,7 @@ __all__ = [
     "qualitative",
     "dose_report",
     "dose_event",
+    "conflict",
     "SR_TABLES",
 ]
 
@@ -69,9 +80,11 @@ patient = Table(
     Column("pk", Integer, primary_key=True),
     Column("patient_key", Text, nullable=False, unique=True),
     Column("patient_id", Text),
+    Column("issuer_of_patient_id", Text),
     Column("patient_name", Text),
     Column("patient_birth_date", Text),
     Column("patient_sex", Text),
+    Index(None, "patient_id"),
 )
 
 study = Table(
@@ -79,7 +92,12 @@ study = Table(
     metadata,
     Column("pk", Integer, primary_key=True),
     Column("patient_pk", Integer, ForeignKey("patient.pk", ondelete="CASCADE"), nullable=False),
-    Column("study_instance_uid", UID, nullable=False, unique=True),
+    Column("study_instance_uid", UID, nullable=False),
+    Column("patient_id", Text),
+    Column("issuer_of_patient_id", Text),
+    Column("patient_name", Text),
+    Column("patient_birth_date", Text),
+    Column("patient_sex", Text),
     Column("study_date", Text),
     Column("study_time", Text),
     Column("accession_number", Text),
@@ -87,8 +105,10 @@ study = Table(
     Column("study_description", Text),
     Column("referring_physician_name", Text),
     Column("institution_name", Text),
+    UniqueConstraint("patient_pk", "study_instance_uid", name="uq_study_patient_uid"),
     Index(None, "patient_pk"),
     Index(None, "study_date"),
+    Index(None, "study_instance_uid"),
 )
 
 series = Table(
@@ -96,7 +116,7 @@ series = Table(
     metadata,
     Column("pk", Integer, primary_key=True),
     Column("study_pk", Integer, ForeignKey("study.pk", ondelete="CASCADE"), nullable=False),
-    Column("series_instance_uid", UID, nullable=False, unique=True),
+    Column("series_instance_uid", UID, nullable=False),
     Column("modality", Text),
     Column("series_number", Integer),
     Column("series_description", Text),
@@ -106,8 +126,10 @@ series = Table(
     Column("manufacturer", Text),
     Column("manufacturer_model_name", Text),
     Column("station_name", Text),
+    UniqueConstraint("study_pk", "series_instance_uid", name="uq_series_study_uid"),
     Index(None, "study_pk"),
     Index(None, "modality"),
+    Index(None, "series_instance_uid"),
 )
 
 instance = Table(
@@ -244,6 +266,29 @@ dose_event = Table(
     Column("row", Text, nullable=False),
     Index(None, "dose_report_pk"),
 )
+
+conflict = Table(
+    "conflict",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("sop_instance_uid", UID, nullable=False),
+    Column("study_instance_uid", UID),
+    Column("series_instance_uid", UID),
+    Column("patient_id", Text),
+    Column("message", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("resolution", Text, nullable=False),
+    Column("path", Text),
+    Column("source", Text),
+    Column("calling_ae", Text),
+    Column("detected_at", Text, nullable=False),
+    Index(None, "sop_instance_uid"),
+    Index(None, "kind"),
+)
+"""Conflicts found while filing instances (:mod:`srkit.db.hierarchy`): one row per
+instance and kind, with what was found (``detail``, JSON) and what srkit did
+(``resolution``). Never deleted by srkit except with the instance's removal."""
 
 SR_TABLES = (dose_event, dose_report, qualitative, measurement, sr_document)
 """The SR content tables, children first (the order to delete in)."""

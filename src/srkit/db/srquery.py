@@ -30,8 +30,8 @@ from srkit.errors import SrkitError
 __all__ = ["measurement_query", "dose_query", "document_query", "run"]
 
 _CONTEXT = [
-    S.patient.c.patient_id,
-    S.patient.c.patient_name,
+    S.study.c.patient_id,  # as the study's own files say (srkit.db.hierarchy)
+    S.study.c.patient_name,
     S.study.c.study_date,
     S.study.c.accession_number,
     S.series.c.modality,

@@ -18,21 +18,42 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from srkit.db import engine as E
-from srkit.db.index import _write_sr, find_instance, insert_one, instance_row
+from srkit.db.hierarchy import Conflict, ConnectionSql, CursorSql, Placer, Sql
+from srkit.db.index import _write_sr
 from srkit.db.storage import remove_file, stage
+from srkit.db.writer import (
+    StoreOutcome,
+    conflict_copy_path,
+    drop_instance,
+    file_instance,
+    record_conflicts,
+    sop_conflict,
+)
 from srkit.errors import SrkitError
 
 __all__ = ["DuplicateInstanceError", "Store"]
 
 
 class DuplicateInstanceError(SrkitError):
-    """A SOP Instance UID is stored already with different content."""
+    """A SOP Instance UID is stored already with different content (policy keep-first:
+    the new bytes were refused; the conflict is recorded).
+
+    Attributes
+    ----------
+    outcome : StoreOutcome or None
+        What the store did (status ``refused``).
+    """
+
+    def __init__(self, message: str, *, outcome: StoreOutcome | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class _Retry(Exception):
@@ -40,47 +61,16 @@ class _Retry(Exception):
 
 
 _LOOKUP = {
-    "instance": "SELECT pk, content_hash FROM instance WHERE sop_instance_uid = ?",
-    "series": "SELECT pk FROM series WHERE series_instance_uid = ?",
-    "study": "SELECT pk FROM study WHERE study_instance_uid = ?",
-    "patient": "SELECT pk FROM patient WHERE patient_key = ?",
+    "instance": "SELECT pk, content_hash, path, copied FROM instance WHERE sop_instance_uid = ?",
 }
-_INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
-def _insert_sql(table: str, keys: tuple[str, ...]) -> str:
-    sql = _INSERTS.get((table, keys))
-    if sql is None:
-        names = ", ".join(f'"{k}"' for k in keys)
-        marks = ", ".join(f":{k}" for k in keys)
-        sql = _INSERTS[(table, keys)] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
-    return sql
-
-
-def _insert(cur: Any, table: str, row: dict[str, Any]) -> int:
-    cur.execute(_insert_sql(table, tuple(row)), row)
-    return int(cur.lastrowid)
-
-
-def _parent(cur: Any, table: str, key: str, row: dict[str, Any]) -> int:
-    found = cur.execute(_LOOKUP[table], (row[key],)).fetchone()
-    return int(found[0]) if found is not None else _insert(cur, table, row)
-
-
-def insert_sqlite(cur: Any, rec: dict[str, Any], calling_ae: str | None) -> int:
-    """:func:`srkit.db.index.insert_one` on an SQLite DBAPI cursor (same rows)."""
-    found = cur.execute(_LOOKUP["series"], (rec["series"]["series_instance_uid"],)).fetchone()
-    if found is not None:
-        series_pk = int(found[0])
-    else:
-        patient_pk = _parent(cur, "patient", "patient_key", rec["patient"])
-        study_pk = _parent(
-            cur, "study", "study_instance_uid", {**rec["study"], "patient_pk": patient_pk}
-        )
-        series_pk = _parent(
-            cur, "series", "series_instance_uid", {**rec["series"], "study_pk": study_pk}
-        )
-    return _insert(cur, "instance", instance_row(rec, series_pk, calling_ae))
+def insert_sqlite(
+    cur: Any, rec: dict[str, Any], calling_ae: str | None, source: str = "store"
+) -> tuple[int, list[Conflict]]:
+    """:func:`srkit.db.writer.file_instance` on an SQLite DBAPI cursor."""
+    sql = CursorSql(cur)
+    return file_instance(sql, Placer(sql), rec, calling_ae=calling_ae, source=source)
 
 
 class Store:
@@ -131,18 +121,25 @@ class Store:
                 os.close(self._lock_file)
                 self._lock_file = None
 
-    def store(self, rec: dict[str, Any], target: Path, data: bytes, calling_ae: str | None) -> None:
+    def store(
+        self,
+        rec: dict[str, Any],
+        target: Path,
+        data: bytes,
+        calling_ae: str | None,
+        *,
+        policy: str = "keep-first",
+        source: str = "store",
+    ) -> StoreOutcome:
         """Write ``data`` to ``target`` and index ``rec`` (see the module docstring).
 
         The bytes are written to a temporary file first, outside the transaction
         (other stores go on meanwhile); inside it the file is renamed into place only
-        if the UID is new, so the write lock is held for the lookup, the rename and
-        the inserts.
+        if the UID is new (or the policy says so), so the write lock is held for the
+        lookup, the rename and the inserts.
 
         Raises
         ------
-        DuplicateInstanceError
-            The UID is stored with another content hash.
         SrkitError
             Writing or indexing failed (nothing stays behind).
         """
@@ -150,30 +147,37 @@ class Store:
         staged = stage(target, data)
         try:
             with self._lock, self._writer_lock():
-                self._store_staged(rec, target, staged, calling_ae, uid)
+                outcome = self._store_staged(rec, target, staged, calling_ae, uid, policy, source)
         finally:
             # still there when not renamed (a duplicate, or a failure): remove it and
             # the folders it leaves empty
             if os.path.lexists(staged):
                 remove_file(staged, self._storage)
+        for path in outcome.remove_after:  # a replaced copy, once the commit is done
+            remove_file(Path(path), self._storage)
+        return outcome
 
     def _store_staged(
-        self, rec: dict[str, Any], target: Path, staged: Path, calling_ae: str | None, uid: str
-    ) -> None:
+        self,
+        rec: dict[str, Any],
+        target: Path,
+        staged: Path,
+        calling_ae: str | None,
+        uid: str,
+        policy: str,
+        source: str,
+    ) -> StoreOutcome:
         for attempt in (1, 2):
-            written: list[Path] = []
+            moves = _Moves()
+            job = _Job(rec, target, staged, calling_ae, policy, source, self._storage, moves)
             try:
                 if not self._sqlite:
-                    self._core_once(rec, target, staged, calling_ae, written)
-                elif rec.get("sr"):
-                    self._sqlite_once(rec, target, staged, calling_ae, written)
-                else:
-                    self._sqlite_plain(rec, target, staged, calling_ae, written)
-                return
+                    return self._core_once(job)
+                if rec.get("sr"):
+                    return self._sqlite_once(job)
+                return self._sqlite_plain(job)
             except BaseException as exc:
-                for path in written:  # back to the staged name, for a retry
-                    with contextlib.suppress(OSError):
-                        os.replace(path, staged)
+                moves.undo()  # files back where they were, for a retry
                 if self._sqlite and not isinstance(exc, SrkitError):
                     self._drop_connection()
                 if _is_integrity(exc) and attempt == 1:
@@ -183,6 +187,7 @@ class Store:
                 if isinstance(exc, Exception):
                     raise SrkitError(f"cannot index {uid}: {E._short(exc)}") from None
                 raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _connection(self) -> Any:
         if self._conn is None:
@@ -198,14 +203,7 @@ class Store:
             except Exception:  # pragma: no cover - closing a broken connection
                 pass
 
-    def _sqlite_plain(
-        self,
-        rec: dict[str, Any],
-        target: Path,
-        staged: Path,
-        calling_ae: str | None,
-        written: list[Path],
-    ) -> None:
+    def _sqlite_plain(self, job: _Job) -> StoreOutcome:
         """An instance without SR rows, in a transaction run on the DBAPI connection
         (SQLAlchemy's transaction bookkeeping cost as much as the inserts)."""
         dbapi = self._connection().connection.dbapi_connection
@@ -213,7 +211,7 @@ class Store:
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                _insert_new(cur, rec, target, staged, calling_ae, written)
+                outcome, _pk = _file_new(CursorSql(cur), job, _sqlite_lookup(cur, job))
                 cur.execute("COMMIT")
             except BaseException:
                 if dbapi.in_transaction:
@@ -221,45 +219,75 @@ class Store:
                 raise
         finally:
             cur.close()
+        return outcome
 
-    def _sqlite_once(
-        self,
-        rec: dict[str, Any],
-        target: Path,
-        staged: Path,
-        calling_ae: str | None,
-        written: list[Path],
-    ) -> None:
+    def _sqlite_once(self, job: _Job) -> StoreOutcome:
         conn = self._connection()
         with conn.begin():
             cur = conn.connection.dbapi_connection.cursor()
             try:
-                pk = _insert_new(cur, rec, target, staged, calling_ae, written)
+                outcome, pk = _file_new(CursorSql(cur), job, _sqlite_lookup(cur, job))
             finally:
                 cur.close()
-            if pk is not None and rec.get("sr"):
-                _write_sr(conn, [(pk, rec["sr"])])
+            if pk is not None and job.rec.get("sr"):
+                _write_sr(conn, [(pk, job.rec["sr"])])
+        return outcome
 
-    def _core_once(
+    def _core_once(self, job: _Job) -> StoreOutcome:
+        from sqlalchemy import text
+
+        uid = str(job.rec["instance"]["sop_instance_uid"])
+        with self._writer.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": uid})
+            sql = ConnectionSql(conn)
+            found = sql.rows(
+                "SELECT pk, content_hash, path, copied FROM instance "
+                "WHERE sop_instance_uid = :uid",
+                {"uid": uid},
+            )
+            outcome, pk = _file_new(sql, job, found[0] if found else None)
+            if pk is not None and job.rec.get("sr"):
+                _write_sr(conn, [(pk, job.rec["sr"])])
+        return outcome
+
+
+class _Moves:
+    """File renames done inside a transaction, undone (in reverse) if it fails."""
+
+    def __init__(self) -> None:
+        self.done: list[tuple[Path, Path]] = []
+
+    def move(self, src: Path, dst: Path) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        self.done.append((src, dst))
+
+    def undo(self) -> None:
+        for src, dst in reversed(self.done):
+            with contextlib.suppress(OSError):
+                os.replace(dst, src)
+        self.done.clear()
+
+
+class _Job:
+    """One store's inputs inside its transaction."""
+
+    __slots__ = ("calling_ae", "moves", "policy", "rec", "source", "staged", "storage", "target")
+
+    def __init__(
         self,
         rec: dict[str, Any],
         target: Path,
         staged: Path,
         calling_ae: str | None,
-        written: list[Path],
+        policy: str,
+        source: str,
+        storage: Path,
+        moves: _Moves,
     ) -> None:
-        from sqlalchemy import text
-
-        uid = str(rec["instance"]["sop_instance_uid"])
-        with self._writer.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": uid})
-            old = find_instance(conn, uid)
-            if old is not None:
-                _check_same(uid, old[1], rec)
-                return
-            os.replace(staged, target)
-            written.append(target)
-            insert_one(conn, rec, calling_ae=calling_ae)
+        self.rec, self.target, self.staged = rec, target, staged
+        self.calling_ae, self.policy, self.source = calling_ae, policy, source
+        self.storage, self.moves = storage, moves
 
 
 try:
@@ -279,32 +307,62 @@ def _flocked(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _insert_new(
-    cur: Any,
-    rec: dict[str, Any],
-    target: Path,
-    staged: Path,
-    calling_ae: str | None,
-    written: list[Path],
-) -> int | None:
-    """Inside an SQLite write transaction: the new instance's primary key after moving
-    its staged file into place and inserting its rows; None when the UID is stored
-    already with the same content (:class:`DuplicateInstanceError` otherwise)."""
-    uid = rec["instance"]["sop_instance_uid"]
-    old = cur.execute(_LOOKUP["instance"], (uid,)).fetchone()
+def _sqlite_lookup(cur: Any, job: _Job) -> tuple[Any, ...] | None:
+    """The stored instance of the job's SOP Instance UID (pk, hash, path, copied)."""
+    found = cur.execute(_LOOKUP["instance"], (job.rec["instance"]["sop_instance_uid"],))
+    row = found.fetchone()
+    return None if row is None else tuple(row)
+
+
+def _file_new(
+    sql: Sql, job: _Job, old: tuple[Any, ...] | None
+) -> tuple[StoreOutcome, int | None]:
+    """Inside the write transaction: file the staged instance unless its SOP Instance
+    UID is stored (``old``: pk, content hash, path, copied); a stored one with the
+    same bytes is a duplicate, with other bytes the policy decides. Returns the outcome
+    and the new instance's pk (None when no instance row was written)."""
+    rec = job.rec
+    uid = str(rec["instance"]["sop_instance_uid"])
+    path = str(job.target)
+    remove_after: tuple[str, ...] = ()
+    conflicts: list[Conflict] = []
     if old is not None:
-        _check_same(uid, old[1], rec)
-        return None
-    os.replace(staged, target)
-    written.append(target)
-    return insert_sqlite(cur, rec, calling_ae)
-
-
-def _check_same(uid: str, old_hash: str, rec: dict[str, Any]) -> None:
-    if old_hash != rec["content_hash"]:
-        raise DuplicateInstanceError(
-            f"SOP Instance UID {uid} is stored already with different content"
+        old_pk, old_hash, old_path, old_copied = old[0], old[1], old[2], bool(old[3])
+        if old_hash == rec["content_hash"]:
+            return StoreOutcome(uid, "duplicate", path=str(old_path)), None
+        conflict = sop_conflict(uid, str(old_path), job.policy)
+        if job.policy == "keep-first":
+            record_conflicts(
+                sql, rec, [conflict], path=None, source=job.source, calling_ae=job.calling_ae
+            )
+            return StoreOutcome(uid, "refused", (conflict,)), None
+        if job.policy == "keep-both-as-conflict":
+            keep = conflict_copy_path(job.storage, rec)
+            job.moves.move(job.staged, keep)
+            record_conflicts(
+                sql, rec, [conflict], path=str(keep), source=job.source, calling_ae=job.calling_ae
+            )
+            return StoreOutcome(uid, "kept-as-conflict", (conflict,), str(keep)), None
+        # keep-last: the stored instance goes; a copy of srkit's own is deleted after
+        # the commit (set aside first when the new file takes its name)
+        drop_instance(sql, int(old_pk))
+        if old_copied and str(old_path) == path and os.path.exists(old_path):
+            aside = job.target.with_name(f".{job.target.name}.{secrets.token_hex(4)}.replaced")
+            job.moves.move(job.target, aside)
+            remove_after = (str(aside),)
+        elif old_copied:
+            remove_after = (str(old_path),)
+        conflicts.append(conflict)
+    job.moves.move(job.staged, job.target)
+    pk, found = file_instance(
+        sql, Placer(sql), rec, calling_ae=job.calling_ae, source=job.source
+    )
+    if conflicts:
+        record_conflicts(
+            sql, rec, conflicts, path=path, source=job.source, calling_ae=job.calling_ae
         )
+    status = "replaced" if conflicts else "stored"
+    return StoreOutcome(uid, status, (*conflicts, *found), path, remove_after), pk
 
 
 def _is_integrity(exc: BaseException) -> bool:

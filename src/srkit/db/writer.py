@@ -1,0 +1,200 @@
+"""The one routine that files an index record inside a write transaction, for every
+write path (``srkit import`` batches, C-STORE and STOW-RS through :mod:`srkit.db.store`).
+
+A record (see :mod:`srkit.db.ingest`) is placed under its patient, study and series
+by :class:`srkit.db.hierarchy.Placer`, its ``instance`` row inserted, and every
+conflict found is written as a ``conflict`` row in the same transaction, so what is
+reported is exactly what was filed. A second instance with a known SOP Instance UID
+and other bytes is decided by the conflict policy (:data:`srkit.db.hierarchy.POLICIES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from srkit.db.hierarchy import POLICIES, Conflict, Placer, Sql, conflict_row
+from srkit.errors import SrkitError
+
+__all__ = [
+    "StoreOutcome",
+    "check_policy",
+    "conflict_copy_path",
+    "drop_instance",
+    "file_instance",
+    "instance_row",
+    "now",
+    "record_conflicts",
+    "sop_conflict",
+]
+
+
+def now() -> str:
+    """The current time as the index stores it (UTC, ISO 8601)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_policy(policy: str) -> str:
+    """``policy`` itself when it is one of :data:`POLICIES`; :class:`SrkitError` else."""
+    if policy not in POLICIES:
+        raise SrkitError(f"conflict policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    return policy
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    """What storing one instance did.
+
+    Attributes
+    ----------
+    sop_instance_uid : str
+    status : str
+        ``stored`` (new), ``duplicate`` (stored already with the same bytes),
+        ``refused`` (other bytes, policy keep-first: nothing written),
+        ``replaced`` (other bytes, policy keep-last), ``kept-as-conflict`` (other
+        bytes, policy keep-both-as-conflict: the bytes are kept beside the index).
+    conflicts : tuple of Conflict
+        Conflicts found (and recorded), hierarchy ones included.
+    path : str or None
+        Where the bytes are now (None when refused).
+    """
+
+    sop_instance_uid: str
+    status: str
+    conflicts: tuple[Conflict, ...] = ()
+    path: str | None = None
+    remove_after: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def warning(self) -> str | None:
+        """One line on the conflicts of a stored instance, or None without any."""
+        if not self.conflicts:
+            return None
+        return "; ".join(f"{c.kind}: {c.message}" for c in self.conflicts)
+
+
+def instance_row(
+    rec: dict[str, Any], series_pk: int, calling_ae: str | None, when: str | None = None
+) -> dict[str, Any]:
+    """The ``instance`` row of an index record (file facts included)."""
+    return {
+        **rec["instance"],
+        "series_pk": series_pk,
+        "path": rec["path"],
+        "source_path": rec.get("source_path"),
+        "copied": bool(rec.get("copied")),
+        "size": rec["size"],
+        "mtime_ns": rec.get("mtime_ns"),
+        "content_hash": rec["content_hash"],
+        "calling_ae": calling_ae,
+        "imported_at": when or now(),
+    }
+
+
+def record_conflicts(
+    sql: Sql,
+    rec: dict[str, Any],
+    conflicts: list[Conflict] | tuple[Conflict, ...],
+    *,
+    path: str | None,
+    source: str,
+    calling_ae: str | None,
+    when: str | None = None,
+) -> None:
+    """Insert the ``conflict`` rows of ``conflicts`` found for ``rec``."""
+    stamp = when or now()
+    for c in conflicts:
+        sql.insert(
+            "conflict",
+            conflict_row(c, rec, path=path, source=source, calling_ae=calling_ae, now=stamp),
+        )
+
+
+def file_instance(
+    sql: Sql,
+    placer: Placer,
+    rec: dict[str, Any],
+    *,
+    calling_ae: str | None,
+    source: str,
+    when: str | None = None,
+) -> tuple[int, list[Conflict]]:
+    """Place ``rec`` under its patient, study and series, insert its ``instance`` row
+    and the conflicts found; returns the instance's pk and the conflicts.
+
+    The caller has checked, in the same transaction, that the SOP Instance UID is not
+    indexed; the SR rows are the caller's (they need an SQLAlchemy connection).
+    """
+    conflicts: list[Conflict] = []
+    series_pk = placer.place(rec, conflicts)
+    stamp = when or now()
+    pk = sql.insert("instance", instance_row(rec, series_pk, calling_ae, stamp))
+    record_conflicts(
+        sql, rec, conflicts, path=rec["path"], source=source, calling_ae=calling_ae, when=stamp
+    )
+    return pk, conflicts
+
+
+_DROP = (
+    "DELETE FROM dose_event WHERE dose_report_pk IN "
+    "(SELECT pk FROM dose_report WHERE instance_pk = :pk)",
+    "DELETE FROM dose_report WHERE instance_pk = :pk",
+    "DELETE FROM qualitative WHERE instance_pk = :pk",
+    "DELETE FROM measurement WHERE instance_pk = :pk",
+    "DELETE FROM sr_document WHERE instance_pk = :pk",
+    "DELETE FROM instance WHERE pk = :pk",
+)
+_PRUNE = (
+    "DELETE FROM series WHERE pk = :series AND NOT EXISTS "
+    "(SELECT 1 FROM instance WHERE series_pk = :series)",
+    "DELETE FROM study WHERE pk = :study AND NOT EXISTS "
+    "(SELECT 1 FROM series WHERE study_pk = :study)",
+    "DELETE FROM patient WHERE pk = :patient AND NOT EXISTS "
+    "(SELECT 1 FROM study WHERE patient_pk = :patient)",
+)
+_PARENTS = (
+    "SELECT se.pk, st.pk, st.patient_pk FROM instance i JOIN series se ON i.series_pk = se.pk "
+    "JOIN study st ON se.study_pk = st.pk WHERE i.pk = :pk"
+)
+
+
+def drop_instance(sql: Sql, pk: int) -> None:
+    """Delete an instance's rows (SR content included) and the parents it leaves empty."""
+    parents = sql.rows(_PARENTS, {"pk": pk})
+    for stmt in _DROP:
+        sql.execute(stmt, {"pk": pk})
+    if parents:
+        series, study, patient = parents[0]
+        for stmt in _PRUNE:
+            sql.execute(stmt, {"series": series, "study": study, "patient": patient})
+
+
+def conflict_copy_path(storage: Path, rec: dict[str, Any]) -> Path:
+    """Where a conflicting copy of received bytes is kept:
+    ``<storage>/conflicts/<SOP Instance UID>/<SHA-256 prefix>.dcm``."""
+    from srkit.db.storage import check_uid
+
+    uid = check_uid(str(rec["instance"]["sop_instance_uid"] or ""), "SOP Instance UID")
+    return storage / "conflicts" / uid / f"{str(rec['content_hash'])[:16]}.dcm"
+
+
+def sop_conflict(uid: str, old_path: str | None, policy: str) -> Conflict:
+    """The ``instance-content`` conflict of a second instance ``uid`` with other bytes."""
+    resolution = {
+        "keep-first": "refused",
+        "keep-last": "replaced",
+        "keep-both-as-conflict": "kept-as-conflict",
+    }[policy]
+    what = {
+        "refused": "the stored copy is kept, this one refused",
+        "replaced": "this copy replaces the stored one",
+        "kept-as-conflict": "both are kept, the stored one stays indexed",
+    }[resolution]
+    return Conflict(
+        "instance-content",
+        f"SOP Instance UID {uid} is stored already with different content ({what})",
+        {"stored_path": old_path, "policy": policy},
+        resolution,
+    )
