@@ -13,9 +13,29 @@ import click
 
 from srkit.errors import SrkitError
 
-__all__ = ["fail", "report_error", "user_errors", "iter_files", "progress", "stderr_console"]
+__all__ = [
+    "POLICY_OPTION",
+    "fail",
+    "report_error",
+    "user_errors",
+    "iter_files",
+    "progress",
+    "stderr_console",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+POLICY_OPTION = click.option(
+    "--on-conflict",
+    "policy",
+    type=click.Choice(["keep-first", "keep-last", "keep-both-as-conflict"]),
+    default="keep-first",
+    show_default=True,
+    help="A known SOP Instance UID with other content: refuse it (keep-first), replace the "
+    "stored instance (keep-last), or keep both, the new one as a conflict beside the index.",
+)
+"""``--on-conflict``, for every command that writes into the database
+(:data:`srkit.db.hierarchy.POLICIES`)."""
 
 
 def report_error(message: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import report_error, user_errors
+from srkit.cli.common import POLICY_OPTION, report_error, user_errors
 from srkit.errors import SrkitError
 
 __all__ = ["import_cmd", "ls", "query", "rm"]
@@ -21,7 +21,7 @@ DB_OPTION = click.option(
 )
 
 
-def _open(db_url: str | None, *, must_exist: bool = False) -> Any:
+def _open(db_url: str | None, *, must_exist: bool = False, policy: str = "keep-first") -> Any:
     """The database; ``must_exist`` for commands that only read or remove, so that a
     mistyped path is an error instead of a new empty database."""
     import os
@@ -39,7 +39,7 @@ def _open(db_url: str | None, *, must_exist: bool = False) -> Any:
                 "no such database (srkit import or srkit demo makes one)", source=str(path)
             )
     try:
-        return Database(db_url)
+        return Database(db_url, conflict_policy=policy)
     except SrkitError as exc:
         if exc.source is None:
             exc.source = _display(str(name))
@@ -66,20 +66,30 @@ def _display(url: str) -> str:
     show_default=True,
     help="json: the report on stdout.",
 )
+@POLICY_OPTION
 @user_errors
 def import_cmd(
-    paths: tuple[str, ...], db_url: str | None, copy: bool, workers: int | None, fmt: str
+    paths: tuple[str, ...],
+    db_url: str | None,
+    copy: bool,
+    workers: int | None,
+    fmt: str,
+    policy: str,
 ) -> None:
     """Index the DICOM files under PATH... (folders recursively, DICOMDIR files).
 
     Files indexed already are skipped; SR content (measurements, dose) is indexed
     too. Each file that cannot be imported is named on stderr with the reason, the
-    others are imported, and the exit code is then 1.
+    others are imported, and the exit code is then 1. Files filed with a conflict
+    (patient attributes that differ, a study or series UID of another patient or
+    study, a replaced or kept copy) are named as warnings: ``srkit ls conflicts``.
     """
-    with _open(db_url) as db:
+    with _open(db_url, policy=policy) as db:
         report = db.import_paths(paths, copy=copy, workers=workers, progress=True)
     for path, reason in report.rejected + report.conflicts:
         report_error(f"{path}: {reason}")
+    for path, reason in report.warnings:
+        report_error(f"warning: {path}: {reason}")
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     click.echo(f"srkit import: {report.summary()}", err=True)
@@ -88,6 +98,15 @@ def import_cmd(
 
 
 _LEVELS = {"patients": "PATIENT", "studies": "STUDY", "series": "SERIES", "instances": "IMAGE"}
+_CONFLICT_COLUMNS = [
+    "detected_at",
+    "kind",
+    "resolution",
+    "source",
+    "patient_id",
+    "sop_instance_uid",
+    "message",
+]
 _COLUMNS = {
     "PATIENT": [
         "PatientID",
@@ -146,7 +165,7 @@ def _sop_classes(value: str) -> str:
 
 
 @click.command()
-@click.argument("level", type=click.Choice(list(_LEVELS)))
+@click.argument("level", type=click.Choice([*_LEVELS, "conflicts"]))
 @DB_OPTION
 @click.option("--patient-id", help="Patient ID (wildcards * ?).")
 @click.option("--patient-name", help="Patient's name (wildcards, case-insensitive).")
@@ -192,7 +211,12 @@ def ls(
     offset: int,
     fmt: str,
 ) -> None:
-    """List the patients, studies, series or instances of the database."""
+    """List the patients, studies, series or instances of the database, or the
+    conflicts recorded while filing instances (``conflicts``: newest first; --study and
+    --key kind=KIND narrow them)."""
+    if level == "conflicts":
+        _ls_conflicts(db_url, study_uid, keys, limit, fmt)
+        return
     lvl = _LEVELS[level]
     filters: dict[str, str] = {}
     for keyword, value in (
@@ -217,6 +241,29 @@ def ls(
     with _open(db_url, must_exist=True) as db:
         rows = db.query(lvl, filters, limit=limit, offset=offset, fuzzy=fuzzy)
     _print(rows, fmt, _COLUMNS[lvl])
+
+
+def _ls_conflicts(
+    db_url: str | None, study_uid: str | None, keys: tuple[str, ...], limit: int | None, fmt: str
+) -> None:
+    from srkit.db.hierarchy import KINDS
+
+    kind = None
+    for item in keys:
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() != "kind" or value not in KINDS:
+            raise click.BadParameter(
+                f"{item!r}: conflicts are narrowed by kind=KIND ({', '.join(KINDS)})",
+                param_hint="--key",
+            )
+        kind = value
+    with _open(db_url, must_exist=True) as db:
+        rows = db.conflicts(kind=kind, study_instance_uid=study_uid, limit=limit)
+    if fmt != "text":
+        for row in rows:
+            row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
+    _print(rows, fmt, _CONFLICT_COLUMNS)
+    click.echo(f"srkit ls: {len(rows)} conflicts", err=True)
 
 
 def _print(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:

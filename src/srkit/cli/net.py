@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import fail, iter_files, report_error, user_errors
+from srkit.cli.common import POLICY_OPTION, fail, iter_files, report_error, user_errors
 
 __all__ = ["listen", "echo", "find", "move", "get", "send"]
 
@@ -72,10 +72,10 @@ def _workers(ctx: Any, param: Any, value: Any) -> int:
     raise click.BadParameter(f"{value!r} is not a number from 1 to 64 or 'auto'")
 
 
-def _open_db(url: str | None) -> Any:
+def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     from srkit.db import Database
 
-    return Database(url)
+    return Database(url, conflict_policy=policy)
 
 
 @click.command()
@@ -114,6 +114,7 @@ def _open_db(url: str | None) -> Any:
     show_default=True,
     help="Seconds an association may stay silent before it is aborted.",
 )
+@POLICY_OPTION
 @user_errors
 def listen(
     port: int,
@@ -125,8 +126,16 @@ def listen(
     max_associations: int,
     max_size: int,
     timeout: float,
+    policy: str,
 ) -> None:
     """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
+
+    C-STORE statuses: 0x0000 stored (or stored already with the same content);
+    0xB000 stored with a conflict recorded (patient attributes that differ within a
+    patient or study, a Study or Series Instance UID filed under another patient or
+    study; ``srkit ls conflicts``); 0x0111 a known SOP Instance UID with other content
+    refused (--on-conflict keep-first); 0x0124 caller not allowed; 0xA700 out of
+    resources; 0xA900 data set does not match; 0xC000 cannot understand.
 
     With --workers N, N processes accept associations on the one port, each with its
     own database connections (one process is bound to one core by Python's interpreter
@@ -143,7 +152,7 @@ def listen(
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(), which this system lacks")
     config = load_config(config_file)
-    db = _open_db(db_url)  # checks the URL and brings the schema up to date, once
+    db = _open_db(db_url, policy)  # checks the URL and brings the schema up to date, once
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -169,7 +178,7 @@ def listen(
     def work() -> None:
         from srkit.db import Database
 
-        child = Database(url, storage=storage)
+        child = Database(url, storage=storage, conflict_policy=policy)
         try:
             _serve_one(child, sock, aet, config, serve, options)
         finally:

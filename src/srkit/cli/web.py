@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import fail, iter_files, report_error, user_errors
+from srkit.cli.common import POLICY_OPTION, fail, iter_files, report_error, user_errors
 
 __all__ = ["serve", "dicomweb"]
 
@@ -25,6 +25,7 @@ __all__ = ["serve", "dicomweb"]
     help="Largest STOW-RS body in bytes.",
 )
 @click.option("--public-url", default=None, help="URL clients use (default: from Host).")
+@POLICY_OPTION
 @user_errors
 def serve(
     port: int,
@@ -33,13 +34,22 @@ def serve(
     token: str | None,
     max_upload: int,
     public_url: str | None,
+    policy: str,
 ) -> None:
-    """Serve DICOMweb under /dicomweb and the web interface at /."""
+    """Serve DICOMweb under /dicomweb and the web interface at /.
+
+    STOW-RS answers 200 when every instance was stored, 202 when some were refused or
+    stored with a conflict recorded (Warning Reason 0xB000: ``srkit ls conflicts``), 409
+    when none was stored (Failure Reason 0x0111 for a known SOP Instance UID with other
+    content under --on-conflict keep-first).
+    """
     import uvicorn
 
+    from srkit.db import Database
     from srkit.web.app import create_app
 
-    app = create_app(db_url=db_url, token=token, max_upload=max_upload, public_url=public_url)
+    db = Database(db_url, conflict_policy=policy)
+    app = create_app(db, token=token, max_upload=max_upload, public_url=public_url)
     sock = _bind(host, port)
     click.echo(
         f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True

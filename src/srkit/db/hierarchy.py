@@ -174,8 +174,7 @@ _STUDY = (
     "FROM study st JOIN patient p ON st.patient_pk = p.pk WHERE st.study_instance_uid = :uid"
 )
 _PATIENT = (
-    "SELECT pk, patient_name, patient_birth_date, patient_sex FROM patient "
-    "WHERE patient_key = :key"
+    "SELECT pk, patient_name, patient_birth_date, patient_sex FROM patient WHERE patient_key = :key"
 )
 
 
@@ -312,8 +311,9 @@ class Placer:
                 cache[u] = []
             column = "se.series_instance_uid" if sql is _SERIES else "st.study_instance_uid"
             stmt = text(
-                sql.replace(f"WHERE {column} = :uid", f"WHERE {column} IN :uids")
-                .replace("SELECT ", f"SELECT {column}, ", 1)
+                sql.replace(f"WHERE {column} = :uid", f"WHERE {column} IN :uids").replace(
+                    "SELECT ", f"SELECT {column}, ", 1
+                )
             ).bindparams(bindparam("uids", expanding=True))
             for chunk in chunks(todo):
                 for row in self.sql.conn.execute(stmt, {"uids": list(chunk)}):
@@ -322,9 +322,7 @@ class Placer:
         for key in keys:
             self._patients[key] = None
         stmt = text(
-            _PATIENT.replace("SELECT pk", "SELECT patient_key, pk").replace(
-                "= :key", "IN :keys"
-            )
+            _PATIENT.replace("SELECT pk", "SELECT patient_key, pk").replace("= :key", "IN :keys")
         ).bindparams(bindparam("keys", expanding=True))
         for chunk in chunks(keys):
             for row in self.sql.conn.execute(stmt, {"keys": list(chunk)}):
@@ -423,9 +421,7 @@ class Placer:
                     "filed separately under this instance's patient",
                     {
                         "study_instance_uid": uid,
-                        "filed_under": [
-                            {"patient_id": r[3], "patient_name": r[4]} for r in rows
-                        ],
+                        "filed_under": [{"patient_id": r[3], "patient_name": r[4]} for r in rows],
                     },
                     "filed-separately",
                 )

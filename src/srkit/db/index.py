@@ -30,6 +30,7 @@ from srkit.db.writer import (
     file_instance,
     now,
     record_conflicts,
+    same_data_set,
     sop_conflict,
 )
 from srkit.errors import SrkitError
@@ -168,7 +169,7 @@ def _classify(
             fresh[uid] = rec
             continue
         old_hash = old.get("content_hash")
-        if old_hash != rec["content_hash"]:
+        if old_hash != rec["content_hash"] and not same_data_set(old["path"], _where(rec)):
             _conflicting(sql, rec, old, fresh, report, policy, calling_ae)
         elif (
             "pk" in old
@@ -246,7 +247,9 @@ def _overwrite(target: Path, source: Path) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise SrkitError(f"cannot replace the stored copy: {exc.strerror}", source=str(source))
+        raise SrkitError(
+            f"cannot replace the stored copy: {exc.strerror}", source=str(source)
+        ) from None
 
 
 def write_batch(

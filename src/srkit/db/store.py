@@ -34,6 +34,7 @@ from srkit.db.writer import (
     drop_instance,
     file_instance,
     record_conflicts,
+    same_data_set,
     sop_conflict,
 )
 from srkit.errors import SrkitError
@@ -241,8 +242,7 @@ class Store:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": uid})
             sql = ConnectionSql(conn)
             found = sql.rows(
-                "SELECT pk, content_hash, path, copied FROM instance "
-                "WHERE sop_instance_uid = :uid",
+                "SELECT pk, content_hash, path, copied FROM instance WHERE sop_instance_uid = :uid",
                 {"uid": uid},
             )
             outcome, pk = _file_new(sql, job, found[0] if found else None)
@@ -314,9 +314,7 @@ def _sqlite_lookup(cur: Any, job: _Job) -> tuple[Any, ...] | None:
     return None if row is None else tuple(row)
 
 
-def _file_new(
-    sql: Sql, job: _Job, old: tuple[Any, ...] | None
-) -> tuple[StoreOutcome, int | None]:
+def _file_new(sql: Sql, job: _Job, old: tuple[Any, ...] | None) -> tuple[StoreOutcome, int | None]:
     """Inside the write transaction: file the staged instance unless its SOP Instance
     UID is stored (``old``: pk, content hash, path, copied); a stored one with the
     same bytes is a duplicate, with other bytes the policy decides. Returns the outcome
@@ -328,7 +326,7 @@ def _file_new(
     conflicts: list[Conflict] = []
     if old is not None:
         old_pk, old_hash, old_path, old_copied = old[0], old[1], old[2], bool(old[3])
-        if old_hash == rec["content_hash"]:
+        if old_hash == rec["content_hash"] or same_data_set(old_path, job.staged):
             return StoreOutcome(uid, "duplicate", path=str(old_path)), None
         conflict = sop_conflict(uid, str(old_path), job.policy)
         if job.policy == "keep-first":
@@ -354,9 +352,7 @@ def _file_new(
             remove_after = (str(old_path),)
         conflicts.append(conflict)
     job.moves.move(job.staged, job.target)
-    pk, found = file_instance(
-        sql, Placer(sql), rec, calling_ae=job.calling_ae, source=job.source
-    )
+    pk, found = file_instance(sql, Placer(sql), rec, calling_ae=job.calling_ae, source=job.source)
     if conflicts:
         record_conflicts(
             sql, rec, conflicts, path=path, source=job.source, calling_ae=job.calling_ae

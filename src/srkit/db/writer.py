@@ -10,6 +10,7 @@ and other bytes is decided by the conflict policy (:data:`srkit.db.hierarchy.POL
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "instance_row",
     "now",
     "record_conflicts",
+    "same_data_set",
     "sop_conflict",
 ]
 
@@ -178,6 +180,68 @@ def conflict_copy_path(storage: Path, rec: dict[str, Any]) -> Path:
 
     uid = check_uid(str(rec["instance"]["sop_instance_uid"] or ""), "SOP Instance UID")
     return storage / "conflicts" / uid / f"{str(rec['content_hash'])[:16]}.dcm"
+
+
+def _data_set_start(path: Path) -> int | None:
+    """Where the data set of a Part 10 file starts (after its File Meta Information)."""
+    from srkit.codec.fastparse import FastParseError, split_file_meta
+
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(1 << 16)
+        return split_file_meta(head)[1]
+    except (OSError, FastParseError, ValueError, IndexError):
+        return None
+
+
+SEMANTIC_COMPARE_LIMIT = 64 << 20
+"""Files up to this size whose data set bytes differ are compared element by element."""
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    starts = (_data_set_start(a), _data_set_start(b))
+    if starts[0] is None or starts[1] is None:
+        return False
+    if os.path.getsize(a) - starts[0] != os.path.getsize(b) - starts[1]:
+        return False
+    with open(a, "rb") as x, open(b, "rb") as y:
+        x.seek(starts[0])
+        y.seek(starts[1])
+        while True:
+            chunk = x.read(1 << 20)
+            if chunk != y.read(1 << 20):
+                return False
+            if not chunk:
+                return True
+
+
+def _same_elements(a: Path, b: Path) -> bool:
+    import warnings
+
+    from pydicom import dcmread
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, y = dcmread(a), dcmread(b)
+    return bool(x == y)  # element by element, File Meta Information aside
+
+
+def same_data_set(a: str | Path, b: str | Path) -> bool:
+    """Whether two files hold the same data set, whatever their File Meta
+    Information says (its Source Application Entity Title differs with the sender,
+    PS3.10 7.1) or how it is encoded (a C-MOVE re-encodes in the negotiated transfer
+    syntax): the data set bytes are compared in chunks; when they differ, files up to
+    :data:`SEMANTIC_COMPARE_LIMIT` are compared element by element (pydicom). Larger
+    files with other bytes count as other content."""
+    x, y = Path(a), Path(b)
+    try:
+        if _same_bytes(x, y):
+            return True
+        if max(os.path.getsize(x), os.path.getsize(y)) > SEMANTIC_COMPARE_LIMIT:
+            return False
+        return _same_elements(x, y)
+    except Exception:  # unreadable either side: not known to be the same
+        return False
 
 
 def sop_conflict(uid: str, old_path: str | None, policy: str) -> Conflict:

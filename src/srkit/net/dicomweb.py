@@ -51,6 +51,8 @@ def check_path_uids(*uids: str | None) -> None:
 # STOW-RS failure reasons (PS3.18 Section 10.5.3, PS3.4 Table B.2-1)
 FAILURE_PROCESSING = 0x0110
 FAILURE_DUPLICATE = 0x0111
+WARNING = 0xB000
+"""Warning Reason of an instance stored with a conflict recorded (see srkit.net.status)."""
 FAILURE_OUT_OF_RESOURCES = 0xA700
 FAILURE_NOT_MATCHING = 0xA900
 FAILURE_CANNOT_UNDERSTAND = 0xC000
@@ -331,11 +333,9 @@ def _store_part(db: Any, part: multipart.Part, study: str | None) -> tuple[dict[
     if study is not None and study_uid != study:
         return uids, FAILURE_NOT_MATCHING
     try:
-        db.store_dataset(ds, calling_ae=None, encoded=part.content)  # stored as received
+        outcome = db.store(part.content, source="stow-rs")  # stored as received
     except SrkitError as exc:
         LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), exc)
-        if type(exc).__name__ == "DuplicateInstanceError":
-            return uids, FAILURE_DUPLICATE
         return uids, FAILURE_CANNOT_UNDERSTAND
     except OSError:
         return uids, FAILURE_OUT_OF_RESOURCES
@@ -343,6 +343,12 @@ def _store_part(db: Any, part: multipart.Part, study: str | None) -> tuple[dict[
         LOGGER.exception("STOW-RS: storing %s failed", uids.get("instance"))
         return uids, FAILURE_PROCESSING
     uids["study"] = study_uid
+    if outcome.status == "refused":
+        LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), outcome.warning)
+        return uids, FAILURE_DUPLICATE
+    if outcome.conflicts:
+        LOGGER.warning("STOW-RS: %s stored: %s", uids.get("instance"), outcome.warning)
+        uids["warning"] = outcome.warning or "conflict recorded"
     return uids, 0
 
 
@@ -352,6 +358,7 @@ def _stow_response(
     from srkit.net.dicomjson import attr
 
     stored, failed = [], []
+    warned = False
     for uids, reason in results:
         item = {
             "00081150": attr("ReferencedSOPClassUID", uids.get("class")),
@@ -363,6 +370,10 @@ def _stow_response(
         else:
             url = f"{base}/studies/{uids['study']}/instances/{uids['instance']}"
             item["00081190"] = attr("RetrieveURL", url)
+            if uids.get("warning"):
+                # stored with a conflict recorded (srkit.net.status: 0xB000)
+                item["00081196"] = attr("WarningReason", WARNING)
+                warned = True
             stored.append(item)
     body: dict[str, Any] = {}
     if study:
@@ -370,7 +381,7 @@ def _stow_response(
     body["00081199"] = {"vr": "SQ", "Value": stored} if stored else {"vr": "SQ"}
     if failed:
         body["00081198"] = {"vr": "SQ", "Value": failed}
-    status = 200 if not failed else (202 if stored else 409)
+    status = 200 if not (failed or warned) else (202 if stored else 409)
     return _json(body, status)
 
 

@@ -27,6 +27,7 @@ from srkit.net.dicomjson import split_filters
 from srkit.net.findrsp import ResponseBuilder
 from srkit.net.querykeys import find_filters
 from srkit.net.querykeys import value_text as _value_text
+from srkit.net.status import store_status
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -124,11 +125,14 @@ class Services:
     def store(self, assoc: Association, msg: Message) -> None:
         """C-STORE (PS3.4 Annex B): write and index the instance, then answer.
 
-        The received bytes are stored as they came (:meth:`Database.store_record`),
+        The received bytes are stored as they came (:meth:`Database.store_outcome`),
         behind File Meta Information naming the context's transfer syntax. Status
         0x0000 after the database has written the file and committed its index rows
-        (also when the SOP Instance UID is stored already: the first copy is kept);
-        0x0124 when the caller may not store; 0xA900 when the data set's SOP Class or
+        (also when the SOP Instance UID is stored already with the same bytes);
+        0xB000 when it was stored with a conflict recorded (Error Comment names the
+        kinds, ``srkit ls conflicts`` the details); 0x0111 when the UID is stored
+        with other bytes and the policy keeps the first; 0x0124 when the caller may
+        not store; 0xA900 when the data set's SOP Class or
         Instance UID does not match the request; 0xC000 when it cannot be decoded, is
         cut short, or the database refuses it (bad UIDs); 0xA700 when the disk or
         database fails.
@@ -170,14 +174,12 @@ class Services:
         return self._commit(rec, data, caller, sop_instance)
 
     def _commit(self, rec: dict[str, Any], data: bytes, caller: str, uid: str) -> tuple[int, str]:
+        """Store and map the outcome to a status (:func:`srkit.net.status.store_status`:
+        0x0111 for a refused conflicting duplicate, 0xB000 for a stored instance whose
+        conflicts were recorded)."""
         try:
-            self.db.store_record(rec, data, calling_ae=caller)
+            outcome = self.db.store_outcome(rec, data, calling_ae=caller, source="c-store")
         except SrkitError as exc:
-            if type(exc).__name__ == "DuplicateInstanceError":
-                # stored already (bytes differ: another encoder, transfer syntax or
-                # edit); like Orthanc, keep the first copy and acknowledge
-                LOGGER.warning("C-STORE %s from %s: kept the stored copy", uid, caller)
-                return SUCCESS, ""
             LOGGER.warning("C-STORE %s from %s refused: %s", uid, caller, exc)
             return CANNOT_UNDERSTAND, str(exc)
         except OSError as exc:
@@ -186,7 +188,9 @@ class Services:
         except Exception as exc:  # the peer gets a status, never an exception
             LOGGER.exception("C-STORE %s from %s failed", uid, caller)
             return OUT_OF_RESOURCES, type(exc).__name__
-        return SUCCESS, ""
+        if outcome.conflicts:
+            LOGGER.warning("C-STORE %s from %s: %s", uid, caller, outcome.warning)
+        return store_status(outcome)
 
     # -- query ------------------------------------------------------------------------
 

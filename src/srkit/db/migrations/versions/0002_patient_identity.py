@@ -193,18 +193,28 @@ def rederive(conn: Any) -> None:
         series_uid = head.get("series_instance_uid") or se_uid
         key = _key(patient["patient_id"], patient["issuer_of_patient_id"], study_uid)
 
-        def note(kind: str, message: str, detail: dict[str, Any], resolution: str) -> None:
+        where = {
+            "sop_instance_uid": sop,
+            "study_instance_uid": study_uid,
+            "series_instance_uid": series_uid,
+            "patient_id": patient["patient_id"],
+            "path": path,
+        }
+
+        def note(
+            kind: str,
+            message: str,
+            detail: dict[str, Any],
+            resolution: str,
+            where: dict[str, Any] = where,
+        ) -> None:
             conflicts.append(
                 {
                     "kind": kind,
-                    "sop_instance_uid": sop,
-                    "study_instance_uid": study_uid,
-                    "series_instance_uid": series_uid,
-                    "patient_id": patient["patient_id"],
+                    **where,
                     "message": message,
                     "detail": json.dumps(detail, sort_keys=True, default=str),
                     "resolution": resolution,
-                    "path": path,
                     "source": "migration",
                     "calling_ae": None,
                     "detected_at": now,
