@@ -6,6 +6,7 @@ about with pydicom, writes the result under ``folder`` and returns its path.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pydicom
@@ -74,13 +75,15 @@ def bad_uids(folder: Path) -> Path:
     :data:`BAD_UIDS` then :data:`GOOD_UIDS`."""
     ds = pydicom.dcmread(data_path(TEST_SR))
     items = []
-    for uid in (*BAD_UIDS, *GOOD_UIDS):
-        item = Dataset()
-        item.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.3"
-        item.ReferencedSOPInstanceUID = uid
-        items.append(item)
-    ds.ReferencedPerformedProcedureStepSequence = Sequence(items)
-    return _save(ds, folder, "bad_uids.dcm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns about each invalid UI value
+        for uid in (*BAD_UIDS, *GOOD_UIDS):
+            item = Dataset()
+            item.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.3"
+            item.ReferencedSOPInstanceUID = uid
+            items.append(item)
+        ds.ReferencedPerformedProcedureStepSequence = Sequence(items)
+        return _save(ds, folder, "bad_uids.dcm")
 
 
 def _text(meaning: str, value: str) -> Dataset:
