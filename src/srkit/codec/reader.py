@@ -871,7 +871,7 @@ def check_references(root: ContentItem) -> list[tuple[str, str]]:
 
     A reference to the item itself or to one of its ancestors is an error (PS3.3
     C.17.3.1 leaves it to the IOD; the Extensible SR IOD forbids it "to prevent
-    loops", DCMTK rejects it in every IOD). A longer cycle, a path that following
+    loops", DCMTK warns about it in every IOD). A longer cycle, a path that following
     children and references comes back to an item already on it, is reported once
     as :data:`REFERENCE_CYCLE`: no rule forbids it, but following references
     naively would never end.

@@ -60,8 +60,9 @@ def _vr(tag: int) -> str | None:
 
 @cache
 def _retired(tag: int) -> bool:
+    # Group Length (gggg,0000) is retired outside the File Meta Information (PS3.5 7.2)
     if tag & 0xFFFF == 0:
-        return tag >> 16 != 0x0002  # Group Length outside the File Meta Information
+        return tag >> 16 != 0x0002
     try:
         return bool(dictionary_is_retired(tag))
     except KeyError:
