@@ -26,6 +26,8 @@ from srkit.validate import all_diagnostics
 from tests import validate_fixtures as vf
 from tests.conftest import DATA, SR_FILES, data_path, require_tool
 
+pytestmark = pytest.mark.peers  # every test runs dciodvfy (or DCMTK)
+
 # dciodvfy message -> kind (None: not an SR content or SR module check)
 _DCIODVFY_KINDS = (
     ("not listed in CurrentRequestedProcedureEvidence", "evidence"),
@@ -218,7 +220,6 @@ def test_errors_agree_with_dciodvfy(path):
     assert extra == set(), f"{name}: srkit errors dciodvfy lacks (undocumented)"
 
 
-@pytest.mark.peers
 @pytest.mark.parametrize("path", _READABLE, ids=lambda p: p.relative_to(DATA).as_posix())
 def test_warnings_agree_with_dciodvfy(path):
     """Retired attributes (PS3.6) and deprecated coding schemes (PS3.16 Table 8-1):
@@ -235,7 +236,6 @@ EXPLAINED_FIXTURES: dict[tuple[str, str, str], str] = {
 """(fixture, item id, kind) of srkit errors dciodvfy lacks on the made documents."""
 
 
-@pytest.mark.peers
 @pytest.mark.parametrize("name", sorted(vf.BUILDERS))
 def test_fixtures_agree_with_dciodvfy(name, tmp_path):
     """Each rule on a document made for it: the errors and warnings of both tools match
@@ -259,7 +259,6 @@ def test_fixtures_agree_with_dciodvfy(name, tmp_path):
     assert srkit_warnings(path) == dciodvfy_warnings(exe, path)
 
 
-@pytest.mark.peers
 def test_uid_rules_agree_value_by_value(tmp_path):
     """PS3.5 9.1 on the values of vf.BAD_UIDS and vf.GOOD_UIDS. Known difference: for
     "0.0" dciodvfy reports both an illegal root and "nothing but zero components";
@@ -286,7 +285,6 @@ def test_uid_rules_agree_value_by_value(tmp_path):
         assert theirs[uid] == expected, uid
 
 
-@pytest.mark.peers
 def test_dcmtk_on_the_reference_loops(tmp_path):
     """PS3.3 C.17.3.1 leaves references to ancestors to the IOD (the Extensible SR IOD,
     A.35.15.3.1.2, forbids them "to prevent loops"). DCMTK reads the loop through two
