@@ -8,6 +8,7 @@ import re
 from click.testing import CliRunner
 
 from srkit.cli.main import cli
+from tests import validate_fixtures as vf
 from tests.conftest import data_path
 
 CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
@@ -45,9 +46,11 @@ def test_json_format():
     reports = json.loads(result.stdout)
     assert [r["templates"] for r in reports] == [[], ["2010"]]
     assert reports[1]["diagnostics"] == []
-    assert reports[0]["errors"] == 7
+    assert reports[0]["errors"] == 8
     first = reports[0]["diagnostics"][0]
-    assert set(first) == {"path", "severity", "message", "fixup"}
+    assert set(first) == {"path", "severity", "message", "fixup", "code"}
+    codes = {d["code"] for d in reports[0]["diagnostics"]}
+    assert "uid-root" in codes  # 9.8.7.6 at item 1.4
 
 
 def test_several_files_prefix_lines_with_the_file():
@@ -95,3 +98,28 @@ def test_render_not_dicom(tmp_path):
     result = _run("render", str(bad), "--html")
     assert result.exit_code == 1
     assert str(bad) in result.stderr
+
+
+def test_verified_partial_exits_1_one_line_per_finding(tmp_path):
+    result = _run("validate", str(vf.verified_partial(tmp_path)))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert (
+        "ERROR header VerificationFlag (0040,A493) is VERIFIED but CompletionFlag (0040,A491) "
+        "is PARTIAL: only a COMPLETE document may be verified (PS3.3 Table C.17-2)"
+    ) in lines
+    assert all(re.match(r"^(ERROR|WARNING) (header|[\d.]+) \S", line) for line in lines)
+
+
+def test_deprecated_schemes_and_retired_attributes_only_warn(tmp_path):
+    result = _run("validate", str(data_path("rdsr/openrem_CT-ESR-GE_Optima.dcm")))
+    lines = result.stdout.splitlines()
+    assert "WARNING header OtherPatientIDs (0010,1000) is retired (PS3.6)" in lines
+    srt = [line for line in lines if "'SRT'" in line]
+    assert len(srt) == 9
+    assert all(line.startswith("WARNING ") for line in srt)
+    # its one error is the missing Patient's Sex, not the warnings
+    assert [line for line in lines if line.startswith("ERROR")] == [
+        "ERROR header PatientSex (0010,0040) missing (type 2, Patient (C.7.1.1))"
+    ]
+    assert result.exit_code == 1

@@ -16,11 +16,14 @@ import pytest
 
 from srkit.codec import read, write
 from srkit.diagnostics import Severity
+from srkit.errors import InvalidDocumentError
 from srkit.model import Code, ContainerContentItem, ContentItem, ReferenceContentItem
 from srkit.model.document import Document
+from srkit.render import dump_lines
 from srkit.validate import all_diagnostics, templates_for, validate
 from srkit.validate.iod import IODS
 from srkit.validate.relationships import allows
+from tests import validate_fixtures as vf
 from tests.conftest import data_path
 
 CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
@@ -225,3 +228,120 @@ def test_classes_without_rules_get_common_checks_only(uid):
     root = dataclasses.replace(doc.root, children=doc.root.children[:0])
     found = validate(dataclasses.replace(doc, root=root))
     assert [(d.path, d.severity) for d in found] == [("1", Severity.ERROR)]
+
+
+# -- rules dciodvfy applies too (issue 11, item 7) ------------------------------------
+
+
+def _coded(doc: Document) -> list[tuple[str, Severity, str | None, str]]:
+    return [(d.path, d.severity, d.code, d.message) for d in all_diagnostics(doc) if d.code]
+
+
+def test_verified_requires_complete(tmp_path):
+    """PS3.3 Table C.17-2, Verification Flag: "A value of VERIFIED shall be used only
+    when the value of Completion Flag (0040,A491) is COMPLETE"."""
+    assert _read(data_path(vf.TEST_SR)).verification_flag == "VERIFIED"
+    assert [c for c in _coded(_read(data_path(vf.TEST_SR))) if c[0] == ""] == []
+    found = _coded(_read(vf.verified_partial(tmp_path)))
+    assert (
+        "",
+        Severity.ERROR,
+        "verified-not-complete",
+        "VerificationFlag (0040,A493) is VERIFIED but CompletionFlag (0040,A491) is PARTIAL: "
+        "only a COMPLETE document may be verified (PS3.3 Table C.17-2)",
+    ) in found
+
+
+def test_invalid_uids_one_rule_each(tmp_path):
+    """PS3.5 9.1: syntax (components, leading zeros, characters, length) and roots."""
+    found = _coded(_read(vf.bad_uids(tmp_path)))
+    header = {m.split("'")[1]: c for p, s, c, m in found if p == "" and s is Severity.ERROR}
+    assert header == vf.BAD_UIDS  # and none of GOOD_UIDS
+
+
+def test_invalid_uids_in_real_files():
+    test_sr = _coded(_read(data_path(vf.TEST_SR)))
+    assert (
+        "1.4",
+        Severity.ERROR,
+        "uid-root",
+        "ReferencedSOPInstanceUID (0008,1155) '9.8.7.6' is not a valid UID: "
+        "root 9 is not an ISO/ITU-T arc (0, 1 or 2)",
+    ) in test_sr
+    latin2 = _coded(_read(data_path("sr-other/orthanc_MarekLatin2.dcm")))
+    assert latin2 == [
+        (
+            "",
+            Severity.ERROR,
+            "uid-syntax",
+            "ImplementationClassUID (0002,0012) '1.2.276.0.7230010.3.0.' is not a valid UID: "
+            "empty component",
+        )
+    ]
+    artis = _coded(_read(data_path("rdsr/pyskindose_siemens_axiom_artis.dcm")))
+    assert [m for p, s, c, m in artis if c == "uid-syntax"] == [
+        "MediaStorageSOPInstanceUID (0002,0003) "
+        "'1.2.826.0.1.3680043.8.971.00.11663079065389384409952613179158517' "
+        "is not a valid UID: component with a leading zero"
+    ]
+
+
+def test_reader_and_validation_report_a_bad_reference_uid_once():
+    doc = _read(data_path("sr-other/pydicom_reportsi.dcm"))
+    at = [d for d in all_diagnostics(doc) if d.path == "1.5.2" and "UID" in d.message]
+    assert [d.message for d in at] == ["IMAGE reference has an invalid UID (0, 0)"]
+
+
+def test_deprecated_coding_schemes_are_warnings(tmp_path):
+    found = _coded(_read(vf.deprecated_schemes(tmp_path)))
+    schemes = [(p, s, m.split("'")[1]) for p, s, c, m in found if c == "coding-scheme-deprecated"]
+    assert schemes == [
+        ("1", Severity.WARNING, "SRT"),
+        ("1.1", Severity.WARNING, "SNM3"),
+        ("1.3", Severity.WARNING, "99SDM"),
+    ]  # SNM (1.3.1) is no designator PS3.16 lists, deprecated or not
+    ct = _coded(_read(data_path(CT)))
+    assert len([c for c in ct if c[2] == "coding-scheme-deprecated"]) == 32
+    assert _errors(_read(data_path(CT))) == []
+
+
+def test_retired_attributes_are_warnings(tmp_path):
+    found = _coded(_read(vf.retired_attributes(tmp_path)))
+    assert [(p, s, m) for p, s, c, m in found if c == "retired-attribute"] == [
+        ("", Severity.WARNING, "ReasonForStudy (0032,1030) is retired (PS3.6)"),
+        ("1.1", Severity.WARNING, "ObservationDateTrial (0040,A192) is retired (PS3.6)"),
+    ]
+    ge = _coded(_read(data_path("rdsr/openrem_CT-ESR-GE_Optima.dcm")))
+    assert sorted(m.split(" ")[0] for p, s, c, m in ge if c == "retired-attribute") == [
+        "OtherPatientIDs",
+        "StudyPriorityID",
+        "StudyStatusID",
+    ]
+
+
+def test_loop_through_references_is_valid(tmp_path):
+    """PS3.3 C.17.3.1: "Whether or not relationships by-reference are allowed to
+    ancestor Content Items, is specified in the IOD"; the Extensible SR IOD
+    (A.35.15.3.1.2) forbids them "to prevent loops", and no IOD forbids more. DCMTK's
+    ``mkreport lp`` ("Valid comprehensive report with loop/cycle") loops through two
+    references, neither to an ancestor: valid (DCMTK and dciodvfy agree). srkit notes
+    the loop as INFO, and reading, walking and rendering it end."""
+    path = vf.reference_loop(tmp_path)
+    doc = read(path, policy="strict")  # strict raises on any ERROR
+    assert [d for d in all_diagnostics(doc) if d.severity is Severity.ERROR] == []
+    notes = [(d.path, d.severity, d.message) for d in doc.diagnostics]
+    assert notes == [("1.1.1", Severity.INFO, "by-reference relationships form a cycle")]
+    assert [p.id for p in doc.walk()] == ["1", "1.1", "1.1.1", "1.2", "1.2.1"]
+    assert isinstance(doc.item("1.1.1"), ReferenceContentItem)
+    assert doc.item("1.1.1").ref_id == "1.2"
+    assert any("Some more text." in line for line in dump_lines(doc))
+
+
+def test_reference_to_an_ancestor_is_an_error(tmp_path):
+    """The other case of PS3.3 C.17.3.1: 1.2.1 referencing its parent 1.2 makes a loop
+    of one reference (DCMTK: "to ancestor content item (loop check)")."""
+    doc = _read(vf.reference_to_ancestor(tmp_path))
+    errors = [(d.path, d.message) for d in all_diagnostics(doc) if d.severity is Severity.ERROR]
+    assert errors == [("1.2.1", "by-reference relationship to 1.2 forms a cycle")]
+    with pytest.raises(InvalidDocumentError, match=r"1\.2\.1: by-reference relationship"):
+        read(vf.reference_to_ancestor(tmp_path), policy="strict")

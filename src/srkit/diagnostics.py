@@ -33,12 +33,16 @@ class Diagnostic:
         What is wrong, for a person.
     fixup : str or None
         Name of the fix-up that repaired it, if one did.
+    code : str or None
+        Stable identifier of the rule that found it (``"uid-root"``), for programs
+        that filter findings; ``None`` for rules that have none yet.
     """
 
     path: str
     severity: Severity
     message: str
     fixup: str | None = None
+    code: str | None = None
 
     def __str__(self) -> str:
         where = self.path or "header"
@@ -52,4 +56,5 @@ class Diagnostic:
             "severity": self.severity.value,
             "message": self.message,
             "fixup": self.fixup,
+            "code": self.code,
         }

@@ -68,6 +68,7 @@ from srkit.model.items import (
 from srkit.model.navigation import walk
 
 __all__ = [
+    "REFERENCE_CYCLE",
     "ReadPolicy",
     "check_references",
     "damage",
@@ -370,8 +371,11 @@ class _Reader:
         header = read_header(ds, self)
         root = self.root_item()
         self.check_root(root)
-        for message in check_references(root):
-            self.problem(message[0], message[1])
+        for where, message in check_references(root):
+            # a loop through several references breaks no rule (PS3.3 C.17.3.1 leaves
+            # references to ancestors to the IOD; see check_references): worth knowing only
+            cycle = message == REFERENCE_CYCLE
+            self.problem(where, message, Severity.INFO if cycle else Severity.ERROR)
         if self.values.undeclared_8bit:
             self.problem(
                 "",
@@ -856,11 +860,21 @@ _BUILDERS: dict[str, Builder] = {
 }
 
 
+REFERENCE_CYCLE = "by-reference relationships form a cycle"
+"""Message of a loop through several by-reference relationships, none of which
+targets an ancestor of its source (DCMTK's ``mkreport lp`` report): allowed by
+PS3.3, so the reader records it with severity INFO."""
+
+
 def check_references(root: ContentItem) -> list[tuple[str, str]]:
     """Dangling targets and cycles of by-reference relationships, as (id, message).
 
-    A cycle is a path that, following children and references, comes back to an
-    item already on the path; following it would never end.
+    A reference to the item itself or to one of its ancestors is an error (PS3.3
+    C.17.3.1 leaves it to the IOD; the Extensible SR IOD forbids it "to prevent
+    loops", DCMTK warns about it in every IOD). A longer cycle, a path that following
+    children and references comes back to an item already on it, is reported once
+    as :data:`REFERENCE_CYCLE`: no rule forbids it, but following references
+    naively would never end.
     """
     ids: dict[str, ContentItem] = {}
     refs: dict[str, str] = {}
@@ -897,7 +911,7 @@ def check_references(root: ContentItem) -> list[tuple[str, str]]:
                 state[node] = 2
                 stack.pop()
             elif state.get(nxt) == 1:
-                problems.append((nxt, "by-reference relationships form a cycle"))
+                problems.append((nxt, REFERENCE_CYCLE))
                 state[nxt] = 2
             elif not state.get(nxt):
                 state[nxt] = 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from srkit.diagnostics import Diagnostic
 from srkit.model.document import Document
+from srkit.validate.attributes import check_attributes
 from srkit.validate.content import check_content
 from srkit.validate.header import check_header
 from srkit.validate.iod import IODS, Iod, iod_for
@@ -33,7 +34,12 @@ def validate(doc: Document) -> list[Diagnostic]:
         document order of the items they concern.
     """
     iod = iod_for(doc.sop_class_uid)
-    found = check_header(doc, iod) + check_content(doc, iod) + check_templates(doc)
+    found = (
+        check_header(doc, iod)
+        + check_content(doc, iod)
+        + check_templates(doc)
+        + check_attributes(doc)
+    )
     return sorted(found, key=lambda d: _order(d.path))
 
 

@@ -1,4 +1,5 @@
-"""Header checks: the type 1 and type 2 attributes of the SR IOD modules (PS3.3 A.35).
+"""Header checks: the type 1 and type 2 attributes of the SR IOD modules (PS3.3 A.35)
+and the Verification Flag rule of the SR Document General Module (PS3.3 C.17.2).
 
 The model names some header attributes (completion flag, content date ...); those are
 read from the :class:`~srkit.model.Document` so that a document changed with
@@ -126,9 +127,26 @@ def _root_template(doc: Document, iod: Iod | None) -> Iterator[Diagnostic]:
         )
 
 
+def _verification(doc: Document) -> Iterator[Diagnostic]:
+    """PS3.3 Table C.17-2, Verification Flag: "A value of VERIFIED shall be used only
+    when the value of Completion Flag (0040,A491) is COMPLETE"."""
+    completion = (doc.completion_flag or "").strip()
+    if (doc.verification_flag or "").strip() == "VERIFIED" and completion not in ("", "COMPLETE"):
+        yield Diagnostic(
+            path="",
+            severity=Severity.ERROR,
+            message=(
+                f"VerificationFlag (0040,A493) is VERIFIED but CompletionFlag (0040,A491) is "
+                f"{completion}: only a COMPLETE document may be verified (PS3.3 Table C.17-2)"
+            ),
+            code="verified-not-complete",
+        )
+
+
 def check_header(doc: Document, iod: Iod | None) -> list[Diagnostic]:
     """Missing or empty required header attributes (path ``""``), wrong Modality,
-    and a missing root template where the IOD requires one (path ``"1"``).
+    a VERIFIED document that is not COMPLETE, and a missing root template where the
+    IOD requires one (path ``"1"``).
 
     Parameters
     ----------
@@ -137,7 +155,7 @@ def check_header(doc: Document, iod: Iod | None) -> list[Diagnostic]:
     iod : Iod or None
         Its IOD rules; ``None`` (a retired or unknown SR class) checks nothing.
     """
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = list(_verification(doc))
     if iod is None:
         return out  # retired or unknown SR class: no module table to judge by
     for attr in header_attributes(iod):
