@@ -289,7 +289,8 @@ def test_policy_keep_last_replaces(fresh_url, tmp_path):
         [row] = db.series()
         assert row["SeriesDescription"] == "edited after sending"
         path = db.instance_path(str(_header(first).SOPInstanceUID))
-        assert path is not None and path.read_bytes() == second.read_bytes()
+        assert path is not None
+        assert path.read_bytes() == second.read_bytes()
         assert [p.name for p in (tmp_path / "st").rglob("*") if p.is_file()] == [path.name]
         [conflict] = db.conflicts()
         assert conflict["resolution"] == "replaced"
@@ -328,7 +329,8 @@ def test_policies_through_import(fresh_url, tmp_path, policy):
             assert row["SeriesDescription"] == "edited after sending"
             assert db.instance_path(str(_header(first).SOPInstanceUID)) == second
         else:
-            assert report.conflicts == [] and len(report.warnings) == 1
+            assert report.conflicts == []
+            assert len(report.warnings) == 1
             assert conflict["path"] == str(second)
             assert row["SeriesDescription"] != "edited after sending"
 
