@@ -1,4 +1,8 @@
-"""``srkit serve`` (DICOMweb and web pages) and ``srkit dicomweb pull|push``."""
+"""``srkit serve`` (DICOMweb and web pages) and ``srkit dicomweb pull|push``.
+
+The bearer token of all three comes from ``$SRKIT_TOKEN`` or ``--token-file``
+(:mod:`srkit.cli.access`); serving beyond loopback without one prints a warning.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 import click
 
+from srkit.cli.access import exposure_warning, resolve_token, token_options, warn
 from srkit.cli.common import fail, iter_files, report_error, user_errors
 
 __all__ = ["serve", "dicomweb"]
@@ -16,7 +21,7 @@ __all__ = ["serve", "dicomweb"]
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8042, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
-@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Require this bearer token.")
+@token_options
 @click.option(
     "--max-upload",
     type=int,
@@ -31,14 +36,23 @@ def serve(
     host: str,
     db_url: str | None,
     token: str | None,
+    token_file: str | None,
     max_upload: int,
     public_url: str | None,
 ) -> None:
-    """Serve DICOMweb under /dicomweb and the web interface at /."""
+    """Serve DICOMweb under /dicomweb and the web interface at /.
+
+    With a token ($SRKIT_TOKEN, or --token-file) every request needs
+    ``Authorization: Bearer <token>``.
+    """
     import uvicorn
 
     from srkit.web.app import create_app
 
+    token = resolve_token(token, token_file)
+    exposed = exposure_warning("serve", host, protected=token is not None)
+    if exposed is not None:
+        warn(*exposed)
     app = create_app(db_url=db_url, token=token, max_upload=max_upload, public_url=public_url)
     sock = _bind(host, port)
     click.echo(
@@ -82,14 +96,21 @@ def _open_db(url: str | None) -> Any:
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (default: all).")
 @click.option("--db", "db_url", default=None, help="Store into this database.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Write files here instead.")
-@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Bearer token.")
+@token_options
 @user_errors
 def pull(
-    url: str, studies: tuple[str, ...], db_url: str | None, out: str | None, token: str | None
+    url: str,
+    studies: tuple[str, ...],
+    db_url: str | None,
+    out: str | None,
+    token: str | None,
+    token_file: str | None,
 ) -> None:
     """Retrieve studies from URL (WADO-RS) into the database or a folder."""
     from srkit.db.storage import check_uid
     from srkit.net.dicomweb_client import pull as do_pull
+
+    token = resolve_token(token, token_file)
 
     if out is not None:
         folder = Path(out)
@@ -113,7 +134,7 @@ def pull(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--db", "db_url", default=None, help="Push database studies from here.")
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (with --db).")
-@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Bearer token.")
+@token_options
 @user_errors
 def push(
     url: str,
@@ -121,9 +142,12 @@ def push(
     db_url: str | None,
     studies: tuple[str, ...],
     token: str | None,
+    token_file: str | None,
 ) -> None:
     """Store files (PATHS) or database studies at URL (STOW-RS)."""
     from srkit.net.dicomweb_client import push as do_push
+
+    token = resolve_token(token, token_file)
 
     files = list(iter_files(paths))
     if studies:
