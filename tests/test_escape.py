@@ -127,3 +127,35 @@ def test_ls_table_escapes_values(hostile, fresh_url):  # noqa: F811
     assert "Evil\\x1b[31m^Name\\x9b" in result.stdout
     as_json = _run("ls", "patients", "--db", fresh_url, "--format", "json")
     assert json.loads(as_json.stdout)[0]["PatientName"] == "Evil\x1b[31m^Name\x9b"
+
+
+def test_server_log_lines_are_escaped(capsys):
+    import logging
+
+    from srkit.cli.web import escape_logs
+    from srkit.render.escape import EscapingFormatter
+
+    logger = logging.getLogger("srkit")
+    before = list(logger.handlers)
+    try:
+        escape_logs()
+        escape_logs()  # once is enough: no second handler
+        logging.getLogger("srkit.net.dicomweb").warning(
+            "STOW-RS: %s refused: %s", "1.2\x1b[2J", "bad\x9b\rvalue"
+        )
+    finally:
+        for handler in logger.handlers[len(before) :]:
+            logger.removeHandler(handler)
+    # one line: a value cannot forge a log line of its own
+    assert capsys.readouterr().err == "srkit: STOW-RS: 1.2\\x1b[2J refused: bad\\x9b\\rvalue\n"
+    try:
+        raise ValueError("boom\x1b]0;pwned\x07")
+    except ValueError:
+        record = logging.LogRecord("srkit", logging.ERROR, __file__, 1, "failed", None, None)
+        import sys
+
+        record.exc_info = sys.exc_info()
+    text = EscapingFormatter().format(record)
+    assert text.splitlines()[0] == "failed"
+    assert text.splitlines()[1] == "Traceback (most recent call last):"
+    assert text.splitlines()[-1] == "ValueError: boom\\x1b]0;pwned\\x07"

@@ -59,7 +59,28 @@ def serve(
         f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True
     )
     config = uvicorn.Config(app, log_level="warning")
+    escape_logs()
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def escape_logs() -> None:
+    """Log lines of the server on stderr with control characters escaped: uvicorn's
+    handlers (configured by ``uvicorn.Config``) and one for srkit's own loggers, which
+    name UIDs and values of received data sets (STOW-RS)."""
+    import logging
+
+    from srkit.render.escape import EscapingFormatter
+
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler.formatter, EscapingFormatter):
+                handler.setFormatter(EscapingFormatter(handler.formatter))
+    srkit = logging.getLogger("srkit")
+    if not any(isinstance(h.formatter, EscapingFormatter) for h in srkit.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(EscapingFormatter(logging.Formatter("srkit: %(message)s")))
+        handler.setLevel(logging.WARNING)
+        srkit.addHandler(handler)
 
 
 def _bind(host: str, port: int) -> Any:
