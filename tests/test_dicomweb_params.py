@@ -110,3 +110,38 @@ def test_parse_query_ranges():
         parse_query([("Limit", " 5")])
     assert (caught.value.parameter, caught.value.value) == ("Limit", " 5")
     assert frame_numbers("3,1,2") == [3, 1, 2]
+
+
+def test_database_refuses_numbers_sql_cannot_hold(fresh_db):  # noqa: F811
+    """The library and ``srkit ls``/``query`` (DIMSE C-FIND too) share the check."""
+    from srkit.errors import SrkitError
+
+    fresh_db.store_dataset(pydicom.dcmread(CT))
+    for call in (
+        lambda: fresh_db.query("STUDY", {}, limit=2**63),
+        lambda: fresh_db.query("STUDY", {}, offset=-1),
+        lambda: fresh_db.query("SERIES", {"SeriesNumber": HUGE}),
+        lambda: fresh_db.query("SERIES", {"SeriesNumber": f"1\\-{HUGE}1"}),
+        lambda: fresh_db.query_dose(limit=HUGE),
+        lambda: fresh_db.query_measurements(offset=2**64),
+    ):
+        with pytest.raises(SrkitError, match=r"out of range|must be from"):
+            call()
+    top = fresh_db.query("SERIES", {}, limit=MAX_SQL_INTEGER, offset=0)
+    assert [r["SeriesInstanceUID"] for r in top] == [str(pydicom.dcmread(CT).SeriesInstanceUID)]
+
+
+def test_cli_ls_limit_beyond_sql_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from srkit.cli.main import cli
+
+    db = str(tmp_path / "db.sqlite")
+    assert CliRunner().invoke(cli, ["import", str(CT), "--db", db]).exit_code == 0
+    for args, message in [
+        (["--limit", HUGE], f"srkit: limit must be from 0 to {MAX_SQL_INTEGER}, not {HUGE}"),
+        (["-k", f"SeriesNumber={HUGE}"], f"srkit: number out of range: '{HUGE}'"),
+    ]:
+        result = CliRunner().invoke(cli, ["ls", "series", "--db", db, *args])
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == [message]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from srkit.db.query import MAX_SQL_INTEGER
 from srkit.errors import SrkitError
 from srkit.net.findrsp import needs_utf8
 
@@ -159,10 +160,6 @@ def attribute_path(key: str) -> tuple[str, str | None]:
         raise SrkitError(f"nested sequence matching is not supported: {key!r}")
     return keyword, item
 
-
-MAX_SQL_INTEGER = 2**63 - 1
-"""The largest ``limit`` and ``offset``: a signed 64-bit integer, what SQLite's
-INTEGER and PostgreSQL's ``bigint`` (the type of LIMIT and OFFSET) hold."""
 
 INTEGER_VR_RANGES: dict[str, tuple[int, int]] = {
     "IS": (-(2**31), 2**31 - 1),
