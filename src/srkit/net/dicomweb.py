@@ -118,7 +118,7 @@ def _qido(db: Any, request: Request, prefix: str, level: str, fixed: dict[str, s
     try:
         query = parse_query(request.query_params.multi_items())
     except QueryParameterError as exc:
-        return problem(exc)
+        return _problem(exc)
     filters, ignored = split_filters({**query.filters, **fixed})
     fields = qido_fields(level, query, filters)
     try:
@@ -147,7 +147,7 @@ def _qido(db: Any, request: Request, prefix: str, level: str, fixed: dict[str, s
     return response
 
 
-def problem(exc: QueryParameterError) -> Response:
+def _problem(exc: QueryParameterError) -> Response:
     """HTTP 400 with a problem details body (RFC 9457, ``application/problem+json``)
     naming the parameter and what it accepts; ``detail`` is the one-line message."""
     import json
@@ -298,12 +298,12 @@ def _wado_routes(router: APIRouter, db: Any, prefix: str) -> None:
         try:
             numbers = frame_numbers(frame_list)
         except QueryParameterError as exc:
-            return problem(exc)
+            return _problem(exc)
         ds = _read(_paths(db, study, series, sop)[0])
         try:
             media, parts = frame_parts(ds, numbers)
         except QueryParameterError as exc:
-            return problem(exc)
+            return _problem(exc)
         except SrkitError as exc:
             raise HTTPException(404, str(exc)) from None
         return _multipart([(media, p) for p in parts], media)
