@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
-from srkit.cli.access import exposure_warning, is_loopback, resolve_token
+from srkit.cli.access import cleartext_warning, exposure_warning, is_loopback, resolve_token
 from srkit.cli.main import cli
 from srkit.db import Database
 from srkit.net.config import config_from_mapping
@@ -84,6 +84,16 @@ def test_exposure_warnings():
     assert code == "exposed-open-listener"
     assert "accepting any calling AE title" in message
     assert "--config" in message
+
+
+def test_token_in_clear_warning():
+    assert cleartext_warning("http://10.0.0.5:8042/dicomweb", None) is None
+    assert cleartext_warning("https://10.0.0.5/dicomweb", "t") is None
+    assert cleartext_warning("http://127.0.0.1:8042/dicomweb", "t") is None
+    assert cleartext_warning("http://[::1]:8042/dicomweb", "t") is None
+    code, message = cleartext_warning("HTTP://10.0.0.5:8042/dicomweb", "t")
+    assert code == "token-in-clear"
+    assert message.startswith("the token goes to 10.0.0.5 over plain http")
 
 
 def _busy_port():

@@ -22,6 +22,7 @@ from srkit.cli.common import fail
 
 __all__ = [
     "TOKEN_ENV",
+    "cleartext_warning",
     "exposure_warning",
     "is_loopback",
     "resolve_token",
@@ -35,6 +36,7 @@ TOKEN_ENV = "SRKIT_TOKEN"
 TOKEN_IN_ARGV = "token-in-argv"
 EXPOSED_WITHOUT_TOKEN = "exposed-without-token"
 EXPOSED_OPEN_LISTENER = "exposed-open-listener"
+TOKEN_IN_CLEAR = "token-in-clear"
 """Stable codes of the warnings (the text may change, the codes do not)."""
 
 
@@ -149,4 +151,18 @@ def exposure_warning(server: str, host: str, *, protected: bool) -> tuple[str, s
         f"listening on {where}, beyond this machine, accepting any calling AE title: "
         "whoever reaches the port can store, query and retrieve; give a peers file "
         "(--config) that lists the callers"
+    )
+
+
+def cleartext_warning(url: str, token: str | None) -> tuple[str, str] | None:
+    """The warning before a client sends ``token`` to ``url`` over plain HTTP beyond
+    loopback (anyone on the path reads it), as ``(code, message)``; None otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if token is None or parts.scheme.lower() != "http" or is_loopback(parts.hostname or ""):
+        return None
+    return TOKEN_IN_CLEAR, (
+        f"the token goes to {parts.hostname} over plain http: whoever is on the way can read "
+        "it; use https"
     )

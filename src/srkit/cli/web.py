@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from srkit.cli.access import exposure_warning, resolve_token, token_options, warn
+from srkit.cli.access import (
+    cleartext_warning,
+    exposure_warning,
+    resolve_token,
+    token_options,
+    warn,
+)
 from srkit.cli.common import fail, iter_files, report_error, user_errors
 
 __all__ = ["serve", "dicomweb"]
@@ -101,6 +107,15 @@ def _bind(host: str, port: int) -> Any:
     return sock
 
 
+def _client_token(url: str, token: str | None, token_file: str | None) -> str | None:
+    """The client's token (:func:`resolve_token`), with a warning for plain HTTP."""
+    token = resolve_token(token, token_file)
+    clear = cleartext_warning(url, token)
+    if clear is not None:
+        warn(*clear)
+    return token
+
+
 @click.group()
 def dicomweb() -> None:
     """Pull from or push to a DICOMweb server."""
@@ -131,7 +146,7 @@ def pull(
     from srkit.db.storage import check_uid
     from srkit.net.dicomweb_client import pull as do_pull
 
-    token = resolve_token(token, token_file)
+    token = _client_token(url, token, token_file)
 
     if out is not None:
         folder = Path(out)
@@ -168,7 +183,7 @@ def push(
     """Store files (PATHS) or database studies at URL (STOW-RS)."""
     from srkit.net.dicomweb_client import push as do_push
 
-    token = resolve_token(token, token_file)
+    token = _client_token(url, token, token_file)
 
     files = list(iter_files(paths))
     if studies:
