@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -109,10 +110,11 @@ def test_serve_command(tmp_path):
         str(port),
         "--db",
         str(db_path),
-        "--token",
-        "t0k",
     ]
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+    env = {**os.environ, "SRKIT_TOKEN": "t0k"}  # the documented way: not visible in ps
+    with subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    ) as proc:
         try:
             wait_for_port(port, timeout=30)
             request = urllib.request.Request(
@@ -130,6 +132,7 @@ def test_serve_command(tmp_path):
             proc.terminate()
             _, err = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in err.decode()
+    assert "warning" not in err.decode()
     time.sleep(0)
 
 

@@ -39,8 +39,11 @@ POLICY_OPTION = click.option(
 
 
 def report_error(message: str) -> None:
-    """One clear line on stderr."""
-    click.echo(f"srkit: {message}", err=True)
+    """One clear line on stderr, control characters escaped (a file name or a value in
+    the message cannot drive the terminal; :func:`srkit.render.escape.escape_control`)."""
+    from srkit.render.escape import escape_control
+
+    click.echo(f"srkit: {escape_control(message)}", err=True)
 
 
 def fail(message: str) -> None:

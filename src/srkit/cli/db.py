@@ -272,7 +272,11 @@ def _print(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
     if fmt != "text":
         write_rows(rows, fmt)
         return
-    table = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    from srkit.render.escape import escape_control
+
+    table = [
+        [("" if r.get(c) is None else escape_control(str(r.get(c)))) for c in columns] for r in rows
+    ]
     widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(columns)]
     out = sys.stdout
     out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")

@@ -67,7 +67,7 @@ def iter_reports(
             continue
         if show_diagnostics:
             for diagnostic in report.diagnostics:
-                click.echo(f"srkit: {path}: {diagnostic}", err=True)
+                report_error(f"{path}: {diagnostic}")
         yield path, report
 
 

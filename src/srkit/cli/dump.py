@@ -41,6 +41,7 @@ def dump(
     makes the exit code 1.
     """
     from srkit.codec.reader import damage, read
+    from srkit.render.escape import escape_control
     from srkit.render.records import document_records
     from srkit.render.text import dump_lines
 
@@ -62,13 +63,13 @@ def dump(
             out.write("".join(dumps(rec) + "\n" for rec in document_records(doc)))
         else:
             if many:
-                out.write(f"{'' if printed == 0 else chr(10)}== {name}\n")
+                out.write(f"{'' if printed == 0 else chr(10)}== {escape_control(name)}\n")
             out.write("\n".join(dump_lines(doc, ids=ids, header=not no_header)) + "\n")
         printed += 1
         # problems go to stderr: stdout carries exactly the asked format
         for diag in doc.diagnostics:
             if diag.severity == "ERROR" or verbose:
-                click.echo(f"srkit: {name}: {diag}", err=True)
+                report_error(f"{name}: {diag}")
         if damage(doc) is not None:
             failed += 1
     out.flush()

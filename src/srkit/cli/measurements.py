@@ -197,7 +197,7 @@ def measurements(
         for diag in shown if verbose else shown[:1]:
             more = len(shown) - 1 if not verbose and len(shown) > 1 else 0
             extra = f" (and {more} more; -v shows all)" if more else ""
-            click.echo(f"srkit: {path}: {diag}{extra}", err=True)
+            report_error(f"{path}: {diag}{extra}")
 
     files = _files(paths)
     rows = list(

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from srkit.cli.access import exposure_warning, warn
 from srkit.cli.common import POLICY_OPTION, fail, iter_files, report_error, user_errors
 
 __all__ = ["listen", "echo", "find", "move", "get", "send"]
@@ -152,6 +153,9 @@ def listen(
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(), which this system lacks")
     config = load_config(config_file)
+    exposed = exposure_warning("listen", host, protected=config.restricted)
+    if exposed is not None:
+        warn(*exposed)
     db = _open_db(db_url, policy)  # checks the URL and brings the schema up to date, once
     try:
         sock = bind(host, port)

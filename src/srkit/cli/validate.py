@@ -41,6 +41,7 @@ def validate(files: tuple[str, ...], fmt: str, policy: str) -> None:
     Exits 1 if any file has an ERROR or cannot be read.
     """
     from srkit.codec.reader import read
+    from srkit.render.escape import escape_control
     from srkit.validate import all_diagnostics, templates_for
 
     failed = False
@@ -75,7 +76,7 @@ def validate(files: tuple[str, ...], fmt: str, policy: str) -> None:
         prefix = f"{name}: " if many else ""
         for diag in diags:
             if diag.severity.value in ("ERROR", "WARNING"):
-                out.write(prefix + _line(diag) + "\n")
+                out.write(escape_control(prefix + _line(diag)) + "\n")
     if fmt == "json":
         out.write(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
     out.flush()

@@ -1,4 +1,8 @@
-"""``srkit serve`` (DICOMweb and web pages) and ``srkit dicomweb pull|push``."""
+"""``srkit serve`` (DICOMweb and web pages) and ``srkit dicomweb pull|push``.
+
+The bearer token of all three comes from ``$SRKIT_TOKEN`` or ``--token-file``
+(:mod:`srkit.cli.access`); serving beyond loopback without one prints a warning.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,13 @@ from typing import Any
 
 import click
 
+from srkit.cli.access import (
+    cleartext_warning,
+    exposure_warning,
+    resolve_token,
+    token_options,
+    warn,
+)
 from srkit.cli.common import POLICY_OPTION, fail, iter_files, report_error, user_errors
 
 __all__ = ["serve", "dicomweb"]
@@ -16,7 +27,7 @@ __all__ = ["serve", "dicomweb"]
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8042, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
-@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Require this bearer token.")
+@token_options
 @click.option(
     "--max-upload",
     type=int,
@@ -32,11 +43,15 @@ def serve(
     host: str,
     db_url: str | None,
     token: str | None,
+    token_file: str | None,
     max_upload: int,
     public_url: str | None,
     policy: str,
 ) -> None:
     """Serve DICOMweb under /dicomweb and the web interface at /.
+
+    With a token ($SRKIT_TOKEN, or --token-file) every request needs
+    ``Authorization: Bearer <token>``.
 
     STOW-RS answers 200 when every instance was stored, 202 when some were refused or
     stored with a conflict recorded (Warning Reason 0xB000: ``srkit ls conflicts``), 409
@@ -48,6 +63,10 @@ def serve(
     from srkit.db import Database
     from srkit.web.app import create_app
 
+    token = resolve_token(token, token_file)
+    exposed = exposure_warning("serve", host, protected=token is not None)
+    if exposed is not None:
+        warn(*exposed)
     db = Database(db_url, conflict_policy=policy)
     app = create_app(db, token=token, max_upload=max_upload, public_url=public_url)
     sock = _bind(host, port)
@@ -55,7 +74,28 @@ def serve(
         f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True
     )
     config = uvicorn.Config(app, log_level="warning")
+    escape_logs()
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def escape_logs() -> None:
+    """Log lines of the server on stderr with control characters escaped: uvicorn's
+    handlers (configured by ``uvicorn.Config``) and one for srkit's own loggers, which
+    name UIDs and values of received data sets (STOW-RS)."""
+    import logging
+
+    from srkit.render.escape import EscapingFormatter
+
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler.formatter, EscapingFormatter):
+                handler.setFormatter(EscapingFormatter(handler.formatter))
+    srkit = logging.getLogger("srkit")
+    if not any(isinstance(h.formatter, EscapingFormatter) for h in srkit.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(EscapingFormatter(logging.Formatter("srkit: %(message)s")))
+        handler.setLevel(logging.WARNING)
+        srkit.addHandler(handler)
 
 
 def _bind(host: str, port: int) -> Any:
@@ -76,6 +116,15 @@ def _bind(host: str, port: int) -> Any:
     return sock
 
 
+def _client_token(url: str, token: str | None, token_file: str | None) -> str | None:
+    """The client's token (:func:`resolve_token`), with a warning for plain HTTP."""
+    token = resolve_token(token, token_file)
+    clear = cleartext_warning(url, token)
+    if clear is not None:
+        warn(*clear)
+    return token
+
+
 @click.group()
 def dicomweb() -> None:
     """Pull from or push to a DICOMweb server."""
@@ -92,14 +141,21 @@ def _open_db(url: str | None) -> Any:
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (default: all).")
 @click.option("--db", "db_url", default=None, help="Store into this database.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Write files here instead.")
-@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Bearer token.")
+@token_options
 @user_errors
 def pull(
-    url: str, studies: tuple[str, ...], db_url: str | None, out: str | None, token: str | None
+    url: str,
+    studies: tuple[str, ...],
+    db_url: str | None,
+    out: str | None,
+    token: str | None,
+    token_file: str | None,
 ) -> None:
     """Retrieve studies from URL (WADO-RS) into the database or a folder."""
     from srkit.db.storage import check_uid
     from srkit.net.dicomweb_client import pull as do_pull
+
+    token = _client_token(url, token, token_file)
 
     if out is not None:
         folder = Path(out)
@@ -123,7 +179,7 @@ def pull(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--db", "db_url", default=None, help="Push database studies from here.")
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (with --db).")
-@click.option("--token", envvar="SRKIT_TOKEN", default=None, help="Bearer token.")
+@token_options
 @user_errors
 def push(
     url: str,
@@ -131,9 +187,12 @@ def push(
     db_url: str | None,
     studies: tuple[str, ...],
     token: str | None,
+    token_file: str | None,
 ) -> None:
     """Store files (PATHS) or database studies at URL (STOW-RS)."""
     from srkit.net.dicomweb_client import push as do_push
+
+    token = _client_token(url, token, token_file)
 
     files = list(iter_files(paths))
     if studies:

@@ -53,7 +53,13 @@ __all__ = [
     "match",
     "level_query",
     "normalise_level",
+    "MAX_SQL_INTEGER",
+    "sql_integer",
 ]
+
+MAX_SQL_INTEGER = 2**63 - 1
+"""The largest integer SQLite (INTEGER) and PostgreSQL (``bigint``, the type of LIMIT and
+OFFSET) hold: a number beyond it in a query is a user error, never a driver's overflow."""
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 _LEVEL_ALIASES = {
@@ -262,9 +268,12 @@ def match(column: Any, value: str, vr: str, *, fuzzy: bool = False) -> ColumnEle
         return or_(*[p for p in parts if p is not None])
     if vr in ("IS", "US", "SS", "UL", "SL"):
         try:
-            return column == int(value)  # type: ignore[no-any-return]
+            number = int(value)
         except ValueError:
             raise SrkitError(f"invalid number {value!r}") from None
+        if not -MAX_SQL_INTEGER - 1 <= number <= MAX_SQL_INTEGER:
+            raise SrkitError(f"number out of range: {value[:40]!r}")
+        return column == number  # type: ignore[no-any-return]
     if vr == "PN":
         return _person_name(column, value, fuzzy)
     if fuzzy:
@@ -485,6 +494,18 @@ _COUNT_TARGET = {
 }
 
 
+def sql_integer(name: str, value: Any, *, low: int = -MAX_SQL_INTEGER - 1) -> int:
+    """``value`` as an integer from ``low`` to :data:`MAX_SQL_INTEGER`; raises
+    :class:`SrkitError` naming ``name`` otherwise (not the driver's OverflowError)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SrkitError(f"{name} must be an integer, not {str(value)[:40]!r}") from None
+    if not low <= number <= MAX_SQL_INTEGER:
+        raise SrkitError(f"{name} must be from {low} to {MAX_SQL_INTEGER}, not {number}")
+    return number
+
+
 def level_query(
     level: str,
     filters: Mapping[str, Any],
@@ -538,9 +559,9 @@ def level_query(
     order = [table.c[c].asc().nulls_last() for c in _ORDER[level]]
     stmt = stmt.order_by(*order, table.c.pk)
     if limit is not None:
-        stmt = stmt.limit(limit)
+        stmt = stmt.limit(sql_integer("limit", limit, low=0))
     if offset:
-        stmt = stmt.offset(offset)
+        stmt = stmt.offset(sql_integer("offset", offset, low=0))
     return stmt, keys
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
-from srkit.db.query import _like_pattern, _person_name, match
+from srkit.db.query import _like_pattern, _person_name, match, sql_integer
 from srkit.errors import SrkitError
 
 __all__ = ["measurement_query", "dose_query", "document_query", "run"]
@@ -140,9 +140,9 @@ def _paging(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
     limit = filters.pop("limit", None)
     offset = filters.pop("offset", None)
     if limit is not None:
-        stmt = stmt.limit(int(limit))
+        stmt = stmt.limit(sql_integer("limit", limit, low=0))
     if offset:
-        stmt = stmt.offset(int(offset))
+        stmt = stmt.offset(sql_integer("offset", offset, low=0))
     return stmt
 
 

@@ -13,16 +13,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from srkit.db.query import MAX_SQL_INTEGER
 from srkit.errors import SrkitError
 from srkit.net.findrsp import needs_utf8
 
 __all__ = [
+    "INTEGER_VR_RANGES",
+    "MAX_SQL_INTEGER",
     "QIDO_DEFAULTS",
     "Query",
+    "QueryParameterError",
     "attr",
     "attribute_path",
     "bulk_value",
     "dataset_json",
+    "frame_numbers",
     "frame_parts",
     "keyword_of",
     "parse_query",
@@ -156,50 +161,134 @@ def attribute_path(key: str) -> tuple[str, str | None]:
     return keyword, item
 
 
+INTEGER_VR_RANGES: dict[str, tuple[int, int]] = {
+    "IS": (-(2**31), 2**31 - 1),
+    "SL": (-(2**31), 2**31 - 1),
+    "SS": (-(2**15), 2**15 - 1),
+    "UL": (0, 2**32 - 1),
+    "US": (0, 2**16 - 1),
+    "SV": (-(2**63), 2**63 - 1),
+    "UV": (0, 2**63 - 1),
+}
+"""Values an integer attribute can hold, by VR (PS3.5 Table 6.2-1; UV is cut to what
+SQL stores): a matching value outside its range is a bad request, never an SQL error."""
+
+
+class QueryParameterError(SrkitError):
+    """A query parameter with a value outside what it accepts (HTTP 400).
+
+    Parameters
+    ----------
+    parameter : str
+        The parameter's name as the client gave it.
+    value : str
+        The value given.
+    accepted : str
+        What the parameter accepts, for a person (``"an integer from 0 to ..."``).
+    """
+
+    def __init__(self, parameter: str, value: str, accepted: str) -> None:
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        super().__init__(f"{parameter} must be {accepted}, not {shown!r}")
+        self.parameter = parameter
+        self.value = value
+        self.accepted = accepted
+
+
+def _decimal(text: str) -> int | None:
+    """An optionally signed ASCII decimal integer of at most 20 digits, or None
+    (no Unicode digits, underscores, spaces or exponents, which ``int()`` accepts)."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (0 < len(digits) <= 20 and digits.isascii() and digits.isdigit()):
+        return None
+    return int(text)
+
+
+def _int_param(name: str, value: str, low: int = 0, high: int = MAX_SQL_INTEGER) -> int:
+    number = _decimal(value)
+    if number is None or not low <= number <= high:
+        raise QueryParameterError(name, value, f"an integer from {low} to {high}")
+    return number
+
+
+def _check_integer_match(name: str, keyword: str, value: str) -> None:
+    """A match value of an integer attribute: single values or a value list
+    (PS3.4 Section C.2.2.2.8), each within the VR's range."""
+    from pydicom.datadict import dictionary_VR
+
+    vr = dictionary_VR(keyword)
+    if vr not in INTEGER_VR_RANGES or value.strip() in ("", "*"):
+        return
+    low, high = INTEGER_VR_RANGES[vr]
+    for part in value.split("\\"):
+        if part.strip():
+            number = _decimal(part.strip())
+            if number is None or not low <= number <= high:
+                raise QueryParameterError(
+                    name, value, f"an integer from {low} to {high} (VR {vr}), or a list of them"
+                )
+
+
 def _add_filter(query: Query, key: str, value: str) -> None:
     """One matching parameter: a plain key, or an item key of a sequence's query item."""
     from pydicom.datadict import dictionary_VR
 
-    keyword, item = attribute_path(key)
+    try:
+        keyword, item = attribute_path(key)
+    except SrkitError as exc:
+        raise QueryParameterError(key, value, f"a matching key ({exc.message})") from None
     if item is not None:
+        _check_integer_match(key, item, value)
         current = query.filters.get(keyword)
         if not isinstance(current, dict):
             current = query.filters[keyword] = {}
         current[item] = value
     elif dictionary_VR(keyword) == "SQ":
         if value.strip():
-            raise SrkitError(f"{keyword} is a sequence: match its item attributes ({key}.tag)")
+            raise QueryParameterError(
+                key, value, f"empty: {keyword} is a sequence, match its item attributes ({key}.tag)"
+            )
         query.filters.setdefault(keyword, {})
     else:
+        _check_integer_match(key, keyword, value)
         query.filters[keyword] = value
 
 
-def _int_param(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise SrkitError(f"{name} must be a non-negative integer, not {value!r}")
-    return int(value)
+def _include(query: Query, value: str) -> None:
+    for item in value.split(","):
+        if item.strip().lower() == "all":
+            query.include_all = True
+        elif item.strip():  # a path includes its whole top-level sequence
+            try:
+                query.include.append(attribute_path(item)[0])
+            except SrkitError as exc:
+                raise QueryParameterError(
+                    "includefield", value, f"'all' or attribute keywords or tags ({exc.message})"
+                ) from None
 
 
 def parse_query(items: Iterable[tuple[str, str]]) -> Query:
     """Parse QIDO-RS parameters: attribute matches, ``includefield``, ``limit``,
-    ``offset``, ``fuzzymatching`` (PS3.18 Section 8.3.4). Raises :class:`SrkitError`."""
+    ``offset``, ``fuzzymatching`` (PS3.18 Section 8.3.4).
+
+    Raises :class:`QueryParameterError` naming the parameter and what it accepts:
+    ``limit`` and ``offset`` are integers from 0 to :data:`MAX_SQL_INTEGER`,
+    ``fuzzymatching`` is ``true`` or ``false``, integer attributes match integers of
+    their VR's range (:data:`INTEGER_VR_RANGES`).
+    """
     query = Query()
     for name, value in items:
         lname = name.lower()
         if lname == "limit":
-            query.limit = _int_param("limit", value)
+            query.limit = _int_param(name, value)
         elif lname == "offset":
-            query.offset = _int_param("offset", value)
+            query.offset = _int_param(name, value)
         elif lname == "fuzzymatching":
             if value.lower() not in ("true", "false"):
-                raise SrkitError("fuzzymatching must be true or false")
+                raise QueryParameterError(name, value, "true or false")
             query.fuzzy = value.lower() == "true"
         elif lname == "includefield":
-            for item in value.split(","):
-                if item.strip().lower() == "all":
-                    query.include_all = True
-                elif item.strip():  # a path includes its whole top-level sequence
-                    query.include.append(attribute_path(item)[0])
+            _include(query, value)
         else:
             _add_filter(query, name, value)
     return query
@@ -366,16 +455,34 @@ FRAME_MEDIA = {
 """Media types of compressed frames by transfer syntax (PS3.18 Table 8.7.3-2)."""
 
 
+MAX_FRAME_NUMBER = 2**31 - 1
+"""The largest frame number (Number of Frames is IS, PS3.3 Section C.7.6.6)."""
+
+
+def frame_numbers(text: str) -> list[int]:
+    """The frame numbers of a WADO-RS frame list (``1,3,5``; PS3.18 Section 8.3.3.1.1),
+    each once. Raises :class:`QueryParameterError` (parameter ``frames``)."""
+    numbers = [_decimal(n) for n in text.split(",")]
+    accepted = f"comma-separated distinct frame numbers from 1 to {MAX_FRAME_NUMBER}"
+    if any(n is None or not 1 <= n <= MAX_FRAME_NUMBER for n in numbers):
+        raise QueryParameterError("frames", text, accepted)
+    if len(set(numbers)) != len(numbers):
+        raise QueryParameterError("frames", text, accepted)
+    return [n for n in numbers if n is not None]
+
+
 def frame_parts(ds: Any, numbers: Sequence[int]) -> tuple[str, list[bytes]]:
     """Media type and bytes of the frames ``numbers`` (1-based) of an image
-    (PS3.18 Section 10.4.1.1.4). Raises :class:`SrkitError` for a missing frame."""
+    (PS3.18 Section 10.4.1.1.4). Raises :class:`QueryParameterError` for a frame the
+    image does not have, :class:`SrkitError` when it has no (usable) pixel data."""
     from pydicom.encaps import generate_frames
 
     if "PixelData" not in ds:
         raise SrkitError("the instance has no pixel data")
     count = int(ds.get("NumberOfFrames") or 1)
     if not numbers or any(n < 1 or n > count for n in numbers):
-        raise SrkitError(f"frame numbers must be 1-{count}")
+        shown = ",".join(map(str, numbers))
+        raise QueryParameterError("frames", shown, f"frame numbers from 1 to {count}")
     ts = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     if ds.file_meta.TransferSyntaxUID.is_compressed:
         frames = list(generate_frames(ds.PixelData, number_of_frames=count))

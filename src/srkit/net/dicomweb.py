@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from srkit.errors import SrkitError
 from srkit.net import multipart
 from srkit.net.dicomjson import (
+    QueryParameterError,
     dataset_json,
     parse_query,
     qido_fields,
@@ -118,8 +119,8 @@ def _qido(db: Any, request: Request, prefix: str, level: str, fixed: dict[str, s
     check_path_uids(*fixed.values())
     try:
         query = parse_query(request.query_params.multi_items())
-    except SrkitError as exc:
-        raise HTTPException(400, str(exc)) from None
+    except QueryParameterError as exc:
+        return _problem(exc)
     filters, ignored = split_filters({**query.filters, **fixed})
     fields = qido_fields(level, query, filters)
     try:
@@ -146,6 +147,22 @@ def _qido(db: Any, request: Request, prefix: str, level: str, fixed: dict[str, s
     response = _json(body)
     response.headers.update(headers)
     return response
+
+
+def _problem(exc: QueryParameterError) -> Response:
+    """HTTP 400 with a problem details body (RFC 9457, ``application/problem+json``)
+    naming the parameter and what it accepts; ``detail`` is the one-line message."""
+    import json
+
+    body = {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": str(exc),
+        "parameter": exc.parameter,
+        "accepted": exc.accepted,
+    }
+    return Response(json.dumps(body), status_code=400, media_type="application/problem+json")
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -278,14 +295,19 @@ def _wado_routes(router: APIRouter, db: Any, prefix: str) -> None:
         return _multipart([("application/octet-stream", data)], "application/octet-stream")
 
     def frames(study: str, series: str, sop: str, frame_list: str) -> Response:
-        from srkit.net.dicomjson import frame_parts
+        from srkit.net.dicomjson import frame_numbers, frame_parts
 
+        try:
+            numbers = frame_numbers(frame_list)
+        except QueryParameterError as exc:
+            return _problem(exc)
         ds = _read(_paths(db, study, series, sop)[0])
         try:
-            numbers = [int(n) for n in frame_list.split(",")]
             media, parts = frame_parts(ds, numbers)
-        except (ValueError, SrkitError) as exc:
-            raise HTTPException(400 if isinstance(exc, ValueError) else 404, str(exc)) from None
+        except QueryParameterError as exc:
+            return _problem(exc)
+        except SrkitError as exc:
+            raise HTTPException(404, str(exc)) from None
         return _multipart([(media, p) for p in parts], media)
 
     base = "/studies/{study}"

@@ -3,6 +3,9 @@ irradiation events as aligned tables, codes by meaning, diagnostics at the end.
 
 Unlike :mod:`srkit.render.text` (one line per content item, like ``dsrdump``) this
 lays the document out as :mod:`srkit.render.html` does, from the same view model.
+Control characters of values are escaped (:mod:`srkit.render.escape`); the line
+breaks of a TEXT value (PS3.5 Section 6.1.3) start new lines, indented under the
+value's first line.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 from srkit.diagnostics import Diagnostic
 from srkit.model.document import Document
+from srkit.render.escape import escape_control, text_lines
 from srkit.render.html import document_view
 
 __all__ = ["render_text"]
@@ -19,14 +23,20 @@ View = dict[str, Any]
 
 
 def _c(view: View | None) -> str:
-    return view["text"] if view else ""
+    return escape_control(view["text"]) if view else ""
 
 
-def _value(node: View) -> str:
+def _raw_value(node: View) -> str:
+    """The value with its line breaks (other controls escaped later)."""
     text = _c(node["code"]) if node.get("code") else str(node["value"])
     if node.get("units"):
         text += f" {_c(node['units'])}"
     return text
+
+
+def _value(node: View) -> str:
+    """The value on one line (a table cell): line breaks escaped too."""
+    return escape_control(_raw_value(node))
 
 
 def _table(head: list[str], rows: list[list[str]], indent: str) -> list[str]:
@@ -45,7 +55,10 @@ def _table(head: list[str], rows: list[list[str]], indent: str) -> list[str]:
 def _item(node: View, depth: int) -> list[str]:
     indent = "  " * depth
     name = _c(node["name"])
-    lines = [f"{indent}{name + ': ' if name else ''}{_value(node)}"]
+    label = f"{name}: " if name else ""
+    first, *more = text_lines(_raw_value(node))
+    lines = [f"{indent}{label}{first}"]
+    lines += [f"{indent}{' ' * len(label)}{line}".rstrip() for line in more]
     for child in node["children"]:
         lines += _node(child, depth + 1)
     return lines
@@ -57,7 +70,9 @@ def _group(node: View, depth: int) -> list[str]:
     for fact in node["facts"]:
         lines += _item(fact, depth + 1)
     if node["rows"]:
-        rows = [[_c(r["name"]), str(r["value"]), _c(r["units"])] for r in node["rows"]]
+        rows = [
+            [_c(r["name"]), escape_control(str(r["value"])), _c(r["units"])] for r in node["rows"]
+        ]
         lines += _table(["Measurement", "Value", "Units"], rows, indent + "  ")
     for child in node["children"]:
         lines += _node(child, depth + 1)
@@ -115,7 +130,7 @@ def render_text(doc: Document, diagnostics: list[Diagnostic] | None = None) -> s
     title = _c(view["title"])
     lines = [title, "#" * len(title)]
     width = max((len(r["label"]) for r in view["header"]), default=0)
-    lines += [f"{r['label']:<{width}}  {r['value']}" for r in view["header"]]
+    lines += [f"{r['label']:<{width}}  {escape_control(str(r['value']))}" for r in view["header"]]
     for child in view["root"]["children"]:
         lines += _node(child, 0)
     lines += ["", "Diagnostics", "==========="]
@@ -123,4 +138,5 @@ def render_text(doc: Document, diagnostics: list[Diagnostic] | None = None) -> s
         lines.append("No problems found.")
     for d in view["diagnostics"]:
         lines.append(f"{d['severity']} {d['path']} {d['message']}")
-    return "\n".join(lines) + "\n"
+    # every line once more: nothing a terminal obeys gets through (escaping is idempotent)
+    return "\n".join(escape_control(line) for line in lines) + "\n"

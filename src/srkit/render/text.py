@@ -22,6 +22,7 @@ from srkit.model.items import (
     WaveformContentItem,
 )
 from srkit.model.navigation import walk
+from srkit.render.escape import escape_control
 
 __all__ = ["dump_lines", "header_lines", "item_line", "short_code"]
 
@@ -34,7 +35,7 @@ def short_code(code: Code | None) -> str:
 
 
 def _clip(text: str, width: int = 60) -> str:
-    text = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+    text = escape_control(text)  # line breaks too: one item, one line
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -74,20 +75,21 @@ def _value_text(item: ContentItem) -> str:
 
 
 def item_line(item_id: str, item: ContentItem, depth: int, *, ids: bool = False) -> str:
-    """One line of the tree."""
+    """One line of the tree, control characters escaped
+    (:func:`srkit.render.escape.escape_control`)."""
     indent = "  " * depth
     prefix = f"{item_id:<12} " if ids else ""
     rel = f"{item.relationship.lower()} " if item.relationship else ""
     if isinstance(item, ReferenceContentItem):
-        return f"{prefix}{indent}<{rel}{item.ref_id}>"
+        return escape_control(f"{prefix}{indent}<{rel}{item.ref_id}>")
     vt = item.declared_value_type if isinstance(item, UnknownContentItem) else item.value_type
     concept = short_code(item.concept)
     when = f" {{{item.observation_datetime}}}" if item.observation_datetime else ""
-    return f"{prefix}{indent}<{rel}{vt}:{concept}={_value_text(item)}>{when}"
+    return escape_control(f"{prefix}{indent}<{rel}{vt}:{concept}={_value_text(item)}>{when}")
 
 
 def header_lines(doc: Document) -> list[str]:
-    """The header summary printed above the tree."""
+    """The header summary printed above the tree (control characters escaped)."""
     rows = [
         ("SOP Class", f"{sop_class_name(doc.sop_class_uid)} ({doc.sop_class_uid})"),
         ("SOP Instance", doc.sop_instance_uid),
@@ -103,7 +105,7 @@ def header_lines(doc: Document) -> list[str]:
         rows.append(
             ("Template", f"TID {doc.template.identifier} ({doc.template.mapping_resource})")
         )
-    return [f"{k:<18}: {v}" for k, v in rows]
+    return [escape_control(f"{k:<18}: {v}") for k, v in rows]
 
 
 def dump_lines(doc: Document, *, ids: bool = False, header: bool = True) -> Iterator[str]:
