@@ -302,3 +302,18 @@ def test_cli_ls_conflicts(tmp_path):
     bad = runner.invoke(cli, ["ls", "conflicts", "--db", db, "-k", "kind=nonsense"])
     assert bad.exit_code == 2
     assert "kind=KIND" in bad.output
+
+
+def test_web_interface_lists_conflicts(tmp_path):
+    from srkit.db import Database
+
+    files = clash_set(tmp_path / "in")
+    with Database(tmp_path / "db.sqlite", storage=tmp_path / "storage") as db:
+        db.import_paths([tmp_path / "in"], workers=1)
+        page = _client(db).get("/conflicts")
+    assert page.status_code == 200
+    assert "Conflicts (2)" in page.text
+    assert "study-other-patient" in page.text
+    assert "series-other-study" in page.text
+    b = str(_header(files["B"]).SOPInstanceUID)
+    assert f'href="/instances/{b}"' in page.text

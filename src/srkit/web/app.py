@@ -246,6 +246,18 @@ MEASUREMENT_COLUMNS = [
     ("Derivation", "derivation"),
 ]
 
+CONFLICT_COLUMNS = [
+    ("Detected", "detected_at"),
+    ("Kind", "kind"),
+    ("What srkit did", "resolution"),
+    ("From", "source"),
+    ("Caller", "calling_ae"),
+    ("Patient ID", "patient_id"),
+    ("Study", "study_instance_uid"),
+    ("Instance", "sop_instance_uid"),
+    ("Finding", "message"),
+]
+
 DOSE_COLUMNS = [
     ("Patient", "patient_name"),
     ("Patient ID", "patient_id"),
@@ -337,6 +349,20 @@ def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
             rows,
             _measurement_chart(rows),
             MEASUREMENT_COLUMNS,
+            link="sop_instance_uid",
+        )
+
+    @app.get("/conflicts", response_class=HTMLResponse, dependencies=deps)
+    def conflicts() -> HTMLResponse:
+        """Conflicts recorded while filing instances (srkit.db.hierarchy), newest first;
+        each row links to the instance (kept instances are indexed under their own
+        patient, study and series)."""
+        rows = pages.db.conflicts(limit=2001)
+        return _table_page(
+            pages,
+            f"Conflicts ({len(rows) if len(rows) <= 2000 else 'over 2000'})",
+            rows,
+            columns=CONFLICT_COLUMNS,
             link="sop_instance_uid",
         )
 
