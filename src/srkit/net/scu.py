@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srkit.errors import SrkitError
+from srkit.net.status import describe
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -384,7 +385,7 @@ def _send_batch(
             except (NetError, ValueError, OSError) as exc:
                 code, reason = None, str(exc)
             else:
-                reason = f"status 0x{code:04X}"
+                reason = describe(code)
             if code is not None and (code == 0 or code >> 12 == 0xB):
                 result.sent.append(path)
             else:
