@@ -140,7 +140,13 @@ class Client:
         listener released the association (its A-RELEASE-RQ is answered)."""
         self.message_id += 1
         if find:
-            fields = {0x0002: STUDY_FIND, 0x0100: 0x0020, 0x0110: self.message_id, 0x0700: 0, 0x0800: 0}
+            fields = {
+                0x0002: STUDY_FIND,
+                0x0100: 0x0020,
+                0x0110: self.message_id,
+                0x0700: 0,
+                0x0800: 0,
+            }
             query = encode(scu.identifier("STUDY", {}), True, True)
             out = self.conn.p_data(3, encode_command(fields), True)
             out += self.conn.p_data(3, query, False)
@@ -287,6 +293,9 @@ def test_echo_keepalive_flood_is_released(listener, caplog):
     assert len(accepted) == 28
     assert len(rejected) == 8
     assert {c.body for c in rejected} == {bytes([0, 2, 3, 2])}  # local limit exceeded
+    for client in rejected:  # as a peer does; until then they count as not associated
+        client.close()
+    wait_until(lambda: not server.pending(), 5)
     worker = accepted.pop()  # this one keeps querying: real work, not released
     try:
         assert echo(port, "KNOWN") == 0  # a reserved slot

@@ -15,7 +15,8 @@ Abuse bounds (the association life cycle, PS3.8 Section 9.2):
 
 - A new connection has ``artim`` seconds to deliver its A-ASSOCIATE-RQ (the ARTIM
   timer, PS3.8 Section 9.1.5). Connections that have not done so are limited per
-  remote address (``max_pending_per_address``) and in all (``max_pending``): past
+  remote address (``max_pending_per_address``) and in all (``max_pending``), until
+  they are associated or closed (a rejected one while it closes): past
   the first limit a new connection is closed at once; at the second one the oldest
   waiting connection of the address holding the most of them makes room, if that
   address holds more than the newcomer's (a known peer's address always gets in,
@@ -224,7 +225,6 @@ class Association:
         self.conn.deadline = time.monotonic() + min(self.server.artim, self.server.timeout)
         kind, body = self.conn.read_pdu()
         self.conn.deadline = None
-        self.server._associating(self)
         if kind != PduType.ASSOCIATE_RQ:
             reason = 2 if 1 <= kind <= 7 else 1  # unexpected / unrecognized PDU
             raise ProtocolError(f"expected an A-ASSOCIATE-RQ, got PDU type {kind}", reason)
@@ -505,8 +505,8 @@ class Server:
     artim : float
         Seconds a new connection has to send its A-ASSOCIATE-RQ.
     max_pending, max_pending_per_address : int
-        Connections that have not sent their A-ASSOCIATE-RQ yet, in all and from
-        one address (see the module docstring).
+        Connections not associated (yet), in all and from one address (see the
+        module docstring).
     known : KnownPeers or None
         The known peers (:meth:`srkit.net.config.KnownPeers.from_config`).
     reserved_slots : int
@@ -585,12 +585,21 @@ class Server:
             if established >= limit:
                 return False
             assoc.is_established = True
+            self._unpend(assoc)
         assoc.known = known
         return True
 
     def _admit(self, assoc: Association) -> Association | bool:
         """Count a new connection among those not associated yet (under the lock).
-        False: refuse it; True: room; an association: room once that one is evicted."""
+        False: refuse it; True: room; an association: room once that one is evicted.
+
+        A connection counts until it is associated or closed (one rejected counts
+        while its A-ASSOCIATE-RJ lingers). Beyond ``2 * max_associations +
+        max_pending`` connections in all (the rest closing after a release or an
+        abort), new ones are refused too.
+        """
+        if len(self.active_associations) >= 2 * self.max_associations + self.max_pending:
+            return False
         address = assoc.address
         here = self._pending.setdefault(address, [])
         if len(here) >= self.max_pending_per_address:
@@ -623,13 +632,8 @@ class Server:
             if not waiting:
                 del self._pending[assoc.address]
 
-    def _associating(self, assoc: Association) -> None:
-        """``assoc`` delivered its first PDU: it no longer waits."""
-        with self._lock:
-            self._unpend(assoc)
-
     def pending(self) -> dict[str, int]:
-        """Connections that have not sent their A-ASSOCIATE-RQ, by address."""
+        """Connections not associated (yet), by address."""
         with self._lock:
             return {address: len(waiting) for address, waiting in self._pending.items()}
 
