@@ -601,25 +601,21 @@ class Server:
         if len(self.active_associations) >= 2 * self.max_associations + self.max_pending:
             return False
         address = assoc.address
-        here = self._pending.setdefault(address, [])
-        if len(here) >= self.max_pending_per_address:
+        count = len(self._pending.get(address, ()))
+        if count >= self.max_pending_per_address:
             return False
         victim: Association | bool = True
         if self._pending_count >= self.max_pending:
-            known = self.known is not None and self.known.address(address)
-            candidates = [
-                (len(waiting), waiting)
-                for other, waiting in self._pending.items()
-                if waiting and not (self.known is not None and self.known.address(other))
-            ]
+            known = self.known.addresses if self.known is not None else frozenset()
+            candidates = [waiting for other, waiting in self._pending.items() if other not in known]
             if not candidates:
                 return False
-            most, waiting = max(candidates, key=lambda item: item[0])
-            if not known and most <= len(here):
+            waiting = max(candidates, key=len)  # the first of those holding the most
+            if address not in known and len(waiting) <= count:
                 return False
-            victim = waiting[0]
+            victim = waiting[0]  # its oldest
             self._unpend(victim)
-        here.append(assoc)
+        self._pending.setdefault(address, []).append(assoc)
         self._pending_count += 1
         return victim
 
