@@ -11,6 +11,7 @@ import re
 import select
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -26,7 +27,9 @@ from srkit.net import scp, scu
 from srkit.net.command import decode_command, encode_command
 from srkit.net.config import KnownPeers, config_from_mapping
 from srkit.net.listener import bind
+from srkit.net.peers import peer_env
 from srkit.net.upper import Connection, read_pdvs
+from tests.conftest import require_tool
 from tests.test_net_acceptor import associate_rq
 from tests.test_net_workers import Listener, children
 
@@ -363,6 +366,38 @@ def test_idle_pynetdicom_association_released_by_cli(tmp_path):
     finally:
         assert listener.stop() == 0
     assert "association from IDLER at 127.0.0.1 released: only C-ECHO or nothing for 1 s" in (
+        listener.stderr()
+    )
+
+
+@pytest.mark.peers
+def test_dcmtk_known_peer_served_during_a_flood_of_two_workers(tmp_path):
+    """Through ``srkit listen --workers 2``: 128 silent connections from 127.0.0.2
+    leave at most 8 waiting in each worker; DCMTK echoscu as a known peer, then as a
+    stranger once the flood stops, gets its C-ECHO answered."""
+    echoscu = require_tool("echoscu", "/usr/bin/echoscu")
+    config = tmp_path / "peers.toml"
+    config.write_text('allow_unknown = true\n[peers.KNOWN]\nhost = "127.0.0.1"\nport = 104\n')
+    listener = Listener(tmp_path, "--workers", "2", "--config", str(config), "-v")
+    try:
+        listener.ready(2)
+        flood, resets = flood_from(listener.port, ["127.0.0.2"] * 128)
+        wait_until(lambda: resets + sum(map(closed_by_peer, flood)) >= 128 - 16, 10)
+        base = [echoscu, "-to", "5", "-aec", "SRKIT", "127.0.0.1", str(listener.port)]
+        start = time.monotonic()
+        known = subprocess.run([*base, "-aet", "KNOWN"], capture_output=True, env=peer_env())
+        took = time.monotonic() - start
+        assert known.returncode == 0, known.stderr
+        assert took < 5.0, took
+        for sock in flood:
+            sock.close()
+        stranger = subprocess.run(
+            [*base, "-aet", "STRANGER"], capture_output=True, env=peer_env(), timeout=30
+        )
+        assert stranger.returncode == 0, stranger.stderr
+    finally:
+        assert listener.stop() == 0
+    assert "from 127.0.0.2 closed at once: too many connections not associated yet" in (
         listener.stderr()
     )
 
