@@ -451,6 +451,36 @@ def test_sigkill_right_before_restart(tmp_path):
     assert f"listening on 127.0.0.1:{first.port}" in second.stderr()
 
 
+def test_worker_notices_a_new_parent_without_a_signal(tmp_path):
+    """Where no parent-death signal comes, a worker whose supervisor pid is no
+    longer its parent stops serving by itself (within about a second)."""
+    from srkit.net import listener as listening
+
+    sock = bind("127.0.0.1", 0)
+    db_path = tmp_path / "db.sqlite"
+    Database(db_path, storage=tmp_path / "storage").close()
+
+    def work() -> None:
+        listening._supervisor = os.getppid() + 100000  # as if the parent had changed
+        db = Database(db_path, storage=tmp_path / "storage")
+        make = lambda: scp.make_server(db, sock, config=config_from_mapping({}))  # noqa: E731
+        listening.serve(sock, make, grace=0.5)
+
+    start = time.monotonic()
+    pid = listening._fork(work)
+    sock.close()
+    status = None
+    while status is None and time.monotonic() - start < 10.0:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        status = code if done else None
+        time.sleep(0.05)
+    if status is None:  # still serving: stop it, and fail
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert status is not None, "the worker went on serving"
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_killed_worker_replaced_after_backoff(tmp_path):
     listener = Listener(tmp_path, "--workers", "2")
     try:

@@ -159,8 +159,6 @@ class Association:
         self.conn = Connection(sock)
         self.address = address
         """The peer's IP address."""
-        self.known = False
-        """Whether the caller took a slot as a known peer."""
         self.calling_ae = ""
         self.contexts: dict[int, Any] = {}
         self.is_established = False
@@ -586,7 +584,6 @@ class Server:
                 return False
             assoc.is_established = True
             self._unpend(assoc)
-        assoc.known = known
         return True
 
     def _admit(self, assoc: Association) -> Association | bool:
