@@ -696,7 +696,8 @@ class Server:
                         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
                     conn.close()
                     continue
-                if isinstance(admitted, Association):
+                if isinstance(admitted, Association):  # made room: logged as refused
+                    self._refusal(admitted.address)
                     admitted.evict()
                 conn.setblocking(True)
                 try:
