@@ -90,3 +90,29 @@ def test_parse_known_title(tmp_path):
     path = tmp_path / "peers.toml"
     path.write_text(TOML)
     assert parse_address("ORTHANC", load_config(path)) == ("ORTHANC", "127.0.0.1", 4242)
+
+
+def test_known_peers_by_title_and_host():
+    from srkit.net.config import KnownPeers, config_from_mapping
+
+    config = config_from_mapping(
+        {
+            "peers": {
+                "LOCAL": {"host": "localhost", "port": 104},
+                "ANYWHERE": {},
+                "LOST": {"host": "no-such-host.invalid", "port": 104},
+                "OTHER": {"host": "127.0.0.9", "port": 104},
+            }
+        }
+    )
+    known = KnownPeers.from_config(config)
+    assert known.addresses >= {"127.0.0.1", "127.0.0.9"}
+    assert known.peer("LOCAL", "127.0.0.1") is True
+    assert known.peer("LOCAL ", "::ffff:127.0.0.1") is True  # padded title, mapped IPv4
+    assert known.peer("LOCAL", "127.0.0.2") is False  # a listed title from elsewhere
+    assert known.peer("ANYWHERE", "192.0.2.1") is True  # no host: from anywhere
+    assert known.peer("LOST", "127.0.0.1") is False  # its host does not resolve
+    assert known.peer("STRANGER", "127.0.0.1") is False
+    assert known.address("127.0.0.9") is True
+    assert known.address("127.0.0.2") is False
+    assert not KnownPeers.from_config(PeersConfig())

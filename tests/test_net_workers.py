@@ -182,7 +182,7 @@ def test_killed_worker_is_replaced_and_acknowledged_kept(tmp_path):
         while "starting another" not in listener.stderr():
             assert time.monotonic() < deadline, listener.stderr()
             time.sleep(0.05)
-        line = f"srkit: worker 2 (pid {second}) killed by SIGKILL; starting another"
+        line = f"srkit: worker 2 (pid {second}) killed by SIGKILL; starting another in 0.5 s"
         assert line in listener.stderr().splitlines()
         pids = listener.ready(2)
         assert first in pids

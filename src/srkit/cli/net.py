@@ -115,6 +115,59 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     show_default=True,
     help="Seconds an association may stay silent before it is aborted.",
 )
+@click.option(
+    "--artim",
+    type=click.FloatRange(0.1, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a new connection has to send its A-ASSOCIATE-RQ.",
+)
+@click.option(
+    "--max-pending",
+    type=click.IntRange(1, 10000),
+    default=64,
+    show_default=True,
+    help="Connections not associated yet, per process; at the limit the address "
+    "with the most makes room if it has more than the newcomer's, else the new "
+    "connection is closed.",
+)
+@click.option(
+    "--max-pending-per-address",
+    type=click.IntRange(1, 10000),
+    default=8,
+    show_default=True,
+    help="Connections not associated yet from one address, per process; more are closed at once.",
+)
+@click.option(
+    "--reserved-slots",
+    type=click.IntRange(0, 999),
+    default=4,
+    show_default=True,
+    help="Of --max-associations, slots only peers listed in --config may take "
+    "(their AE title, from their host if given); strangers keep at least one.",
+)
+@click.option(
+    "--idle-release",
+    type=click.FloatRange(0, 86400),
+    default=60.0,
+    show_default=True,
+    help="Seconds an association may go on with nothing but C-ECHO before the "
+    "listener releases it; 0: never.",
+)
+@click.option(
+    "--max-lifetime",
+    type=click.FloatRange(0, 864000),
+    default=0.0,
+    show_default=True,
+    help="Seconds after which the listener releases an association between two "
+    "operations; 0: never.",
+)
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Log the listener's decisions (associations released, connections closed) on stderr.",
+)
 @POLICY_OPTION
 @user_errors
 def listen(
@@ -127,6 +180,13 @@ def listen(
     max_associations: int,
     max_size: int,
     timeout: float,
+    artim: float,
+    max_pending: int,
+    max_pending_per_address: int,
+    reserved_slots: int,
+    idle_release: float,
+    max_lifetime: float,
+    verbose: bool,
     policy: str,
 ) -> None:
     """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
@@ -140,13 +200,14 @@ def listen(
 
     With --workers N, N processes accept associations on the one port, each with its
     own database connections (one process is bound to one core by Python's interpreter
-    lock); a worker that dies is reported and replaced. --max-associations applies to
-    each worker. Ctrl-C or SIGTERM stops them all.
+    lock); a worker that dies is reported and replaced after a back-off, and every
+    worker stops when the listener dies, even by SIGKILL. --max-associations and the
+    other limits apply to each worker. Ctrl-C or SIGTERM stops them all.
     """
     import os
 
-    from srkit.net.config import load_config
-    from srkit.net.listener import bind, serve, supervise
+    from srkit.net.config import KnownPeers, load_config
+    from srkit.net.listener import BIND_WAIT, bind, serve, supervise
 
     if workers == 0:  # auto
         workers = min(os.cpu_count() or 1, 8) if hasattr(os, "fork") else 1
@@ -156,9 +217,11 @@ def listen(
     exposed = exposure_warning("listen", host, protected=config.restricted)
     if exposed is not None:
         warn(*exposed)
+    if verbose:
+        _log_to_stderr()
     db = _open_db(db_url, policy)  # checks the URL and brings the schema up to date, once
     try:
-        sock = bind(host, port)
+        sock = bind(host, port, wait=BIND_WAIT)
     except OSError as exc:
         db.close()
         fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
@@ -167,6 +230,13 @@ def listen(
         "max_associations": max_associations,
         "timeout": timeout,
         "max_dataset": max_size << 20,
+        "artim": artim,
+        "max_pending": max_pending,
+        "max_pending_per_address": max_pending_per_address,
+        "known": KnownPeers.from_config(config),
+        "reserved_slots": reserved_slots,
+        "idle_release": idle_release,
+        "max_lifetime": max_lifetime,
     }
     if workers == 1:
         click.echo(f"srkit: listening on {host}:{bound} as {aet}", err=True)
@@ -201,6 +271,17 @@ def _serve_one(
     from srkit.net.scp import serve_socket
 
     serve(sock, lambda: serve_socket(db, sock, aet=aet, config=config, **options))
+
+
+def _log_to_stderr() -> None:
+    """INFO lines of :mod:`srkit.net` on stderr, as ``srkit[PID]: message``."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("srkit[%(process)d]: %(message)s"))
+    logger = logging.getLogger("srkit.net")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _release(db: Any) -> None:

@@ -11,6 +11,25 @@ C-MOVE or C-GET (:meth:`Association.cancelled`). An A-RELEASE-RQ is answered at 
 a protocol error, an idle connection (``timeout`` seconds) or a dropped connection
 ends the association with an A-ABORT.
 
+Abuse bounds (the association life cycle, PS3.8 Section 9.2):
+
+- A new connection has ``artim`` seconds to deliver its A-ASSOCIATE-RQ (the ARTIM
+  timer, PS3.8 Section 9.1.5). Connections that have not done so are limited per
+  remote address (``max_pending_per_address``) and in all (``max_pending``), until
+  they are associated or closed (a rejected one while it closes): past
+  the first limit a new connection is closed at once; at the second one the oldest
+  waiting connection of the address holding the most of them makes room, if that
+  address holds more than the newcomer's (a known peer's address always gets in,
+  at a stranger's expense), else the newcomer is closed. Nothing else waits or is
+  locked out.
+- Of ``max_associations`` slots, ``reserved_slots`` are kept for known peers
+  (:class:`srkit.net.config.KnownPeers`): strangers are rejected (2, 3, 2, local
+  limit exceeded) once the others are taken.
+- An association that has served no request but C-ECHO for ``idle_release``
+  seconds, or that has lasted ``max_lifetime`` seconds, is released by the
+  listener between two operations (A-RELEASE-RQ, PS3.8 Section 7.2; an A-ABORT if
+  no A-RELEASE-RP comes).
+
 The server accepts on a listening socket (possibly shared by forked workers, see
 :mod:`srkit.net.listener`) and exposes what :func:`srkit.net.listener.serve` needs:
 ``serve_forever``, ``shutdown`` and ``active_associations`` (each with
@@ -32,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from srkit.net.command import ABSENT, CommandError, Field, decode_command, encode_command
+from srkit.net.config import KnownPeers, normal_address
 from srkit.net.upper import (
     MAX_PDU,
     Connection,
@@ -51,9 +71,15 @@ UNRECOGNIZED_OPERATION = 0x0211
 """Status for a command the listener does not provide (PS3.7 Annex C.5.5)."""
 SOP_CLASS_NOT_SUPPORTED = 0x0122
 """Status for a request on a presentation context of another service (PS3.7 C.5.9)."""
-ARTIM = 30.0
+ARTIM = 10.0
 """Seconds a new connection has to send its A-ASSOCIATE-RQ, however slowly it sends
-(the ARTIM timer, PS3.8 Section 9.1.5)."""
+(the ARTIM timer, PS3.8 Section 9.1.5), unless the server is given another."""
+RELEASE_WAIT = 5.0
+"""Seconds the peer has to answer an A-RELEASE-RQ of the listener."""
+_REFUSAL_LOG = 10.0
+"""Seconds between two log lines about connections closed for one address."""
+_RESET = struct.pack("ii", 1, 0)
+"""SO_LINGER on, 0 s: a refused connection is reset, leaving no TIME_WAIT behind."""
 MAX_COMMAND = 1 << 16
 """Largest command set accepted (real ones are under 1 KiB)."""
 
@@ -128,9 +154,11 @@ class Association:
         The connected socket.
     """
 
-    def __init__(self, server: Server, sock: socket.socket) -> None:
+    def __init__(self, server: Server, sock: socket.socket, address: str = "") -> None:
         self.server = server
         self.conn = Connection(sock)
+        self.address = address
+        """The peer's IP address."""
         self.calling_ae = ""
         self.contexts: dict[int, Any] = {}
         self.is_established = False
@@ -140,6 +168,7 @@ class Association:
         self._ended = False
         self._release = False
         self._next_id = 0
+        self._since = self._last_work = 0.0
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -183,8 +212,15 @@ class Association:
         with contextlib.suppress(OSError):
             self.conn.sock.shutdown(socket.SHUT_RDWR)
 
+    def evict(self) -> None:
+        """Close a connection that has not associated, to make room (from the
+        accepting thread): its own thread sees the end of the stream and ends."""
+        self.is_aborted = True
+        with contextlib.suppress(OSError):
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+
     def _negotiate(self) -> bool:
-        self.conn.deadline = time.monotonic() + min(ARTIM, self.server.timeout)
+        self.conn.deadline = time.monotonic() + min(self.server.artim, self.server.timeout)
         kind, body = self.conn.read_pdu()
         self.conn.deadline = None
         if kind != PduType.ASSOCIATE_RQ:
@@ -194,7 +230,7 @@ class Association:
             body,
             self.server.contexts,
             allowed=self.server.allowed,
-            busy=self.server.busy(),
+            busy=lambda calling: not self.server._claim(self, calling),
         )
         self.conn.send(reply)
         if result is None:
@@ -206,16 +242,67 @@ class Association:
         return True
 
     def _serve(self) -> None:
+        self._since = self._last_work = time.monotonic()
         while True:
             if self._release:  # after the operation the request came during, if any
                 self.is_established = False  # before the peer can associate again
                 self.conn.release_rp()
                 return
+            if self._waiting is None and not self._items and not self._await_request():
+                return  # released by the listener
             message, self._waiting = self._waiting or self.read_message(), None
             if message is None and not self._release:
                 return  # aborted
             if message is not None:
                 self._dispatch(message)
+                if message.field != Field.C_ECHO_RQ and message.field in self.server.handlers:
+                    self._last_work = time.monotonic()
+
+    def _await_request(self) -> bool:
+        """Wait for the next request while the idle and lifetime bounds allow; past
+        them release the association (False)."""
+        server = self.server
+        bounds = []
+        if server.idle_release > 0:
+            bounds.append((self._last_work + server.idle_release, "idle"))
+        if server.max_lifetime > 0:
+            bounds.append((self._since + server.max_lifetime, "lifetime"))
+        if not bounds:
+            return True
+        deadline, why = min(bounds)
+        left = deadline - time.monotonic()
+        if left > server.timeout:
+            return True  # the socket's idle time-out comes first
+        if left > 0 and self.conn.wait_readable(left):
+            return True
+        if why == "idle":
+            reason = f"only C-ECHO or nothing for {server.idle_release:g} s"
+        else:
+            reason = f"open for {server.max_lifetime:g} s"
+        self._release_by_listener(reason)
+        return False
+
+    def _release_by_listener(self, reason: str) -> None:
+        """A-RELEASE-RQ to the peer, then wait (at most :data:`RELEASE_WAIT`
+        seconds) for its A-RELEASE-RP; requests that cross it are not answered."""
+        LOGGER.info("association from %s at %s released: %s", self.calling_ae, self.address, reason)
+        self.is_established = False  # the slot is free from now on
+        conn = self.conn
+        conn.release_rq()
+        conn.deadline = time.monotonic() + min(RELEASE_WAIT, self.server.timeout)
+        conn.deadline_reason = f"no A-RELEASE-RP within {RELEASE_WAIT:g} s"
+        while True:
+            kind, length = conn.read_header()
+            if length > MAX_PDU:
+                raise ProtocolError(f"PDU of {length} bytes (type {kind}) exceeds {MAX_PDU}")
+            conn.read_exact(length)
+            if kind == PduType.RELEASE_RQ:  # both asked at once (PS3.8 Section 9.2.5)
+                conn.release_rp()
+                return
+            if kind in (PduType.RELEASE_RP, PduType.ABORT):
+                return
+            if kind != PduType.P_DATA:
+                raise ProtocolError(f"unexpected PDU type {kind}", 2 if 1 <= kind <= 7 else 1)
 
     def _dispatch(self, message: Message) -> None:
         field = message.field
@@ -410,10 +497,26 @@ class Server:
         ``accepts(abstract_syntax, command_field)``: whether a request belongs on a
         presentation context of that SOP class (else 0x0122).
     max_associations : int
-        More concurrent associations are rejected (local limit exceeded); beyond
-        four times as many open connections, new ones are closed at once.
+        More concurrent associations are rejected (local limit exceeded).
     timeout : float
         Seconds an association may stay silent before it is aborted.
+    artim : float
+        Seconds a new connection has to send its A-ASSOCIATE-RQ.
+    max_pending, max_pending_per_address : int
+        Connections not associated (yet), in all and from one address (see the
+        module docstring).
+    known : KnownPeers or None
+        The known peers (:meth:`srkit.net.config.KnownPeers.from_config`).
+    reserved_slots : int
+        Association slots only known peers may take (when ``known`` lists any; at
+        most ``max_associations - 1``, strangers keep one: refuse them with the
+        peers file's ``allow_unknown = false``).
+    idle_release : float
+        Seconds without a request other than C-ECHO after which the listener
+        releases an association (0: never).
+    max_lifetime : float
+        Seconds after which the listener releases an association between two
+        operations (0: never).
     max_dataset : int
         Largest data set accepted in one message (the association is aborted
         beyond it, as nothing bounds it in the protocol; the data set is held in
@@ -431,6 +534,13 @@ class Server:
         max_associations: int = 32,
         timeout: float = 60.0,
         max_dataset: int = 1 << 30,
+        artim: float = ARTIM,
+        max_pending: int = 64,
+        max_pending_per_address: int = 8,
+        known: KnownPeers | None = None,
+        reserved_slots: int = 0,
+        idle_release: float = 60.0,
+        max_lifetime: float = 0.0,
     ) -> None:
         self.socket = sock
         self.contexts = contexts
@@ -440,7 +550,17 @@ class Server:
         self.max_associations = max_associations
         self.timeout = timeout
         self.max_dataset = max_dataset
+        self.artim = artim
+        self.max_pending = max_pending
+        self.max_pending_per_address = max_pending_per_address
+        self.known = known if known else None
+        self.reserved_slots = min(reserved_slots, max_associations - 1) if self.known else 0
+        self.idle_release = idle_release
+        self.max_lifetime = max_lifetime
         self.active_associations: list[Association] = []
+        self._pending: dict[str, list[Association]] = {}
+        self._pending_count = 0
+        self._refused: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stopped = threading.Event()
@@ -453,6 +573,84 @@ class Server:
             established = sum(1 for assoc in self.active_associations if assoc.is_established)
         return established >= self.max_associations
 
+    def _claim(self, assoc: Association, calling_ae: str) -> bool:
+        """Take an association slot for ``assoc`` (False: none left for it); strangers
+        cannot take the last :attr:`reserved_slots`."""
+        known = self.known is not None and self.known.peer(calling_ae, assoc.address)
+        limit = self.max_associations - (0 if known else self.reserved_slots)
+        with self._lock:
+            established = sum(1 for other in self.active_associations if other.is_established)
+            if established >= limit:
+                return False
+            assoc.is_established = True
+            self._unpend(assoc)
+        return True
+
+    def _admit(self, assoc: Association) -> Association | bool:
+        """Count a new connection among those not associated yet (under the lock).
+        False: refuse it; True: room; an association: room once that one is evicted.
+
+        A connection counts until it is associated or closed (one rejected counts
+        while its A-ASSOCIATE-RJ lingers). Beyond ``2 * max_associations +
+        max_pending`` connections in all (the rest closing after a release or an
+        abort), new ones are refused too.
+        """
+        if len(self.active_associations) >= 2 * self.max_associations + self.max_pending:
+            return False
+        address = assoc.address
+        count = len(self._pending.get(address, ()))
+        if count >= self.max_pending_per_address:
+            return False
+        victim: Association | bool = True
+        if self._pending_count >= self.max_pending:
+            known = self.known.addresses if self.known is not None else frozenset()
+            candidates = [waiting for other, waiting in self._pending.items() if other not in known]
+            if not candidates:
+                return False
+            waiting = max(candidates, key=len)  # the first of those holding the most
+            if address not in known and len(waiting) <= count:
+                return False
+            victim = waiting[0]  # its oldest
+            self._unpend(victim)
+        self._pending.setdefault(address, []).append(assoc)
+        self._pending_count += 1
+        return victim
+
+    def _unpend(self, assoc: Association) -> None:
+        """No longer count ``assoc`` among the connections not associated (lock held)."""
+        waiting = self._pending.get(assoc.address)
+        if waiting is not None and assoc in waiting:
+            waiting.remove(assoc)
+            self._pending_count -= 1
+            if not waiting:
+                del self._pending[assoc.address]
+
+    def pending(self) -> dict[str, int]:
+        """Connections not associated (yet), by address."""
+        with self._lock:
+            return {address: len(waiting) for address, waiting in self._pending.items()}
+
+    def _refusal(self, address: str) -> None:
+        """Log connections closed at once, at most once per address every
+        :data:`_REFUSAL_LOG` seconds (with how many since the last line)."""
+        now = time.monotonic()
+        count, last = self._refused.get(address, (0, 0.0))
+        count += 1
+        if now - last < _REFUSAL_LOG and last:
+            self._refused[address] = (count, last)
+            return
+        if len(self._refused) > 4096:
+            self._refused.clear()
+        self._refused[address] = (0, now)
+        LOGGER.info(
+            "%d connection(s) from %s closed at once: too many connections not "
+            "associated yet (limits: %d per address, %d in all)",
+            count,
+            address,
+            self.max_pending_per_address,
+            self.max_pending,
+        )
+
     def associations(self) -> list[Association]:
         """A snapshot of the associations in progress."""
         with self._lock:
@@ -460,6 +658,7 @@ class Server:
 
     def _forget(self, assoc: Association) -> None:
         with self._lock:
+            self._unpend(assoc)
             if assoc in self.active_associations:
                 self.active_associations.remove(assoc)
 
@@ -475,7 +674,7 @@ class Server:
                 if not ready:
                     continue
                 try:
-                    conn, _address = self.socket.accept()
+                    conn, peer = self.socket.accept()
                 except (BlockingIOError, InterruptedError):
                     continue  # another worker took it
                 except OSError as exc:
@@ -486,15 +685,21 @@ class Server:
                     LOGGER.error("cannot accept a connection: %s", exc)
                     self._stop.wait(poll_interval)
                     continue
+                assoc = Association(self, conn, normal_address(str(peer[0])))
                 with self._lock:
-                    full = len(self.active_associations) >= 4 * self.max_associations
-                if full:  # connections that never associate: do not take a thread each
+                    admitted = self._admit(assoc)
+                    if admitted:
+                        self.active_associations.append(assoc)
+                if not admitted:  # over the limits: close it, keep no thread for it
+                    self._refusal(assoc.address)
+                    with contextlib.suppress(OSError):
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
                     conn.close()
                     continue
+                if isinstance(admitted, Association):  # made room: logged as refused
+                    self._refusal(admitted.address)
+                    admitted.evict()
                 conn.setblocking(True)
-                assoc = Association(self, conn)
-                with self._lock:
-                    self.active_associations.append(assoc)
                 try:
                     threading.Thread(
                         target=assoc.run, name="srkit-association", daemon=True

@@ -20,11 +20,18 @@ Example (TOML)::
     allow = ["echo", "find", "get"]
 
 The same structure is accepted as JSON.
+
+The listed peers are also the *known* peers of the listener (:class:`KnownPeers`):
+their addresses get a place among the connections that have not associated yet,
+and a caller with a listed AE title, from that peer's ``host`` when one is given,
+may take the association slots reserved for known peers.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +40,15 @@ from typing import Any
 
 from srkit.errors import SrkitError
 
-__all__ = ["SERVICES", "ConfigError", "Peer", "PeersConfig", "load_config", "parse_address"]
+__all__ = [
+    "SERVICES",
+    "ConfigError",
+    "KnownPeers",
+    "Peer",
+    "PeersConfig",
+    "load_config",
+    "parse_address",
+]
 
 SERVICES: frozenset[str] = frozenset({"echo", "store", "find", "move", "get"})
 """DIMSE services a caller may be allowed: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET."""
@@ -98,6 +113,68 @@ class PeersConfig:
         if peer is None or peer.host is None or peer.port is None:
             return None
         return peer.host, peer.port
+
+
+def normal_address(address: str) -> str:
+    """An IP address as text, IPv4-mapped IPv6 addresses as IPv4 (``::ffff:a.b.c.d``)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+def _resolve(host: str) -> frozenset[str]:
+    """The IP addresses of ``host`` (none when it cannot be resolved)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return frozenset()
+    return frozenset(normal_address(str(info[4][0])) for info in infos)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPeers:
+    """Who the listener counts as a known peer, with the host names resolved once.
+
+    Parameters
+    ----------
+    titles : dict
+        AE title -> the addresses it must call from (``None``: from anywhere, the
+        peer has no ``host``).
+    addresses : frozenset of str
+        Every address of a listed peer.
+    """
+
+    titles: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    addresses: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_config(cls, config: PeersConfig) -> KnownPeers:
+        """Resolve the hosts of ``config``'s peers (a host that does not resolve
+        makes its peer known by no address)."""
+        titles: dict[str, frozenset[str] | None] = {}
+        for title, peer in config.peers.items():
+            titles[title] = None if peer.host is None else _resolve(peer.host)
+        addresses = frozenset().union(*(a for a in titles.values() if a is not None))
+        return cls(titles, addresses)
+
+    def __bool__(self) -> bool:
+        return bool(self.titles)
+
+    def address(self, address: str) -> bool:
+        """Whether a connection from ``address`` comes from a listed peer's host."""
+        return normal_address(address) in self.addresses
+
+    def peer(self, calling_ae: str, address: str) -> bool:
+        """Whether ``calling_ae`` is listed and calls from its peer's host (if given)."""
+        title = calling_ae.strip()
+        if title not in self.titles:
+            return False
+        hosts = self.titles[title]
+        return hosts is None or normal_address(address) in hosts
 
 
 def _peer(title: str, raw: Any, source: str) -> Peer:

@@ -385,7 +385,7 @@ def _send_batch(
             except (NetError, ValueError, OSError) as exc:
                 code, reason = None, str(exc)
             else:
-                reason = describe(code)
+                reason = describe(code) if code is not None else "no status"
             if code is not None and (code == 0 or code >> 12 == 0xB):
                 result.sent.append(path)
             else:

@@ -22,6 +22,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,10 @@ class Connection:
         self.peer_max = peer_max
         self.deadline: float | None = None
         """While set (``time.monotonic()`` value), reads fail after it: the ARTIM
-        timer while waiting for the A-ASSOCIATE-RQ (PS3.8 Section 9.1.5)."""
+        timer while waiting for the A-ASSOCIATE-RQ or the A-RELEASE-RP (PS3.8
+        Section 9.1.5)."""
+        self.deadline_reason = "no A-ASSOCIATE-RQ within the ARTIM time-out"
+        """The :class:`ProtocolError` message when :attr:`deadline` passes."""
         self._pending = b""
         self._send_lock = threading.Lock()
 
@@ -138,7 +142,7 @@ class Connection:
             return
         left = self.deadline - time.monotonic()
         if left <= 0 or not _readable(self.sock, left):
-            raise ProtocolError("no A-ASSOCIATE-RQ within the ARTIM time-out")
+            raise ProtocolError(self.deadline_reason)
 
     def _recv(self) -> bytes:
         self._wait()
@@ -190,9 +194,14 @@ class Connection:
 
     def pending(self) -> bool:
         """Whether bytes have arrived (buffered or on the socket), without waiting."""
+        return self.wait_readable(0)
+
+    def wait_readable(self, timeout: float) -> bool:
+        """Whether bytes (or the end of the stream) arrive within ``timeout`` seconds;
+        at once when some are buffered already."""
         if self._pending:
             return True
-        return _readable(self.sock, 0)
+        return _readable(self.sock, timeout)
 
     def send(self, data: bytes) -> None:
         """Send one or more encoded PDUs (whole, even with another thread sending)."""
@@ -222,6 +231,10 @@ class Connection:
     def release_rp(self) -> None:
         """A-RELEASE-RP (PS3.8 Section 9.3.7)."""
         self.send_pdu(PduType.RELEASE_RP, b"\0" * 4)
+
+    def release_rq(self) -> None:
+        """A-RELEASE-RQ (PS3.8 Section 9.3.6)."""
+        self.send_pdu(PduType.RELEASE_RQ, b"\0" * 4)
 
     def abort(self, source: int = 2, reason: int = 0, *, wait: bool = True) -> None:
         """A-ABORT (PS3.8 Section 9.3.8): source 0 service user, 2 service provider.
@@ -305,14 +318,14 @@ def negotiate(
     supported: list[Any],
     *,
     allowed: Any = None,
-    busy: bool = False,
+    busy: bool | Callable[[str], bool] = False,
 ) -> tuple[bytes, Negotiated | None]:
     """Answer an A-ASSOCIATE-RQ variable field: the encoded A-ASSOCIATE-AC or -RJ PDU,
     and the negotiated association (``None`` when rejected).
 
     Rejections (PS3.8 Section 9.3.4): an unsupported application context (1, 1, 2); a
     calling AE title ``allowed(title)`` refuses (1, 1, 3); ``busy`` (2, 3, 2, local
-    limit exceeded). Raises :class:`ProtocolError` for a PDU that cannot be decoded.
+    limit exceeded), a flag or ``busy(title)``, asked last (it may take a slot). Raises :class:`ProtocolError` for a PDU that cannot be decoded.
     """
     from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
     from pynetdicom.pdu_primitives import A_ASSOCIATE, SCP_SCU_RoleSelectionNegotiation
@@ -331,7 +344,7 @@ def negotiate(
         return _reject(1, 1, 2), None
     if allowed is not None and not allowed(calling):
         return _reject(1, 1, 3), None
-    if busy:
+    if busy(calling) if callable(busy) else busy:
         return _reject(2, 3, 2), None
     roles: dict[Any, tuple[bool | None, bool | None]] = {
         item.sop_class_uid: (item.scu_role, item.scp_role)
