@@ -19,6 +19,7 @@ from srkit.db import engine as E
 from srkit.db import schema as S
 from srkit.db.index import ImportReport, chunks, write_batch
 from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
+from srkit.db.staging import StagedFile
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
 from srkit.errors import SrkitError
@@ -202,38 +203,93 @@ class Database:
         return self.store_record(rec, data, calling_ae=calling_ae)
 
     def store_record(
-        self, rec: dict[str, Any], data: bytes, *, calling_ae: str | None = None
+        self, rec: dict[str, Any], data: bytes | StagedFile, *, calling_ae: str | None = None
     ) -> str:
-        """Write ``data`` into the storage layout and index ``rec`` (its parsed record,
-        see :func:`srkit.db.ingest.parse_received`) in one transaction.
+        """Write ``data`` (bytes, or a :class:`~srkit.db.staging.StagedFile`) into the
+        storage layout and index ``rec`` (its parsed record, see
+        :func:`srkit.db.ingest.parse_received`) in one transaction.
 
-        The SOP Instance UID is looked up, the file written and the rows inserted
-        inside one write transaction, so concurrent stores of one UID (threads or
-        processes) cannot both write; the call returns after the commit. A failure
-        removes the file it wrote. An instance stored already with the same bytes
-        is left as it is; with other bytes :class:`DuplicateInstanceError` is raised.
+        The SOP Instance UID is looked up, the file renamed into place and the rows
+        inserted inside one write transaction, so concurrent stores of one UID
+        (threads or processes) cannot both write; the call returns after the commit.
+        A failure removes the file it staged. An instance stored already with the
+        same bytes is left as it is; with other bytes :class:`DuplicateInstanceError`
+        is raised. A staged file is renamed into place or discarded by the call.
         """
         import hashlib
 
-        inst = rec["instance"]
-        target = storage_path(
-            self.storage,
-            str(rec["study"]["study_instance_uid"] or ""),
-            str(rec["series"]["series_instance_uid"] or ""),
-            str(inst["sop_instance_uid"] or ""),
-        )
-        check_uid(str(inst["sop_class_uid"] or ""), "SOP Class UID")
-        digest = rec.get("content_hash") or hashlib.sha256(data).hexdigest()
+        try:
+            inst = rec["instance"]
+            target = storage_path(
+                self.storage,
+                str(rec["study"]["study_instance_uid"] or ""),
+                str(rec["series"]["series_instance_uid"] or ""),
+                str(inst["sop_instance_uid"] or ""),
+            )
+            check_uid(str(inst["sop_class_uid"] or ""), "SOP Class UID")
+        except BaseException:
+            if isinstance(data, StagedFile):
+                data.discard()
+            raise
+        if isinstance(data, StagedFile):
+            data.finish()
+            size, digest = data.size, data.sha256
+        else:
+            size = len(data)
+            digest = rec.get("content_hash") or hashlib.sha256(data).hexdigest()
         rec.update(
             path=str(target),
             source_path=None,
             copied=True,
-            size=len(data),
+            size=size,
             mtime_ns=None,
             content_hash=digest,
         )
         self._store.store(rec, target, data, calling_ae)
         return str(inst["sop_instance_uid"])
+
+    def stage(self) -> StagedFile:
+        """A new staged file in this database's storage folder, for :meth:`store_staged`
+        (write the received bytes to it as they arrive)."""
+        return StagedFile(self.storage)
+
+    def store_staged(
+        self,
+        staged: StagedFile,
+        *,
+        calling_ae: str | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> str:
+        """Index a staged Part 10 file and rename it into the storage layout.
+
+        Only what the index needs is read (:func:`srkit.db.staging.parse_staged`: the
+        whole file up to 8 MiB, else up to its Pixel Data), so a large instance is
+        never held in memory; its SHA-256 and size come from the staged file.
+        ``record`` is the file's record when the caller parsed it already. The staged
+        file is renamed into place or discarded by the call, whatever happens.
+
+        Returns
+        -------
+        str
+            The SOP Instance UID.
+
+        Raises
+        ------
+        SrkitError
+            Not DICOM, cut short, invalid or unsafe UIDs.
+        DuplicateInstanceError
+            The SOP Instance UID is stored already with different content.
+        """
+        from srkit.db.staging import parse_staged
+
+        try:
+            staged.finish()
+            if record is None:
+                _ds, record = parse_staged(staged.path, size=staged.size, sha256=staged.sha256)
+        except BaseException:
+            staged.discard()
+            raise
+        return self.store_record(record, staged, calling_ae=calling_ae)
 
     # -- queries ----------------------------------------------------------------------
 
