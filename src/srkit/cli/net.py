@@ -105,7 +105,15 @@ def _open_db(url: str | None) -> Any:
     type=click.IntRange(1, 1 << 22),
     default=1024,
     show_default=True,
-    help="Largest data set accepted, in MiB (held in memory until stored).",
+    help="Largest data set accepted, in MiB (streamed to a staged file, not held in memory).",
+)
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(0, 1 << 22),
+    default=2048,
+    show_default=True,
+    help="MiB of C-STORE data sets being received at once per process (staged on disk); "
+    "a data set beyond it is refused with 0xA700; 0: no limit.",
 )
 @click.option(
     "--timeout",
@@ -124,6 +132,7 @@ def listen(
     workers: int,
     max_associations: int,
     max_size: int,
+    max_in_flight: int,
     timeout: float,
 ) -> None:
     """Run a DIMSE SCP: verification, storage into the database, query/retrieve.
@@ -135,6 +144,7 @@ def listen(
     """
     import os
 
+    from srkit.db.staging import IN_FLIGHT, clean_stale
     from srkit.net.config import load_config
     from srkit.net.listener import bind, serve, supervise
 
@@ -144,6 +154,8 @@ def listen(
         raise click.UsageError("--workers above 1 needs fork(), which this system lacks")
     config = load_config(config_file)
     db = _open_db(db_url)  # checks the URL and brings the schema up to date, once
+    clean_stale(db.storage)  # staged files of dead processes; transfers in progress stay
+    IN_FLIGHT.limit = max_in_flight << 20  # per process (each worker has its own)
     try:
         sock = bind(host, port)
     except OSError as exc:

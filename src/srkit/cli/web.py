@@ -22,7 +22,15 @@ __all__ = ["serve", "dicomweb"]
     type=int,
     default=512 * 1024 * 1024,
     show_default=True,
-    help="Largest STOW-RS body in bytes.",
+    help="Largest STOW-RS body in bytes (413 beyond it; parts stream to staged files).",
+)
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(0, 1 << 22),
+    default=2048,
+    show_default=True,
+    help="MiB of STOW-RS bodies being received at once (staged on disk); an upload "
+    "beyond it gets 503 with Retry-After; 0: no limit.",
 )
 @click.option("--public-url", default=None, help="URL clients use (default: from Host).")
 @user_errors
@@ -32,14 +40,20 @@ def serve(
     db_url: str | None,
     token: str | None,
     max_upload: int,
+    max_in_flight: int,
     public_url: str | None,
 ) -> None:
     """Serve DICOMweb under /dicomweb and the web interface at /."""
     import uvicorn
 
+    from srkit.db.staging import IN_FLIGHT, clean_stale
+
+    IN_FLIGHT.limit = max_in_flight << 20
+
     from srkit.web.app import create_app
 
     app = create_app(db_url=db_url, token=token, max_upload=max_upload, public_url=public_url)
+    clean_stale(app.state.db.storage)  # staged files of dead processes only
     sock = _bind(host, port)
     click.echo(
         f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True
