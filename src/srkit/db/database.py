@@ -516,8 +516,15 @@ class Database:
                     remove_file(Path(r.path), self.storage)
         return len(rows)
 
-    def check_integrity(self) -> list[str]:
-        """Problems found by the database's own check and by orphan checks ([] = fine)."""
+    def check_integrity(self, *, repair: bool = False) -> list[str]:
+        """Problems found by the database's own check and by orphan checks ([] = fine).
+
+        The storage folder is checked too (:mod:`srkit.db.storecheck`): staged files
+        no live process holds, files no instance references, instances whose copy is
+        missing. With ``repair`` those are mended (leftovers removed, orphans indexed
+        or moved to ``<storage>/.lost``, rows of missing copies removed) and each line
+        says what was done; a second check then finds none of them.
+        """
         from sqlalchemy import text
 
         problems: list[str] = []
@@ -543,7 +550,14 @@ class Database:
                 ).scalar_one()
                 if n:
                     problems.append(f"{n} {child} rows without their {parent}")
+        problems.extend(self.storage_problems(repair=repair))
         return problems
+
+    def storage_problems(self, *, repair: bool = False) -> list[str]:
+        """The storage folder's problems, one line each (see :meth:`check_integrity`)."""
+        from srkit.db.storecheck import storage_problems
+
+        return storage_problems(self, repair=repair)
 
 
 def _prune(conn: Any, rows: Sequence[Any]) -> None:
