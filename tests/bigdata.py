@@ -77,7 +77,7 @@ def big_ct(megabytes: int) -> BigCT:
     ds = pydicom.dcmread(data_path(CT))
     frame = bytes(ds.PixelData)
     assert len(frame) == FRAME
-    for tag in [t for t in ds.keys() if t >= 0x7FE00000]:
+    for tag in [t for t in ds if t >= 0x7FE00000]:
         del ds[tag]
     ds.StudyInstanceUID = generate_uid()
     ds.SeriesInstanceUID = generate_uid()

@@ -84,11 +84,17 @@ def test_staged_file_hash_size_lock_and_discard(tmp_path):
         assert is_held(staged.path)  # another open file description cannot lock it
         path = staged.path
     assert not path.exists()  # never renamed: discarded on leaving the block
-    with pytest.raises(RuntimeError), StagedFile(tmp_path) as staged:
-        staged.write(b"x")
-        path = staged.path
-        raise RuntimeError("transfer failed")
-    assert not path.exists()
+
+    def fail_midway() -> Path:
+        with StagedFile(tmp_path) as staged:
+            staged.write(b"x")
+            failed.append(staged.path)
+            raise RuntimeError("transfer failed")
+
+    failed: list[Path] = []
+    with pytest.raises(RuntimeError):
+        fail_midway()
+    assert not failed[0].exists()
 
 
 def test_clean_stale_spares_files_held_by_a_live_process(tmp_path):
@@ -96,11 +102,13 @@ def test_clean_stale_spares_files_held_by_a_live_process(tmp_path):
     try:
         dead, _proc = _staged_by_child(tmp_path, "die")
         young, _proc = _staged_by_child(tmp_path, "die")
-        assert is_held(live) and not is_held(dead)
+        assert is_held(live)
+        assert not is_held(dead)
         for path in (live, dead):  # both untouched for an hour: only the lock differs
             os.utime(path, (HOUR_AGO, HOUR_AGO))
         assert clean_stale(tmp_path) == [dead]
-        assert live.exists() and not dead.exists()
+        assert live.exists()
+        assert not dead.exists()
         assert young.exists()  # unlocked, but too recent (it could be about to be locked)
         assert clean_stale(tmp_path, min_age=0.0) == [young]
         assert live.exists()
@@ -130,9 +138,11 @@ def test_store_staged_indexes_a_large_file_from_its_header(tmp_path):
         staged.write(chunk)
     assert staged.size > WHOLE_PARSE_MAX
     assert db.store_staged(staged, calling_ae="BIG") == ct.sop_instance_uid
-    assert staged.closed and not staged.path.exists()
+    assert staged.closed
+    assert not staged.path.exists()
     path = db.instance_path(ct.sop_instance_uid)
-    assert path is not None and path.stat().st_size == ct.part10_size()
+    assert path is not None
+    assert path.stat().st_size == ct.part10_size()
     row = db.instances(SOPInstanceUID=ct.sop_instance_uid, fields=["NumberOfFrames", "Rows"])
     assert (row[0]["NumberOfFrames"], row[0]["Rows"]) == (ct.frames, 512)
     assert not list(staging_dir(db.storage).iterdir())
@@ -198,7 +208,8 @@ def test_check_integrity_reports_and_repairs_storage(tmp_path):
     assert any(str(orphan) in p and "no instance references" in p for p in problems)
     assert any(str(junk) in p and "no instance references" in p for p in problems)
     assert any(str(missing) in p and "missing" in p for p in problems)
-    assert leftover.exists() and orphan.exists()  # reporting changes nothing
+    assert leftover.exists()
+    assert orphan.exists()
 
     repaired = db.check_integrity(repair=True)
     assert len(repaired) == 4
@@ -224,7 +235,8 @@ def test_legacy_part_file_beside_a_target_is_a_leftover(tmp_path):
     os.utime(old, (HOUR_AGO, HOUR_AGO))
     assert [p for p in db.check_integrity() if str(old) in p]
     assert db.check_integrity(repair=True)
-    assert not old.exists() and db.check_integrity() == []
+    assert not old.exists()
+    assert db.check_integrity() == []
     db.close()
 
 
@@ -249,7 +261,8 @@ def test_import_copy_cleans_only_stale_staged_files(tmp_path):
             timeout=120,
         )
         assert run.returncode == 0, run.stderr
-        assert live.exists() and not dead.exists()
+        assert live.exists()
+        assert not dead.exists()
     finally:
         assert holder.stdin is not None
         holder.stdin.close()
@@ -283,5 +296,6 @@ def test_cli_check_repair(tmp_path):
     )
     mended = check("--repair")
     assert mended.returncode == 0, mended.stderr
-    assert "(indexed)" in mended.stderr and "1 problem(s), 0 remaining" in mended.stderr
+    assert "(indexed)" in mended.stderr
+    assert "1 problem(s), 0 remaining" in mended.stderr
     assert check().returncode == 0
