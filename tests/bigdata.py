@@ -77,7 +77,7 @@ def big_ct(megabytes: int) -> BigCT:
     ds = pydicom.dcmread(data_path(CT))
     frame = bytes(ds.PixelData)
     assert len(frame) == FRAME
-    for tag in [t for t in ds if t >= 0x7FE00000]:
+    for tag in [elem.tag for elem in ds if elem.tag >= 0x7FE00000]:
         del ds[tag]
     ds.StudyInstanceUID = generate_uid()
     ds.SeriesInstanceUID = generate_uid()
@@ -99,17 +99,23 @@ class DimseSender:
         self.conn = Connection(self.sock)
         self.calling = calling
         self.sent = 0
+        self.associated = False
+        self.message_id = 0
         self.paused = threading.Event()
         self.resume = threading.Event()
 
     def store(self, ct: BigCT, *, pause_after: int | None = None, pdu: int = 1 << 18) -> int:
-        """Associate, send the C-STORE-RQ, return the response status."""
-        self.sock.sendall(
-            associate_rq([(CT_STORAGE, ImplicitVRLittleEndian)], calling=self.calling)
-        )
-        kind, _body = self.conn.read_pdu()
-        assert kind == 2, f"association not accepted (PDU type {kind})"
-        fields = {0x0002: CT_STORAGE, 0x0100: 0x0001, 0x0110: 1, 0x0700: 0, 0x0800: 0}
+        """Associate (the first time), send the C-STORE-RQ, return the response status."""
+        if not self.associated:
+            self.sock.sendall(
+                associate_rq([(CT_STORAGE, ImplicitVRLittleEndian)], calling=self.calling)
+            )
+            kind, _body = self.conn.read_pdu()
+            assert kind == 2, f"association not accepted (PDU type {kind})"
+            self.associated = True
+        self.message_id += 1
+        fields = {0x0002: CT_STORAGE, 0x0100: 0x0001, 0x0110: self.message_id, 0x0700: 0}
+        fields[0x0800] = 0
         fields[0x1000] = ct.sop_instance_uid
         self.sock.sendall(self.conn.p_data(1, encode_command(fields), True))
         pending = b""
