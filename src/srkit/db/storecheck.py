@@ -45,10 +45,10 @@ def storage_problems(db: Database, *, repair: bool = False) -> list[str]:
         return []
     problems: list[str] = []
     now = time.time()
-    for path in staged_leftovers(root):
-        line = f"{path}: staged file left by a process that has gone"
+    for leftover in staged_leftovers(root):
+        line = f"{leftover}: staged file left by a process that has gone"
         if repair:
-            done = _remove_if_stale(str(path), REPAIR_MIN_AGE, now)
+            done = _remove_if_stale(str(leftover), REPAIR_MIN_AGE, now)
             line += " (removed)" if done else " (kept: too recent)"
         problems.append(line)
     indexed = _indexed_copies(db)
