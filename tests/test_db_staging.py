@@ -299,3 +299,15 @@ def test_cli_check_repair(tmp_path):
     assert "(indexed)" in mended.stderr
     assert "1 problem(s), 0 remaining" in mended.stderr
     assert check().returncode == 0
+
+
+def test_a_dropped_staged_file_is_discarded(tmp_path):
+    import gc
+
+    staged = StagedFile(tmp_path)
+    staged.write(b"a request that is never served")
+    path = staged.path
+    assert is_held(path)
+    del staged
+    gc.collect()
+    assert not path.exists()

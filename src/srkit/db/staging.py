@@ -100,6 +100,7 @@ class StagedFile:
         self.size = 0
         self._hash = hashlib.sha256()
         self._file: IO[bytes] | None = None
+        self._fd = -1
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -185,6 +186,12 @@ class StagedFile:
             self.discard()  # an error, or never renamed into place
         else:
             self.close()
+
+    def __del__(self) -> None:
+        # a staged file dropped without an ending (a request never served): its
+        # process would hold it, and cleaning skip it, for as long as it runs
+        if getattr(self, "_fd", -1) >= 0:
+            self.discard()
 
     def __repr__(self) -> str:
         return f"StagedFile({str(self.path)!r}, size={self.size})"
