@@ -311,3 +311,16 @@ def test_a_dropped_staged_file_is_discarded(tmp_path):
     del staged
     gc.collect()
     assert not path.exists()
+
+
+def test_import_of_the_storage_folder_skips_staged_files(tmp_path):
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    src, _ds = _fresh_ct(tmp_path)
+    with db.stage() as staged:  # a complete instance, not yet renamed into place
+        staged.write(src.read_bytes())
+        staged.finish()
+        report = db.import_paths([db.storage], workers=1)
+        assert (report.imported, report.rejected) == (0, [])
+        assert staged.path.exists()
+    assert db.counts()["instances"] == 0
+    db.close()

@@ -444,7 +444,7 @@ def _walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
         path = Path(p)
         if path.is_dir():
             for root, dirs, names in os.walk(path):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if d != ".staging")  # transfers in progress
                 for name in sorted(names):
                     if name.startswith(".") and name.endswith(PART_SUFFIX):
                         continue
