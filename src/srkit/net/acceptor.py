@@ -179,7 +179,11 @@ class _DataSetStage:
 
     def message(self) -> Message:
         if self.staged is not None:
-            self.staged.finish()
+            try:
+                self.staged.finish()
+            except SrkitError as exc:  # the last bytes could not be written
+                LOGGER.error("C-STORE from %s: %s", self.assoc.calling_ae, exc)
+                self._refuse("cannot stage the data set")
         message = Message(
             self.context_id,
             self.command,
