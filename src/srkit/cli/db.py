@@ -11,7 +11,7 @@ import click
 from srkit.cli.common import POLICY_OPTION, report_error, user_errors
 from srkit.errors import SrkitError
 
-__all__ = ["import_cmd", "ls", "query", "rm"]
+__all__ = ["check", "import_cmd", "ls", "query", "rm"]
 
 DB_OPTION = click.option(
     "--db",
@@ -445,4 +445,30 @@ def rm(level: str, uids: tuple[str, ...], db_url: str | None, delete_files: bool
     if missing:
         for uid in missing:
             report_error(f"{uid}: no such {level} in the database")
+        raise SystemExit(1)
+
+
+@click.command()
+@DB_OPTION
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Mend storage problems: remove staged files of dead processes, index orphan "
+    "files (or move them to <storage>/.lost), drop rows whose copy is missing.",
+)
+@user_errors
+def check(db_url: str | None, repair: bool) -> None:
+    """Check the database and its storage folder; exit code 1 when problems are found
+    (with --repair: when any remain)."""
+    with _open(db_url, must_exist=True) as db:
+        problems = db.check_integrity(repair=repair)
+        remaining = db.check_integrity() if repair and problems else problems
+    for line in problems:
+        report_error(line)
+    click.echo(
+        f"srkit check: {len(problems)} problem(s)"
+        + (f", {len(remaining)} remaining" if repair else ""),
+        err=True,
+    )
+    if remaining:
         raise SystemExit(1)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "ls": "db:ls",
     "query": "db:query",
     "rm": "db:rm",
+    "check": "db:check",
     "demo": "demo:demo",
     "listen": "net:listen",
     "echo": "net:echo",

@@ -106,7 +106,15 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     type=click.IntRange(1, 1 << 22),
     default=1024,
     show_default=True,
-    help="Largest data set accepted, in MiB (held in memory until stored).",
+    help="Largest data set accepted, in MiB (streamed to a staged file, not held in memory).",
+)
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(0, 1 << 22),
+    default=2048,
+    show_default=True,
+    help="MiB of C-STORE data sets being received at once per process (staged on disk); "
+    "a data set beyond it is refused with 0xA700; 0: no limit.",
 )
 @click.option(
     "--timeout",
@@ -179,6 +187,7 @@ def listen(
     workers: int,
     max_associations: int,
     max_size: int,
+    max_in_flight: int,
     timeout: float,
     artim: float,
     max_pending: int,
@@ -206,6 +215,7 @@ def listen(
     """
     import os
 
+    from srkit.db.staging import IN_FLIGHT, clean_stale
     from srkit.net.config import KnownPeers, load_config
     from srkit.net.listener import BIND_WAIT, bind, serve, supervise
 
@@ -220,6 +230,8 @@ def listen(
     if verbose:
         _log_to_stderr()
     db = _open_db(db_url, policy)  # checks the URL and brings the schema up to date, once
+    clean_stale(db.storage)  # staged files of dead processes; transfers in progress stay
+    IN_FLIGHT.limit = max_in_flight << 20  # per process (each worker has its own)
     try:
         sock = bind(host, port, wait=BIND_WAIT)
     except OSError as exc:

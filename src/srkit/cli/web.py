@@ -33,7 +33,15 @@ __all__ = ["serve", "dicomweb"]
     type=int,
     default=512 * 1024 * 1024,
     show_default=True,
-    help="Largest STOW-RS body in bytes.",
+    help="Largest STOW-RS body in bytes (413 beyond it; parts stream to staged files).",
+)
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(0, 1 << 22),
+    default=2048,
+    show_default=True,
+    help="MiB of STOW-RS bodies being received at once (staged on disk); an upload "
+    "beyond it gets 503 with Retry-After; 0: no limit.",
 )
 @click.option("--public-url", default=None, help="URL clients use (default: from Host).")
 @POLICY_OPTION
@@ -45,6 +53,7 @@ def serve(
     token: str | None,
     token_file: str | None,
     max_upload: int,
+    max_in_flight: int,
     public_url: str | None,
     policy: str,
 ) -> None:
@@ -61,14 +70,17 @@ def serve(
     import uvicorn
 
     from srkit.db import Database
+    from srkit.db.staging import IN_FLIGHT, clean_stale
     from srkit.web.app import create_app
 
+    IN_FLIGHT.limit = max_in_flight << 20
     token = resolve_token(token, token_file)
     exposed = exposure_warning("serve", host, protected=token is not None)
     if exposed is not None:
         warn(*exposed)
     db = Database(db_url, conflict_policy=policy)
     app = create_app(db, token=token, max_upload=max_upload, public_url=public_url)
+    clean_stale(db.storage)  # staged files of dead processes only
     sock = _bind(host, port)
     click.echo(
         f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True

@@ -19,6 +19,7 @@ from srkit.db import engine as E
 from srkit.db import schema as S
 from srkit.db.index import ImportReport, chunks, write_batch
 from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
+from srkit.db.staging import StagedFile
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
 from srkit.db.writer import StoreOutcome, check_policy
@@ -219,22 +220,24 @@ class Database:
     def store_record(
         self,
         rec: dict[str, Any],
-        data: bytes,
+        data: bytes | StagedFile,
         *,
         calling_ae: str | None = None,
         policy: str | None = None,
         source: str = "store",
     ) -> str:
-        """Write ``data`` into the storage layout and index ``rec`` (its parsed record,
-        see :func:`srkit.db.ingest.parse_received`) in one transaction.
+        """Write ``data`` (bytes, or a :class:`~srkit.db.staging.StagedFile`) into the
+        storage layout and index ``rec`` (its parsed record, see
+        :func:`srkit.db.ingest.parse_received`) in one transaction.
 
-        The SOP Instance UID is looked up, the file written and the rows inserted
-        inside one write transaction, so concurrent stores of one UID (threads or
-        processes) cannot both write; the call returns after the commit. A failure
-        removes the file it wrote. An instance stored already with the same bytes
-        is left as it is; with other bytes the conflict policy decides, and under
-        ``keep-first`` :class:`DuplicateInstanceError` is raised (after the conflict
-        was recorded). See :meth:`store_outcome` for the full outcome.
+        The SOP Instance UID is looked up, the file renamed into place and the rows
+        inserted inside one write transaction, so concurrent stores of one UID
+        (threads or processes) cannot both write; the call returns after the commit.
+        A failure removes the file it staged. An instance stored already with the
+        same data set is left as it is; with another the conflict policy decides, and
+        under ``keep-first`` :class:`DuplicateInstanceError` is raised (after the
+        conflict was recorded). A staged file is renamed into place or discarded by
+        the call. See :meth:`store_outcome` for the full outcome.
         """
         outcome = self.store_outcome(rec, data, calling_ae=calling_ae, policy=policy, source=source)
         if outcome.status == "refused":
@@ -244,7 +247,7 @@ class Database:
     def store_outcome(
         self,
         rec: dict[str, Any],
-        data: bytes,
+        data: bytes | StagedFile,
         *,
         calling_ae: str | None = None,
         policy: str | None = None,
@@ -261,44 +264,51 @@ class Database:
         """
         import hashlib
 
-        inst = rec["instance"]
-        target = storage_path(
-            self.storage,
-            str(rec["study"]["study_instance_uid"] or ""),
-            str(rec["series"]["series_instance_uid"] or ""),
-            str(inst["sop_instance_uid"] or ""),
-        )
-        check_uid(str(inst["sop_class_uid"] or ""), "SOP Class UID")
-        digest = rec.get("content_hash") or hashlib.sha256(data).hexdigest()
+        try:
+            inst = rec["instance"]
+            target = storage_path(
+                self.storage,
+                str(rec["study"]["study_instance_uid"] or ""),
+                str(rec["series"]["series_instance_uid"] or ""),
+                str(inst["sop_instance_uid"] or ""),
+            )
+            check_uid(str(inst["sop_class_uid"] or ""), "SOP Class UID")
+            chosen = check_policy(policy or self.conflict_policy)
+        except BaseException:
+            if isinstance(data, StagedFile):
+                data.discard()
+            raise
+        if isinstance(data, StagedFile):
+            data.finish()
+            size, digest = data.size, data.sha256
+        else:
+            size = len(data)
+            digest = rec.get("content_hash") or hashlib.sha256(data).hexdigest()
         rec.update(
             path=str(target),
             source_path=None,
             copied=True,
-            size=len(data),
+            size=size,
             mtime_ns=None,
             content_hash=digest,
         )
-        return self._store.store(
-            rec,
-            target,
-            data,
-            calling_ae,
-            policy=check_policy(policy or self.conflict_policy),
-            source=source,
-        )
+        return self._store.store(rec, target, data, calling_ae, policy=chosen, source=source)
 
     def store(
         self,
-        data: bytes | Dataset,
+        data: bytes | Dataset | StagedFile,
         *,
         calling_ae: str | None = None,
         policy: str | None = None,
         source: str = "store",
+        record: dict[str, Any] | None = None,
     ) -> StoreOutcome:
-        """Store Part 10 bytes (or a dataset) and index them; the one verb of the
-        DIMSE and DICOMweb servers. Returns the :class:`StoreOutcome` (``stored``,
-        ``duplicate``, ``refused``, ``replaced``, ``kept-as-conflict``, with the
-        conflicts recorded).
+        """Store Part 10 bytes, a staged file (:meth:`stage`) or a dataset, and index
+        it; the one verb of the DIMSE and DICOMweb servers. Returns the
+        :class:`StoreOutcome` (``stored``, ``duplicate``, ``refused``, ``replaced``,
+        ``kept-as-conflict``, with the conflicts recorded). A staged file is renamed
+        into place or discarded, whatever happens; ``record`` is its parsed record
+        when the caller has it already.
 
         Raises
         ------
@@ -307,6 +317,19 @@ class Database:
         """
         from srkit.db.ingest import parse_received, record_from_dataset
 
+        if isinstance(data, StagedFile):
+            from srkit.db.staging import parse_staged
+
+            try:
+                data.finish()
+                if record is None:
+                    _ds, record = parse_staged(data.path, size=data.size, sha256=data.sha256)
+            except BaseException:
+                data.discard()
+                raise
+            return self.store_outcome(
+                record, data, calling_ae=calling_ae, policy=policy, source=source
+            )
         if isinstance(data, Dataset):
             ds = data
             uids = [
@@ -356,6 +379,43 @@ class Database:
         for row in rows:
             row["detail"] = json.loads(row["detail"] or "{}")
         return rows
+
+    def stage(self) -> StagedFile:
+        """A new staged file in this database's storage folder, for :meth:`store_staged`
+        (write the received bytes to it as they arrive)."""
+        return StagedFile(self.storage)
+
+    def store_staged(
+        self,
+        staged: StagedFile,
+        *,
+        calling_ae: str | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> str:
+        """Index a staged Part 10 file and rename it into the storage layout.
+
+        Only what the index needs is read (:func:`srkit.db.staging.parse_staged`: the
+        whole file up to 8 MiB, else up to its Pixel Data), so a large instance is
+        never held in memory; its SHA-256 and size come from the staged file.
+        ``record`` is the file's record when the caller parsed it already. The staged
+        file is renamed into place or discarded by the call, whatever happens.
+
+        Returns
+        -------
+        str
+            The SOP Instance UID.
+
+        Raises
+        ------
+        SrkitError
+            Not DICOM, cut short, invalid or unsafe UIDs.
+        DuplicateInstanceError
+            The SOP Instance UID is stored already with different content.
+        """
+        outcome = self.store(staged, calling_ae=calling_ae, record=record)
+        if outcome.status == "refused":
+            raise DuplicateInstanceError(outcome.conflicts[0].message, outcome=outcome)
+        return outcome.sop_instance_uid
 
     # -- queries ----------------------------------------------------------------------
 
@@ -582,8 +642,15 @@ class Database:
                     remove_file(Path(r.path), self.storage)
         return len(rows)
 
-    def check_integrity(self) -> list[str]:
-        """Problems found by the database's own check and by orphan checks ([] = fine)."""
+    def check_integrity(self, *, repair: bool = False) -> list[str]:
+        """Problems found by the database's own check and by orphan checks ([] = fine).
+
+        The storage folder is checked too (:mod:`srkit.db.storecheck`): staged files
+        no live process holds, files no instance references, instances whose copy is
+        missing. With ``repair`` those are mended (leftovers removed, orphans indexed
+        or moved to ``<storage>/.lost``, rows of missing copies removed) and each line
+        says what was done; a second check then finds none of them.
+        """
         from sqlalchemy import text
 
         problems: list[str] = []
@@ -610,7 +677,14 @@ class Database:
                 if n:
                     problems.append(f"{n} {child} rows without their {parent}")
             problems.extend(_hierarchy_problems(conn))
+        problems.extend(self.storage_problems(repair=repair))
         return problems
+
+    def storage_problems(self, *, repair: bool = False) -> list[str]:
+        """The storage folder's problems, one line each (see :meth:`check_integrity`)."""
+        from srkit.db.storecheck import storage_problems
+
+        return storage_problems(self, repair=repair)
 
 
 def _hierarchy_problems(conn: Any) -> list[str]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from srkit.db.index import ImportReport, known_files
 from srkit.db.ingest import expand_paths, parse_file
-from srkit.db.storage import clean_partial
+from srkit.db.staging import clean_stale
 from srkit.errors import SrkitError
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def run_import(
     todo, report.skipped = _unchanged(db, files)
     copy_root = None
     if copy:
-        clean_partial(db.storage)
+        clean_stale(db.storage)  # only files no live process holds
         db.storage.mkdir(parents=True, exist_ok=True)
         copy_root = str(db.storage)
     count = workers if workers is not None else (os.cpu_count() or 1)

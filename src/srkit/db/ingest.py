@@ -9,7 +9,6 @@ a file that cannot be indexed becomes ``{"path": ..., "error": reason}``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -361,28 +360,33 @@ def parse_file(path: str, copy_root: str | None = None) -> dict[str, Any]:
 
 
 def create_exclusive(target: Path, data: bytes) -> str:
-    """Create ``target`` with ``data`` unless it exists (atomic: write, then hard link)."""
+    """Create ``target`` with ``data`` unless it exists (atomic: a staged file in the
+    storage folder's ``.staging``, owned by this process, then a hard link)."""
+    from srkit.db.staging import StagedFile
+
     if target.exists():
         return "exists"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}{PART_SUFFIX}")
+    root = target.parents[2]  # <storage>/<study>/<series>/<sop>.dcm
     try:
-        with open(tmp, "wb") as out:
-            out.write(data)
-        try:
-            os.link(tmp, target)
-            state = "created"
-        except FileExistsError:
-            state = "exists"
-        except OSError:  # a file system without hard links
-            os.replace(tmp, target)
-            return "created"
+        with StagedFile(root) as staged:
+            staged.write(data)
+            staged.finish()
+            for attempt in (1, 2):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(staged.path, target)
+                    return "created"
+                except FileExistsError:
+                    return "exists"
+                except FileNotFoundError:
+                    if attempt == 2:  # a failed store removed the new folder meanwhile
+                        raise
+                except OSError:  # a file system without hard links
+                    os.replace(staged.path, target)
+                    return "created"
     except OSError as exc:
         raise SrkitError(f"cannot copy into storage: {exc.strerror}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-    return state
+    return "exists"  # pragma: no cover - the loop returns
 
 
 def _dicomdir_files(path: Path) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -445,7 +449,7 @@ def _walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
         path = Path(p)
         if path.is_dir():
             for root, dirs, names in os.walk(path):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if d != ".staging")  # transfers in progress
                 for name in sorted(names):
                     if name.startswith(".") and name.endswith(PART_SUFFIX):
                         continue

@@ -3,19 +3,19 @@
 Layout: ``<storage>/<Study Instance UID>/<Series Instance UID>/<SOP Instance UID>.dcm``.
 UIDs are checked against PS3.5 9.1 (digits and dots, at most 64 characters) before
 they become names, so a hostile UID such as ``../../x`` cannot escape the folder.
+Files reach the layout from staged files (:mod:`srkit.db.staging`, in
+``<storage>/.staging``), renamed into place.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import secrets
 from pathlib import Path
 
 from srkit.errors import SrkitError
 
-__all__ = ["check_uid", "is_inside", "remove_file", "stage", "storage_path"]
+__all__ = ["check_uid", "is_inside", "remove_file", "storage_path"]
 
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 PART_SUFFIX = ".part"
@@ -61,24 +61,6 @@ def storage_path(root: Path, study_uid: str, series_uid: str, sop_uid: str) -> P
     return path
 
 
-def stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` (not yet under its name).
-
-    The caller renames it into place with :func:`os.replace` (atomic) or removes it.
-    Raises :class:`SrkitError` when the file cannot be written (nothing stays behind).
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as out:
-            out.write(data)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise SrkitError(f"cannot write: {exc.strerror}", source=str(path)) from None
-    return tmp
-
-
 def remove_file(path: Path, root: Path) -> bool:
     """Delete a stored copy (only inside ``root``) and the folders it leaves empty."""
     if not is_inside(path, root):
@@ -97,17 +79,3 @@ def remove_file(path: Path, root: Path) -> bool:
             break
         parent = parent.parent
     return True
-
-
-def clean_partial(root: Path) -> int:
-    """Remove temporary files that an interrupted write left behind; returns the count."""
-    count = 0
-    if not root.is_dir():
-        return 0
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            if name.startswith(".") and name.endswith(PART_SUFFIX):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(dirpath, name))
-                    count += 1
-    return count

@@ -27,7 +27,8 @@ from typing import Any
 from srkit.db import engine as E
 from srkit.db.hierarchy import Conflict, ConnectionSql, CursorSql, Placer, Sql
 from srkit.db.index import _write_sr
-from srkit.db.storage import remove_file, stage
+from srkit.db.staging import StagedFile
+from srkit.db.storage import remove_file
 from srkit.db.writer import (
     StoreOutcome,
     conflict_copy_path,
@@ -126,18 +127,20 @@ class Store:
         self,
         rec: dict[str, Any],
         target: Path,
-        data: bytes,
+        data: bytes | StagedFile,
         calling_ae: str | None,
         *,
         policy: str = "keep-first",
         source: str = "store",
     ) -> StoreOutcome:
-        """Write ``data`` to ``target`` and index ``rec`` (see the module docstring).
+        """Move ``data`` (a staged file, or bytes staged first) to ``target`` and index
+        ``rec`` (see the module docstring).
 
-        The bytes are written to a temporary file first, outside the transaction
-        (other stores go on meanwhile); inside it the file is renamed into place only
-        if the UID is new (or the policy says so), so the write lock is held for the
-        lookup, the rename and the inserts.
+        The bytes are in a staged file (:mod:`srkit.db.staging`) before the
+        transaction (other stores go on meanwhile); inside it the file is renamed into
+        place only if the UID is new (or the conflict policy says so), so the write
+        lock is held for the lookup, the rename and the inserts. A staged file passed
+        in is closed (renamed) or discarded when the call returns.
 
         Raises
         ------
@@ -145,15 +148,26 @@ class Store:
             Writing or indexing failed (nothing stays behind).
         """
         uid = str(rec["instance"]["sop_instance_uid"])
-        staged = stage(target, data)
+        staged = (
+            data if isinstance(data, StagedFile) else StagedFile.from_bytes(self._storage, data)
+        )
+        made: list[Path] = []
         try:
+            staged.finish()
             with self._lock, self._writer_lock():
-                outcome = self._store_staged(rec, target, staged, calling_ae, uid, policy, source)
+                made = _make_folders(target.parent, self._storage)
+                try:
+                    outcome = self._store_staged(
+                        rec, target, staged.path, calling_ae, uid, policy, source
+                    )
+                finally:
+                    if not os.path.lexists(target):  # not filed there: refused, kept aside
+                        _remove_folders(made)
         finally:
-            # still there when not renamed (a duplicate, or a failure): remove it and
-            # the folders it leaves empty
-            if os.path.lexists(staged):
-                remove_file(staged, self._storage)
+            if os.path.lexists(staged.path):
+                staged.discard()
+            else:
+                staged.close()
         for path in outcome.remove_after:  # a replaced copy, once the commit is done
             remove_file(Path(path), self._storage)
         return outcome
@@ -305,6 +319,27 @@ def _flocked(fd: int) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _make_folders(folder: Path, root: Path) -> list[Path]:
+    """Create ``folder`` (the series folder of a target) and its parents inside
+    ``root``; returns those created, deepest first."""
+    made: list[Path] = []
+    current = folder
+    while current != root and not current.is_dir() and current.parent != current:
+        made.append(current)
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def _remove_folders(made: list[Path]) -> None:
+    """Remove the folders a failed store created, when they are still empty."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def _sqlite_lookup(cur: Any, job: _Job) -> tuple[Any, ...] | None:

@@ -48,8 +48,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from srkit.errors import SrkitError
 from srkit.net.command import ABSENT, CommandError, Field, decode_command, encode_command
 from srkit.net.config import KnownPeers, normal_address
 from srkit.net.upper import (
@@ -61,6 +63,9 @@ from srkit.net.upper import (
     negotiate,
     read_pdvs,
 )
+
+if TYPE_CHECKING:
+    from srkit.db.staging import InFlight, StagedFile
 
 __all__ = ["Association", "Message", "Server", "file_meta"]
 
@@ -88,15 +93,26 @@ MAX_COMMAND = 1 << 16
 class Message:
     """A received DIMSE message: presentation context ID, command elements
     (:func:`srkit.net.command.decode_command`) and the data set fragments (``None``
-    when there is no data set)."""
+    when there is no data set).
+
+    The data set of a C-STORE-RQ, when the server stages (``Server(staging=...)``),
+    is not kept in memory: it is in ``staged`` (a :class:`srkit.db.staging.StagedFile`
+    holding File Meta Information, PS3.10 Section 7.1, then the data set as received),
+    ``head`` holds its first bytes, and ``refusal`` says why it was not staged (too
+    many bytes in flight, or the staged file could not be written), if so.
+    """
 
     context_id: int
     command: dict[int, Any]
     fragments: list[Any] | None
+    staged: StagedFile | None = None
+    head: bytes = b""
+    refusal: str | None = None
+    _reserved: tuple[InFlight, int] | None = None
 
     @property
     def dataset(self) -> bytes:
-        """The data set bytes, as they arrived (empty if there is none)."""
+        """The data set bytes, as they arrived (empty if there is none or it is staged)."""
         return b"".join(self.fragments) if self.fragments else b""
 
     @property
@@ -106,6 +122,105 @@ class Message:
     @property
     def field(self) -> int:
         return int(self.command.get(0x0100, 0))
+
+    def close(self) -> None:
+        """Discard the staged data set unless it was stored, and release its bytes in
+        flight (after the message is handled, or when it never will be)."""
+        if self.staged is not None:
+            self.staged.discard()  # a no-op for a file renamed into place and closed
+        if self._reserved is not None:
+            counter, size = self._reserved
+            counter.release(size)
+            self._reserved = None
+
+
+class _DataSetStage:
+    """A C-STORE data set on its way to a staged file, fragment by fragment, so that
+    memory per association stays bounded by the PDU size (PS3.8 Section 9.3.5).
+
+    Each fragment's bytes are reserved in the server's :class:`InFlight` first; once
+    that fails (or the file cannot be written) the rest is read and dropped, and the
+    message carries the refusal.
+    """
+
+    def __init__(self, assoc: Association, context_id: int, command: dict[int, Any]) -> None:
+        self.assoc = assoc
+        self.context_id = context_id
+        self.command = command
+        self.staged: StagedFile | None = None
+        self.head = b""
+        self.refusal: str | None = None
+        self.reserved = 0
+        self.in_flight = assoc.server.in_flight
+
+    def add(self, data: Any) -> None:
+        if len(self.head) < 8:
+            self.head += bytes(data[: 8 - len(self.head)])
+        if self.refusal is not None:
+            return
+        size = len(data)
+        if not self.in_flight.reserve(size):
+            self._refuse("too many bytes in flight")
+            return
+        self.reserved += size
+        try:
+            if self.staged is None:
+                self.staged = self._open()
+            self.staged.write(data)
+        except SrkitError as exc:
+            LOGGER.error("C-STORE from %s: %s", self.assoc.calling_ae, exc)
+            self._refuse("cannot stage the data set")
+
+    def _open(self) -> StagedFile:
+        from srkit.db.staging import StagedFile
+
+        root = self.assoc.server.staging
+        assert root is not None
+        context = self.assoc.contexts[self.context_id]
+        staged = StagedFile(root)
+        try:
+            staged.write(
+                file_meta(
+                    str(self.command.get(0x0002, "")),
+                    str(self.command.get(0x1000, "")),
+                    str(context.transfer_syntax[0]),
+                    self.assoc.calling_ae,
+                )
+            )
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    def _refuse(self, reason: str) -> None:
+        self.refusal = reason
+        self.discard()
+
+    def discard(self) -> None:
+        if self.staged is not None:
+            self.staged.discard()
+            self.staged = None
+        self.in_flight.release(self.reserved)
+        self.reserved = 0
+
+    def message(self) -> Message:
+        if self.staged is not None:
+            try:
+                self.staged.finish()
+            except SrkitError as exc:  # the last bytes could not be written
+                LOGGER.error("C-STORE from %s: %s", self.assoc.calling_ae, exc)
+                self._refuse("cannot stage the data set")
+        message = Message(
+            self.context_id,
+            self.command,
+            None,
+            staged=self.staged,
+            head=self.head,
+            refusal=self.refusal,
+            _reserved=(self.in_flight, self.reserved),
+        )
+        self.staged, self.reserved = None, 0
+        return message
 
 
 class _Gone(Exception):
@@ -199,6 +314,8 @@ class Association:
             self.conn.abort()
         finally:
             self.is_established = False
+            if self._waiting is not None:  # a request that will never be served
+                self._waiting.close()
             with contextlib.suppress(OSError):
                 self.conn.close(linger=0.0 if self.is_aborted else 1.0)
             self.server._forget(self)
@@ -305,6 +422,12 @@ class Association:
                 raise ProtocolError(f"unexpected PDU type {kind}", 2 if 1 <= kind <= 7 else 1)
 
     def _dispatch(self, message: Message) -> None:
+        try:
+            self._handle(message)
+        finally:
+            message.close()
+
+    def _handle(self, message: Message) -> None:
         field = message.field
         if field == Field.C_CANCEL_RQ:
             return  # a cancel for an operation that has ended already
@@ -333,49 +456,66 @@ class Association:
         size = 0
         command: dict[int, Any] | None = None
         context_id: int | None = None
+        stage: _DataSetStage | None = None
         items = self._items
-        while True:
-            while items:
-                cid, flags, data = items.popleft()
-                if context_id is None:
-                    if cid not in self.contexts:
-                        raise ProtocolError(f"presentation context {cid} was not accepted", 6)
-                    context_id = cid
-                elif cid != context_id:
-                    raise ProtocolError("a message switched presentation contexts", 6)
-                size += len(data)
-                if flags & 1:
-                    if command is not None:
-                        raise ProtocolError("a command fragment after the command set", 6)
-                    if size > MAX_COMMAND:
-                        raise ProtocolError(f"command set longer than {MAX_COMMAND} bytes", 6)
-                    parts.append(data)
-                    if flags & 2:
-                        command = decode_command(b"".join(parts))
-                        parts, size = [], 0
-                        if command.get(0x0800, ABSENT) == ABSENT:
-                            return Message(context_id, command, None)
-                else:
-                    if command is None:
-                        raise ProtocolError("a data set fragment before the command set", 6)
-                    if size > self.server.max_dataset:
-                        raise ProtocolError(f"data set larger than {self.server.max_dataset} bytes")
-                    parts.append(data)
-                    if flags & 2:
-                        return Message(context_id, command, parts)
-            kind, length = self.conn.read_header()
-            if kind != PduType.P_DATA:
-                self.conn.read_exact(min(length, 1 << 16))
-                if kind == PduType.RELEASE_RQ and context_id is None:
-                    self._release = True  # answered once the operation in hand ends
-                    return None
-                if kind == PduType.ABORT:
-                    self.is_established = False
-                    return None
-                raise ProtocolError(f"unexpected PDU type {kind}", 2 if 1 <= kind <= 7 else 1)
-            if length > MAX_PDU:
-                raise ProtocolError(f"P-DATA-TF of {length} bytes exceeds {MAX_PDU}")
-            items.extend(read_pdvs(self.conn.read_exact(length)))
+        try:
+            while True:
+                while items:
+                    cid, flags, data = items.popleft()
+                    if context_id is None:
+                        if cid not in self.contexts:
+                            raise ProtocolError(f"presentation context {cid} was not accepted", 6)
+                        context_id = cid
+                    elif cid != context_id:
+                        raise ProtocolError("a message switched presentation contexts", 6)
+                    size += len(data)
+                    if flags & 1:
+                        if command is not None:
+                            raise ProtocolError("a command fragment after the command set", 6)
+                        if size > MAX_COMMAND:
+                            raise ProtocolError(f"command set longer than {MAX_COMMAND} bytes", 6)
+                        parts.append(data)
+                        if flags & 2:
+                            command = decode_command(b"".join(parts))
+                            parts, size = [], 0
+                            if command.get(0x0800, ABSENT) == ABSENT:
+                                return Message(context_id, command, None)
+                            if self.server.staging is not None and (
+                                command.get(0x0100) == Field.C_STORE_RQ
+                            ):
+                                stage = _DataSetStage(self, context_id, command)
+                    else:
+                        if command is None:
+                            raise ProtocolError("a data set fragment before the command set", 6)
+                        if size > self.server.max_dataset:
+                            raise ProtocolError(
+                                f"data set larger than {self.server.max_dataset} bytes"
+                            )
+                        if stage is not None:
+                            stage.add(data)
+                        else:
+                            parts.append(data)
+                        if flags & 2:
+                            if stage is not None:
+                                message, stage = stage.message(), None
+                                return message
+                            return Message(context_id, command, parts)
+                kind, length = self.conn.read_header()
+                if kind != PduType.P_DATA:
+                    self.conn.read_exact(min(length, 1 << 16))
+                    if kind == PduType.RELEASE_RQ and context_id is None:
+                        self._release = True  # answered once the operation in hand ends
+                        return None
+                    if kind == PduType.ABORT:
+                        self.is_established = False
+                        return None
+                    raise ProtocolError(f"unexpected PDU type {kind}", 2 if 1 <= kind <= 7 else 1)
+                if length > MAX_PDU:
+                    raise ProtocolError(f"P-DATA-TF of {length} bytes exceeds {MAX_PDU}")
+                items.extend(read_pdvs(self.conn.read_exact(length)))
+        finally:
+            if stage is not None:  # the message never completed
+                stage.discard()
 
     def cancelled(self, message_id: int) -> bool:
         """Whether a C-CANCEL for ``message_id`` has arrived (without waiting).
@@ -519,8 +659,14 @@ class Server:
         operations (0: never).
     max_dataset : int
         Largest data set accepted in one message (the association is aborted
-        beyond it, as nothing bounds it in the protocol; the data set is held in
-        memory until stored): 1 GiB.
+        beyond it, as nothing bounds it in the protocol): 1 GiB.
+    staging : Path or None
+        The storage folder: C-STORE data sets stream to staged files there
+        (:class:`Message` ``staged``); None keeps them in memory (``fragments``).
+    in_flight : InFlight or None
+        The counter of bytes in flight C-STORE data sets are reserved in (a data set
+        beyond its limit is not staged: ``refusal``); None: the process's
+        :data:`srkit.db.staging.IN_FLIGHT`.
     """
 
     def __init__(
@@ -541,7 +687,11 @@ class Server:
         reserved_slots: int = 0,
         idle_release: float = 60.0,
         max_lifetime: float = 0.0,
+        staging: Path | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
+        from srkit.db.staging import IN_FLIGHT
+
         self.socket = sock
         self.contexts = contexts
         self.handlers = handlers
@@ -557,6 +707,8 @@ class Server:
         self.reserved_slots = min(reserved_slots, max_associations - 1) if self.known else 0
         self.idle_release = idle_release
         self.max_lifetime = max_lifetime
+        self.staging = staging
+        self.in_flight = in_flight if in_flight is not None else IN_FLIGHT
         self.active_associations: list[Association] = []
         self._pending: dict[str, list[Association]] = {}
         self._pending_count = 0

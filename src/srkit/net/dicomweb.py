@@ -7,7 +7,6 @@ with a JSON ``detail``; nothing reaches the client as a traceback.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import secrets
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from srkit.db.staging import InFlight, StagedFile
 from srkit.errors import SrkitError
 from srkit.net import multipart
 from srkit.net.dicomjson import (
@@ -91,6 +91,7 @@ def make_router(
     prefix: str = "/dicomweb",
     token: str | None = None,
     max_upload: int = DEFAULT_MAX_UPLOAD,
+    in_flight: InFlight | None = None,
 ) -> APIRouter:
     """The DICOMweb routes over ``db`` (a :class:`srkit.db.Database`).
 
@@ -103,12 +104,16 @@ def make_router(
     token : str, optional
         Bearer token required on every request (no authentication when None).
     max_upload : int
-        Largest STOW-RS body accepted, in bytes.
+        Largest STOW-RS body accepted, in bytes (413 beyond it); parts stream to
+        staged files, so memory per upload stays a small constant.
+    in_flight : InFlight, optional
+        The counter of bytes in flight uploads are reserved in (503 with Retry-After
+        beyond its limit); the process's :data:`srkit.db.staging.IN_FLIGHT` when None.
     """
     router = APIRouter(prefix=prefix, dependencies=[Depends(bearer_auth(token))])
     _qido_routes(router, db, prefix)
     _wado_routes(router, db, prefix)
-    _stow_routes(router, db, prefix, max_upload)
+    _stow_routes(router, db, prefix, max_upload, in_flight)
     return router
 
 
@@ -325,53 +330,110 @@ def _wado_routes(router: APIRouter, db: Any, prefix: str) -> None:
 # ---------------------------------------------------------------- STOW-RS (PS3.18 10.5)
 
 
-async def _body(request: Request, max_upload: int) -> bytes:
+RETRY_AFTER = 5
+"""Seconds a STOW-RS client refused for too many bytes in flight is told to wait."""
+
+
+def _too_busy() -> HTTPException:
+    return HTTPException(
+        503, "too many bytes in flight, retry later", headers={"Retry-After": str(RETRY_AFTER)}
+    )
+
+
+async def _receive(
+    request: Request, db: Any, boundary: str, max_upload: int, in_flight: InFlight
+) -> tuple[list[tuple[multipart.Headers, StagedFile | None]], int]:
+    """Read the body as it arrives, each ``application/dicom`` part into a staged file
+    (memory bounded by the chunk size); returns the parts and the bytes reserved in
+    ``in_flight`` (the declared Content-Length up front, else as the body grows).
+    413 beyond ``max_upload``, 503 beyond the bytes-in-flight limit, 400 for broken
+    framing; nothing stays staged after an error."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_upload:
+    declared = int(length) if length and length.isdigit() else 0
+    if declared > max_upload:
         raise HTTPException(413, f"body larger than {max_upload} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_upload:
-            raise HTTPException(413, f"body larger than {max_upload} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    if declared and not in_flight.reserve(declared):
+        raise _too_busy()
+    reserved, size = declared, 0
+    received: list[tuple[multipart.Headers, StagedFile | None]] = []
+    current: StagedFile | None = None
+    try:
+        parser = multipart.StreamParser(boundary)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_upload:
+                raise HTTPException(413, f"body larger than {max_upload} bytes")
+            if size > reserved:  # no Content-Length, or more than it said
+                if not in_flight.reserve(size - reserved):
+                    raise _too_busy()
+                reserved = size
+            for event in parser.feed(chunk):
+                if isinstance(event, multipart.Headers):
+                    dicom = event.content_type in ("", "application/dicom")
+                    current = db.stage() if dicom else None
+                    received.append((event, current))
+                elif isinstance(event, multipart.End):
+                    if current is not None:
+                        current.finish()
+                    current = None
+                elif current is not None:
+                    current.write(event)
+        list(parser.close())
+    except BaseException as exc:
+        for _headers, staged in received:
+            if staged is not None:
+                staged.discard()
+        in_flight.release(reserved)
+        if isinstance(exc, multipart.MultipartError):
+            raise HTTPException(400, str(exc)) from None
+        if isinstance(exc, SrkitError):  # the staged file could not be written
+            LOGGER.error("STOW-RS: %s", exc)
+            raise HTTPException(503, "cannot stage the upload") from None
+        raise
+    return received, reserved
 
 
-def _store_part(db: Any, part: multipart.Part, study: str | None) -> tuple[dict[str, str], int]:
-    """Store one part; returns the SOP Class/Instance UIDs found and a failure reason
-    (0 on success)."""
-    from pydicom import dcmread
+def _store_part(
+    db: Any, staged: StagedFile | None, study: str | None
+) -> tuple[dict[str, str], int]:
+    """Store one part (its staged file, None for a part that is not application/dicom);
+    returns the SOP Class/Instance UIDs found and a failure reason (0 on success). The
+    staged file is renamed into place or discarded."""
+    from srkit.db.staging import parse_staged
 
     uids: dict[str, str] = {}
-    if part.content_type not in ("", "application/dicom"):
+    if staged is None:
         return uids, FAILURE_CANNOT_UNDERSTAND
     try:
-        ds = dcmread(io.BytesIO(part.content))
-        uids = {"class": str(ds.SOPClassUID), "instance": str(ds.SOPInstanceUID)}
-        study_uid = str(ds.StudyInstanceUID)
-    except Exception:
-        return uids, FAILURE_CANNOT_UNDERSTAND
-    if study is not None and study_uid != study:
-        return uids, FAILURE_NOT_MATCHING
-    try:
-        outcome = db.store(part.content, source="stow-rs")  # stored as received
-    except SrkitError as exc:
-        LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), exc)
-        return uids, FAILURE_CANNOT_UNDERSTAND
-    except OSError:
-        return uids, FAILURE_OUT_OF_RESOURCES
-    except Exception:
-        LOGGER.exception("STOW-RS: storing %s failed", uids.get("instance"))
-        return uids, FAILURE_PROCESSING
-    uids["study"] = study_uid
-    if outcome.status == "refused":
-        LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), outcome.warning)
-        return uids, FAILURE_DUPLICATE
-    if outcome.conflicts:
-        LOGGER.warning("STOW-RS: %s stored: %s", uids.get("instance"), outcome.warning)
-        uids["warning"] = outcome.warning or "conflict recorded"
-    return uids, 0
+        try:
+            _ds, rec = parse_staged(staged.path, size=staged.size, sha256=staged.sha256)
+        except Exception:
+            return uids, FAILURE_CANNOT_UNDERSTAND
+        inst = rec["instance"]
+        uids = {"class": str(inst["sop_class_uid"]), "instance": str(inst["sop_instance_uid"])}
+        study_uid = str(rec["study"]["study_instance_uid"])
+        if study is not None and study_uid != study:
+            return uids, FAILURE_NOT_MATCHING
+        try:
+            outcome = db.store(staged, source="stow-rs", record=rec)  # stored as received
+        except SrkitError as exc:
+            LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), exc)
+            return uids, FAILURE_CANNOT_UNDERSTAND
+        except OSError:
+            return uids, FAILURE_OUT_OF_RESOURCES
+        except Exception:
+            LOGGER.exception("STOW-RS: storing %s failed", uids.get("instance"))
+            return uids, FAILURE_PROCESSING
+        uids["study"] = study_uid
+        if outcome.status == "refused":
+            LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), outcome.warning)
+            return uids, FAILURE_DUPLICATE
+        if outcome.conflicts:
+            LOGGER.warning("STOW-RS: %s stored: %s", uids.get("instance"), outcome.warning)
+            uids["warning"] = outcome.warning or "conflict recorded"
+        return uids, 0
+    finally:
+        staged.discard()  # a no-op once renamed into place
 
 
 def _stow_response(
@@ -407,7 +469,13 @@ def _stow_response(
     return _json(body, status)
 
 
-def _stow_routes(router: APIRouter, db: Any, prefix: str, max_upload: int) -> None:
+def _stow_routes(
+    router: APIRouter, db: Any, prefix: str, max_upload: int, in_flight: InFlight | None = None
+) -> None:
+    from srkit.db.staging import IN_FLIGHT
+
+    counter = in_flight if in_flight is not None else IN_FLIGHT
+
     async def stow(request: Request, study: str | None = None) -> Response:
         check_path_uids(study)
         media, params = multipart.content_type_params(request.headers.get("content-type", ""))
@@ -415,14 +483,20 @@ def _stow_routes(router: APIRouter, db: Any, prefix: str, max_upload: int) -> No
             raise HTTPException(415, 'STOW-RS needs multipart/related; type="application/dicom"')
         if params.get("type", "application/dicom").lower() != "application/dicom":
             raise HTTPException(415, f"unsupported part type {params.get('type')!r}")
-        body = await _body(request, max_upload)
+        parts, reserved = await _receive(
+            request, db, params.get("boundary", ""), max_upload, counter
+        )
         try:
-            parts = multipart.parse(body, params.get("boundary", ""))
-        except multipart.MultipartError as exc:
-            raise HTTPException(400, str(exc)) from None
-        if not parts:
-            raise HTTPException(400, "no body parts")
-        results = [await run_in_threadpool(_store_part, db, part, study) for part in parts]
+            if not parts:
+                raise HTTPException(400, "no body parts")
+            results = []
+            for _headers, staged in parts:
+                results.append(await run_in_threadpool(_store_part, db, staged, study))
+        finally:
+            for _headers, staged in parts:
+                if staged is not None:
+                    staged.discard()
+            counter.release(reserved)
         return _stow_response(results, _base(request, prefix), study)
 
     router.add_api_route("/studies", stow, methods=["POST"])

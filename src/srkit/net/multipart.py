@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 from srkit.errors import SrkitError
 
-__all__ = ["MultipartError", "Part", "content_type_params", "encode_part", "parse", "new_boundary"]
+__all__ = [
+    "End",
+    "Headers",
+    "MultipartError",
+    "Part",
+    "StreamParser",
+    "content_type_params",
+    "encode_part",
+    "new_boundary",
+    "parse",
+]
 
 
 class MultipartError(SrkitError):
@@ -77,7 +87,8 @@ def _headers(block: bytes) -> dict[str, str]:
 
 
 def parse(body: bytes, boundary: str) -> list[Part]:
-    """The parts of a ``multipart/related`` body.
+    """The parts of a ``multipart/related`` body (held in memory; :class:`StreamParser`
+    reads one as it arrives).
 
     Raises
     ------
@@ -85,34 +96,153 @@ def parse(body: bytes, boundary: str) -> list[Part]:
         When the boundary never occurs, a part has no header block, or the closing
         boundary is missing.
     """
-    if not boundary or len(boundary) > 200:
-        raise MultipartError("missing or invalid boundary")
-    delimiter = b"--" + boundary.encode("latin-1")
-    start = body.find(delimiter)
-    if start < 0 or (start > 0 and body[start - 2 : start] != b"\r\n"):
-        raise MultipartError("the boundary does not occur in the body")
+    parser = StreamParser(boundary)
     parts: list[Part] = []
-    pos = start + len(delimiter)
-    marker = b"\r\n" + delimiter
-    while True:
-        if body[pos : pos + 2] == b"--":
-            return parts
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            break
-        if body[eol : eol + 4] == b"\r\n\r\n":
-            head_end, headers = eol, {}
+    headers: dict[str, str] = {}
+    content: list[bytes] = []
+    for event in [*parser.feed(body), *parser.close()]:
+        if isinstance(event, Headers):
+            headers, content = event.headers, []
+        elif isinstance(event, End):
+            parts.append(Part(headers, b"".join(content)))
         else:
-            head_end = body.find(b"\r\n\r\n", eol)
-            if head_end < 0:
-                raise MultipartError("part without the blank line ending its headers")
-            headers = _headers(body[eol + 2 : head_end])
-        end = body.find(marker, head_end + 4)
+            content.append(bytes(event))
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """Event of :class:`StreamParser`: a part begins, with these headers."""
+
+    headers: dict[str, str]
+
+    @property
+    def content_type(self) -> str:
+        """As :attr:`Part.content_type`."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """Event of :class:`StreamParser`: the current part ended."""
+
+
+Event = Headers | End | bytes
+"""What :meth:`StreamParser.feed` yields: part headers, content bytes, part end."""
+
+MAX_HEADERS = 1 << 16
+"""Longest header block of a part (and preamble before the first boundary)."""
+
+
+class StreamParser:
+    """An incremental ``multipart/related`` parser: bytes in as they arrive, events
+    out (:class:`Headers`, content ``bytes``, :class:`End`), the boundary found across
+    chunk edges. Memory stays bounded by the chunk size plus the delimiter length
+    (headers and preamble at most :data:`MAX_HEADERS`).
+
+    Parameters
+    ----------
+    boundary : str
+        The ``boundary`` parameter of the body's Content-Type (RFC 2046 Section 5.1.1).
+
+    Raises
+    ------
+    MultipartError
+        From :meth:`feed` or :meth:`close` when the framing is broken.
+    """
+
+    def __init__(self, boundary: str) -> None:
+        if not boundary or len(boundary) > 200:
+            raise MultipartError("missing or invalid boundary")
+        self._delimiter = b"--" + boundary.encode("latin-1")
+        self._marker = b"\r\n" + self._delimiter
+        self._buf = bytearray()
+        self._state = "preamble"
+
+    @property
+    def done(self) -> bool:
+        """Whether the closing boundary was read."""
+        return self._state == "done"
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> Iterator[Event]:
+        """The events that ``chunk`` completes."""
+        if self._state == "done":
+            return  # the epilogue is ignored
+        self._buf += chunk
+        while True:
+            step = getattr(self, f"_{self._state}")()
+            if step is None:
+                return
+            yield from step
+
+    def close(self) -> Iterator[Event]:
+        """End of the body: raises :class:`MultipartError` unless the closing
+        boundary was read."""
+        if self._state == "preamble":
+            raise MultipartError("the boundary does not occur in the body")
+        if self._state == "headers" and len(self._buf) > 2:
+            raise MultipartError("part without the blank line ending its headers")
+        if self._state != "done":
+            raise MultipartError("the closing boundary is missing")
+        return iter(())
+
+    # each state: None (needs more bytes), or the events of one step
+    def _preamble(self) -> list[Event] | None:
+        buf, delimiter = self._buf, self._delimiter
+        start = buf.find(delimiter)
+        if start < 0:
+            if len(buf) > MAX_HEADERS:
+                raise MultipartError("the boundary does not occur in the body")
+            return None
+        if start > 0 and buf[start - 2 : start] != b"\r\n":
+            raise MultipartError("the boundary does not occur in the body")
+        del buf[: start + len(delimiter)]
+        self._state = "delimited"
+        return []
+
+    def _delimited(self) -> list[Event] | None:
+        buf = self._buf
+        if len(buf) < 2:
+            return None
+        if buf[:2] == b"--":
+            self._state = "done"
+            buf.clear()
+            return None
+        eol = buf.find(b"\r\n")
+        if eol < 0:
+            if len(buf) > MAX_HEADERS:
+                raise MultipartError("the closing boundary is missing")
+            return None
+        del buf[:eol]  # transport padding; the CRLF stays, the header search starts there
+        self._state = "headers"
+        return []
+
+    def _headers(self) -> list[Event] | None:
+        buf = self._buf
+        end = buf.find(b"\r\n\r\n")
         if end < 0:
-            break
-        parts.append(Part(headers, body[head_end + 4 : end]))
-        pos = end + len(marker)
-    raise MultipartError("the closing boundary is missing")
+            if len(buf) > MAX_HEADERS:
+                raise MultipartError("part without the blank line ending its headers")
+            return None
+        headers = _headers(bytes(buf[2:end])) if end > 0 else {}
+        del buf[: end + 4]
+        self._state = "content"
+        return [Headers(headers)]
+
+    def _content(self) -> list[Event] | None:
+        buf, marker = self._buf, self._marker
+        end = buf.find(marker)
+        if end < 0:
+            keep = len(marker) - 1
+            if len(buf) <= keep:
+                return None
+            out = bytes(buf[: len(buf) - keep])
+            del buf[: len(buf) - keep]
+            return [out]  # the next round finds too few bytes and waits
+        events: list[Event] = [bytes(buf[:end])] if end else []
+        del buf[: end + len(marker)]
+        self._state = "delimited"
+        return [*events, End()]
 
 
 def new_boundary() -> str:

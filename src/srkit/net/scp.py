@@ -143,6 +143,7 @@ class Services:
 
     def _store(self, assoc: Association, msg: Message) -> tuple[int, str]:
         from srkit.db.ingest import parse_received
+        from srkit.db.staging import StagedFile, parse_staged
 
         caller = assoc.calling_ae
         if not self.config.may(caller, "store"):
@@ -152,12 +153,21 @@ class Services:
         sop_instance = str(msg.command.get(0x1000, ""))
         if sop_class != str(context.abstract_syntax):
             return STORE_NOT_MATCHING, "SOP Class differs from the presentation context"
-        if not _looks_like_data_set(msg.fragments, context.transfer_syntax[0]):
+        if msg.refusal is not None:  # not staged: too many bytes in flight, or disk
+            LOGGER.warning("C-STORE %s from %s refused: %s", sop_instance, caller, msg.refusal)
+            return OUT_OF_RESOURCES, msg.refusal
+        head = msg.head if msg.staged is not None else bytes((msg.fragments or [b""])[0][:8])
+        if not _looks_like_data_set(head, context.transfer_syntax[0]):
             return CANNOT_UNDERSTAND, "not a DICOM data set"
-        meta = file_meta(sop_class, sop_instance, str(context.transfer_syntax[0]), caller)
-        data = b"".join([meta, *(msg.fragments or ())])
+        data: bytes | StagedFile
         try:
-            _ds, rec = parse_received(data)
+            if msg.staged is not None:
+                data = msg.staged
+                _ds, rec = parse_staged(data.path, size=data.size, sha256=data.sha256)
+            else:
+                meta = file_meta(sop_class, sop_instance, str(context.transfer_syntax[0]), caller)
+                data = b"".join([meta, *(msg.fragments or ())])
+                _ds, rec = parse_received(data)
         except SrkitError as exc:
             LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc.message)
             return CANNOT_UNDERSTAND, (
@@ -173,7 +183,7 @@ class Services:
             return STORE_NOT_MATCHING, "UIDs differ from the request"
         return self._commit(rec, data, caller, sop_instance)
 
-    def _commit(self, rec: dict[str, Any], data: bytes, caller: str, uid: str) -> tuple[int, str]:
+    def _commit(self, rec: dict[str, Any], data: Any, caller: str, uid: str) -> tuple[int, str]:
         """Store and map the outcome to a status (:func:`srkit.net.status.store_status`:
         0x0111 for a refused conflicting duplicate, 0xB000 for a stored instance whose
         conflicts were recorded)."""
@@ -389,11 +399,11 @@ class _Counts:
         assoc.respond(msg, rsp, status, identifier, extra=fields)
 
 
-def _looks_like_data_set(fragments: Sequence[Any] | None, syntax: Any) -> bool:
+def _looks_like_data_set(head: bytes, syntax: Any) -> bool:
     """Whether a received data set starts like one (PS3.5 Section 7.1): its first
-    element is outside the command group 0000 and, in explicit VR, has a VR of two
-    upper-case letters. Rejects junk before the parser spends time on it."""
-    head = bytes(fragments[0][:8]) if fragments else b""
+    element (``head``, its first 8 bytes) is outside the command group 0000 and, in
+    explicit VR, has a VR of two upper-case letters. Rejects junk before the parser
+    spends time on it."""
     if syntax.is_deflated or not syntax.is_little_endian:
         return bool(head)
     if len(head) < 8:
@@ -569,6 +579,7 @@ def make_server(
     C-MOVE sub-associations. ``options``: ``max_associations``, ``timeout``,
     ``max_dataset`` of :class:`srkit.net.acceptor.Server`."""
     allowed = (lambda title: title in config.peers) if config.restricted else None
+    options.setdefault("staging", getattr(db, "storage", None))  # C-STORE data sets on disk
     return Server(
         sock,
         supported_contexts(config),

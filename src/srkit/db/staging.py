@@ -1,0 +1,430 @@
+"""Staged files: received bytes on their way into the storage layout.
+
+A transfer (C-STORE data set, PS3.7 Section 9.1.1; STOW-RS part, PS3.18 Section
+10.5; a copy made by ``srkit import --copy``) is written to a staged file under
+``<storage>/.staging/``, on the file system of the storage layout, so that the final
+:func:`os.replace` into ``<study>/<series>/<sop>.dcm`` (PS3.10 Section 7 file) is
+atomic. A staged file is named ``<pid>-<random>.part`` and its process holds an
+exclusive :func:`fcntl.flock` on it from creation until it is renamed into place or
+discarded; the SHA-256 and size are computed while writing, so nobody reads the bytes
+again to hash them.
+
+Cleaning (:func:`clean_stale`) removes only staged files that no live process holds
+(the lock can be taken without waiting) and that are older than a minimum age, so
+that ``srkit import`` or a second listener never deletes a transfer in progress.
+
+:class:`InFlight` counts the bytes of transfers being received in a process; a
+transfer that would exceed its limit is refused early (C-STORE 0xA700, PS3.4 Table
+B.2-1; STOW-RS 503) instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from srkit.errors import SrkitError
+
+try:
+    import fcntl
+
+    _HAS_FLOCK = True
+except ImportError:  # pragma: no cover - not on POSIX
+    _HAS_FLOCK = False
+
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "IN_FLIGHT",
+    "InFlight",
+    "STAGING_DIR",
+    "STALE_AGE",
+    "StagedFile",
+    "clean_stale",
+    "file_sha256",
+    "parse_staged",
+    "is_held",
+    "staged_leftovers",
+    "staging_dir",
+]
+
+STAGING_DIR = ".staging"
+"""The folder of staged files inside the storage folder."""
+PART_SUFFIX = ".part"
+STALE_AGE = 60.0
+"""Seconds an unlocked staged file must have been left untouched before start-up
+cleaning removes it (a file is locked from the moment it is created; the age covers
+the instant between its creation and its lock)."""
+DEFAULT_MAX_IN_FLIGHT = 2 << 30
+"""Default cap on the bytes of transfers being received at once by one process: 2 GiB
+(staged on disk; memory per transfer is a small constant)."""
+_BUFFER = 1 << 16
+
+
+def staging_dir(storage: Path) -> Path:
+    """``<storage>/.staging`` (not created)."""
+    return Path(storage) / STAGING_DIR
+
+
+class StagedFile:
+    """A file being received, owned (``flock``) by this process until it is renamed
+    into place or discarded.
+
+    Parameters
+    ----------
+    storage : Path
+        The storage folder; the file is created in its ``.staging`` folder.
+
+    Raises
+    ------
+    SrkitError
+        The file cannot be created.
+
+    Examples
+    --------
+    >>> with StagedFile(storage) as staged:          # doctest: +SKIP
+    ...     staged.write(b"...")
+    ...     db.store_staged(staged)
+    """
+
+    def __init__(self, storage: Path) -> None:
+        folder = staging_dir(storage)
+        self.path = folder / f"{os.getpid()}-{secrets.token_hex(8)}{PART_SUFFIX}"
+        self.size = 0
+        self._hash = hashlib.sha256()
+        self._file: IO[bytes] | None = None
+        self._fd = -1
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:
+            raise SrkitError(f"cannot stage: {exc.strerror}", source=str(folder)) from None
+        if _HAS_FLOCK:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._fd = fd
+        self._file = os.fdopen(fd, "wb", buffering=_BUFFER, closefd=False)
+
+    @classmethod
+    def from_bytes(cls, storage: Path, data: bytes) -> StagedFile:
+        """A staged file holding ``data`` (written and flushed)."""
+        staged = cls(storage)
+        try:
+            staged.write(data)
+            staged.finish()
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Append ``chunk`` (hash and size follow)."""
+        if self._file is None:
+            raise SrkitError("staged file closed", source=str(self.path))
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            raise SrkitError(f"cannot stage: {exc.strerror}", source=str(self.path)) from None
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def finish(self) -> None:
+        """Flush what was written (the lock stays), before the file is read or renamed."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError as exc:
+                raise SrkitError(f"cannot stage: {exc.strerror}", source=str(self.path)) from None
+            self._file = None
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes written (hex)."""
+        return self._hash.hexdigest()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the lock is released (after :meth:`close` or :meth:`discard`)."""
+        return self._fd < 0
+
+    # -- ending -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the file and its lock (once it is renamed into place, or to keep it)."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+        if self._fd >= 0:
+            os.close(self._fd)  # releases the flock
+            self._fd = -1
+
+    def discard(self) -> None:
+        """Remove the staged file (if still under its staged name) and release it."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self.close()
+
+    def __enter__(self) -> StagedFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if kind is not None or os.path.lexists(self.path):
+            self.discard()  # an error, or never renamed into place
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        # a staged file dropped without an ending (a request never served): its
+        # process would hold it, and cleaning skip it, for as long as it runs
+        if getattr(self, "_fd", -1) >= 0:
+            self.discard()
+
+    def __repr__(self) -> str:
+        return f"StagedFile({str(self.path)!r}, size={self.size})"
+
+
+# -- parsing for the index ------------------------------------------------------------
+
+WHOLE_PARSE_MAX = 8 << 20
+"""Staged files up to this size are parsed whole (srkit's fast parser, as
+:func:`srkit.db.ingest.parse_received`); larger ones up to their Pixel Data only."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_staged(
+    path: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    name: str = "<received>",
+) -> tuple[Any, dict[str, Any]]:
+    """The dataset and index record of a Part 10 file (PS3.10 Section 7), reading at
+    most :data:`WHOLE_PARSE_MAX` bytes into memory whatever the file's size.
+
+    A large file is read by pydicom up to its Pixel Data (or Float/Double Float Pixel
+    Data), whose element header is then checked against the file size: a declared
+    length beyond the end of the file is a file cut short. ``size`` and ``sha256`` are
+    the staged file's (computed when not given).
+
+    Raises
+    ------
+    SrkitError
+        Not DICOM, cut short, a DICOMDIR, or lacking a UID the index needs.
+    """
+    from srkit.db.ingest import parse_received
+
+    size = os.path.getsize(path) if size is None else size
+    if size <= WHOLE_PARSE_MAX:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        ds, rec = parse_received(data, name)
+    else:
+        ds, rec = _parse_header(path, size, name)
+    rec["size"] = size
+    rec["content_hash"] = sha256 or file_sha256(path)
+    return ds, rec
+
+
+_UNDEFINED = 0xFFFFFFFF
+_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC"})
+
+
+def _parse_header(path: str | os.PathLike[str], size: int, name: str) -> tuple[Any, dict[str, Any]]:
+    import struct
+    import warnings
+
+    from pydicom import dcmread
+    from pydicom.uid import UID
+
+    from srkit.db.ingest import DICOMDIR_CLASS, _check_complete, _text, record_from_dataset
+
+    try:
+        with open(path, "rb") as stream, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(stream, stop_before_pixels=True, defer_size=1 << 16)
+            at = stream.tell()
+            head = stream.read(12)
+    except Exception as exc:  # pydicom raises many kinds on garbage input
+        raise SrkitError(f"not a readable DICOM file ({type(exc).__name__})", source=name) from None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        raise SrkitError("a DICOMDIR is not an instance", source=name)
+    syntax = UID(str(getattr(meta, "TransferSyntaxUID", "") or "1.2.840.10008.1.2"))
+    if len(head) >= 8 and not syntax.is_deflated:
+        order = "<" if syntax.is_little_endian else ">"
+        (group, element) = struct.unpack(order + "HH", head[:4])
+        if group == 0x7FE0 and element in (0x0008, 0x0009, 0x0010):
+            if syntax.is_implicit_VR:
+                (length,) = struct.unpack(order + "I", head[4:8])
+                start = at + 8
+            elif head[4:6] in _LONG_VRS and len(head) >= 12:
+                (length,) = struct.unpack(order + "I", head[8:12])
+                start = at + 12
+            else:
+                (length,) = struct.unpack(order + "H", head[6:8])
+                start = at + 8
+            if length != _UNDEFINED and start + length > size:
+                raise SrkitError("truncated file (Pixel Data cut short)", source=name)
+    _check_complete(ds, size, name)  # the last element read, when there is no Pixel Data
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = record_from_dataset(ds)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name) from None
+    return ds, rec
+
+
+# -- ownership and cleaning -----------------------------------------------------------
+
+
+def is_held(path: str | os.PathLike[str]) -> bool:
+    """Whether a live process holds the staged file's lock (False if it has gone)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        if not _HAS_FLOCK:  # pragma: no cover
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+    finally:
+        os.close(fd)
+
+
+def _remove_if_stale(path: str, min_age: float, now: float) -> bool:
+    """Remove ``path`` while holding its lock, when nobody else holds it and it is
+    older than ``min_age`` seconds."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        if _HAS_FLOCK:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a transfer in progress
+        st = os.fstat(fd)
+        if now - st.st_mtime < min_age:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+            return True
+        return False
+    finally:
+        os.close(fd)
+
+
+def _legacy_parts(storage: Path) -> Iterator[str]:
+    """``.<name>.part`` files beside targets in the layout (written by older srkit)."""
+    for dirpath, dirs, files in os.walk(storage):
+        if dirpath == str(storage):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.startswith(".") and name.endswith(PART_SUFFIX):
+                yield os.path.join(dirpath, name)
+
+
+def staged_leftovers(storage: Path, *, legacy: bool = True) -> list[Path]:
+    """Staged files no live process holds: under ``.staging`` and, with ``legacy``,
+    ``.<name>.part`` files beside targets."""
+    storage = Path(storage)
+    if not storage.is_dir():
+        return []
+    found: list[str] = []
+    folder = staging_dir(storage)
+    if folder.is_dir():
+        found += [str(p) for p in folder.iterdir() if p.name.endswith(PART_SUFFIX)]
+    if legacy:
+        found += list(_legacy_parts(storage))
+    return [Path(p) for p in sorted(found) if not is_held(p)]
+
+
+def clean_stale(storage: Path, *, min_age: float = STALE_AGE, legacy: bool = False) -> list[Path]:
+    """Remove staged files that no live process holds and that are older than
+    ``min_age`` seconds; returns the files removed.
+
+    Called at start-up of ``srkit listen`` and ``srkit import --copy``: a transfer in
+    progress in another process keeps its lock and is never touched. ``legacy`` also
+    walks the layout for ``.part`` files of older srkit versions (a full walk).
+    """
+    storage = Path(storage)
+    removed: list[Path] = []
+    now = time.time()
+    candidates: list[str] = []
+    folder = staging_dir(storage)
+    if folder.is_dir():
+        candidates += [str(p) for p in folder.iterdir() if p.name.endswith(PART_SUFFIX)]
+    if legacy and storage.is_dir():
+        candidates += list(_legacy_parts(storage))
+    for path in candidates:
+        if _remove_if_stale(path, min_age, now):
+            removed.append(Path(path))
+    return removed
+
+
+# -- bytes in flight ------------------------------------------------------------------
+
+
+class InFlight:
+    """The bytes of transfers being received by this process, against a limit.
+
+    Parameters
+    ----------
+    limit : int
+        Most bytes in flight at once (0 or less: no limit).
+    """
+
+    def __init__(self, limit: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, size: int) -> bool:
+        """Count ``size`` more bytes; False (nothing counted) if that exceeds the limit."""
+        with self._lock:
+            if self.limit > 0 and self.used + size > self.limit:
+                return False
+            self.used += size
+            return True
+
+    def release(self, size: int) -> None:
+        """Forget ``size`` bytes reserved earlier."""
+        with self._lock:
+            self.used = max(0, self.used - size)
+
+    def __repr__(self) -> str:
+        return f"InFlight(used={self.used}, limit={self.limit})"
+
+
+IN_FLIGHT = InFlight()
+"""The process's counter, shared by the DIMSE listener and STOW-RS unless they are given
+their own (``srkit listen --max-in-flight``, ``srkit serve --max-in-flight`` set its
+limit)."""

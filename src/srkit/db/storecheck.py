@@ -1,0 +1,143 @@
+"""Storage checks for :meth:`srkit.db.database.Database.check_integrity`: the storage
+folder against the index.
+
+Three kinds of problem, each one line naming the file (and what a repair did):
+
+- a staged file (:mod:`srkit.db.staging`) that no live process holds: a transfer
+  whose process died (SIGKILL, power loss). Repair removes it (once it has been left
+  untouched for :data:`REPAIR_MIN_AGE` seconds).
+- an orphan: a file in the storage layout (``<study>/<series>/<sop>.dcm``, PS3.10
+  Section 7 file) that no instance row references, e.g. an instance acknowledged
+  before its index row was lost, or a copy of a killed ``import --copy``. Repair
+  indexes it when it parses, sits under the name its UIDs give and its SOP Instance
+  UID is not indexed; otherwise it is moved aside to ``<storage>/.lost/``, never
+  deleted.
+- an instance row whose copy in the storage folder is missing. Repair removes the
+  row (the index no longer promises what cannot be retrieved).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from srkit.db.staging import PART_SUFFIX, _remove_if_stale, staged_leftovers
+
+if TYPE_CHECKING:
+    from srkit.db.database import Database
+
+__all__ = ["LOST_DIR", "REPAIR_MIN_AGE", "storage_problems"]
+
+LOST_DIR = ".lost"
+"""Where a repair moves files it cannot index, inside the storage folder."""
+REPAIR_MIN_AGE = 2.0
+"""Seconds an unheld staged file must have been untouched before a repair removes it
+(covers the instant between a staged file's creation and its lock)."""
+
+
+def storage_problems(db: Database, *, repair: bool = False) -> list[str]:
+    """The storage folder's problems (module docstring), one line each; with
+    ``repair``, each line also says what was done about it."""
+    root = Path(db.storage)
+    if not root.is_dir():
+        return []
+    problems: list[str] = []
+    now = time.time()
+    for leftover in staged_leftovers(root):
+        line = f"{leftover}: staged file left by a process that has gone"
+        if repair:
+            done = _remove_if_stale(str(leftover), REPAIR_MIN_AGE, now)
+            line += " (removed)" if done else " (kept: too recent)"
+        problems.append(line)
+    indexed = _indexed_copies(db)
+    on_disk: set[str] = set()
+    for path in _layout_files(root):
+        on_disk.add(path)
+        if path not in indexed:
+            line = f"{path}: file in the storage folder that no instance references"
+            problems.append(line + (f" ({_adopt(db, root, path)})" if repair else ""))
+    for path, uid in sorted(indexed.items()):
+        if path not in on_disk and _inside(path, root) and not os.path.exists(path):
+            line = f"{path}: stored file of instance {uid} is missing"
+            if repair:
+                db.remove("IMAGE", uid)
+                line += " (removed from the index)"
+            problems.append(line)
+    return problems
+
+
+def _inside(path: str, root: Path) -> bool:
+    return path.startswith(os.path.abspath(root) + os.sep)
+
+
+def _indexed_copies(db: Database) -> dict[str, str]:
+    """Absolute path -> SOP Instance UID of the instances copied into storage."""
+    from sqlalchemy import select
+
+    from srkit.db import schema as S
+
+    i = S.instance
+    stmt = select(i.c.path, i.c.sop_instance_uid).where(i.c.copied.is_(True))
+    with db._reader.connect() as conn:
+        return {os.path.abspath(p): str(uid) for p, uid in conn.execute(stmt)}
+
+
+def _layout_files(root: Path) -> list[str]:
+    """The files of the storage layout (``.staging``, ``.lost`` and staged ``.part``
+    files left out)."""
+    found: list[str] = []
+    top = os.path.abspath(root)
+    for dirpath, dirs, files in os.walk(top):
+        if dirpath == top:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.startswith(".") and name.endswith(PART_SUFFIX):
+                continue
+            found.append(os.path.join(dirpath, name))
+    return sorted(found)
+
+
+def _adopt(db: Database, root: Path, path: str) -> str:
+    """Index an orphan file in place, else move it aside; says which."""
+    from srkit.db.index import ImportReport
+    from srkit.db.staging import parse_staged
+    from srkit.db.storage import storage_path
+    from srkit.errors import SrkitError
+
+    reason = "not DICOM"
+    try:
+        _ds, rec = parse_staged(path, name=path)
+        expected = storage_path(
+            root,
+            str(rec["study"]["study_instance_uid"]),
+            str(rec["series"]["series_instance_uid"]),
+            str(rec["instance"]["sop_instance_uid"]),
+        )
+        if os.path.abspath(expected) != path:
+            reason = "not under the name its UIDs give"
+        elif db.instance_path(str(rec["instance"]["sop_instance_uid"])) is not None:
+            reason = "its SOP Instance UID is indexed with another file"
+        else:
+            rec.update(path=path, source_path=None, copied=True, mtime_ns=None)
+            report = ImportReport()
+            db._write_records([rec], report)
+            if report.imported == 1:
+                return "indexed"
+            reason = "the index refused it"
+    except SrkitError as exc:
+        reason = exc.message
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    return _move_aside(root, path, reason)
+
+
+def _move_aside(root: Path, path: str, reason: str) -> str:
+    lost = Path(root) / LOST_DIR / os.path.relpath(path, os.path.abspath(root))
+    try:
+        lost.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, lost)
+    except OSError as exc:
+        return f"{reason}; cannot move it aside: {exc.strerror}"
+    return f"{reason}: moved to {lost}"
