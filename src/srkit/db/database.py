@@ -17,8 +17,9 @@ from pydicom.dataset import Dataset
 
 from srkit.db import engine as E
 from srkit.db import schema as S
-from srkit.db.index import ImportReport, chunks, write_batch
+from srkit.db.index import ImportReport, write_batch
 from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
+from srkit.db.sql import chunks
 from srkit.db.staging import StagedFile
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
@@ -26,9 +27,6 @@ from srkit.db.writer import StoreOutcome, check_policy
 from srkit.errors import SrkitError
 
 __all__ = ["Database", "ImportReport", "DuplicateInstanceError", "StoreOutcome"]
-
-BATCH = 250
-"""Records per transaction during an import."""
 
 
 class Database:
@@ -318,7 +316,7 @@ class Database:
         from srkit.db.ingest import parse_received, record_from_dataset
 
         if isinstance(data, StagedFile):
-            from srkit.db.staging import parse_staged
+            from srkit.db.ingest import parse_staged
 
             try:
                 data.finish()
@@ -394,7 +392,7 @@ class Database:
     ) -> str:
         """Index a staged Part 10 file and rename it into the storage layout.
 
-        Only what the index needs is read (:func:`srkit.db.staging.parse_staged`: the
+        Only what the index needs is read (:func:`srkit.db.ingest.parse_staged`: the
         whole file up to 8 MiB, else up to its Pixel Data), so a large instance is
         never held in memory; its SHA-256 and size come from the staged file.
         ``record`` is the file's record when the caller parsed it already. The staged

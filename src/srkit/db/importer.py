@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = ["run_import"]
 
+BATCH = 250
+"""Records per transaction during an import."""
+
 POOL_MIN_FILES = 48
 """Below this many files parsing stays in the calling process (a pool costs more)."""
 
@@ -106,8 +109,6 @@ def run_import(
     progress: bool | Callable[[int, int], None],
 ) -> ImportReport:
     """See :meth:`srkit.db.database.Database.import_paths`."""
-    from srkit.db.database import BATCH
-
     report = ImportReport()
     files, missing = expand_paths(paths)
     for path, reason in missing:

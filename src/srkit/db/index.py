@@ -23,7 +23,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
-from srkit.db.hierarchy import ConnectionSql, Placer
+from srkit.db.hierarchy import Placer
+from srkit.db.sql import ConnectionSql, chunks
 from srkit.db.writer import (
     conflict_copy_path,
     drop_instance,
@@ -41,8 +42,6 @@ __all__ = [
     "known_files",
     "write_batch",
 ]
-
-_CHUNK = 500
 
 
 @dataclass
@@ -104,12 +103,6 @@ class ImportReport:
             "conflicts": [list(c) for c in self.conflicts],
             "warnings": [list(w) for w in self.warnings],
         }
-
-
-def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    """``values`` in slices small enough for one ``IN (...)`` clause."""
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 def _lookup(conn: Connection, column: Any, key: Any, values: Iterable[Any]) -> dict[Any, Any]:

@@ -26,11 +26,13 @@ from pydicom.dataset import Dataset
 from srkit.codec.reader import load_dataset
 from srkit.codec.sopclass import is_sr_sop_class
 from srkit.db.hierarchy import patient_key
+from srkit.db.staging import StagedFile, file_sha256
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
 from srkit.errors import SrkitError
 
 __all__ = [
     "parse_file",
+    "parse_staged",
     "parse_bytes",
     "parse_received",
     "record_from_dataset",
@@ -322,6 +324,93 @@ def _check_complete(ds: Dataset, size: int, name: str) -> None:
             raise SrkitError("truncated file (last element cut short)", source=name)
 
 
+# -- staged files (C-STORE, STOW-RS) ---------------------------------------------------
+
+WHOLE_PARSE_MAX = 8 << 20
+"""Staged files up to this size are parsed whole (srkit's fast parser, as
+:func:`srkit.db.ingest.parse_received`); larger ones up to their Pixel Data only."""
+
+
+def parse_staged(
+    path: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    name: str = "<received>",
+) -> tuple[Any, dict[str, Any]]:
+    """The dataset and index record of a Part 10 file (PS3.10 Section 7), reading at
+    most :data:`WHOLE_PARSE_MAX` bytes into memory whatever the file's size.
+
+    A large file is read by pydicom up to its Pixel Data (or Float/Double Float Pixel
+    Data), whose element header is then checked against the file size: a declared
+    length beyond the end of the file is a file cut short. ``size`` and ``sha256`` are
+    the staged file's (computed when not given).
+
+    Raises
+    ------
+    SrkitError
+        Not DICOM, cut short, a DICOMDIR, or lacking a UID the index needs.
+    """
+    size = os.path.getsize(path) if size is None else size
+    if size <= WHOLE_PARSE_MAX:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        ds, rec = parse_received(data, name)
+    else:
+        ds, rec = _parse_header(path, size, name)
+    rec["size"] = size
+    rec["content_hash"] = sha256 or file_sha256(path)
+    return ds, rec
+
+
+_UNDEFINED = 0xFFFFFFFF
+_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC"})
+
+
+def _parse_header(path: str | os.PathLike[str], size: int, name: str) -> tuple[Any, dict[str, Any]]:
+    import struct
+    import warnings
+
+    from pydicom import dcmread
+    from pydicom.uid import UID
+
+    try:
+        with open(path, "rb") as stream, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(stream, stop_before_pixels=True, defer_size=1 << 16)
+            at = stream.tell()
+            head = stream.read(12)
+    except Exception as exc:  # pydicom raises many kinds on garbage input
+        raise SrkitError(f"not a readable DICOM file ({type(exc).__name__})", source=name) from None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        raise SrkitError("a DICOMDIR is not an instance", source=name)
+    syntax = UID(str(getattr(meta, "TransferSyntaxUID", "") or "1.2.840.10008.1.2"))
+    if len(head) >= 8 and not syntax.is_deflated:
+        order = "<" if syntax.is_little_endian else ">"
+        (group, element) = struct.unpack(order + "HH", head[:4])
+        if group == 0x7FE0 and element in (0x0008, 0x0009, 0x0010):
+            if syntax.is_implicit_VR:
+                (length,) = struct.unpack(order + "I", head[4:8])
+                start = at + 8
+            elif head[4:6] in _LONG_VRS and len(head) >= 12:
+                (length,) = struct.unpack(order + "I", head[8:12])
+                start = at + 12
+            else:
+                (length,) = struct.unpack(order + "H", head[6:8])
+                start = at + 8
+            if length != _UNDEFINED and start + length > size:
+                raise SrkitError("truncated file (Pixel Data cut short)", source=name)
+    _check_complete(ds, size, name)  # the last element read, when there is no Pixel Data
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = record_from_dataset(ds)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name) from None
+    return ds, rec
+
+
 def parse_file(path: str, copy_root: str | None = None) -> dict[str, Any]:
     """Parse one file into a record; a failure becomes ``{"path": ..., "error": ...}``.
 
@@ -362,7 +451,6 @@ def parse_file(path: str, copy_root: str | None = None) -> dict[str, Any]:
 def create_exclusive(target: Path, data: bytes) -> str:
     """Create ``target`` with ``data`` unless it exists (atomic: a staged file in the
     storage folder's ``.staging``, owned by this process, then a hard link)."""
-    from srkit.db.staging import StagedFile
 
     if target.exists():
         return "exists"

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from srkit.db import engine as E
-from srkit.db.hierarchy import Conflict, ConnectionSql, CursorSql, Placer, Sql
+from srkit.db.hierarchy import Conflict, Placer
 from srkit.db.index import _write_sr
+from srkit.db.sql import ConnectionSql, CursorSql, Sql
 from srkit.db.staging import StagedFile
 from srkit.db.storage import remove_file
 from srkit.db.writer import (

@@ -102,7 +102,7 @@ def _layout_files(root: Path) -> list[str]:
 def _adopt(db: Database, root: Path, path: str) -> str:
     """Index an orphan file in place, else move it aside; says which."""
     from srkit.db.index import ImportReport
-    from srkit.db.staging import parse_staged
+    from srkit.db.ingest import parse_staged
     from srkit.db.storage import storage_path
     from srkit.errors import SrkitError
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from srkit.db.hierarchy import POLICIES, Conflict, Placer, Sql, conflict_row
+from srkit.db.hierarchy import POLICIES, Conflict, Placer, conflict_row
+from srkit.db.sql import Sql
 from srkit.errors import SrkitError
 
 __all__ = [
