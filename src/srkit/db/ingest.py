@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pydicom import dcmread
-from pydicom.datadict import dictionary_VR, keyword_dict
+from pydicom.datadict import keyword_dict
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from srkit.codec.reader import load_dataset
 from srkit.codec.sopclass import is_sr_sop_class
+from srkit.db.attributes import ATTRIBUTES, BY_LEVEL, INTEGER_COLUMNS
 from srkit.db.hierarchy import patient_key
 from srkit.db.staging import StagedFile, file_sha256
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
@@ -42,61 +43,16 @@ __all__ = [
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
-_PATIENT = {
-    "patient_id": "PatientID",
-    "issuer_of_patient_id": "IssuerOfPatientID",
-    "patient_name": "PatientName",
-    "patient_birth_date": "PatientBirthDate",
-    "patient_sex": "PatientSex",
-}
-_STUDY = {
-    "study_instance_uid": "StudyInstanceUID",
-    "study_date": "StudyDate",
-    "study_time": "StudyTime",
-    "accession_number": "AccessionNumber",
-    "study_id": "StudyID",
-    "study_description": "StudyDescription",
-    "referring_physician_name": "ReferringPhysicianName",
-    "institution_name": "InstitutionName",
-}
-_SERIES = {
-    "series_instance_uid": "SeriesInstanceUID",
-    "modality": "Modality",
-    "series_number": "SeriesNumber",
-    "series_description": "SeriesDescription",
-    "series_date": "SeriesDate",
-    "series_time": "SeriesTime",
-    "body_part_examined": "BodyPartExamined",
-    "manufacturer": "Manufacturer",
-    "manufacturer_model_name": "ManufacturerModelName",
-    "station_name": "StationName",
-}
-_INSTANCE = {
-    "sop_instance_uid": "SOPInstanceUID",
-    "sop_class_uid": "SOPClassUID",
-    "instance_number": "InstanceNumber",
-    "content_date": "ContentDate",
-    "content_time": "ContentTime",
-    "rows": "Rows",
-    "columns": "Columns",
-    "number_of_frames": "NumberOfFrames",
-}
-_VR = {
-    kw: dictionary_VR(keyword_dict[kw])
-    for kw in [
-        *_PATIENT.values(),
-        *_STUDY.values(),
-        *_SERIES.values(),
-        *_INSTANCE.values(),
-        "TransferSyntaxUID",
-        "MediaStorageSOPClassUID",
-    ]
-}
+_PATIENT = BY_LEVEL["PATIENT"]
+_STUDY = BY_LEVEL["STUDY"]
+_SERIES = BY_LEVEL["SERIES"]
+_INSTANCE = BY_LEVEL["IMAGE"]
+_VR = {a.keyword: a.vr for a in ATTRIBUTES.values()} | {"MediaStorageSOPClassUID": "UI"}
 _QUICK_TAGS = sorted(
     {keyword_dict[kw] for kw in _VR if kw not in ("TransferSyntaxUID", "MediaStorageSOPClassUID")}
     | {0x00080005, 0x7FE00010}
 )
-_INTEGERS = frozenset({"series_number", "instance_number", "rows", "columns", "number_of_frames"})
+_INTEGERS = INTEGER_COLUMNS
 
 
 _ASCII_VRS = frozenset({"UI", "DA", "TM", "DT", "CS", "IS", "DS", "AS", "AE"})

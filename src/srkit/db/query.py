@@ -38,6 +38,7 @@ from sqlalchemy import Select, and_, exists, func, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from srkit.db import schema as S
+from srkit.db.attributes import ATTRIBUTES, Attribute
 from srkit.errors import SrkitError
 
 __all__ = [
@@ -70,83 +71,6 @@ _LEVEL_ALIASES = {
     "IMAGES": "IMAGE",
 }
 
-
-@dataclass(frozen=True, slots=True)
-class Attribute:
-    """A queryable DICOM attribute: its level, column and VR."""
-
-    keyword: str
-    level: str
-    column: str
-    vr: str
-
-
-def _attrs(level: str, table: Any, items: Sequence[tuple[str, str, str]]) -> list[Attribute]:
-    return [Attribute(kw, level, col, vr) for kw, col, vr in items]
-
-
-ATTRIBUTES: dict[str, Attribute] = {
-    a.keyword: a
-    for a in [
-        *_attrs(
-            "PATIENT",
-            S.patient,
-            [
-                ("PatientID", "patient_id", "LO"),
-                ("IssuerOfPatientID", "issuer_of_patient_id", "LO"),
-                ("PatientName", "patient_name", "PN"),
-                ("PatientBirthDate", "patient_birth_date", "DA"),
-                ("PatientSex", "patient_sex", "CS"),
-            ],
-        ),
-        *_attrs(
-            "STUDY",
-            S.study,
-            [
-                ("StudyInstanceUID", "study_instance_uid", "UI"),
-                ("StudyDate", "study_date", "DA"),
-                ("StudyTime", "study_time", "TM"),
-                ("AccessionNumber", "accession_number", "SH"),
-                ("StudyID", "study_id", "SH"),
-                ("StudyDescription", "study_description", "LO"),
-                ("ReferringPhysicianName", "referring_physician_name", "PN"),
-                ("InstitutionName", "institution_name", "LO"),
-            ],
-        ),
-        *_attrs(
-            "SERIES",
-            S.series,
-            [
-                ("SeriesInstanceUID", "series_instance_uid", "UI"),
-                ("Modality", "modality", "CS"),
-                ("SeriesNumber", "series_number", "IS"),
-                ("SeriesDescription", "series_description", "LO"),
-                ("SeriesDate", "series_date", "DA"),
-                ("SeriesTime", "series_time", "TM"),
-                ("BodyPartExamined", "body_part_examined", "CS"),
-                ("Manufacturer", "manufacturer", "LO"),
-                ("ManufacturerModelName", "manufacturer_model_name", "LO"),
-                ("StationName", "station_name", "SH"),
-            ],
-        ),
-        *_attrs(
-            "IMAGE",
-            S.instance,
-            [
-                ("SOPInstanceUID", "sop_instance_uid", "UI"),
-                ("SOPClassUID", "sop_class_uid", "UI"),
-                ("InstanceNumber", "instance_number", "IS"),
-                ("ContentDate", "content_date", "DA"),
-                ("ContentTime", "content_time", "TM"),
-                ("Rows", "rows", "US"),
-                ("Columns", "columns", "US"),
-                ("NumberOfFrames", "number_of_frames", "IS"),
-                ("TransferSyntaxUID", "transfer_syntax_uid", "UI"),
-            ],
-        ),
-    ]
-}
-"""Every attribute the index can match and return, by keyword."""
 
 TABLES = {"PATIENT": S.patient, "STUDY": S.study, "SERIES": S.series, "IMAGE": S.instance}
 COUNTS = {
