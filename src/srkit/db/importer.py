@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from srkit.db.index import ImportReport, known_files
+from srkit.db.batch import ImportReport, known_files
 from srkit.db.ingest import expand_paths, parse_file
 from srkit.db.staging import clean_stale
 from srkit.errors import SrkitError

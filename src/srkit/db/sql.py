@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["ConnectionSql", "CursorSql", "Sql", "chunks"]
+__all__ = ["ConnectionSql", "CursorSql", "Sql", "chunks", "lookup"]
 
 _CHUNK = 500
 
@@ -79,3 +79,16 @@ class ConnectionSql:
 
 
 Sql = CursorSql | ConnectionSql
+
+
+def lookup(conn: Any, column: Any, key: Any, values: Iterable[Any]) -> dict[Any, Any]:
+    """``{value: key}`` for rows whose ``column`` is one of ``values`` (SQLAlchemy
+    columns, queried in :func:`chunks`)."""
+    from sqlalchemy import select as _select
+
+    out: dict[Any, Any] = {}
+    unique = sorted(set(values))
+    for chunk in chunks(unique):
+        for row in conn.execute(_select(column, key).where(column.in_(chunk))):
+            out[row[0]] = row[1]
+    return out
