@@ -52,11 +52,11 @@ from srkit.model.sopclass import KEY_OBJECT_SELECTION
 
 __all__ = [
     "DCMR",
-    "MEASUREMENT_REPORT",
-    "CT_RADIATION_DOSE",
-    "PROJECTION_XRAY_RADIATION_DOSE",
-    "KEY_OBJECT_SELECTION_DOCUMENT",
-    "BASIC_DIAGNOSTIC_IMAGING_REPORT",
+    "TID_1500",
+    "TID_10011",
+    "TID_10001",
+    "TID_2010",
+    "TID_2000",
     "KNOWN_TEMPLATES",
     "DOSE_TEMPLATES",
     "Rule",
@@ -71,11 +71,11 @@ __all__ = [
 DCMR = "DCMR"
 """Mapping Resource (0008,0105) of the PS3.16 templates."""
 
-MEASUREMENT_REPORT = "1500"
-CT_RADIATION_DOSE = "10011"
-PROJECTION_XRAY_RADIATION_DOSE = "10001"
-KEY_OBJECT_SELECTION_DOCUMENT = "2010"
-BASIC_DIAGNOSTIC_IMAGING_REPORT = "2000"
+TID_1500 = "1500"
+TID_10011 = "10011"
+TID_10001 = "10001"
+TID_2010 = "2010"
+TID_2000 = "2000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +100,16 @@ class KnownTemplate:
 KNOWN_TEMPLATES: dict[str, KnownTemplate] = {
     t.identifier: t
     for t in (
-        KnownTemplate(MEASUREMENT_REPORT, "Measurement Report", "measurement_report"),
-        KnownTemplate(CT_RADIATION_DOSE, "CT Radiation Dose", "dose_report"),
-        KnownTemplate(
-            PROJECTION_XRAY_RADIATION_DOSE, "Projection X-Ray Radiation Dose", "dose_report"
-        ),
-        KnownTemplate(
-            KEY_OBJECT_SELECTION_DOCUMENT, "Key Object Selection", "key_object_selection"
-        ),
-        KnownTemplate(BASIC_DIAGNOSTIC_IMAGING_REPORT, "Basic Diagnostic Imaging Report", "other"),
+        KnownTemplate(TID_1500, "Measurement Report", "measurement_report"),
+        KnownTemplate(TID_10011, "CT Radiation Dose", "dose_report"),
+        KnownTemplate(TID_10001, "Projection X-Ray Radiation Dose", "dose_report"),
+        KnownTemplate(TID_2010, "Key Object Selection", "key_object_selection"),
+        KnownTemplate(TID_2000, "Basic Diagnostic Imaging Report", "other"),
     )
 }
 """Root templates srkit knows, by identifier."""
 
-DOSE_TEMPLATES = frozenset({CT_RADIATION_DOSE, PROJECTION_XRAY_RADIATION_DOSE})
+DOSE_TEMPLATES = frozenset({TID_10011, TID_10001})
 """The radiation dose root templates srkit reads (PS3.16 TID 10011, TID 10001)."""
 
 
@@ -169,14 +165,14 @@ def _dose_template(doc: Document) -> str | None:
     """
     procedure = _procedure(doc)
     if procedure is not None and procedure == CT_PROCEDURE:
-        return CT_RADIATION_DOSE
+        return TID_10011
     concepts = [c.concept for c in doc.root.children if c.concept is not None]
     if CT_ACCUMULATED_DOSE_DATA in concepts or CT_ACQUISITION in concepts:
-        return CT_RADIATION_DOSE
+        return TID_10011
     if procedure is not None and procedure in (PROJECTION_XRAY, MAMMOGRAPHY):
-        return PROJECTION_XRAY_RADIATION_DOSE
+        return TID_10001
     if ACCUMULATED_XRAY_DOSE_DATA in concepts or IRRADIATION_EVENT_XRAY_DATA in concepts:
-        return PROJECTION_XRAY_RADIATION_DOSE
+        return TID_10001
     return None
 
 
@@ -199,13 +195,13 @@ def detection(doc: Document) -> Detection:
     title = doc.title
     if title is not None:
         if title == IMAGING_MEASUREMENT_REPORT:
-            return _inferred(MEASUREMENT_REPORT, Rule.TITLE)
+            return _inferred(TID_1500, Rule.TITLE)
         if title == XRAY_RADIATION_DOSE_REPORT:
             dose = _dose_template(doc)
             if dose is not None:
                 return _inferred(dose, Rule.DOSE_CONTENT)
     if doc.sop_class_uid == KEY_OBJECT_SELECTION:
-        return _inferred(KEY_OBJECT_SELECTION_DOCUMENT, Rule.SOP_CLASS)
+        return _inferred(TID_2010, Rule.SOP_CLASS)
     return Detection(None, Rule.NONE)
 
 
