@@ -8,7 +8,7 @@ import re
 from click.testing import CliRunner
 
 from srkit.cli.main import cli
-from tests import validate_fixtures as vf
+from tests.validate import fixtures as vf
 from tests.conftest import data_path
 
 CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"

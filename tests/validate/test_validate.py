@@ -23,7 +23,7 @@ from srkit.render import dump_lines
 from srkit.validate import all_diagnostics, templates_for, validate
 from srkit.validate.iod import IODS
 from srkit.validate.relationships import allows
-from tests import validate_fixtures as vf
+from tests.validate import fixtures as vf
 from tests.conftest import data_path
 
 CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
