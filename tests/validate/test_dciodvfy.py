@@ -23,8 +23,8 @@ import pytest
 from srkit.codec import read
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.validate import all_diagnostics
-from tests.validate import fixtures as vf
 from tests.conftest import DATA, SR_FILES, data_path, require_tool
+from tests.validate import fixtures as vf
 
 pytestmark = pytest.mark.peers  # every test runs dciodvfy (or DCMTK)
 
