@@ -167,6 +167,10 @@ def test_sr_classes_and_single_frame_classes() -> None:
     assert not sc.is_sr_sop_class(sc.SEGMENTATION)
     assert sc.known_sop_class_name(sc.REAL_WORLD_VALUE_MAPPING) == "Real World Value Mapping"
     assert sc.known_sop_class_name("1.2.3") is None
+    # PS3.4 C.6.1 / C.6.2: FIND, MOVE, GET of both Query/Retrieve roots
+    qr = [c.uid for c in sc.SOP_CLASSES.values() if "Query/Retrieve" in c.name]
+    assert qr == [sc.PATIENT_ROOT_QR + x for x in "123"] + [sc.STUDY_ROOT_QR + x for x in "123"]
+    assert sc.STUDY_ROOT_QR_MOVE == "1.2.840.10008.5.1.4.1.2.2.2"
     prefix = "1.2.840.10008.5.1.4.1.1."
     assert (
         frozenset(

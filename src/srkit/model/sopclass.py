@@ -37,6 +37,14 @@ __all__ = [
     "LABEL_MAP_SEGMENTATION",
     "REAL_WORLD_VALUE_MAPPING",
     "VERIFICATION",
+    "PATIENT_ROOT_QR",
+    "STUDY_ROOT_QR",
+    "PATIENT_ROOT_QR_FIND",
+    "PATIENT_ROOT_QR_MOVE",
+    "PATIENT_ROOT_QR_GET",
+    "STUDY_ROOT_QR_FIND",
+    "STUDY_ROOT_QR_MOVE",
+    "STUDY_ROOT_QR_GET",
     "SR_PREFIX",
 ]
 
@@ -53,7 +61,7 @@ class SopClassKind(StrEnum):
     OTHER = "other"
     """Any other storage class srkit names (RWVM ...)."""
     SERVICE = "service"
-    """A non-storage service class (Verification)."""
+    """A non-storage service class (Verification, Query/Retrieve)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +108,17 @@ SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 LABEL_MAP_SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.7"
 REAL_WORLD_VALUE_MAPPING = "1.2.840.10008.5.1.4.1.1.67"
 VERIFICATION = "1.2.840.10008.1.1"
+
+PATIENT_ROOT_QR = "1.2.840.10008.5.1.4.1.2.1."
+"""Root of the Patient Root Query/Retrieve Information Model classes (PS3.4 C.6.1)."""
+STUDY_ROOT_QR = "1.2.840.10008.5.1.4.1.2.2."
+"""Root of the Study Root Query/Retrieve Information Model classes (PS3.4 C.6.2)."""
+PATIENT_ROOT_QR_FIND = PATIENT_ROOT_QR + "1"
+PATIENT_ROOT_QR_MOVE = PATIENT_ROOT_QR + "2"
+PATIENT_ROOT_QR_GET = PATIENT_ROOT_QR + "3"
+STUDY_ROOT_QR_FIND = STUDY_ROOT_QR + "1"
+STUDY_ROOT_QR_MOVE = STUDY_ROOT_QR + "2"
+STUDY_ROOT_QR_GET = STUDY_ROOT_QR + "3"
 
 _SR = SopClassKind.SR
 _IMAGE = SopClassKind.IMAGE
@@ -188,8 +207,36 @@ _TABLE: tuple[SopClass, ...] = (
     SopClass(SEGMENTATION, "Segmentation", SopClassKind.SEGMENTATION),
     SopClass(LABEL_MAP_SEGMENTATION, "Label Map Segmentation", SopClassKind.SEGMENTATION),
     SopClass(REAL_WORLD_VALUE_MAPPING, "Real World Value Mapping", SopClassKind.OTHER),
-    # services (PS3.4 Annex A)
+    # services (PS3.4 Annex A; Query/Retrieve, PS3.4 C.6.1, C.6.2)
     SopClass(VERIFICATION, "Verification", SopClassKind.SERVICE),
+    SopClass(
+        PATIENT_ROOT_QR_FIND,
+        "Patient Root Query/Retrieve Information Model - FIND",
+        SopClassKind.SERVICE,
+    ),
+    SopClass(
+        PATIENT_ROOT_QR_MOVE,
+        "Patient Root Query/Retrieve Information Model - MOVE",
+        SopClassKind.SERVICE,
+    ),
+    SopClass(
+        PATIENT_ROOT_QR_GET,
+        "Patient Root Query/Retrieve Information Model - GET",
+        SopClassKind.SERVICE,
+    ),
+    SopClass(
+        STUDY_ROOT_QR_FIND,
+        "Study Root Query/Retrieve Information Model - FIND",
+        SopClassKind.SERVICE,
+    ),
+    SopClass(
+        STUDY_ROOT_QR_MOVE,
+        "Study Root Query/Retrieve Information Model - MOVE",
+        SopClassKind.SERVICE,
+    ),
+    SopClass(
+        STUDY_ROOT_QR_GET, "Study Root Query/Retrieve Information Model - GET", SopClassKind.SERVICE
+    ),
 )
 
 SOP_CLASSES: dict[str, SopClass] = {c.uid: c for c in _TABLE}
