@@ -37,6 +37,7 @@ __all__ = [
     "LABEL_MAP_SEGMENTATION",
     "REAL_WORLD_VALUE_MAPPING",
     "VERIFICATION",
+    "MEDIA_STORAGE_DIRECTORY",
     "PATIENT_ROOT_QR",
     "STUDY_ROOT_QR",
     "PATIENT_ROOT_QR_FIND",
@@ -108,6 +109,8 @@ SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 LABEL_MAP_SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.7"
 REAL_WORLD_VALUE_MAPPING = "1.2.840.10008.5.1.4.1.1.67"
 VERIFICATION = "1.2.840.10008.1.1"
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+"""A DICOMDIR (PS3.10 Section 8.6; never an instance of the archive)."""
 
 PATIENT_ROOT_QR = "1.2.840.10008.5.1.4.1.2.1."
 """Root of the Patient Root Query/Retrieve Information Model classes (PS3.4 C.6.1)."""
@@ -207,6 +210,7 @@ _TABLE: tuple[SopClass, ...] = (
     SopClass(SEGMENTATION, "Segmentation", SopClassKind.SEGMENTATION),
     SopClass(LABEL_MAP_SEGMENTATION, "Label Map Segmentation", SopClassKind.SEGMENTATION),
     SopClass(REAL_WORLD_VALUE_MAPPING, "Real World Value Mapping", SopClassKind.OTHER),
+    SopClass(MEDIA_STORAGE_DIRECTORY, "Media Storage Directory", SopClassKind.OTHER),
     # services (PS3.4 Annex A; Query/Retrieve, PS3.4 C.6.1, C.6.2)
     SopClass(VERIFICATION, "Verification", SopClassKind.SERVICE),
     SopClass(
