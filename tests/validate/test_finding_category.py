@@ -1,11 +1,13 @@
 """Finding category in a measurement group: (276214006, SCT), PS3.16 TID 1501 / 1410 / 1411.
 
 PS3.16 TID 1501 "Measurement and Qualitative Evaluation Group" (and TID 1410, TID 1411)
-has a row CONTAINS CODE EV (276214006, SCT, "Finding category"); with the Finding row
-(121071, DCM) it says *what* was measured and is neither a measurement nor a qualitative
-evaluation, of which a group needs at least one. The validator used to skip
-(130400, DCM) instead, a different concept ("Geometric purpose of region", PS3.16 Annex
-D), so a group holding only a finding and its category passed.
+has a row CONTAINS CODE EV (276214006, SCT, "Finding category"), the code highdicom
+writes and the shared file highdicom_sr_document_with_multiple_groups.dcm carries in
+three groups. With the Finding row (121071, DCM) it says *what* was measured and is
+neither a measurement nor a qualitative evaluation, of which a group needs at least
+one. The validator used to skip (130400, DCM) instead, a different concept: PS3.16
+Annex D defines it as "Geometric purpose of region" (pydicom's dictionary, generated
+from PS3.16, agrees), so a group holding only a finding and its category passed.
 """
 
 from __future__ import annotations
