@@ -18,13 +18,14 @@ from pydicom.dataset import Dataset
 from srkit.db import engine as E
 from srkit.db import schema as S
 from srkit.db.batch import ImportReport, write_batch
-from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
+from srkit.db.query import COUNTS, TABLES, finish_rows, level_query
 from srkit.db.sql import chunks
 from srkit.db.staging import StagedFile
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
 from srkit.db.writer import StoreOutcome, check_policy
 from srkit.errors import SrkitError
+from srkit.model.levels import LEVELS, normalise_level
 
 __all__ = ["Database", "ImportReport", "DuplicateInstanceError", "StoreOutcome"]
 

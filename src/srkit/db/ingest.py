@@ -24,12 +24,12 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from srkit.codec.reader import load_dataset
-from srkit.codec.sopclass import is_sr_sop_class
 from srkit.db.attributes import ATTRIBUTES, BY_LEVEL, INTEGER_COLUMNS
 from srkit.db.hierarchy import patient_key
 from srkit.db.staging import StagedFile, file_sha256
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
 from srkit.errors import SrkitError
+from srkit.model.sopclass import MEDIA_STORAGE_DIRECTORY, is_sr_sop_class
 
 __all__ = [
     "parse_file",
@@ -41,7 +41,8 @@ __all__ = [
     "sr_rows",
 ]
 
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+DICOMDIR_CLASS = MEDIA_STORAGE_DIRECTORY
+"""A DICOMDIR's Media Storage SOP Class (PS3.10 8.6): not an instance to index."""
 
 _PATIENT = BY_LEVEL["PATIENT"]
 _STUDY = BY_LEVEL["STUDY"]

@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from srkit.db import schema as S
 from srkit.db.attributes import ATTRIBUTES, Attribute
 from srkit.errors import SrkitError
+from srkit.model.levels import LEVELS, normalise_level
 
 __all__ = [
     "LEVELS",
@@ -61,15 +62,6 @@ __all__ = [
 MAX_SQL_INTEGER = 2**63 - 1
 """The largest integer SQLite (INTEGER) and PostgreSQL (``bigint``, the type of LIMIT and
 OFFSET) hold: a number beyond it in a query is a user error, never a driver's overflow."""
-
-LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
-_LEVEL_ALIASES = {
-    "INSTANCE": "IMAGE",
-    "PATIENTS": "PATIENT",
-    "STUDIES": "STUDY",
-    "INSTANCES": "IMAGE",
-    "IMAGES": "IMAGE",
-}
 
 
 TABLES = {"PATIENT": S.patient, "STUDY": S.study, "SERIES": S.series, "IMAGE": S.instance}
@@ -140,15 +132,6 @@ def column_of(level: str, attr: Attribute) -> Any:
     if attr.level == "PATIENT" and level != "PATIENT":
         return S.study.c[attr.column]
     return TABLES[attr.level].c[attr.column]
-
-
-def normalise_level(level: str) -> str:
-    """``"study"``, ``"STUDIES"`` -> ``"STUDY"``; ``INSTANCE`` -> ``IMAGE``."""
-    name = (level or "").strip().upper()
-    name = _LEVEL_ALIASES.get(name, name)
-    if name not in LEVELS:
-        raise SrkitError(f"unknown query level {level!r} (PATIENT, STUDY, SERIES or IMAGE)")
-    return name
 
 
 def _escape(text: str) -> str:
