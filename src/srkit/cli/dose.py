@@ -27,13 +27,15 @@ def iter_reports(
     *,
     show_diagnostics: bool = False,
     failed: list[Path] | None = None,
+    strict_units: bool = False,
 ) -> Iterator[tuple[Path, Any]]:
     """``(file, DoseReport)`` for every dose report under ``paths``.
 
     A file named on the command line that cannot be read, or that is damaged
     (truncated), is reported on stderr and added to ``failed`` (raised when
     ``failed`` is None); the others go on. Files found in folders that are not
-    DICOM, not SR or not dose reports are skipped quietly.
+    DICOM, not SR or not dose reports are skipped quietly. ``strict_units`` makes a
+    number whose unit cannot be understood null instead of keeping it unnormalised.
     """
     from srkit.codec.reader import damage, read
     from srkit.templates.dose import dose_report
@@ -60,7 +62,7 @@ def iter_reports(
                 raise SrkitError(problem.message, source=str(path))
             failed.append(path)
             report_error(f"{path}: {problem.message} (events read before it are kept)")
-        report = dose_report(doc)
+        report = dose_report(doc, strict_units=strict_units)
         if report is None:
             if path in named:
                 report_error(f"{path}: not a radiation dose report; skipped")
@@ -120,6 +122,11 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 @click.option(
     "--diagnostics", "show_diagnostics", is_flag=True, help="Print what each report got wrong."
 )
+@click.option(
+    "--strict-units",
+    is_flag=True,
+    help="A number whose unit cannot be understood is null instead of kept unnormalised.",
+)
 @user_errors
 def dose(
     paths: tuple[str, ...],
@@ -128,12 +135,15 @@ def dose(
     summary: bool,
     plot: str | None,
     show_diagnostics: bool,
+    strict_units: bool,
 ) -> None:
     """Tabulate every radiation dose report found in PATH (files, folders recursively).
 
     Numbers are in the units the templates prescribe: mGy, mGy.cm, mm, s, Gy.m2,
-    Gy, kV, mA. A unit srkit cannot convert leaves the value out (null) and is
-    reported with --diagnostics.
+    Gy, kV, mA (Exposure Time: ms for projection X-ray, s for CT). A number whose
+    unit srkit cannot understand keeps its value and unit as {"value", "unit",
+    "scheme", "normalised": false} and is reported with --diagnostics; with
+    --strict-units it is null instead.
     """
     from srkit.tables.write import write_rows
     from srkit.templates.dose import dose_summary
@@ -143,7 +153,9 @@ def dose(
     failed: list[Path] = []
     reports = [
         r.to_dict()
-        for _, r in iter_reports(paths, show_diagnostics=show_diagnostics, failed=failed)
+        for _, r in iter_reports(
+            paths, show_diagnostics=show_diagnostics, failed=failed, strict_units=strict_units
+        )
     ]
     if not reports:
         raise SrkitError("no radiation dose report found in " + ", ".join(paths))
