@@ -3,7 +3,8 @@
 Output shapes follow ``contract.md`` ("Radiation dose"): one object per report with
 ``--format json`` (a list) or ``jsonl``; one row per irradiation event with ``csv``.
 ``--summary`` writes one row per report instead, ``--plot`` a picture of the dose per
-event.
+event. ``srkit dose drl|unmapped|alerts --db URL`` work on the database instead
+(:mod:`srkit.cli.dose_db`); any other first argument is a PATH.
 """
 
 from __future__ import annotations
@@ -19,7 +20,44 @@ import click
 from srkit.cli.common import iter_files, progress, report_error, user_errors
 from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, SrkitWarning
 
-__all__ = ["dose", "event_rows", "iter_reports"]
+__all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
+
+_SUBCOMMANDS = {"drl": "drl", "unmapped": "unmapped", "alerts": "alerts"}
+"""``srkit dose <name>``: commands over the database, in :mod:`srkit.cli.dose_db`."""
+
+
+class DoseGroup(click.Group):
+    """``srkit dose PATH...`` (the contract's command), or ``srkit dose drl|unmapped|
+    alerts`` over the database: a first argument naming a subcommand picks it, any
+    other runs :func:`tabulate` (``./drl`` names a file called drl)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _SUBCOMMANDS:
+            return None
+        from srkit.cli import dose_db
+
+        command: click.Command = getattr(dose_db, _SUBCOMMANDS[cmd_name])
+        return command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in ("-h", "--help"):
+            return super().parse_args(ctx, args)
+        if not args or args[0] not in _SUBCOMMANDS:
+            args = ["_files", *args]
+        return super().parse_args(ctx, args)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] == "_files":
+            return "dose", tabulate, args[1:]
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "PATH... [OPTIONS] | drl|unmapped|alerts ...")
 
 
 def iter_reports(
@@ -110,7 +148,7 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-@click.command()
+@click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="jsonl",
@@ -128,7 +166,7 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     help="A number whose unit cannot be understood is null instead of kept unnormalised.",
 )
 @user_errors
-def dose(
+def tabulate(
     paths: tuple[str, ...],
     fmt: str,
     output: str | None,
@@ -172,6 +210,12 @@ def dose(
         plot_dose(reports, plot)
     if failed:
         raise SystemExit(1)
+
+
+@click.group("dose", cls=DoseGroup, invoke_without_command=False)
+def dose() -> None:
+    """Radiation dose reports: ``srkit dose PATH...`` tabulates files (see ``srkit dose
+    PATH --help``); ``drl``, ``unmapped`` and ``alerts`` work on the database."""
 
 
 def _check_writable(path: str) -> None:

@@ -186,6 +186,7 @@ class Services:
         except Exception as exc:  # the peer gets a status, never an exception
             LOGGER.exception("C-STORE %s from %s failed", uid, caller)
             return OUT_OF_RESOURCES, type(exc).__name__
+        _dose_alert_hook(self.db, rec)
         return SUCCESS, ""
 
     # -- query ------------------------------------------------------------------------
@@ -623,3 +624,11 @@ def start(
             time.sleep(3600)
     finally:
         server.shutdown()
+
+
+def _dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
+    """Hook (issue 12): log the dose alerts of a stored dose report (logger
+    ``srkit.dose.alerts``); never raises, the instance is stored already."""
+    from srkit.dose.alerts import after_store
+
+    after_store(db, rec)
