@@ -9,7 +9,6 @@ many procedures, so that cumulative sums cross the thresholds). Everything is se
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import random
 from dataclasses import dataclass
@@ -29,15 +28,35 @@ ARTIS = "rdsr/pyskindose_siemens_axiom_artis.dcm"
 # standard name, body region (SCT), CTDIvol median (mGy), scan length (mm),
 # and how each station spells the protocol
 CT_PROTOCOLS: list[tuple[str, tuple[str, str], float, float, dict[str, str]]] = [
-    ("Head", ("69536005", "Head"), 45.0, 160.0,
-     {"CT1": "HEAD ROUTINE", "CT2": "Routine Head 5mm", "CT3": "Head routine"}),
-    ("Chest", ("51185008", "Chest"), 8.0, 320.0,
-     {"CT1": "CHEST", "CT2": "Thorax routine", "CT3": "CHEST LOW DOSE"}),
-    ("Abdomen and pelvis", ("818981001", "Abdomen"), 12.0, 450.0,
-     {"CT1": "ABD/PELVIS", "CT2": "Abdomen Pelvis 3mm", "CT3": "AP portal venous"}),
-    ("CT pulmonary angiography", ("51185008", "Chest"), 10.0, 300.0,
-     {"CT1": "CTPA", "CT2": "CTPA", "CT3": "PE protocol"}),
-]  # fmt: skip
+    (
+        "Head",
+        ("69536005", "Head"),
+        45.0,
+        160.0,
+        {"CT1": "HEAD ROUTINE", "CT2": "Routine Head 5mm", "CT3": "Head routine"},
+    ),
+    (
+        "Chest",
+        ("51185008", "Chest"),
+        8.0,
+        320.0,
+        {"CT1": "CHEST", "CT2": "Thorax routine", "CT3": "CHEST LOW DOSE"},
+    ),
+    (
+        "Abdomen and pelvis",
+        ("818981001", "Abdomen"),
+        12.0,
+        450.0,
+        {"CT1": "ABD/PELVIS", "CT2": "Abdomen Pelvis 3mm", "CT3": "AP portal venous"},
+    ),
+    (
+        "CT pulmonary angiography",
+        ("51185008", "Chest"),
+        10.0,
+        300.0,
+        {"CT1": "CTPA", "CT2": "CTPA", "CT3": "PE protocol"},
+    ),
+]
 STATIONS = ("CT1", "CT2", "CT3")
 MAPPING_CSV = """vendor_protocol,standard_name
 HEAD ROUTINE,Head
@@ -71,7 +90,9 @@ class Corpus:
     truth: list[dict[str, Any]]
 
 
-def _ct_record(rng: random.Random, n: int, when: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+def _ct_record(
+    rng: random.Random, n: int, when: dt.datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
     standard, region, median, length, names = CT_PROTOCOLS[rng.randrange(len(CT_PROTOCOLS))]
     station = STATIONS[rng.randrange(len(STATIONS))]
     protocol = names[station]
@@ -82,8 +103,11 @@ def _ct_record(rng: random.Random, n: int, when: dt.datetime) -> tuple[dict[str,
     scout = {
         "acquisition_protocol": protocol,
         "target_region": {"value": region[0], "scheme": "SCT", "meaning": region[1]},
-        "ct_acquisition_type": {"value": "113805", "scheme": "DCM",
-                                "meaning": "Constant Angle Acquisition"},  # fmt: skip
+        "ct_acquisition_type": {
+            "value": "113805",
+            "scheme": "DCM",
+            "meaning": "Constant Angle Acquisition",
+        },
         "irradiation_event_uid": str(generate_uid()),
         "ct_acquisition_parameters": {"exposure_time": 1.2, "scanning_length": 400.0},
         "ct_dose": {"dlp": 1.5, "mean_ctdivol": 0.2},
@@ -104,8 +128,11 @@ def _ct_record(rng: random.Random, n: int, when: dt.datetime) -> tuple[dict[str,
     spiral = {
         "acquisition_protocol": protocol,
         "target_region": {"value": region[0], "scheme": "SCT", "meaning": region[1]},
-        "ct_acquisition_type": {"value": "116152004", "scheme": "SCT",
-                                "meaning": "Spiral Acquisition"},  # fmt: skip
+        "ct_acquisition_type": {
+            "value": "116152004",
+            "scheme": "SCT",
+            "meaning": "Spiral Acquisition",
+        },
         "irradiation_event_uid": str(generate_uid()),
         "ct_acquisition_parameters": {"exposure_time": 5.0, "scanning_length": scan},
         "ct_dose": dose,
@@ -117,8 +144,9 @@ def _ct_record(rng: random.Random, n: int, when: dt.datetime) -> tuple[dict[str,
         "manufacturer_model_name": "Generated CT",
         "start_of_xray_irradiation": when.isoformat(),
         "end_of_xray_irradiation": (when + dt.timedelta(minutes=5)).isoformat(),
-        "accumulated": [{"total_number_of_irradiation_events": 2.0,
-                         "ct_dose_length_product_total": dlp}],  # fmt: skip
+        "accumulated": [
+            {"total_number_of_irradiation_events": 2.0, "ct_dose_length_product_total": dlp}
+        ],
         "events": [scout, spiral],
     }
     truth = {
@@ -184,13 +212,22 @@ def _header(ds: Dataset, patient: str, name: str, when: dt.datetime, station: st
     ds.StationName = station
 
 
-def _xr_dataset(template: Dataset, patient: str, when: dt.datetime, dap: float, rp: float,
-                station: str) -> Dataset:  # fmt: skip
+def _xr_dataset(
+    template: Dataset, patient: str, when: dt.datetime, dap: float, rp: float, station: str
+) -> Dataset:
     """The template, changed in place (it is saved before the next call)."""
     ds = template
     _header(ds, patient, f"Fluoro^{patient}", when, station)
-    values = {"113722": dap, "113726": dap, "113727": 0.0, "122130": dap,
-              "113725": rp, "113728": rp, "113729": 0.0, "113738": rp}  # fmt: skip
+    values = {
+        "113722": dap,
+        "113726": dap,
+        "113727": 0.0,
+        "122130": dap,
+        "113725": rp,
+        "113728": rp,
+        "113729": 0.0,
+        "113738": rp,
+    }
     _patch(ds.ContentSequence, values, {}, when.strftime("%Y%m%d%H%M%S"))
     return ds
 
@@ -210,8 +247,9 @@ def _ct_templates(folder: Path) -> dict[tuple[str, bool], Dataset]:
     return out
 
 
-def _ct_dataset(template: Dataset, record: dict[str, Any], fact: dict[str, Any],
-                patient: str, when: dt.datetime) -> Dataset:  # fmt: skip
+def _ct_dataset(
+    template: Dataset, record: dict[str, Any], fact: dict[str, Any], patient: str, when: dt.datetime
+) -> Dataset:
     ds = template
     _header(ds, patient, f"Scan^{patient}", when, fact["station"])
     stamp = when.strftime("%Y%m%d%H%M%S")
@@ -219,8 +257,11 @@ def _ct_dataset(template: Dataset, record: dict[str, Any], fact: dict[str, Any],
     events = [c for c in ds.ContentSequence if _code_of(c) == "113819"]
     for event, data in zip(events, (scout, spiral), strict=True):
         dose = data["ct_dose"]
-        numbers = {"113830": dose["mean_ctdivol"], "113838": dose["dlp"],
-                   "113825": data["ct_acquisition_parameters"]["scanning_length"]}  # fmt: skip
+        numbers = {
+            "113830": dose["mean_ctdivol"],
+            "113838": dose["dlp"],
+            "113825": data["ct_acquisition_parameters"]["scanning_length"],
+        }
         if "dose_check_alert_details" in dose:
             numbers["113905"] = dose["dose_check_alert_details"]["accumulated_dlp_forward_estimate"]
         _patch(event.ContentSequence, numbers, {"125203": data["acquisition_protocol"]}, stamp)
@@ -230,8 +271,9 @@ def _ct_dataset(template: Dataset, record: dict[str, Any], fact: dict[str, Any],
                 item.ConceptCodeSequence[0].CodeValue = region["value"]
                 item.ConceptCodeSequence[0].CodeMeaning = region["meaning"]
     accumulated = [c for c in ds.ContentSequence if _code_of(c) == "113811"]
-    _patch(accumulated, {"113813": record["accumulated"][0]["ct_dose_length_product_total"]},
-           {}, stamp)  # fmt: skip
+    _patch(
+        accumulated, {"113813": record["accumulated"][0]["ct_dose_length_product_total"]}, {}, stamp
+    )
     for item in ds.ContentSequence:
         if item.ValueType == "DATETIME":
             item.DateTime = stamp
@@ -266,7 +308,16 @@ def make_corpus(folder: Path, *, ct: int = 1400, xr: int = 600, seed: int = 12) 
         station = ("FL1", "FL2")[n % 2]
         ds = _xr_dataset(template, pid, when, dap, rp, station)
         ds.save_as(folder / f"xr{n:05d}.dcm")
-        truth.append({"sop_instance_uid": str(ds.SOPInstanceUID), "modality": "XR",
-                      "station": station, "patient_id": pid, "dap": dap, "dose_rp": rp,
-                      "date": when.date().isoformat(), "protocol": None})  # fmt: skip
+        truth.append(
+            {
+                "sop_instance_uid": str(ds.SOPInstanceUID),
+                "modality": "XR",
+                "station": station,
+                "patient_id": pid,
+                "dap": dap,
+                "dose_rp": rp,
+                "date": when.date().isoformat(),
+                "protocol": None,
+            }
+        )
     return Corpus(folder, ct, xr, truth)

@@ -7,7 +7,8 @@ Each alert has a stable code:
   2 Gy, the levels the field uses for fluoroscopically guided procedures);
 - ``cumulative-dap`` / ``cumulative-dose-rp``: the patient's projection X-ray exams
   dated within the window ending on this exam's date (default 84 days, both ends
-  included, same-day exams all counted) sum above the same thresholds;
+  included, same-day exams all counted) sum above the same thresholds, the window
+  holding more than this one exam (one exam alone is an ``exam-*`` alert);
 - ``ct-dlp-drl`` / ``ct-ctdivol-drl``: a CT exam above ``ct_drl_factor`` times its
   reference level (national DRL of its standard name, else the local 75th percentile,
   :mod:`srkit.dose.drl`);
@@ -194,7 +195,7 @@ def _cumulative(exams: list[Exam], config: AlertConfig, targets: set[str] | None
             ):
                 values = [v for e in window if (v := getattr(e, attr)) is not None]
                 total = float(f"{sum(values):.15g}")
-                if values and total > threshold:
+                if len(values) > 1 and total > threshold:
                     out.append(_alert(
                         exam, code, quantity, total, threshold, unit,
                         f"{len(values)} exams of the patient within {config.window_days} days "
