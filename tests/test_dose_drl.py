@@ -314,3 +314,187 @@ def test_query_dose_against_drl(archive: tuple[Corpus, Path, Path]) -> None:
     assert checked > 200
     pe = next(r for r in rows.values() if r.get("protocol") == "PE protocol")
     assert pe["drl_dlp_source"] == "local"
+
+
+# -- part 5: exports and charts ----------------------------------------------------------------
+
+
+def test_export_xlsx_one_sheet_per_modality(archive: tuple[Corpus, Path, Path]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    corpus, db, folder = archive
+    out = folder / "audit.xlsx"
+    _run(
+        "dose",
+        "export",
+        "--db",
+        str(db),
+        "--mapping",
+        str(folder / "map.csv"),
+        "--national",
+        str(folder / "national.csv"),
+        "--dap-unit",
+        "Gy.cm2",
+        "-o",
+        str(out),
+    )
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["CT", "XR"]
+    truth = {t["sop_instance_uid"]: t for t in corpus.truth}
+    for name, count in (("CT", corpus.ct), ("XR", corpus.xr)):
+        rows = list(book[name].iter_rows(values_only=True))
+        header, body = rows[0], rows[1:]
+        assert len(body) == count
+        col = {h: i for i, h in enumerate(header)}
+        assert "dap_total_Gy.cm2" in col
+        for row in body:
+            t = truth[row[col["sop_instance_uid"]]]
+            if name == "CT":
+                assert row[col["dlp_total"]] == t["dlp"]
+                assert row[col["ctdivol"]] == t["ctdivol"]
+                if t["standard"] == "Head" and t["protocol"] not in UNMAPPED:
+                    assert row[col["drl_dlp"]] == 970.0
+                    assert row[col["dlp_above"]] is (t["dlp"] > 970.0)
+            else:
+                assert row[col["dap_total_Gy.cm2"]] == pytest.approx(t["dap"] * 1e4, rel=1e-12)
+    csv_out = folder / "audit.csv"
+    _run("dose", "export", "--db", str(db), "-o", str(csv_out))
+    assert len(csv_out.read_text().splitlines()) == 2001
+    png = folder / "drl.png"
+    _run(
+        "dose",
+        "drl",
+        "--db",
+        str(db),
+        "--mapping",
+        str(folder / "map.csv"),
+        "--plot",
+        str(png),
+        "-o",
+        str(folder / "drl.jsonl"),
+    )
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _serve(db: Path) -> tuple[Any, str]:
+    import threading
+
+    import uvicorn
+
+    from srkit.net.peers import free_port, wait_for_port
+    from srkit.web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Database(str(db))), host="127.0.0.1", port=port, log_level="error"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    return server, f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.peers
+def test_charts_in_chromium(
+    archive: tuple[Corpus, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import require_tool, skip_or_fail
+
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install playwright)")
+    corpus, db, folder = archive
+    (folder / "alerts.toml").write_text('[alerts]\ndrl = "national.csv"\nmapping = "map.csv"\n')
+    monkeypatch.setenv("SRKIT_DOSE_ALERTS", str(folder / "alerts.toml"))
+    con = _truth(corpus)
+    expected = {
+        name: (n, lo, q1, med, q3, hi)
+        for name, n, lo, q1, med, q3, hi in con.execute(
+            "SELECT name, count(*), min(dlp), quantile_cont(dlp, 0.25), median(dlp), "
+            "quantile_cont(dlp, 0.75), max(dlp) FROM exam WHERE modality='CT' GROUP BY name"
+        ).fetchall()
+    }
+    server, base = _serve(db)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
+            page = browser.new_page()
+            page.goto(f"{base}/dose/charts?dap_unit=Gy.cm2")
+            boxes = page.eval_on_selector_all(
+                'svg[data-chart="dlp"] g.box',
+                "els => els.map(e => Object.assign({}, e.dataset))",
+            )
+            assert {b["protocol"] for b in boxes} == set(expected)
+            for box in boxes:
+                n, lo, q1, med, q3, hi = expected[box["protocol"]]
+                assert int(box["exams"]) == n
+                for key, value in (
+                    ("min", lo),
+                    ("p25", q1),
+                    ("median", med),
+                    ("p75", q3),
+                    ("max", hi),
+                ):
+                    assert float(box[key]) == pytest.approx(value, rel=1e-5)
+                drl = NATIONAL.get(("CT", box["protocol"]), {}).get("dlp")
+                if drl is not None:
+                    assert float(box["drl"]) == drl
+                    assert (
+                        page.locator(
+                            f'svg[data-chart="dlp"] g.box[data-protocol="{box["protocol"]}"] line.drl'
+                        ).count()
+                        == 1
+                    )
+            bars = page.eval_on_selector_all(
+                'svg[data-chart="dap-procedure"] rect.bar',
+                "els => els.map(e => [e.dataset.uid, Number(e.dataset.value)])",
+            )
+            truth = {t["sop_instance_uid"]: t for t in corpus.truth}
+            assert len(bars) == corpus.xr
+            for uid, value in bars:
+                assert value == pytest.approx(truth[uid]["dap"] * 1e4, rel=1e-5)
+            events = page.eval_on_selector_all(
+                'svg[data-chart="events"] g.bar',
+                "els => els.map(e => Object.assign({}, e.dataset))",
+            )
+            assert {(e["modality"], e["events"]): int(e["value"]) for e in events} == {
+                ("CT", "2"): corpus.ct,
+                ("XR", "1"): corpus.xr,
+            }
+            # the table behind the chart, downloaded, is what was drawn
+            link = page.get_attribute("#chart-dlp a.download", "href")
+            text = page.request.get(f"{base}{link}").text()
+            lines = text.splitlines()
+            assert lines[0] == "protocol,exams,min,p25,median,p75,max,drl,unit"
+            assert len(lines) - 1 == len(boxes)
+            # the other pages show the figures too
+            page.goto(f"{base}/dose/alerts")
+            count = page.locator("#alerts tbody tr").count()
+            assert count == len(_expected_alerts(corpus))
+            page.goto(f"{base}/dose/exams")
+            above = page.locator("#exams tbody tr.above").count()
+            browser.close()
+    finally:
+        server.should_exit = True
+    ct_above = {
+        uid for code, uid in _expected_alerts(corpus) if code in ("ct-dlp-drl", "ct-ctdivol-drl")
+    }
+    (xr_above,) = con.execute(
+        "SELECT count(*) FROM exam, (SELECT quantile_cont(dap, 0.75) AS d, "
+        "quantile_cont(rp, 0.75) AS r FROM exam WHERE modality='XR') AS q "
+        "WHERE modality='XR' AND (dap > q.d OR rp > q.r)"
+    ).fetchone()
+    assert above == len(ct_above) + xr_above

@@ -22,7 +22,7 @@ from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, Sr
 
 __all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
 
-_SUBCOMMANDS = {"drl": "drl", "unmapped": "unmapped", "alerts": "alerts"}
+_SUBCOMMANDS = {"drl": "drl", "unmapped": "unmapped", "alerts": "alerts", "export": "export"}
 """``srkit dose <name>``: commands over the database, in :mod:`srkit.cli.dose_db`."""
 
 
@@ -57,7 +57,9 @@ class DoseGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "PATH... [OPTIONS] | drl|unmapped|alerts ...")
+        formatter.write_usage(
+            ctx.command_path, "PATH... [OPTIONS] | drl|unmapped|alerts|export ..."
+        )
 
 
 def iter_reports(

@@ -13,7 +13,7 @@ import click
 from srkit.cli.common import user_errors
 from srkit.cli.db import DB_OPTION, _open
 
-__all__ = ["drl", "unmapped", "alerts", "exam_rows"]
+__all__ = ["drl", "unmapped", "alerts", "export", "exam_rows"]
 
 _FORMAT = click.option(
     "--format",
@@ -68,6 +68,11 @@ def exam_rows(exams: list[Any], table: Any) -> list[dict[str, Any]]:
     help="Group keys: name (standard, else vendor protocol), protocol, body_region, station.",
 )
 @click.option("--exams", "per_exam", is_flag=True, help="One row per exam against its DRL.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    help="Also draw DLP and CTDIvol per protocol as box plots with the DRL (PNG).",
+)
 @_FORMAT
 @_OUTPUT
 @user_errors
@@ -77,6 +82,7 @@ def drl(
     national: str | None,
     by: str,
     per_exam: bool,
+    plot: str | None,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -89,6 +95,10 @@ def drl(
     exams, _ = _load(db_url, mapping)
     entries = DrlTable.load(national) if national else []
     keys = tuple(k.strip() for k in by.split(",") if k.strip())
+    if plot:
+        from srkit.cli.dose_plot import plot_drl
+
+        plot_drl(exams, DrlTable(entries, local_drls(exams, by=("name",))), plot)
     if per_exam:
         table = DrlTable(entries, local_drls(exams, by=("name",)))
         write_rows(exam_rows(exams, table), fmt, output)
@@ -179,3 +189,44 @@ def alerts(
     rows = [a.to_dict() for a in found if day is None or (a.date or "") >= day]
     write_rows(rows, fmt, output)
     click.echo(f"srkit dose alerts: {len(rows)} alerts on {len(exams)} exams", err=True)
+
+
+@click.command()
+@DB_OPTION
+@_MAPPING
+@_NATIONAL
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), help="Default: from the file name."
+)
+@click.option(
+    "--dap-unit",
+    type=click.Choice(["Gy.m2", "Gy.cm2", "uGy.m2", "cGy.cm2", "mGy.cm2", "dGy.cm2"]),
+    default="Gy.m2",
+    show_default=True,
+    help="Unit of the DAP columns (the data stay in Gy.m2).",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@user_errors
+def export(
+    db_url: str | None,
+    mapping: str | None,
+    national: str | None,
+    fmt: str | None,
+    dap_unit: str,
+    output: str,
+) -> None:
+    """Every exam with its DRL comparison, as a dose audit: XLSX with one sheet per
+    modality, or CSV."""
+    from pathlib import Path
+
+    from srkit.atomic import replace_atomically
+    from srkit.dose.drl import DrlTable, local_drls
+    from srkit.dose.export import export_bytes
+
+    kind = fmt or ("csv" if output.lower().endswith(".csv") else "xlsx")
+    exams, _ = _load(db_url, mapping)
+    entries = DrlTable.load(national) if national else []
+    table = DrlTable(entries, local_drls(exams, by=("name",)))
+    data, _media = export_bytes(exams, table, kind, dap_unit=dap_unit)
+    replace_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
+    click.echo(f"srkit dose export: {len(exams)} exams -> {output}", err=True)
