@@ -22,7 +22,13 @@ from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, Sr
 
 __all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
 
-_SUBCOMMANDS = {"drl": "drl", "unmapped": "unmapped", "alerts": "alerts", "export": "export"}
+_SUBCOMMANDS = {
+    "drl": "drl",
+    "unmapped": "unmapped",
+    "alerts": "alerts",
+    "export": "export",
+    "ssde": "ssde",
+}
 """``srkit dose <name>``: commands over the database, in :mod:`srkit.cli.dose_db`."""
 
 
@@ -58,7 +64,7 @@ class DoseGroup(click.Group):
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(
-            ctx.command_path, "PATH... [OPTIONS] | drl|unmapped|alerts|export ..."
+            ctx.command_path, "PATH... [OPTIONS] | drl|unmapped|alerts|export|ssde ..."
         )
 
 

@@ -13,7 +13,7 @@ import click
 from srkit.cli.common import user_errors
 from srkit.cli.db import DB_OPTION, _open
 
-__all__ = ["drl", "unmapped", "alerts", "export", "exam_rows"]
+__all__ = ["drl", "unmapped", "alerts", "export", "ssde", "exam_rows"]
 
 _FORMAT = click.option(
     "--format",
@@ -230,3 +230,20 @@ def export(
     data, _media = export_bytes(exams, table, kind, dap_unit=dap_unit)
     replace_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
     click.echo(f"srkit dose export: {len(exams)} exams -> {output}", err=True)
+
+
+@click.command()
+@DB_OPTION
+@_FORMAT
+@_OUTPUT
+@user_errors
+def ssde(db_url: str | None, fmt: str, output: str | None) -> None:
+    """Size-specific dose estimates of the CT exams (AAPM 204 / 220): from the diameter
+    the report carries, else from the study's axial CT images in the database; each row
+    says which (``method``) and which CTDI phantom."""
+    from srkit.dose.ssde import database_ssde
+    from srkit.tables.write import write_rows
+
+    with _open(db_url, must_exist=True) as db:
+        rows = [r.to_dict() for r in database_ssde(db)]
+    write_rows(rows, fmt, output)
