@@ -341,3 +341,44 @@ def test_no_container_lost_its_numbers() -> None:
     doc = read(data_path(ARTIS))
     containers = [c for c in doc.root.children if isinstance(c, ContainerContentItem)]
     assert len(containers) == 22  # 1 accumulated + 21 events
+
+
+def test_unnormalised_value_survives_the_index(tmp_path: Path) -> None:
+    from srkit.db import Database
+
+    ds = pydicom.dcmread(data_path(ARTIS))
+    _unparseable(ds)
+    path = tmp_path / "bad-unit.dcm"
+    ds.save_as(path)
+    with Database(str(tmp_path / "db.sqlite")) as db:
+        report = db.import_paths([path], workers=1)
+        assert report.imported == 1
+        events = db.query_dose(level="event")
+    first = next(e for e in events if e["event_number"] == 1)
+    assert first["dose_area_product"] == {
+        "value": 12.5, "unit": "mGycm2", "scheme": "99ACME", "normalised": False,
+    }  # fmt: skip
+    second = next(e for e in events if e["event_number"] == 2)
+    assert second["dose_area_product"] == _original(ARTIS).events[1]["dose_area_product"]
+
+
+def test_summary_dap_in_the_units_people_read() -> None:
+    runner = CliRunner()
+    path = str(data_path(ARTIS))
+    base = runner.invoke(cli, ["dose", path, "--summary", "--format", "json"])
+    (row,) = json.loads(base.stdout)
+    shown = runner.invoke(
+        cli, ["dose", path, "--summary", "--format", "json", "--dap-unit", "Gy.cm2"]
+    )
+    assert shown.exit_code == 0, shown.output
+    (converted,) = json.loads(shown.stdout)
+    assert "dap_total" not in converted
+    assert converted["dap_total_Gy.cm2"] == pytest.approx(row["dap_total"] * 1e4, rel=1e-12)
+    assert converted["dap_total_Gy.cm2"] == pytest.approx(0.0937, rel=1e-9)  # 9.37e-06 Gy.m2
+    micro = runner.invoke(
+        cli, ["dose", path, "--summary", "--format", "json", "--dap-unit", "uGy.m2"]
+    )
+    assert json.loads(micro.stdout)[0]["dap_total_uGy.m2"] == pytest.approx(9.37, rel=1e-9)
+    wrong = runner.invoke(cli, ["dose", path, "--dap-unit", "Gy.cm2"])
+    assert wrong.exit_code == 2
+    assert "--dap-unit goes with --summary" in wrong.output

@@ -173,6 +173,11 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     is_flag=True,
     help="A number whose unit cannot be understood is null instead of kept unnormalised.",
 )
+@click.option(
+    "--dap-unit",
+    type=click.Choice(["Gy.m2", "Gy.cm2", "uGy.m2", "cGy.cm2", "mGy.cm2", "dGy.cm2"]),
+    help="With --summary: DAP totals in this unit (columns <name>_<unit>); default Gy.m2.",
+)
 @user_errors
 def tabulate(
     paths: tuple[str, ...],
@@ -182,6 +187,7 @@ def tabulate(
     plot: str | None,
     show_diagnostics: bool,
     strict_units: bool,
+    dap_unit: str | None,
 ) -> None:
     """Tabulate every radiation dose report found in PATH (files, folders recursively).
 
@@ -205,8 +211,12 @@ def tabulate(
     ]
     if not reports:
         raise SrkitError("no radiation dose report found in " + ", ".join(paths))
+    if dap_unit and not summary:
+        raise click.UsageError("--dap-unit goes with --summary (the records stay in Gy.m2)")
     if summary:
         rows: list[dict[str, Any]] = [dose_summary(r) for r in reports]
+        if dap_unit and dap_unit != "Gy.m2":
+            rows = [_dap_display(row, dap_unit) for row in rows]
     elif fmt == "csv":
         rows = [row for r in reports for row in event_rows(r)]
     else:
@@ -224,6 +234,19 @@ def tabulate(
 def dose() -> None:
     """Radiation dose reports: ``srkit dose PATH...`` tabulates files (see ``srkit dose
     PATH --help``); ``drl``, ``unmapped`` and ``alerts`` work on the database."""
+
+
+_DAP_KEYS = ("dap_total", "fluoro_dap_total", "acquisition_dap_total")
+
+
+def _dap_display(row: dict[str, Any], unit: str) -> dict[str, Any]:
+    """A summary row with its DAP totals in ``unit`` (keys renamed ``<key>_<unit>``)."""
+    from srkit.dose.charts import dap_in
+
+    return {
+        (f"{k}_{unit}" if k in _DAP_KEYS else k): (dap_in(v, unit) if k in _DAP_KEYS else v)
+        for k, v in row.items()
+    }
 
 
 def _check_writable(path: str) -> None:
