@@ -112,3 +112,17 @@ def test_cstore_logs_alerts(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
     messages = [r.getMessage() for r in caplog.records if r.name == "srkit.dose.alerts"]
     assert any("[exam-dap]" in m and "patient P9" in m for m in messages)
     assert any("[exam-dose-rp]" in m for m in messages)
+
+
+def test_hook_after_a_large_import(tmp_path: Path) -> None:
+    """The hook gets every imported UID: its IN lists are chunked (this SQLite allows 250,000
+    parameters per statement)."""
+    from srkit.dose.exams import load_exams
+
+    path = _fluoro(tmp_path, "a", "P5", DAY, 0.05, 0.5)
+    with Database(str(tmp_path / "db.sqlite")) as db:
+        report = db.import_paths([path], workers=1)
+        uids = [f"1.2.3.{n}" for n in range(260000)] + report.uids
+        (exam,) = load_exams(db, sop_instance_uids=uids)
+        assert exam.patient_id == "P5"
+        assert [a.code for a in evaluate_new(db, uids)] == ["exam-dap"]

@@ -182,10 +182,21 @@ def load_exams(
     patients = None if patient_ids is None else list(patient_ids)
     if (uids is not None and not uids) or (patients is not None and not patients):
         return []
+    from srkit.db.index import chunks
+
+    # bounded IN lists (SQLite and PostgreSQL limit the parameters of one statement)
+    queries = (
+        [dose_exam_query(list(part), None) for part in chunks(uids)]
+        if uids is not None
+        else [dose_exam_query(None, list(part)) for part in chunks(patients)]
+        if patients is not None
+        else [dose_exam_query()]
+    )
     exams = []
     with db._reader.connect() as conn:  # the read engine of srkit.db.Database
-        for row in conn.execute(dose_exam_query(uids, patients)):
-            m = row._mapping
-            exams.append(exam_from_report(json.loads(m["report"]), m))
+        for stmt in queries:
+            for row in conn.execute(stmt):
+                m = row._mapping
+                exams.append(exam_from_report(json.loads(m["report"]), m))
     exams.sort(key=lambda e: (e.date or "", e.start or "", e.sop_instance_uid))
     return exams
