@@ -126,3 +126,30 @@ def test_hook_after_a_large_import(tmp_path: Path) -> None:
         (exam,) = load_exams(db, sop_instance_uids=uids)
         assert exam.patient_id == "P5"
         assert [a.code for a in evaluate_new(db, uids)] == ["exam-dap"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.peers)])
+def test_alerts_and_drls_on_each_backend(backend: str, tmp_path: Path) -> None:
+    from srkit.dose.drl import local_drls
+    from srkit.dose.exams import load_exams
+    from tests.test_db_fixtures import db_url
+
+    files = [
+        _fluoro(tmp_path, f"f{n}", "P7", DAY + dt.timedelta(days=10 * n), dap, 0.3)
+        for n, dap in enumerate((0.012, 0.009, 0.001))
+    ]
+    for url in db_url(backend, tmp_path):
+        with Database(url, storage=tmp_path / "storage") as db:
+            report = db.import_paths(files, workers=1)
+            assert report.imported == 3
+            exams = load_exams(db)
+            assert [e.dap_total for e in exams] == [0.012, 0.009, 0.001]
+            (row,) = local_drls(exams)
+            assert row["dap_median"] == 0.009
+            assert row["dap_p75"] == pytest.approx((0.012 + 0.009) / 2)
+            found = evaluate_new(db, report.uids)
+            # 0.012 + 0.009 > 0.02 on day 10, and still 0.022 on day 20 (window of 84 days)
+            assert sorted(a.date or "" for a in found if a.code == "cumulative-dap") == [
+                "2025-03-11",
+                "2025-03-21",
+            ]

@@ -90,6 +90,7 @@ def drl(
     group, with counts; with --national each group shows its national DRL, with --exams
     each exam is shown against its DRL (national, else the local 75th percentile)."""
     from srkit.dose.drl import DrlTable, local_drls
+    from srkit.dose.mapping import normalise_name
     from srkit.tables.write import write_rows
 
     exams, _ = _load(db_url, mapping)
@@ -108,8 +109,6 @@ def drl(
         table = DrlTable(entries)
         for row in rows:
             key = (str(row["modality"]).upper(), str(row.get("name") or ""))
-            from srkit.dose.mapping import normalise_name
-
             entry = table.national.get((key[0], normalise_name(key[1])))
             for quantity in ("ctdivol", "dlp", "dap", "dose_rp"):
                 level = getattr(entry, quantity) if entry is not None else None
