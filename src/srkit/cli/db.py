@@ -402,7 +402,9 @@ def dose(
         filters["limit"] = limit
     with _open(db_url, must_exist=True) as db:
         rows = db.query_dose(**filters)
-        if (drl_file or local_drl or mapping) and not event:
+        if (drl_file or local_drl or mapping) and event:
+            raise click.UsageError("--drl, --mapping and --local-drl compare reports, not events")
+        if drl_file or local_drl or mapping:
             from srkit.dose.drl import with_reference_levels
 
             rows = with_reference_levels(db, rows, drl_file, mapping, local=local_drl)
