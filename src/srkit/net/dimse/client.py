@@ -1,8 +1,11 @@
 """DIMSE service class user operations: C-ECHO, C-FIND, C-MOVE, C-GET, C-STORE.
 
-Each function opens one association (PS3.8 Section 7), runs the operation and releases
-it. Failures of the network or refusals by the peer raise :class:`NetError`; statuses
-of individual operations are returned (PS3.7 Annex C).
+Each function opens one association (PS3.8 Section 7) to a
+:class:`~srkit.net.dimse.peers.Peer` (its AE title is the called AE title), with
+``calling_aet`` as the calling AE title and ``timeout`` seconds for the network,
+association and DIMSE waits; runs the operation and releases it. Failures of the
+network or refusals by the peer raise :class:`NetError`; statuses of individual
+operations are returned (PS3.7 Annex C; named by :func:`srkit.net.status.describe`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srkit.errors import SrkitError
-from srkit.net.status import describe
+from srkit.net.dimse.identifiers import LEVELS, UNIQUE_KEYS
+from srkit.net.dimse.peers import Peer
+from srkit.net.status import (
+    OUT_OF_RESOURCES,
+    SUCCESS,
+    describe,
+    is_pending,
+    is_success_or_warning,
+)
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -21,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LEVELS",
     "NetError",
-    "Peer",
     "RetrieveResult",
     "SendResult",
     "echo",
@@ -33,31 +43,14 @@ __all__ = [
     "storage_contexts",
 ]
 
-LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
-"""Query/Retrieve levels (PS3.4 Section C.3)."""
-
-UNIQUE_KEYS = {
-    "PATIENT": "PatientID",
-    "STUDY": "StudyInstanceUID",
-    "SERIES": "SeriesInstanceUID",
-    "IMAGE": "SOPInstanceUID",
-}
-"""The unique (or, for PATIENT, required) key of each level (PS3.4 Section C.3)."""
+CALLING_AET = "SRKIT"
+"""The calling AE title unless told otherwise."""
+TIMEOUT = 30.0
+"""Seconds for each network, association and DIMSE wait unless told otherwise."""
 
 
 class NetError(SrkitError):
     """The association could not be established, or it was aborted."""
-
-
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """Where to connect: address and called AE title, with our calling AE title."""
-
-    host: str
-    port: int
-    called_aet: str = "ANY-SCP"
-    calling_aet: str = "SRKIT"
-    timeout: float = 30.0
 
 
 @dataclass(slots=True)
@@ -80,28 +73,27 @@ class RetrieveResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _ae(peer: Peer) -> Any:
+def _ae(calling_aet: str, timeout: float) -> Any:
     from pynetdicom import AE
 
-    ae = AE(ae_title=peer.calling_aet)
-    ae.acse_timeout = peer.timeout
-    ae.dimse_timeout = peer.timeout
-    ae.network_timeout = peer.timeout
+    ae = AE(ae_title=calling_aet)
+    ae.acse_timeout = timeout
+    ae.dimse_timeout = timeout
+    ae.network_timeout = timeout
     return ae
 
 
 def _associate(ae: Any, peer: Peer, **kwargs: Any) -> Any:
     from pynetdicom import evt
 
-    from srkit.net.tuning import tune_association
+    from srkit.net.dimse.tuning import tune_association
 
+    host, port = peer.address()
     handlers = [*kwargs.pop("evt_handlers", []), (evt.EVT_CONN_OPEN, tune_association)]
-    assoc = ae.associate(
-        peer.host, peer.port, ae_title=peer.called_aet, evt_handlers=handlers, **kwargs
-    )
+    assoc = ae.associate(host, port, ae_title=peer.ae_title, evt_handlers=handlers, **kwargs)
     if not assoc.is_established:
         _close_socket(assoc)
-        where = f"{peer.called_aet}@{peer.host}:{peer.port}"
+        where = str(peer)
         if assoc.is_rejected:
             raise NetError(f"{where} rejected the association")
         if assoc.is_aborted:
@@ -124,9 +116,9 @@ def _status(rsp: Any, where: str) -> int:
     return int(rsp.Status)
 
 
-def echo(peer: Peer) -> int:
+def echo(peer: Peer, *, calling_aet: str = CALLING_AET, timeout: float = TIMEOUT) -> int:
     """Send a C-ECHO (PS3.7 Section 9.1.5); returns the status (0 is success)."""
-    ae = _ae(peer)
+    ae = _ae(calling_aet, timeout)
     ae.add_requested_context("1.2.840.10008.1.1")  # Verification SOP Class
     assoc = _associate(ae, peer)
     try:
@@ -175,21 +167,23 @@ def find(
     *,
     fields: Iterable[str] = (),
     model: str = "study",
+    calling_aet: str = CALLING_AET,
+    timeout: float = TIMEOUT,
 ) -> list[Dataset]:
     """Send a C-FIND (PS3.4 Section C.4.1) and collect the pending identifiers."""
     query = identifier(level, keys, fields)
     sop = _find_model(model, "Find")
-    ae = _ae(peer)
+    ae = _ae(calling_aet, timeout)
     ae.add_requested_context(sop)
     assoc = _associate(ae, peer)
     results: list[Dataset] = []
     try:
         for status, ds in assoc.send_c_find(query, sop):
             code = _status(status, "C-FIND")
-            if code in (0xFF00, 0xFF01):
+            if is_pending(code):
                 results.append(ds)
-            elif code != 0:
-                raise NetError(f"C-FIND failed with status 0x{code:04X}")
+            elif code != SUCCESS:
+                raise NetError(f"C-FIND failed: {describe(code, 'C-FIND')}")
     finally:
         assoc.release()
     return results
@@ -213,11 +207,13 @@ def move(
     keys: Mapping[str, str],
     *,
     model: str = "study",
+    calling_aet: str = CALLING_AET,
+    timeout: float = TIMEOUT,
 ) -> RetrieveResult:
     """Send a C-MOVE (PS3.4 Section C.4.2): the peer stores to AE ``destination``."""
     query = identifier(level, keys)
     sop = _find_model(model, "Move")
-    ae = _ae(peer)
+    ae = _ae(calling_aet, timeout)
     ae.add_requested_context(sop)
     assoc = _associate(ae, peer)
     result = RetrieveResult()
@@ -254,6 +250,8 @@ def get(
     on_instance: Callable[[Dataset], None],
     *,
     model: str = "study",
+    calling_aet: str = CALLING_AET,
+    timeout: float = TIMEOUT,
 ) -> RetrieveResult:
     """Send a C-GET (PS3.4 Section C.4.3); each instance received goes to ``on_instance``.
 
@@ -264,7 +262,7 @@ def get(
 
     query = identifier(level, keys)
     sop = _find_model(model, "Get")
-    ae = _ae(peer)
+    ae = _ae(calling_aet, timeout)
     ae.add_requested_context(sop)
     contexts = storage_contexts(127)
     roles = []
@@ -280,9 +278,9 @@ def get(
             on_instance(ds)
         except Exception as exc:  # the peer gets a failure status, never an exception
             result.errors.append(f"{getattr(event.request, 'AffectedSOPInstanceUID', '?')}: {exc}")
-            return 0xA700
+            return OUT_OF_RESOURCES
         result.received.append(str(ds.SOPInstanceUID))
-        return 0x0000
+        return SUCCESS
 
     assoc = _associate(ae, peer, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
     try:
@@ -326,6 +324,8 @@ def send(
     paths: Sequence[str | Path],
     *,
     on_progress: Callable[[Path, int | None], None] | None = None,
+    calling_aet: str = CALLING_AET,
+    timeout: float = TIMEOUT,
 ) -> SendResult:
     """C-STORE files (PS3.4 Annex B), each in its own transfer syntax.
 
@@ -346,7 +346,7 @@ def send(
             if on_progress:
                 on_progress(p, None)
     for batch in _chunks(headers):
-        ae = _ae(peer)
+        ae = _ae(calling_aet, timeout)
         for sop, ts in {headers[p] for p in batch}:
             ae.add_requested_context(sop, [ts])
             ae.add_requested_context(sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
@@ -361,7 +361,7 @@ def _send_batch(
     result: SendResult,
     on_progress: Callable[[Path, int | None], None] | None,
 ) -> None:
-    from srkit.net.tuning import settle
+    from srkit.net.dimse.tuning import settle
 
     try:
         assoc = _associate(ae, peer)
@@ -385,8 +385,8 @@ def _send_batch(
             except (NetError, ValueError, OSError) as exc:
                 code, reason = None, str(exc)
             else:
-                reason = describe(code) if code is not None else "no status"
-            if code is not None and (code == 0 or code >> 12 == 0xB):
+                reason = describe(code, "C-STORE") if code is not None else "no status"
+            if code is not None and is_success_or_warning(code):
                 result.sent.append(path)
             else:
                 result.failed.append((path, reason))

@@ -1,4 +1,6 @@
-"""C-FIND request identifiers as database filters (PS3.4 Sections C.2.2.1 and C.4.1).
+"""Query/Retrieve identifiers (PS3.4 Sections C.2.2.1, C.4.1-C.4.3): the levels and
+their unique keys, identifiers decoded and encoded in a transfer syntax (PS3.5
+Section 10), and C-FIND identifiers as database filters.
 
 :func:`find_filters` splits an identifier into its Query/Retrieve Level, its matching
 keys and its return keys, in the form :meth:`srkit.db.Database.query` takes.
@@ -10,6 +12,7 @@ matched at IMAGE level, any other sequence matches universally and is returned e
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Any
 
 from srkit.errors import SrkitError
@@ -17,10 +20,25 @@ from srkit.errors import SrkitError
 if TYPE_CHECKING:
     from pydicom import Dataset
 
-__all__ = ["LEVELS", "SKIP_KEYS", "find_filters", "value_text"]
+__all__ = [
+    "LEVELS",
+    "SKIP_KEYS",
+    "UNIQUE_KEYS",
+    "decode_identifier",
+    "encode_identifier",
+    "find_filters",
+    "value_text",
+]
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 """Query/Retrieve Levels (PS3.4 Section C.6)."""
+UNIQUE_KEYS = {
+    "PATIENT": "PatientID",
+    "STUDY": "StudyInstanceUID",
+    "SERIES": "SeriesInstanceUID",
+    "IMAGE": "SOPInstanceUID",
+}
+"""The unique (or, for PATIENT, required) key of each level (PS3.4 Section C.3)."""
 SKIP_KEYS = frozenset(["QueryRetrieveLevel", "SpecificCharacterSet", "TimezoneOffsetFromUTC"])
 """Identifier attributes that are neither matched nor returned as keys."""
 
@@ -97,3 +115,22 @@ def find_filters(ident: Dataset) -> tuple[str, dict[str, Any], list[str]]:
                 raise SrkitError(f"{keyword} is an IMAGE level key, not {level}")
             filters[keyword] = text
     return level, filters, fields
+
+
+def decode_identifier(data: bytes, syntax: Any) -> Dataset:
+    """An identifier received in ``syntax`` (PS3.5 Section 10)."""
+    from pynetdicom.dsutils import decode
+
+    return decode(
+        io.BytesIO(data), syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated
+    )
+
+
+def encode_identifier(ds: Dataset, syntax: Any) -> bytes:
+    """An identifier (or a response's data set) encoded in ``syntax``."""
+    from pynetdicom.dsutils import encode
+
+    data = encode(ds, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
+    if data is None:
+        raise SrkitError("cannot encode the identifier")
+    return data

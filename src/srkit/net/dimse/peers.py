@@ -1,4 +1,6 @@
-"""Known DICOM peers and what each caller may do (a TOML or JSON file).
+"""DICOM peers: the one :class:`Peer` class (an application entity, PS3.8 Section 7.1:
+AE title, where it listens, what it may ask of us), and the peers file that lists
+the known ones with what each caller may do (a TOML or JSON file).
 
 A peers file names application entities (AE titles, PS3.8 Section 7.1) with their
 address, for C-MOVE destinations and for the client commands, and lists which DIMSE
@@ -46,8 +48,11 @@ __all__ = [
     "KnownPeers",
     "Peer",
     "PeersConfig",
+    "config_from_mapping",
     "load_config",
+    "normal_address",
     "parse_address",
+    "resolve_peer",
 ]
 
 SERVICES: frozenset[str] = frozenset({"echo", "store", "find", "move", "get"})
@@ -60,14 +65,16 @@ class ConfigError(SrkitError):
 
 @dataclass(frozen=True, slots=True)
 class Peer:
-    """A known application entity.
+    """An application entity: one listed in the peers file, a C-MOVE destination, or
+    the peer a client command calls (:mod:`srkit.net.dimse.client`).
 
     Parameters
     ----------
     ae_title : str
-        The AE title (at most 16 characters, PS3.5 Table 6.2-1, VR AE).
+        The AE title (at most 16 characters, PS3.5 Table 6.2-1, VR AE); the called
+        AE title when srkit calls the peer.
     host : str, optional
-        Address where the peer listens (needed for C-MOVE destinations).
+        Address where the peer listens (needed for C-MOVE destinations and to call it).
     port : int, optional
         Its port.
     allow : frozenset of str
@@ -78,6 +85,18 @@ class Peer:
     host: str | None = None
     port: int | None = None
     allow: frozenset[str] = SERVICES
+
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` where the peer listens; :class:`ConfigError` if not given."""
+        if self.host is None or self.port is None:
+            raise ConfigError(f"peer {self.ae_title!r} has no host and port")
+        return self.host, self.port
+
+    def __str__(self) -> str:
+        """``AET@HOST:PORT`` (``AET`` alone without an address)."""
+        if self.host is None or self.port is None:
+            return self.ae_title
+        return f"{self.ae_title}@{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,3 +278,10 @@ def parse_address(text: str, config: PeersConfig | None = None) -> tuple[str, st
     if len(title) > 16 or "\\" in title:
         raise ConfigError(f"peer {text!r}: an AE title has at most 16 characters")
     return title or "ANY-SCP", host, port
+
+
+def resolve_peer(text: str, config: PeersConfig | None = None, called: str | None = None) -> Peer:
+    """The :class:`Peer` to call for ``text`` (as :func:`parse_address` takes it);
+    ``called`` overrides its AE title."""
+    title, host, port = parse_address(text, config)
+    return Peer(called or title, host, port)

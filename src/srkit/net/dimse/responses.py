@@ -30,10 +30,12 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from srkit.net.charset import needs_utf8
+
 if TYPE_CHECKING:
     from pydicom import Dataset
 
-__all__ = ["ResponseBuilder", "needs_utf8"]
+__all__ = ["ResponseBuilder"]
 
 TEXT_VRS = frozenset(
     [
@@ -81,17 +83,6 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "\\".join(str(v) for v in value)
     return str(value)
-
-
-def needs_utf8(value: Any) -> bool:
-    """Whether a row value (text, list of texts, or sequence items) needs UTF-8."""
-    if isinstance(value, str):
-        return not value.isascii()
-    if isinstance(value, (list, tuple)):
-        return any(needs_utf8(v) for v in value)
-    if isinstance(value, Mapping):
-        return any(needs_utf8(v) for v in value.values())
-    return False
 
 
 @cache

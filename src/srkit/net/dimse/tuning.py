@@ -6,7 +6,7 @@ listener's C-MOVE sub-associations).
   C-STORE requests on one association.
 
 The listener itself does not use pynetdicom's association threads (see
-:mod:`srkit.net.acceptor`).
+:mod:`srkit.net.dimse.association`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Running ``srkit listen``: one process, or several worker processes on one port.
 
-The acceptor (:mod:`srkit.net.acceptor`) serves each association in a thread of one
+The server (:mod:`srkit.net.dimse.server`) serves each association in a thread of one
 Python process, so one process is bound by one interpreter lock (about 1.5 ms of
 CPU per C-STORE of a 160 KiB image, database indexing included). With
 ``workers > 1`` the parent binds the listening socket once and forks
@@ -131,7 +131,7 @@ def serve(sock: socket.socket, make_server: Callable[[], Any], *, grace: float =
     """Serve associations on ``sock`` in this process until SIGINT or SIGTERM.
 
     ``make_server()`` returns a server over ``sock`` that is not running
-    (:func:`srkit.net.scp.serve_socket`). On a stop signal the server stops accepting,
+    (:func:`srkit.net.dimse.services.serve_socket`). On a stop signal the server stops accepting,
     the established associations get ``grace`` seconds to end, and whatever is left
     (associations still negotiating too) is aborted.
     """
@@ -160,7 +160,7 @@ def serve(sock: socket.socket, make_server: Callable[[], Any], *, grace: float =
         assoc.abort()
 
 
-def _describe(status: int) -> str:
+def _exit_reason(status: int) -> str:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         try:
@@ -240,14 +240,14 @@ def supervise(
             deaths = [t for t in deaths if now - t < DEATH_WINDOW] + [now]
             if len(deaths) >= MAX_DEATHS:
                 say(
-                    f"{name}: worker {index} (pid {pid}) {_describe(status)}; "
+                    f"{name}: worker {index} (pid {pid}) {_exit_reason(status)}; "
                     f"{len(deaths)} workers died within {DEATH_WINDOW:.0f} s: stopping"
                 )
                 code = 1
                 break
             delay = min(BACKOFF * 2 ** (len(deaths) - 1), MAX_BACKOFF)
             say(
-                f"{name}: worker {index} (pid {pid}) {_describe(status)}; "
+                f"{name}: worker {index} (pid {pid}) {_exit_reason(status)}; "
                 f"starting another in {delay:g} s"
             )
             restarts[index] = now + delay

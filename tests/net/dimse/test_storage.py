@@ -8,13 +8,12 @@ import subprocess
 import pydicom
 import pytest
 
-from srkit.net.peers import peer_env
 from tests.conftest import data_files, require_tool
-from tests.test_net_dimse import archive  # noqa: F401  (fixture)
+from tests.peers import peer_env
 
 
 @pytest.mark.parametrize("pdu", [[], ["--max-send-pdu", "4096"]], ids=["pdu-default", "pdu-4k"])
-def test_storescu_bytes_stored_as_sent(archive, pdu):  # noqa: F811
+def test_storescu_bytes_stored_as_sent(archive, pdu):
     """DCMTK sends the files over one association in their own transfer syntax; each
     stored file holds the data set bytes exactly as in the source file."""
     storescu = require_tool("storescu", "/usr/bin/storescu")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pydicom
 import pytest
 
-from srkit.net import scu
-from srkit.net.peers import ORTHANC, Orthanc, free_port
+from srkit.net.dimse import client
+from srkit.net.dimse.peers import Peer
 from tests.conftest import data_files, require_tool
-from tests.test_net_dimse import Archive
+from tests.net.dimse.archive import Archive
+from tests.peers import ORTHANC, Orthanc, free_port
 
 pytestmark = pytest.mark.peers
 
@@ -44,7 +45,7 @@ def archive(orthanc, tmp_path):
 
 
 def peer(orthanc):
-    return scu.Peer("127.0.0.1", orthanc.dicom_port, "ORTHANC")
+    return Peer("ORTHANC", "127.0.0.1", orthanc.dicom_port)
 
 
 def uids(paths, keyword="SOPInstanceUID"):
@@ -53,8 +54,8 @@ def uids(paths, keyword="SOPInstanceUID"):
 
 def test_send_to_orthanc_and_query_it(orthanc):
     files = data_files(SR)
-    assert scu.echo(peer(orthanc)) == 0
-    result = scu.send(peer(orthanc), files)
+    assert client.echo(peer(orthanc)) == 0
+    result = client.send(peer(orthanc), files)
     assert result.failed == []
     assert len(result.sent) == len(files)
     stored = {
@@ -62,10 +63,10 @@ def test_send_to_orthanc_and_query_it(orthanc):
         for i in orthanc.get("/instances")
     }
     assert set(uids(files)) <= stored
-    found = scu.find(peer(orthanc), "SERIES", {"Modality": "SR"}, fields=["Modality"])
+    found = client.find(peer(orthanc), "SERIES", {"Modality": "SR"}, fields=["Modality"])
     assert set(uids(files, "SeriesInstanceUID")) <= {str(d.SeriesInstanceUID) for d in found}
     ds = pydicom.dcmread(files[2])
-    found = scu.find(
+    found = client.find(
         peer(orthanc), "STUDY", {"PatientID": str(ds.PatientID)}, fields=["PatientName"]
     )
     assert [str(d.StudyInstanceUID) for d in found] == [str(ds.StudyInstanceUID)]
@@ -76,7 +77,7 @@ def test_move_from_orthanc_into_srkit(orthanc, archive):
     files = data_files(CT2)
     orthanc.upload(files)
     study = uids(files, "StudyInstanceUID")[0]
-    result = scu.move(peer(orthanc), "SRKIT", "STUDY", {"StudyInstanceUID": study})
+    result = client.move(peer(orthanc), "SRKIT", "STUDY", {"StudyInstanceUID": study})
     assert (result.status, result.completed, result.failed) == (0, len(files), 0)
     for uid in uids(files):
         path = archive.db.instance_path(uid)
@@ -95,7 +96,7 @@ def test_orthanc_stores_to_srkit(orthanc, archive):
 
 def test_orthanc_queries_and_retrieves_from_srkit(orthanc, archive):
     files = data_files(CT2)
-    assert not scu.send(archive.peer, files).failed
+    assert not client.send(archive.peer, files).failed
     # Orthanc already holds them from another test? it must get them back from srkit
     for instance in orthanc.get("/instances"):
         orthanc.delete(f"/instances/{instance}")

@@ -9,12 +9,8 @@ import warnings
 import pydicom
 import pytest
 
-from srkit.net.dicomjson import (
-    MAX_SQL_INTEGER,
-    QueryParameterError,
-    frame_numbers,
-    parse_query,
-)
+from srkit.net.dicomweb.params import MAX_SQL_INTEGER, QueryParameterError, parse_query
+from srkit.net.dicomweb.wado import frame_numbers
 from srkit.web.app import create_app
 from tests.conftest import data_files
 from tests.test_db_fixtures import fresh_db, fresh_url  # noqa: F401

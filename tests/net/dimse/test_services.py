@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pydicom
 import pytest
@@ -12,82 +11,13 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from srkit.db import Database
-from srkit.net import scp, scu
-from srkit.net.config import load_config
-from srkit.net.peers import free_port, peer_env, wait_for_port
-from tests.conftest import data_files, data_path, require_tool
+from srkit.net.dimse import client, services
+from srkit.net.dimse.peers import Peer
+from tests.conftest import data_files, data_path
+from tests.net.dimse.archive import CT2, CT3, Archive, dcmtk, sample_files
+from tests.peers import free_port, wait_for_port
 
 pytestmark = pytest.mark.peers
-
-CT2 = "ct/pydicom_CT2"
-CT3 = "ct/dcmqi_ct-3slice"
-
-
-def sample_files() -> list[Path]:
-    """Two CT series and five TID 1500 reports (three studies share CT_small's study)."""
-    return [
-        *data_files(f"{CT2}/*.dcm"),
-        *data_files(f"{CT3}/*.dcm"),
-        *data_files("sr-tid1500/*.dcm"),
-        data_path("ct/pydicom_CT_small.dcm"),
-    ]
-
-
-class Archive:
-    """An SCP over a fresh database, on a free port of 127.0.0.1."""
-
-    def __init__(
-        self, root: Path, config_text: str | None = None, aet: str = "SRKIT", port: int = 0
-    ) -> None:
-        self.root = root
-        self.db = Database(root / "db.sqlite", storage=root / "storage")
-        self.port = port or free_port()
-        self.aet = aet
-        config = None
-        if config_text is not None:
-            (root / "peers.toml").write_text(config_text)
-            config = load_config(root / "peers.toml")
-        self.server = scp.start(self.db, port=self.port, aet=aet, config=config)
-        self.peer = scu.Peer("127.0.0.1", self.port, aet)
-
-    def address(self) -> str:
-        return f"{self.aet}@127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.db.close()
-
-
-@pytest.fixture
-def archive(tmp_path):
-    arch = Archive(tmp_path)
-    yield arch
-    arch.close()
-
-
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    """An archive filled with :func:`sample_files` by DCMTK storescu."""
-    storescu = require_tool("storescu", "/usr/bin/storescu")
-    arch = Archive(tmp_path_factory.mktemp("loaded"))
-    files = sample_files()
-    run = subprocess.run(
-        [storescu, "-R", "-aec", arch.aet, "127.0.0.1", str(arch.port), *map(str, files)],
-        capture_output=True,
-        text=True,
-        env=peer_env(),
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    yield arch
-    arch.close()
-
-
-def dcmtk(tool: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    path = require_tool(tool, f"/usr/bin/{tool}")
-    return subprocess.run(
-        [path, *args], capture_output=True, text=True, env=peer_env(), timeout=60, cwd=cwd
-    )
 
 
 def test_echoscu(archive):
@@ -171,7 +101,7 @@ def test_findscu_patient_root_series_level(loaded, tmp_path):
 def test_find_uid_list_and_date_range(loaded):
     srs = [pydicom.dcmread(p) for p in data_files("sr-tid1500/*.dcm")]
     uids = sorted({str(d.SOPInstanceUID) for d in srs[:2]})
-    found = scu.find(
+    found = client.find(
         loaded.peer,
         "IMAGE",
         {"SOPInstanceUID": "\\".join(uids)},
@@ -180,7 +110,7 @@ def test_find_uid_list_and_date_range(loaded):
     )
     assert sorted(str(d.SOPInstanceUID) for d in found) == uids
     ct = pydicom.dcmread(data_path("ct/pydicom_CT_small.dcm"))
-    found = scu.find(
+    found = client.find(
         loaded.peer, "STUDY", {"StudyDate": f"{ct.StudyDate}-"}, fields=["StudyInstanceUID"]
     )
     assert str(ct.StudyInstanceUID) in {str(d.StudyInstanceUID) for d in found}
@@ -188,7 +118,7 @@ def test_find_uid_list_and_date_range(loaded):
 
 def test_unindexed_key_matches_universally(loaded):
     ct3 = [pydicom.dcmread(p) for p in data_files(f"{CT3}/*.dcm")]
-    found = scu.find(
+    found = client.find(
         loaded.peer,
         "IMAGE",
         {"SeriesInstanceUID": str(ct3[0].SeriesInstanceUID), "ImageComments": "whatever"},
@@ -200,9 +130,9 @@ def test_unindexed_key_matches_universally(loaded):
 
 
 def test_patient_level_refused_in_study_root(loaded):
-    with pytest.raises(scu.NetError, match="0xA900"):
-        scu.find(loaded.peer, "PATIENT", {"PatientID": "*"}, model="study")
-    found = scu.find(
+    with pytest.raises(client.NetError, match="0xA900"):
+        client.find(loaded.peer, "PATIENT", {"PatientID": "*"}, model="study")
+    found = client.find(
         loaded.peer, "PATIENT", {"PatientID": "77654033"}, model="patient", fields=["PatientName"]
     )
     assert [str(d.PatientName) for d in found] == ["Doe^Archibald"]
@@ -238,7 +168,7 @@ def test_movescu_to_known_destination(tmp_path):
     )
     try:
         files = data_files(f"{CT2}/*.dcm")
-        assert not scu.send(arch.peer, files).failed
+        assert not client.send(arch.peer, files).failed
         src = pydicom.dcmread(files[0])
         out = tmp_path / "moved"
         out.mkdir()
@@ -268,7 +198,7 @@ def test_movescu_to_known_destination(tmp_path):
         got = sorted(str(pydicom.dcmread(p).SOPInstanceUID) for p in out.iterdir())
         assert got == sorted(str(pydicom.dcmread(p).SOPInstanceUID) for p in files)
         # an unknown destination gets 0xA801
-        result = scu.move(
+        result = client.move(
             arch.peer, "NOWHERE", "STUDY", {"StudyInstanceUID": str(src.StudyInstanceUID)}
         )
         assert result.status == 0xA801
@@ -296,17 +226,19 @@ def test_access_control(tmp_path):
             == 0
         )
         file = data_path("ct/pydicom_CT_small.dcm")
-        viewer = scu.Peer("127.0.0.1", arch.port, "SRKIT", calling_aet="VIEWER")
-        result = scu.send(viewer, [file])
+        srkit = Peer("SRKIT", "127.0.0.1", arch.port)
+        result = client.send(srkit, [file], calling_aet="VIEWER")
         assert result.sent == []
         assert "0x0124" in result.failed[0][1]
-        modality = scu.Peer("127.0.0.1", arch.port, "SRKIT", calling_aet="MODALITY")
-        assert scu.send(modality, [file]).sent == [file]
-        assert len(scu.find(viewer, "IMAGE", {}, fields=["SOPInstanceUID"])) == 1
-        with pytest.raises(scu.NetError, match="0x0124"):
-            scu.find(modality, "IMAGE", {}, fields=["SOPInstanceUID"])
-        with pytest.raises(scu.NetError, match="rejected"):
-            scu.echo(scu.Peer("127.0.0.1", arch.port, "SRKIT", calling_aet="STRANGER"))
+        assert client.send(srkit, [file], calling_aet="MODALITY").sent == [file]
+        assert (
+            len(client.find(srkit, "IMAGE", {}, fields=["SOPInstanceUID"], calling_aet="VIEWER"))
+            == 1
+        )
+        with pytest.raises(client.NetError, match="0x0124"):
+            client.find(srkit, "IMAGE", {}, fields=["SOPInstanceUID"], calling_aet="MODALITY")
+        with pytest.raises(client.NetError, match="rejected"):
+            client.echo(srkit, calling_aet="STRANGER")
     finally:
         arch.close()
 
@@ -405,8 +337,8 @@ def test_listen_command(tmp_path):
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
         try:
             wait_for_port(port, timeout=30)
-            assert scu.echo(scu.Peer("127.0.0.1", port, "LISTENER")) == 0
-            assert scu.send(scu.Peer("127.0.0.1", port, "LISTENER"), [file]).sent == [file]
+            assert client.echo(Peer("LISTENER", "127.0.0.1", port)) == 0
+            assert client.send(Peer("LISTENER", "127.0.0.1", port), [file]).sent == [file]
             # one association at a time: a second one is rejected while the first lasts
             from pynetdicom import AE
 
@@ -414,8 +346,8 @@ def test_listen_command(tmp_path):
             ae.add_requested_context("1.2.840.10008.1.1")
             first = ae.associate("127.0.0.1", port, ae_title="LISTENER")
             assert first.is_established
-            with pytest.raises(scu.NetError, match="rejected"):
-                scu.echo(scu.Peer("127.0.0.1", port, "LISTENER"))
+            with pytest.raises(client.NetError, match="rejected"):
+                client.echo(Peer("LISTENER", "127.0.0.1", port))
             first.release()
         finally:
             proc.terminate()
@@ -433,18 +365,18 @@ def test_move_and_get_errors(tmp_path):
     arch = Archive(tmp_path, config_text=config, port=port)
     try:
         file = data_path("ct/pydicom_CT_small.dcm")
-        assert scu.send(arch.peer, [file]).failed == []
+        assert client.send(arch.peer, [file]).failed == []
         # no unique key: the identifier does not match (PS3.4 C.4.2.1.4)
-        assert scu.move(arch.peer, "SELF", "STUDY", {}).status == 0xA900
+        assert client.move(arch.peer, "SELF", "STUDY", {}).status == 0xA900
         # unknown UIDs: nothing to move, success with no sub-operations
-        result = scu.move(arch.peer, "SELF", "SERIES", {"SeriesInstanceUID": "1.2.3"})
+        result = client.move(arch.peer, "SELF", "SERIES", {"SeriesInstanceUID": "1.2.3"})
         assert (result.status, result.completed) == (0, 0)
         # moving to ourselves stores the same instance again: accepted, no duplicate
         study = str(pydicom.dcmread(file).StudyInstanceUID)
-        result = scu.move(arch.peer, "SELF", "STUDY", {"StudyInstanceUID": study})
+        result = client.move(arch.peer, "SELF", "STUDY", {"StudyInstanceUID": study})
         assert (result.status, result.completed, result.failed) == (0, 1, 0)
         assert len(arch.db.query("IMAGE", {})) == 1
-        got = scu.get(arch.peer, "IMAGE", {}, lambda ds: None)
+        got = client.get(arch.peer, "IMAGE", {}, lambda ds: None)
         assert got.status == 0xA900
         runner = CliRunner()
         result = runner.invoke(
@@ -466,7 +398,7 @@ def test_cli_send_and_get_with_databases(tmp_path):
     target = Archive(tmp_path / "target")
     try:
         files = data_files(f"{CT2}/*.dcm")
-        assert scu.send(source.peer, files).failed == []
+        assert client.send(source.peer, files).failed == []
         study = str(pydicom.dcmread(files[0]).StudyInstanceUID)
         runner = CliRunner()
         result = runner.invoke(
@@ -493,9 +425,9 @@ def test_cli_send_and_get_with_databases(tmp_path):
 def test_every_storage_class_offered(archive, tmp_path):
     from pynetdicom import AllStoragePresentationContexts
 
-    from srkit.net.config import PeersConfig
+    from srkit.net.dimse.peers import PeersConfig
 
-    offered = {str(cx.abstract_syntax) for cx in scp.supported_contexts(PeersConfig())}
+    offered = {str(cx.abstract_syntax) for cx in services.supported_contexts(PeersConfig())}
     assert {str(cx.abstract_syntax) for cx in AllStoragePresentationContexts} <= offered
     # a SEG, a key object selection and dose reports of three makers, by DCMTK
     files = [

@@ -19,10 +19,10 @@ from pydicom import Dataset
 
 from srkit.db import Database
 from srkit.errors import SrkitError
-from srkit.net.peers import free_port, peer_env, wait_for_port
-from srkit.net.querykeys import find_filters
+from srkit.net.dimse.identifiers import find_filters
 from srkit.web.app import create_app
 from tests.conftest import data_files, require_tool, skip_or_fail
+from tests.peers import free_port, peer_env, wait_for_port
 from tests.test_db_fixtures import db_url
 
 with warnings.catch_warnings():

@@ -16,10 +16,11 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from srkit.db import Database
-from srkit.net import scu
-from srkit.net.peers import free_port, fresh_copies, peer_env, wait_for_port
+from srkit.net.dimse import client
+from srkit.net.dimse.peers import Peer
 from tests.conftest import data_files, data_path, require_tool
-from tests.test_net_load import acknowledged
+from tests.net.dimse.test_load import acknowledged
+from tests.peers import free_port, fresh_copies, peer_env, wait_for_port
 
 pytestmark = pytest.mark.peers
 
@@ -116,7 +117,7 @@ def test_workers_auto_by_default(tmp_path):
     try:
         workers = listener.ready(expected)
         assert len(workers) == expected
-        assert scu.echo(scu.Peer("127.0.0.1", listener.port, "SRKIT")) == 0
+        assert client.echo(Peer("SRKIT", "127.0.0.1", listener.port)) == 0
     finally:
         assert listener.stop() == 0
     suffix = f" ({expected} workers)" if expected > 1 else ""
@@ -144,7 +145,7 @@ def test_two_workers_four_associations(tmp_path):
         assert sorted(sent) == sorted(files)
         # the same database answers C-FIND in every worker
         for _ in range(4):
-            studies = scu.find(scu.Peer("127.0.0.1", listener.port, "SRKIT"), "STUDY", {})
+            studies = client.find(Peer("SRKIT", "127.0.0.1", listener.port), "STUDY", {})
             assert len(studies) == 400 // 50
     finally:
         assert listener.stop() == 0
@@ -187,7 +188,7 @@ def test_killed_worker_is_replaced_and_acknowledged_kept(tmp_path):
         pids = listener.ready(2)
         assert first in pids
         assert second not in pids
-        assert scu.echo(scu.Peer("127.0.0.1", listener.port, "SRKIT")) == 0
+        assert client.echo(Peer("SRKIT", "127.0.0.1", listener.port)) == 0
     finally:
         assert listener.stop(signal.SIGINT) == 0
     sent = [path for log in logs for path in acknowledged(log)[0]]

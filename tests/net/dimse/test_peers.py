@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from srkit.net.config import ConfigError, PeersConfig, load_config, parse_address
+from srkit.net.dimse.peers import ConfigError, PeersConfig, load_config, parse_address
 
 TOML = """
 [peers.ORTHANC]
@@ -93,7 +93,7 @@ def test_parse_known_title(tmp_path):
 
 
 def test_known_peers_by_title_and_host():
-    from srkit.net.config import KnownPeers, config_from_mapping
+    from srkit.net.dimse.peers import KnownPeers, config_from_mapping
 
     config = config_from_mapping(
         {

@@ -1,4 +1,5 @@
-"""The listener's own Upper Layer and DIMSE code (srkit.net.upper, .command, .acceptor):
+"""The listener's own Upper Layer and DIMSE code (srkit.net.dimse: .pdu, .commands,
+.messages, .association, .server):
 command sets as pydicom encodes them, PDU fragmentation, protocol errors, release,
 time-outs, the association limit, C-CANCEL, and C-GET transcoding, over raw sockets,
 pynetdicom and DCMTK."""
@@ -18,14 +19,15 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from pynetdicom import build_context
 from pynetdicom.dsutils import encode
 
-from srkit.net import scp, scu
-from srkit.net.acceptor import Server, file_meta
-from srkit.net.command import CommandError, Field, decode_command, encode_command
-from srkit.net.config import PeersConfig
-from srkit.net.listener import bind
-from srkit.net.upper import APPLICATION_CONTEXT, Connection, ProtocolError, read_pdvs
+from srkit.net.dimse import client as dimse_client
+from srkit.net.dimse import retrieve, services
+from srkit.net.dimse.commands import CommandError, Field, decode_command, encode_command
+from srkit.net.dimse.messages import file_meta
+from srkit.net.dimse.pdu import APPLICATION_CONTEXT, Connection, ProtocolError, read_pdvs
+from srkit.net.dimse.peers import Peer, PeersConfig
+from srkit.net.dimse.server import Server
+from srkit.net.dimse.workers import bind
 from tests.conftest import data_files, data_path
-from tests.test_net_dimse import archive, loaded  # noqa: F401  (fixtures)
 
 VERIFICATION = "1.2.840.10008.1.1"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -249,7 +251,7 @@ class Raw:
 
 
 @pytest.fixture
-def raw(archive):  # noqa: F811
+def raw(archive):
     clients: list[Raw] = []
 
     def connect(port: int | None = None) -> Raw:
@@ -307,8 +309,8 @@ def test_idle_timeout_and_association_limit(tmp_path):
     sock = bind("127.0.0.1", 0)
     server = Server(
         sock,
-        scp.supported_contexts(),
-        scp.Services(db, PeersConfig()).handlers(),
+        services.supported_contexts(),
+        services.Services(db, PeersConfig()).handlers(),
         max_associations=1,
         timeout=0.5,
     ).start()
@@ -338,7 +340,7 @@ def test_idle_timeout_and_association_limit(tmp_path):
         db.close()
 
 
-def test_cancel_before_the_first_match(loaded, raw):  # noqa: F811
+def test_cancel_before_the_first_match(loaded, raw):
     client = raw(loaded.port)
     assert client.associate([(STUDY_FIND, ImplicitVRLittleEndian)])[0] == 2
     query = Dataset()
@@ -367,7 +369,7 @@ def test_cancel_before_the_first_match(loaded, raw):  # noqa: F811
     assert len(statuses) - 1 == len(loaded.db.query("IMAGE", {}))
 
 
-def test_find_with_a_small_peer_pdu(loaded):  # noqa: F811
+def test_find_with_a_small_peer_pdu(loaded):
     """Identifiers are split into PDUs no longer than the requestor accepts."""
     from pynetdicom import AE
 
@@ -393,13 +395,13 @@ def test_find_with_a_small_peer_pdu(loaded):  # noqa: F811
     assert sorted(found) == sorted((r["SOPInstanceUID"], r["StudyInstanceUID"]) for r in rows)
 
 
-def test_get_transcodes_to_the_accepted_syntax(archive):  # noqa: F811
+def test_get_transcodes_to_the_accepted_syntax(archive):
     """The stored file is Explicit VR Little Endian; the requestor accepts only
     Implicit VR: the C-GET sub-operation sends the same data set, re-encoded."""
     path = data_path("ct/pydicom_CT_small.dcm")
     source = pydicom.dcmread(path)
     assert source.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
-    assert scu.send(archive.peer, [path]).failed == []
+    assert dimse_client.send(archive.peer, [path]).failed == []
     responses, received = _get(
         archive.port, source.StudyInstanceUID, CT_IMAGE, [ImplicitVRLittleEndian]
     )
@@ -445,13 +447,13 @@ def _get(port: int, study_uid: str, sop_class: str, syntaxes: list[str]):
     return responses, received
 
 
-def test_get_deflated_file_as_explicit(archive):  # noqa: F811
+def test_get_deflated_file_as_explicit(archive):
     """A stored Deflated Explicit VR file goes to a requestor that accepts only
     Explicit VR Little Endian: inflated and re-encoded, the same content."""
     path = data_path("sr-other/dcm4che_report_dfl.dcm")
     source = pydicom.dcmread(path)
     assert source.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1.99"
-    assert scu.send(archive.peer, [path]).failed == []
+    assert dimse_client.send(archive.peer, [path]).failed == []
     responses, received = _get(
         archive.port, source.StudyInstanceUID, source.SOPClassUID, [ExplicitVRLittleEndian]
     )
@@ -465,12 +467,12 @@ def test_get_deflated_file_as_explicit(archive):  # noqa: F811
     assert ds.ConceptNameCodeSequence[0].CodeValue == source.ConceptNameCodeSequence[0].CodeValue
 
 
-def test_get_without_a_usable_context_fails_each_instance(archive):  # noqa: F811
+def test_get_without_a_usable_context_fails_each_instance(archive):
     """The requestor takes CT images only as JPEG Baseline; the stored files are
     uncompressed and srkit does not compress: every sub-operation fails, the final
     status is 0xA702 with the failed SOP Instance UIDs (PS3.4 C.4.3.1.3.1)."""
     files = data_files("ct/pydicom_CT2/*.dcm")
-    assert scu.send(archive.peer, files).failed == []
+    assert dimse_client.send(archive.peer, files).failed == []
     sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
     responses, received = _get(
         archive.port, sources[0].StudyInstanceUID, CT_IMAGE, ["1.2.840.10008.1.2.4.50"]
@@ -506,7 +508,7 @@ def test_random_bytes_never_stop_the_listener(running_listener, first, later):
             pass
         finally:
             client.close()
-    assert scu.echo(scu.Peer("127.0.0.1", port, "SRKIT", timeout=5)) == 0
+    assert dimse_client.echo(Peer("SRKIT", "127.0.0.1", port), timeout=5) == 0
 
 
 @pytest.fixture(scope="module")
@@ -516,7 +518,7 @@ def running_listener(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
     db = Database(root / "db.sqlite", storage=root / "storage")
     sock = bind("127.0.0.1", 0)
-    server = scp.make_server(db, sock, config=PeersConfig(), timeout=5).start()
+    server = services.make_server(db, sock, config=PeersConfig(), timeout=5).start()
     yield sock.getsockname()[1]
     server.shutdown()
     db.close()
@@ -525,7 +527,7 @@ def running_listener(tmp_path_factory):
 def test_move_cancelled_before_the_first_instance(tmp_path):
     """A C-CANCEL sent with the C-MOVE: the listener associates with the destination
     but sends nothing; the final status is 0xFE00 with every instance remaining."""
-    from tests.test_net_dimse import Archive
+    from tests.net.dimse.archive import Archive
 
     destination = Archive(tmp_path / "dest", aet="DEST")
     config = f'allow_unknown = true\n[peers.DEST]\nhost = "127.0.0.1"\nport = {destination.port}\n'
@@ -533,7 +535,7 @@ def test_move_cancelled_before_the_first_instance(tmp_path):
     client = None
     try:
         files = data_files("ct/pydicom_CT2/*.dcm")
-        assert scu.send(source.peer, files).failed == []
+        assert dimse_client.send(source.peer, files).failed == []
         study = str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
         client = Raw(source.port)
         move_model = "1.2.840.10008.5.1.4.1.2.2.2"
@@ -584,7 +586,7 @@ def test_two_messages_in_one_pdu(raw):
     assert answered == [1, 2]
 
 
-def test_request_on_another_services_context(loaded, raw):  # noqa: F811
+def test_request_on_another_services_context(loaded, raw):
     """A C-FIND on the Verification context gets 0x0122, not matches; a stray
     C-STORE-RSP is not answered."""
     client = raw(loaded.port)
@@ -630,7 +632,7 @@ def test_slow_request_meets_the_artim_deadline(tmp_path):
 
     db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
     sock = bind("127.0.0.1", 0)
-    server = scp.make_server(db, sock, config=PeersConfig(), timeout=0.6).start()
+    server = services.make_server(db, sock, config=PeersConfig(), timeout=0.6).start()
     client = Raw(sock.getsockname()[1])
     request = associate_rq([(VERIFICATION, ImplicitVRLittleEndian)])
     try:
@@ -654,7 +656,7 @@ def _trickle(sock: socket.socket, data: bytes, pause: float) -> float:
     return time.monotonic() - start
 
 
-def test_storage_scu_and_scp_roles_on_one_association(archive):  # noqa: F811
+def test_storage_scu_and_scp_roles_on_one_association(archive):
     """A requestor proposing both roles for CT Image Storage may send (and could be
     sent to by C-GET) on one association."""
     from pynetdicom import AE, build_role
@@ -680,7 +682,7 @@ def test_storage_scu_and_scp_roles_on_one_association(archive):  # noqa: F811
     assert archive.db.instance_path(str(ds.SOPInstanceUID)) is not None
 
 
-def test_junk_data_set_answered_at_once(archive, raw):  # noqa: F811
+def test_junk_data_set_answered_at_once(archive, raw):
     client = raw()
     assert client.associate([(CT_IMAGE, ImplicitVRLittleEndian)])[0] == 2
     store = {0x0002: CT_IMAGE, 0x0100: Field.C_STORE_RQ, 0x0110: 1, 0x0700: 0, 0x0800: 0}
@@ -694,9 +696,9 @@ def test_junk_data_set_answered_at_once(archive, raw):  # noqa: F811
     assert archive.db.query("IMAGE", {}) == []
 
 
-def test_retrieve_counts_a_missing_file_as_failed(archive):  # noqa: F811
+def test_retrieve_counts_a_missing_file_as_failed(archive):
     files = data_files("ct/pydicom_CT2/*.dcm")
-    assert scu.send(archive.peer, files).failed == []
+    assert dimse_client.send(archive.peer, files).failed == []
     sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
     gone = str(sources[1].SOPInstanceUID)
     archive.db.instance_path(gone).unlink()
@@ -716,7 +718,7 @@ def test_retrieve_counts_a_missing_file_as_failed(archive):  # noqa: F811
 
 
 def test_counts_above_65535_are_capped():
-    counts = scp._Counts(70000)
+    counts = retrieve.SubOperations(70000)
     counts.add("1.2.3", 0)
     fields = counts._fields(False)
     assert fields[0x1020] == 0xFFFF
@@ -729,7 +731,7 @@ def test_at_value_of_bad_length():
         decode_command(struct.pack("<HHI", 0, 0x0901, 6) + b"\x10\x00\x20\x00\x30\x00")
 
 
-def test_release_during_a_query_waits_for_its_end(loaded, raw):  # noqa: F811
+def test_release_during_a_query_waits_for_its_end(loaded, raw):
     """An A-RELEASE-RQ sent right after a C-FIND: every match and the final status
     come first, then the A-RELEASE-RP."""
     client = raw(loaded.port)

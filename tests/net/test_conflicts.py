@@ -14,9 +14,10 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from srkit.net import multipart
-from srkit.net.peers import ORTHANC, Orthanc, dicomweb_plugin
+from srkit.net.dicomweb import multipart
 from tests.conftest import require_tool, skip_or_fail
+from tests.net.dimse.archive import Archive, dcmtk
+from tests.peers import ORTHANC, Orthanc, dicomweb_plugin
 from tests.test_db_identity import (
     _changed,
     _header,
@@ -25,7 +26,6 @@ from tests.test_db_identity import (
     clash_set,
     empty_id_corpus,
 )
-from tests.test_net_dimse import Archive, dcmtk
 
 pytestmark = pytest.mark.peers
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from srkit.net.peers import fresh_copies, peer_env
 from tests.conftest import data_files, data_path, require_tool
-from tests.test_net_dimse import archive  # noqa: F401  (fixture)
+from tests.peers import fresh_copies, peer_env
 
 COUNT = 2000
 WORKERS = 4
@@ -35,7 +34,7 @@ def acknowledged(log: str) -> tuple[list[Path], list[str]]:
 
 @pytest.mark.slow
 @pytest.mark.peers
-def test_parallel_ingest(archive, tmp_path):  # noqa: F811
+def test_parallel_ingest(archive, tmp_path):
     storescu = require_tool("storescu", "/usr/bin/storescu")
     sources = [  # one study in four is an SR document (indexing SR content costs more)
         data_path("ct/pydicom_CT_small.dcm"),

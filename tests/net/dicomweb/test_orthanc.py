@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from srkit.db import Database
-from srkit.net.dicomweb_client import DicomwebError, pull, push
-from srkit.net.peers import ORTHANC, Orthanc, dicomweb_plugin, free_port
+from srkit.net.dicomweb.client import DicomwebError, pull, push
 from tests.conftest import data_files, data_path, require_tool, skip_or_fail
+from tests.peers import ORTHANC, Orthanc, dicomweb_plugin, free_port
 
 pytestmark = pytest.mark.peers
 

@@ -27,10 +27,10 @@ from srkit.db import Database
 from srkit.db.staging import InFlight, file_sha256, staging_dir
 from srkit.db.storage import storage_path
 from srkit.db.storecheck import REPAIR_MIN_AGE
-from srkit.net import scp
-from srkit.net.config import PeersConfig
-from srkit.net.dicomweb import make_router
-from srkit.net.listener import bind
+from srkit.net.dicomweb.routes import make_router
+from srkit.net.dimse import services
+from srkit.net.dimse.peers import PeersConfig
+from srkit.net.dimse.workers import bind
 from tests.bigdata import BigCT, DimseSender, big_ct, stow
 from tests.conftest import data_path
 
@@ -222,7 +222,7 @@ def test_rss_three_parallel_300mb_stow_rs(tmp_path):
 def test_c_store_beyond_the_in_flight_cap_is_refused_early(tmp_path):
     db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
     counter = InFlight(8 << 20)
-    server = scp.make_server(db, bind("127.0.0.1", 0), config=PeersConfig(), in_flight=counter)
+    server = services.make_server(db, bind("127.0.0.1", 0), config=PeersConfig(), in_flight=counter)
     server.start()
     port = server.socket.getsockname()[1]
     try:
@@ -307,7 +307,7 @@ def test_import_copy_during_a_large_c_store(tmp_path, megabytes):
     untouched for an hour (only its owner's lock protects it)."""
     url = str(tmp_path / "db.sqlite")
     db = Database(url, storage=tmp_path / "storage")
-    server = scp.start(db, port=0)
+    server = services.start(db, port=0)
     port = server.socket.getsockname()[1]
     ct = big_ct(megabytes)
     client = DimseSender(port)

@@ -23,15 +23,16 @@ from pynetdicom.dsutils import encode
 
 from srkit.cli.main import cli
 from srkit.db import Database
-from srkit.net import scp, scu
-from srkit.net.command import decode_command, encode_command
-from srkit.net.config import KnownPeers, config_from_mapping
-from srkit.net.listener import bind
-from srkit.net.peers import peer_env
-from srkit.net.upper import Connection, read_pdvs
+from srkit.net.dimse import client as dimse_client
+from srkit.net.dimse import services
+from srkit.net.dimse.commands import decode_command, encode_command
+from srkit.net.dimse.pdu import Connection, read_pdvs
+from srkit.net.dimse.peers import KnownPeers, Peer, config_from_mapping
+from srkit.net.dimse.workers import bind
 from tests.conftest import require_tool
-from tests.test_net_acceptor import associate_rq
-from tests.test_net_workers import Listener, children
+from tests.net.dimse.test_association import associate_rq
+from tests.net.dimse.test_workers import Listener, children
+from tests.peers import peer_env
 
 VERIFICATION = "1.2.840.10008.1.1"
 STUDY_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
@@ -49,7 +50,7 @@ def listener(tmp_path):
     def start(**options):
         sock = bind("127.0.0.1", 0)
         options.setdefault("known", KnownPeers.from_config(config))
-        server = scp.make_server(db, sock, config=config, **options).start()
+        server = services.make_server(db, sock, config=config, **options).start()
         servers.append(server)
         return server, sock.getsockname()[1]
 
@@ -63,7 +64,7 @@ def listener(tmp_path):
 
 def echo(port: int, calling: str, timeout: float = 10.0) -> int:
     """C-ECHO through srkit's client (pynetdicom) from 127.0.0.1."""
-    return scu.echo(scu.Peer("127.0.0.1", port, "SRKIT", calling, timeout))
+    return dimse_client.echo(Peer("SRKIT", "127.0.0.1", port), calling_aet=calling, timeout=timeout)
 
 
 def flood_from(port: int, sources: list[str]) -> tuple[list[socket.socket], int]:
@@ -150,7 +151,7 @@ class Client:
                 0x0700: 0,
                 0x0800: 0,
             }
-            query = encode(scu.identifier("STUDY", {}), True, True)
+            query = encode(dimse_client.identifier("STUDY", {}), True, True)
             out = self.conn.p_data(3, encode_command(fields), True)
             out += self.conn.p_data(3, query, False)
         else:
@@ -288,7 +289,7 @@ def test_echo_keepalive_flood_is_released(listener, caplog):
     reserved), 8 are rejected; a known peer is served meanwhile, a stranger is not;
     each is released by the listener about 2 s after it associated, except one
     that does C-FIND; once they are gone a stranger is served."""
-    caplog.set_level(logging.INFO, logger="srkit.net.acceptor")
+    caplog.set_level(logging.INFO, logger="srkit.net.dimse")
     server, port = listener(timeout=30.0, idle_release=2.0, reserved_slots=4)
     clients = [Client(port, "FLOOD") for _ in range(36)]
     accepted = [c for c in clients if c.kind == 2]
@@ -302,7 +303,7 @@ def test_echo_keepalive_flood_is_released(listener, caplog):
     worker = accepted.pop()  # this one keeps querying: real work, not released
     try:
         assert echo(port, "KNOWN") == 0  # a reserved slot
-        with pytest.raises(scu.NetError, match="rejected"):
+        with pytest.raises(dimse_client.NetError, match="rejected"):
             echo(port, "STRANGER")
         end = time.monotonic() + 8.0
         while time.monotonic() < end and any(c.released_at is None for c in accepted):
@@ -330,7 +331,7 @@ def test_echo_keepalive_flood_is_released(listener, caplog):
 
 
 def test_max_lifetime_releases_a_busy_association(listener, caplog):
-    caplog.set_level(logging.INFO, logger="srkit.net.acceptor")
+    caplog.set_level(logging.INFO, logger="srkit.net.dimse")
     _server, port = listener(timeout=30.0, max_lifetime=1.5)
     client = Client(port, "BUSY")
     try:
@@ -454,7 +455,7 @@ def test_sigkill_right_before_restart(tmp_path):
 def test_worker_notices_a_new_parent_without_a_signal(tmp_path):
     """Where no parent-death signal comes, a worker whose supervisor pid is no
     longer its parent stops serving by itself (within about a second)."""
-    from srkit.net import listener as listening
+    from srkit.net.dimse import workers as listening
 
     sock = bind("127.0.0.1", 0)
     db_path = tmp_path / "db.sqlite"
@@ -463,7 +464,7 @@ def test_worker_notices_a_new_parent_without_a_signal(tmp_path):
     def work() -> None:
         listening._supervisor = os.getppid() + 100000  # as if the parent had changed
         db = Database(db_path, storage=tmp_path / "storage")
-        make = lambda: scp.make_server(db, sock, config=config_from_mapping({}))  # noqa: E731
+        make = lambda: services.make_server(db, sock, config=config_from_mapping({}))  # noqa: E731
         listening.serve(sock, make, grace=0.5)
 
     start = time.monotonic()

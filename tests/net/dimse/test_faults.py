@@ -13,10 +13,9 @@ import pytest
 from pydicom.uid import generate_uid
 from pynetdicom import AE, _config
 
-from srkit.net import scu
-from srkit.net.peers import peer_env
+from srkit.net.dimse import client
 from tests.conftest import data_path, require_tool
-from tests.test_net_dimse import archive  # noqa: F401  (fixture)
+from tests.peers import peer_env
 
 CT = "ct/pydicom_CT_small.dcm"
 
@@ -37,7 +36,7 @@ def assert_consistent(arch, expected_uids):
     assert [p for p in problems if not p.endswith("recorded (srkit ls conflicts)")] == []
 
 
-def test_peer_drops_mid_transfer(archive):  # noqa: F811
+def test_peer_drops_mid_transfer(archive):
     ds = pydicom.dcmread(data_path(CT))
     ae = AE(ae_title="DROPPER")
     ae.dimse_timeout = ae.network_timeout = 5
@@ -68,34 +67,34 @@ def test_peer_drops_mid_transfer(archive):  # noqa: F811
     time.sleep(0.3)
     assert_consistent(archive, [])
     # the listener still works and stores the same instance afterwards
-    assert scu.send(archive.peer, [data_path(CT)]).failed == []
+    assert client.send(archive.peer, [data_path(CT)]).failed == []
     assert_consistent(archive, [str(ds.SOPInstanceUID)])
 
 
-def test_malformed_data_set(archive, tmp_path, monkeypatch):  # noqa: F811
+def test_malformed_data_set(archive, tmp_path, monkeypatch):
     data = io.BytesIO()
     pydicom.dcmread(data_path(CT)).save_as(data, enforce_file_format=True)
     bad = tmp_path / "cut.dcm"
     bad.write_bytes(data.getvalue()[:-3000])  # Pixel Data cut short
     # send the file's bytes as they are, without pynetdicom decoding them first
     monkeypatch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)
-    result = scu.send(archive.peer, [bad])
+    result = client.send(archive.peer, [bad])
     assert result.sent == []
     assert result.failed == [(bad, "cannot understand (0xC000)")]
     assert_consistent(archive, [])
 
 
-def test_sop_class_not_offered(archive, tmp_path):  # noqa: F811
+def test_sop_class_not_offered(archive, tmp_path):
     ds = pydicom.dcmread(data_path(CT))
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.826.0.1.3680043.8.498.999"
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     path = tmp_path / "private.dcm"
     ds.save_as(path, enforce_file_format=True)
-    result = scu.send(archive.peer, [path])
+    result = client.send(archive.peer, [path])
     assert result.sent == []
     assert "aborted" in result.failed[0][1]  # no context accepted: pynetdicom aborts
     # with an image of an offered class in the same association, only it is stored
-    result = scu.send(archive.peer, [path, data_path(CT)])
+    result = client.send(archive.peer, [path, data_path(CT)])
     assert result.sent == [data_path(CT)]
     assert result.failed[0][0] == path
     assert "presentation context" in result.failed[0][1].lower()
@@ -103,7 +102,7 @@ def test_sop_class_not_offered(archive, tmp_path):  # noqa: F811
 
 
 @pytest.mark.parametrize("field", ["SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"])
-def test_path_traversal_uid(archive, tmp_path, field):  # noqa: F811
+def test_path_traversal_uid(archive, tmp_path, field):
     ds = pydicom.dcmread(data_path(CT))
     setattr(ds, field, "../../../../tmp/escaped")
     if field == "SOPInstanceUID":
@@ -123,13 +122,13 @@ def test_path_traversal_uid(archive, tmp_path, field):  # noqa: F811
     assert not list(archive.root.parent.rglob("escaped*"))
 
 
-def test_duplicate_keeps_first_copy(archive, tmp_path):  # noqa: F811
+def test_duplicate_keeps_first_copy(archive, tmp_path):
     ds = pydicom.dcmread(data_path(CT))
-    assert scu.send(archive.peer, [data_path(CT)]).failed == []
+    assert client.send(archive.peer, [data_path(CT)]).failed == []
     ds.PatientName = "Someone^Else"
     path = tmp_path / "changed.dcm"
     ds.save_as(path, enforce_file_format=True)
-    result = scu.send(archive.peer, [path])
+    result = client.send(archive.peer, [path])
     # refused, and said so (0x0111: the default policy keeps the first; Orthanc would
     # acknowledge and drop it); the conflict is on record
     assert result.failed == [(path, "duplicate SOP instance with other content (0x0111)")]
@@ -140,7 +139,7 @@ def test_duplicate_keeps_first_copy(archive, tmp_path):  # noqa: F811
     assert (conflict["kind"], conflict["resolution"]) == ("instance-content", "refused")
 
 
-def test_uid_mismatch_between_command_and_data_set(archive):  # noqa: F811
+def test_uid_mismatch_between_command_and_data_set(archive):
     """pynetdicom takes the command's UIDs from the data set; DCMTK does too. Send
     another instance UID in the command by storing under a changed dataset copy."""
     ds = pydicom.dcmread(data_path(CT))

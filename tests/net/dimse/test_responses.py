@@ -7,7 +7,7 @@ import pytest
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.dsutils import decode, encode
 
-from srkit.net.findrsp import ResponseBuilder
+from srkit.net.dimse.responses import ResponseBuilder
 from tests.conftest import data_path
 
 SPECS = [
