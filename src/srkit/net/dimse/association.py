@@ -40,7 +40,7 @@ from srkit.net.dimse.pdu import (
     negotiate,
     read_pdvs,
 )
-from srkit.net.status import SOP_CLASS_NOT_SUPPORTED, UNRECOGNIZED_OPERATION
+from srkit.net.status import CANNOT_UNDERSTAND, SOP_CLASS_NOT_SUPPORTED, UNRECOGNIZED_OPERATION
 
 if TYPE_CHECKING:
     from srkit.net.dimse.server import Server
@@ -411,7 +411,7 @@ class Association:
                 self._ended = True
                 raise _Gone
             if message.field == Field.C_STORE_RSP and message.command.get(0x0120) == message_id:
-                return int(message.command.get(0x0900, 0xC000)), cancel
+                return int(message.command.get(0x0900, CANNOT_UNDERSTAND)), cancel
             if message.field == Field.C_CANCEL_RQ:
                 if message.command.get(0x0120) == base_id:
                     cancel = True

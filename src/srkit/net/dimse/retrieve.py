@@ -160,7 +160,7 @@ class SubOperations:
     def add(self, uid: str, status: int | None) -> None:
         if status == SUCCESS:
             self.completed += 1
-        elif status is not None and (status & 0xF000) == 0xB000:
+        elif status is not None and (status & 0xF000) == WARNING:
             self.warning += 1
         else:
             self.failed += 1
