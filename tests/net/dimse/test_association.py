@@ -340,6 +340,7 @@ def test_idle_timeout_and_association_limit(tmp_path):
         db.close()
 
 
+@pytest.mark.peers
 def test_cancel_before_the_first_match(loaded, raw):
     client = raw(loaded.port)
     assert client.associate([(STUDY_FIND, ImplicitVRLittleEndian)])[0] == 2
@@ -369,6 +370,7 @@ def test_cancel_before_the_first_match(loaded, raw):
     assert len(statuses) - 1 == len(loaded.db.query("IMAGE", {}))
 
 
+@pytest.mark.peers
 def test_find_with_a_small_peer_pdu(loaded):
     """Identifiers are split into PDUs no longer than the requestor accepts."""
     from pynetdicom import AE
@@ -586,6 +588,7 @@ def test_two_messages_in_one_pdu(raw):
     assert answered == [1, 2]
 
 
+@pytest.mark.peers
 def test_request_on_another_services_context(loaded, raw):
     """A C-FIND on the Verification context gets 0x0122, not matches; a stray
     C-STORE-RSP is not answered."""
@@ -731,6 +734,7 @@ def test_at_value_of_bad_length():
         decode_command(struct.pack("<HHI", 0, 0x0901, 6) + b"\x10\x00\x20\x00\x30\x00")
 
 
+@pytest.mark.peers
 def test_release_during_a_query_waits_for_its_end(loaded, raw):
     """An A-RELEASE-RQ sent right after a C-FIND: every match and the final status
     come first, then the A-RELEASE-RP."""

@@ -101,6 +101,7 @@ def test_sop_class_not_offered(archive, tmp_path):
     assert_consistent(archive, [str(pydicom.dcmread(data_path(CT)).SOPInstanceUID)])
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("field", ["SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"])
 def test_path_traversal_uid(archive, tmp_path, field):
     ds = pydicom.dcmread(data_path(CT))

@@ -196,6 +196,7 @@ def test_bad_sequence_filters(archive):
     assert db.query("STUDY", {CNCS: {}}, fields=[CNCS])
 
 
+@pytest.mark.peers
 def test_postgresql_same_answers(archive, tmp_path):
     """The same SQL on PostgreSQL: every answer equals SQLite's."""
     sqlite_db, _ = archive
@@ -415,6 +416,7 @@ def findscu(port: int, *keys: str) -> tuple[list[dict[str, object]], str]:
     return answers, text
 
 
+@pytest.mark.peers
 def test_findscu_sequence_matching(archive, listener, files):
     srs = data_files("sr-tid1500/*.dcm")
     report = pydicom.dcmread(srs[0], stop_before_pixels=True)
@@ -452,6 +454,7 @@ def test_findscu_sequence_matching(archive, listener, files):
     assert all(a["items"] == [] for a in answers), text
 
 
+@pytest.mark.peers
 def test_findscu_bad_sequence_keys(listener):
     answers, text = findscu(
         listener,

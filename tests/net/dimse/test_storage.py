@@ -12,6 +12,7 @@ from tests.conftest import data_files, require_tool
 from tests.peers import peer_env
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("pdu", [[], ["--max-send-pdu", "4096"]], ids=["pdu-default", "pdu-4k"])
 def test_storescu_bytes_stored_as_sent(archive, pdu):
     """DCMTK sends the files over one association in their own transfer syntax; each
