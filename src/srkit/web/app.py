@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from srkit.errors import SrkitError
-from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, bearer_auth, check_path_uids, make_router
+from srkit.net.dicomweb.auth import bearer_auth, check_path_uids
+from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, make_router
 
 __all__ = ["create_app"]
 

@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from srkit.db.staging import InFlight
-from srkit.net.dicomweb.auth import bearer_auth, check_path_uids
+from srkit.net.dicomweb.auth import bearer_auth
 from srkit.net.dicomweb.qido import qido_routes
 from srkit.net.dicomweb.stow import stow_routes
 from srkit.net.dicomweb.wado import wado_routes
 
-__all__ = ["DEFAULT_MAX_UPLOAD", "bearer_auth", "check_path_uids", "make_router"]
+__all__ = ["DEFAULT_MAX_UPLOAD", "make_router"]
 
 DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
 """Default STOW-RS body limit in bytes (HTTP 413 beyond it)."""

@@ -1,4 +1,5 @@
-"""DIMSE service class user operations: C-ECHO, C-FIND, C-MOVE, C-GET, C-STORE.
+"""DIMSE service class user operations (PS3.4 Annexes A-C, PS3.7 Section 9): C-ECHO,
+C-FIND, C-MOVE, C-GET, C-STORE.
 
 Each function opens one association (PS3.8 Section 7) to a
 :class:`~srkit.net.dimse.peers.Peer` (its AE title is the called AE title), with
