@@ -1,9 +1,11 @@
 """Test helpers for the DIMSE tests: an archive (listener over a fresh database) on a
-free port of 127.0.0.1, the sample files it is filled with, and DCMTK tools run as
-peers (:func:`dcmtk`; a test using it carries ``@pytest.mark.peers``)."""
+free port of 127.0.0.1, the sample files it is filled with, DCMTK tools run as
+peers (:func:`dcmtk`; a test using it carries ``@pytest.mark.peers``), and what
+``storescu -v`` says it stored (:func:`acknowledged`)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -57,3 +59,17 @@ def dcmtk(tool: str, *args: str, cwd: Path | None = None) -> subprocess.Complete
     return subprocess.run(
         [path, *args], capture_output=True, text=True, env=peer_env(), timeout=60, cwd=cwd
     )
+
+
+def acknowledged(log: str) -> tuple[list[Path], list[str]]:
+    """Files storescu -v reports as stored with success, and the other responses."""
+    ok, other = [], []
+    current = None
+    for line in log.splitlines():
+        sending = re.match(r"I: Sending file: (.*)$", line)
+        if sending:
+            current = Path(sending.group(1).strip())
+        elif "Received Store Response" in line and current is not None:
+            (ok if "(Success)" in line else other).append(current if "(Success)" in line else line)
+            current = None
+    return ok, other

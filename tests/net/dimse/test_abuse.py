@@ -30,8 +30,8 @@ from srkit.net.dimse.pdu import Connection, read_pdvs
 from srkit.net.dimse.peers import KnownPeers, Peer, config_from_mapping
 from srkit.net.dimse.workers import bind
 from tests.conftest import require_tool
-from tests.net.dimse.test_association import associate_rq
-from tests.net.dimse.test_workers import Listener, children
+from tests.net.dimse.listeners import Listener, children
+from tests.net.dimse.pdus import associate_rq
 from tests.peers import peer_env
 
 VERIFICATION = "1.2.840.10008.1.1"

@@ -16,18 +16,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydicom import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
-from pynetdicom import build_context
 from pynetdicom.dsutils import encode
 
 from srkit.net.dimse import client as dimse_client
 from srkit.net.dimse import retrieve, services
 from srkit.net.dimse.commands import CommandError, Field, decode_command, encode_command
 from srkit.net.dimse.messages import file_meta
-from srkit.net.dimse.pdu import APPLICATION_CONTEXT, Connection, ProtocolError, read_pdvs
+from srkit.net.dimse.pdu import Connection, ProtocolError, read_pdvs
 from srkit.net.dimse.peers import Peer, PeersConfig
 from srkit.net.dimse.server import Server
 from srkit.net.dimse.workers import bind
 from tests.conftest import data_files, data_path
+from tests.net.dimse.pdus import associate_rq
 
 VERIFICATION = "1.2.840.10008.1.1"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -175,36 +175,6 @@ def test_file_meta_is_what_pydicom_reads():
 
 
 # -- a raw client ---------------------------------------------------------------------
-
-
-def associate_rq(contexts, *, calling="RAW", called="SRKIT", app=APPLICATION_CONTEXT) -> bytes:
-    """An A-ASSOCIATE-RQ PDU (pynetdicom encodes it) proposing ``contexts``
-    (abstract syntax, transfer syntax) with IDs 1, 3, 5..."""
-    from pynetdicom.pdu import A_ASSOCIATE_RQ
-    from pynetdicom.pdu_primitives import (
-        A_ASSOCIATE,
-        ImplementationClassUIDNotification,
-        MaximumLengthNotification,
-    )
-
-    primitive = A_ASSOCIATE()
-    primitive.application_context_name = app
-    primitive.calling_ae_title = calling
-    primitive.called_ae_title = called
-    max_length = MaximumLengthNotification()
-    max_length.maximum_length_received = 16384
-    uid = ImplementationClassUIDNotification()
-    uid.implementation_class_uid = "1.2.826.0.1.3680043.9.7433.1.1"
-    primitive.user_information = [max_length, uid]
-    proposed = []
-    for index, (abstract, syntax) in enumerate(contexts):
-        context = build_context(abstract, syntax)
-        context.context_id = 2 * index + 1
-        proposed.append(context)
-    primitive.presentation_context_definition_list = proposed
-    pdu = A_ASSOCIATE_RQ()
-    pdu.from_primitive(primitive)
-    return pdu.encode()
 
 
 class Raw:

@@ -3,7 +3,6 @@ processes); every acknowledged instance must be indexed and on disk."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -12,24 +11,11 @@ import pydicom
 import pytest
 
 from tests.conftest import data_files, data_path, require_tool
+from tests.net.dimse.archive import acknowledged
 from tests.peers import fresh_copies, peer_env
 
 COUNT = 2000
 WORKERS = 4
-
-
-def acknowledged(log: str) -> tuple[list[Path], list[str]]:
-    """Files storescu -v reports as stored with success, and the other responses."""
-    ok, other = [], []
-    current = None
-    for line in log.splitlines():
-        sending = re.match(r"I: Sending file: (.*)$", line)
-        if sending:
-            current = Path(sending.group(1).strip())
-        elif "Received Store Response" in line and current is not None:
-            (ok if "(Success)" in line else other).append(current if "(Success)" in line else line)
-            current = None
-    return ok, other
 
 
 @pytest.mark.slow
