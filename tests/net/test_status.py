@@ -34,7 +34,11 @@ NET = Path(status.__file__).parent
         (0xC000, "C-FIND", "unable to process (0xC000)"),
         (0xA702, "C-GET", "out of resources (sub-operations) (0xA702)"),
         (0xB000, "C-MOVE", "sub-operations completed with failures or warnings (0xB000)"),
-        (0xB000, "C-STORE", "stored with a conflict recorded (0xB000)"),
+        (
+            0xB000,
+            "C-STORE",
+            "stored with a warning (elements coerced, or a conflict recorded) (0xB000)",
+        ),
         (0xA7FF, None, "failure (0xA7FF)"),
         (0xC123, "C-FIND", "failure (cannot understand) (0xC123)"),
         (0xB123, None, "warning (0xB123)"),

@@ -130,7 +130,7 @@ _RETRIEVE = {
 SERVICE_MEANINGS: dict[str, dict[int, str]] = {
     "C-ECHO": {},
     "C-STORE": {
-        WARNING: "stored with a conflict recorded",
+        WARNING: "stored with a warning (elements coerced, or a conflict recorded)",
         NOT_MATCHING: "data set does not match SOP Class",
     },
     "C-FIND": {
