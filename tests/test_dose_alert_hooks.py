@@ -91,7 +91,7 @@ def test_configured_thresholds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.peers
 def test_cstore_logs_alerts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from tests.test_net_dimse import Archive
+    from tests.net.dimse.archive import Archive
 
     storescu = require_tool("storescu", "/usr/bin/storescu")
     path = _fluoro(tmp_path, "a", "P9", DAY, 0.03, 2.5)
