@@ -317,3 +317,66 @@ def test_web_interface_lists_conflicts(tmp_path):
     assert "series-other-study" in page.text
     b = str(_header(files["B"]).SOPInstanceUID)
     assert f'href="/instances/{b}"' in page.text
+
+
+def test_retrieval_never_crosses_a_clash(tmp_path):
+    """WADO-RS, C-GET and rm of the clash set (review defect 1): a Series Instance UID
+    filed in two studies of two patients is retrieved within the study named; a Study
+    Instance UID filed under two patients is refused (409, 0xA900) rather than handing
+    one patient's images for the other's."""
+    from srkit.net.dimse import client
+
+    files = clash_set(tmp_path / "in")
+    heads = {k: _header(p) for k, p in files.items()}
+    s1, s2, s3 = (str(heads[k].StudyInstanceUID) for k in "ACD")
+    x3 = str(heads["C"].SeriesInstanceUID)
+    arch = Archive(tmp_path / "arch")
+    try:
+        _storescu(arch.port, [files[k] for k in "ABCD"])
+        http = _client(arch.db)
+        for study, expected in ((s3, "D"), (s2, "C")):
+            meta = http.get(f"/dicomweb/studies/{study}/series/{x3}/metadata").json()
+            assert [m["00080018"]["Value"][0] for m in meta] == [heads[expected].SOPInstanceUID]
+            rsp = http.get(f"/dicomweb/studies/{study}/series/{x3}")
+            assert rsp.status_code == 200
+            assert rsp.content.count(str(heads[expected].SOPInstanceUID).encode()) >= 1
+            other = "C" if expected == "D" else "D"
+            assert str(heads[other].SOPInstanceUID).encode() not in rsp.content
+        rsp = http.get(f"/dicomweb/studies/{s1}")
+        assert rsp.status_code == 409
+        assert "filed under 2 patients" in rsp.json()["detail"]
+        # C-GET at SERIES level (Study Root: the study's unique key names the study)
+        got: list[str] = []
+        result = client.get(
+            arch.peer,
+            "SERIES",
+            {"StudyInstanceUID": s3, "SeriesInstanceUID": x3},
+            lambda ds: got.append(str(ds.PatientID)),
+        )
+        assert (result.status, got) == (0, ["P3"])
+        refused = client.get(arch.peer, "STUDY", {"StudyInstanceUID": s1}, lambda ds: None)
+        assert refused.status == 0xA900
+        # Patient Root names the patient: that one is retrieved
+        got = []
+        result = client.get(
+            arch.peer,
+            "STUDY",
+            {"PatientID": "P2", "StudyInstanceUID": s1},
+            lambda ds: got.append(str(ds.PatientName)),
+            model="patient",
+        )
+        assert (result.status, got) == (0, ["Beta^Bob"])
+    finally:
+        arch.close()
+    from click.testing import CliRunner
+
+    from srkit.cli.main import cli
+
+    db = str(tmp_path / "arch" / "db.sqlite")
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["rm", "series", x3, "--db", db])
+    assert bad.exit_code == 1
+    assert "filed under 2 patients" in bad.output
+    ok = runner.invoke(cli, ["rm", "series", x3, "--db", db, "--study", s3])
+    assert ok.exit_code == 0, ok.output
+    assert "1 instance(s) removed" in ok.output

@@ -485,14 +485,36 @@ _RM_LEVELS = {"patient": "PATIENT", "study": "STUDY", "series": "SERIES", "insta
     is_flag=True,
     help="Also delete the copies srkit made (never the files you imported in place).",
 )
+@click.option(
+    "--patient-id", help="Only the instances of this patient (a UID filed under several)."
+)
+@click.option("--issuer", help="Issuer of Patient ID (with --patient-id, or for patients).")
+@click.option("--study", "study_uid", help="Only the instances of this study (for series).")
 @user_errors
-def rm(level: str, uids: tuple[str, ...], db_url: str | None, delete_files: bool) -> None:
-    """Remove patients (by Patient ID), studies, series or instances (by UID) from the index."""
+def rm(
+    level: str,
+    uids: tuple[str, ...],
+    db_url: str | None,
+    delete_files: bool,
+    patient_id: str | None,
+    issuer: str | None,
+    study_uid: str | None,
+) -> None:
+    """Remove patients (by Patient ID), studies, series or instances (by UID) from the index.
+
+    A UID filed under several patients (a conflict: ``srkit ls conflicts``) is refused
+    unless --patient-id (and --issuer) or --study choose one of them.
+    """
+    within = {
+        "PatientID": patient_id or "",
+        "IssuerOfPatientID": issuer or "",
+        "StudyInstanceUID": study_uid or "",
+    }
     missing = []
     total = 0
     with _open(db_url, must_exist=True) as db:
         for uid in uids:
-            n = db.remove(_RM_LEVELS[level], uid, delete_files=delete_files)
+            n = db.remove(_RM_LEVELS[level], uid, delete_files=delete_files, within=within)
             if n == 0:
                 missing.append(uid)
             total += n

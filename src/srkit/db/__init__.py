@@ -8,6 +8,6 @@ DICOMweb routes call the same :class:`Database` methods as ``srkit import`` and
 from __future__ import annotations
 
 from srkit.db.batch import ImportReport
-from srkit.db.database import Database, DuplicateInstanceError
+from srkit.db.database import AmbiguousUidError, Database, DuplicateInstanceError
 
-__all__ = ["Database", "DuplicateInstanceError", "ImportReport"]
+__all__ = ["AmbiguousUidError", "Database", "DuplicateInstanceError", "ImportReport"]

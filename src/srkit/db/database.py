@@ -27,7 +27,27 @@ from srkit.db.writer import StoreOutcome, check_policy
 from srkit.errors import SrkitError
 from srkit.model.levels import LEVELS, normalise_level
 
-__all__ = ["Database", "ImportReport", "DuplicateInstanceError", "StoreOutcome"]
+__all__ = [
+    "AmbiguousUidError",
+    "Database",
+    "ImportReport",
+    "DuplicateInstanceError",
+    "StoreOutcome",
+]
+
+
+_WITHIN = {
+    "PatientID": ("patient", "patient_id"),
+    "IssuerOfPatientID": ("patient", "issuer_of_patient_id"),
+    "StudyInstanceUID": ("study", "study_instance_uid"),
+    "SeriesInstanceUID": ("series", "series_instance_uid"),
+}
+"""Parent keys that narrow a retrieval (PS3.4 C.4.2.2.1: the unique keys of the levels
+above the Query/Retrieve Level)."""
+
+
+class AmbiguousUidError(SrkitError):
+    """A UID to retrieve or remove is filed under several patients (or studies)."""
 
 
 class Database:
@@ -558,7 +578,19 @@ class Database:
 
     # -- files ------------------------------------------------------------------------
 
-    def _instance_rows(self, level: str, uid: str) -> list[Any]:
+    def _instance_rows(
+        self, level: str, uid: str, within: Mapping[str, str] | None = None
+    ) -> list[Any]:
+        """The instances of a patient (by Patient ID), study, series or instance,
+        inside the parents ``within`` names (keyword -> value: PatientID,
+        IssuerOfPatientID, StudyInstanceUID, SeriesInstanceUID; empty values and
+        value lists are ignored).
+
+        Raises :class:`AmbiguousUidError` when they belong to more than one patient
+        (or, below STUDY level, more than one study): a UID filed under several
+        parents (a conflict, :mod:`srkit.db.hierarchy`) must never hand one patient
+        another's instances.
+        """
         from sqlalchemy import select
 
         level = normalise_level(level)
@@ -598,32 +630,69 @@ class Database:
                 i.c.pk,
             )
         )
+        for keyword, (table, column) in _WITHIN.items():
+            value = str((within or {}).get(keyword) or "").strip()
+            if value and "\\" not in value and "*" not in value and "?" not in value:
+                stmt = stmt.where(S.metadata.tables[table].c[column] == value)
         with self._reader.connect() as conn:
-            return list(conn.execute(stmt))
+            rows = list(conn.execute(stmt))
+        patients = {r.patient_pk for r in rows}
+        studies = {r.study_pk for r in rows}
+        if len(patients) > 1 or (level in ("SERIES", "IMAGE") and len(studies) > 1):
+            what = {"PATIENT": "Patient ID", "STUDY": "Study Instance UID"}.get(
+                level, "Series Instance UID"
+            )
+            parents = (
+                f"{len(patients)} patients" if len(patients) > 1 else f"{len(studies)} studies"
+            )
+            raise AmbiguousUidError(
+                f"{what} {uid} is filed under {parents} (a conflict: srkit ls conflicts); "
+                "name its parents (Patient ID, Study Instance UID) to choose one"
+            )
+        return rows
 
-    def instance_paths(self, level: str, uid: str) -> list[Path]:
-        """The files of a patient (by Patient ID), study, series or instance."""
-        return [Path(r.path) for r in self._instance_rows(level, uid)]
+    def instance_paths(
+        self, level: str, uid: str, within: Mapping[str, str] | None = None
+    ) -> list[Path]:
+        """The files of a patient (by Patient ID), study, series or instance (inside
+        the parents ``within`` names; :class:`AmbiguousUidError` when they belong to
+        several patients)."""
+        return [Path(r.path) for r in self._instance_rows(level, uid, within)]
 
-    def instance_files(self, level: str, uid: str) -> list[tuple[str, Path]]:
+    def instance_files(
+        self, level: str, uid: str, within: Mapping[str, str] | None = None
+    ) -> list[tuple[str, Path]]:
         """(SOP Instance UID, file) of every instance of a patient (by Patient ID),
-        study, series or instance, whether or not the file is still there."""
-        return [(str(r.sop_instance_uid), Path(r.path)) for r in self._instance_rows(level, uid)]
+        study, series or instance, whether or not the file is still there (inside the
+        parents ``within`` names; :class:`AmbiguousUidError` when they belong to
+        several patients)."""
+        return [
+            (str(r.sop_instance_uid), Path(r.path)) for r in self._instance_rows(level, uid, within)
+        ]
 
     def instance_path(self, sop_instance_uid: str) -> Path | None:
         """The file of one instance, or None when it is not indexed."""
         rows = self._instance_rows("IMAGE", sop_instance_uid)
         return Path(rows[0].path) if rows else None
 
-    def remove(self, level: str, uid: str, *, delete_files: bool = False) -> int:
-        """Remove a patient, study, series or instance from the index.
+    def remove(
+        self,
+        level: str,
+        uid: str,
+        *,
+        delete_files: bool = False,
+        within: Mapping[str, str] | None = None,
+    ) -> int:
+        """Remove a patient, study, series or instance from the index (inside the
+        parents ``within`` names: a UID filed under several patients is refused with
+        :class:`AmbiguousUidError` unless they choose one).
 
         The user's files are never deleted; with ``delete_files`` the copies srkit
         made in its storage folder are. Returns the number of instances removed.
         """
         from sqlalchemy import delete, select
 
-        rows = self._instance_rows(level, uid)
+        rows = self._instance_rows(level, uid, within)
         if not rows:
             return 0
         pks = [r.pk for r in rows]

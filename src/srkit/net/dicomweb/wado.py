@@ -34,15 +34,20 @@ def _paths(db: Any, study: str, series: str | None = None, sop: str | None = Non
         filters["SeriesInstanceUID"] = series
     if sop:
         filters["SOPInstanceUID"] = sop
+    from srkit.db import AmbiguousUidError
+
     try:
         if sop:
             rows = db.query("IMAGE", filters, fields=["SOPInstanceUID"])
             found = [db.instance_path(r["SOPInstanceUID"]) for r in rows]
         elif series:
-            rows = db.query("SERIES", filters, fields=["SeriesInstanceUID"])
-            found = db.instance_paths("SERIES", series) if rows else []
+            found = db.instance_paths("SERIES", series, within=filters)
         else:
             found = db.instance_paths("STUDY", study)
+    except AmbiguousUidError as exc:
+        # a study UID filed under two patients: never hand one patient's files for
+        # the other's (srkit.db.hierarchy); retrieve by series or instance instead
+        raise HTTPException(409, str(exc)) from None
     except SrkitError as exc:
         raise HTTPException(400, str(exc)) from None
     paths = [Path(p) for p in found if p is not None and Path(p).is_file()]

@@ -41,6 +41,9 @@ LOGGER = logging.getLogger(__name__)
 LOGGER.addHandler(logging.NullHandler())
 
 
+_PARENT_KEYS = ("PatientID", "IssuerOfPatientID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
 class Retrieve:
     """C-MOVE and C-GET over ``db`` for the callers ``config`` allows; ``aet`` is the
     calling AE title of C-MOVE sub-associations."""
@@ -61,10 +64,14 @@ class Retrieve:
         value = value_text(ident[key]).strip() if key in ident else ""
         if not value:
             raise SrkitError(f"{key} missing from the identifier")
+        # the unique keys of the levels above narrow the match (PS3.4 C.4.2.2.1): a
+        # Series Instance UID also filed under another study or patient (a conflict)
+        # must not bring the other's instances
+        within = {k: value_text(ident[k]) for k in _PARENT_KEYS if k in ident and k != key}
         found: list[tuple[str, Path]] = []
         seen: set[str] = set()
         for uid in value.split("\\"):
-            for sop_uid, path in self.db.instance_files(level, uid.strip()):
+            for sop_uid, path in self.db.instance_files(level, uid.strip(), within=within):
                 if sop_uid not in seen:
                     seen.add(sop_uid)
                     found.append((sop_uid, path))
