@@ -4,6 +4,7 @@ from their header, and check_integrity() reporting and repairing storage problem
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -183,10 +184,12 @@ def test_check_integrity_reports_and_repairs_storage(tmp_path):
     orphan = storage_path(db.storage, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(orphan_src.read_bytes())
+    os.utime(orphan, (HOUR_AGO, HOUR_AGO))  # older than ORPHAN_MIN_AGE: judged
     # junk in the layout, a staged file of a dead process, a copy gone missing
     junk = db.storage / "1.2.3" / "4.5.6" / "7.8.9.dcm"
     junk.parent.mkdir(parents=True)
     junk.write_bytes(b"not dicom at all" * 10)
+    os.utime(junk, (HOUR_AGO, HOUR_AGO))
     leftover, _proc = _staged_by_child(db.storage, "die")
     os.utime(leftover, (HOUR_AGO, HOUR_AGO))
     gone, ds_gone = _fresh_ct(tmp_path, "gone.dcm")
@@ -273,6 +276,7 @@ def test_cli_check_repair(tmp_path):
         orphan = storage_path(storage, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
         orphan.parent.mkdir(parents=True)
         orphan.write_bytes(src.read_bytes())
+        os.utime(orphan, (HOUR_AGO, HOUR_AGO))
 
     def check(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -316,4 +320,57 @@ def test_import_of_the_storage_folder_skips_staged_files(tmp_path):
         assert (report.imported, report.rejected) == (0, [])
         assert staged.path.exists()
     assert db.counts()["instances"] == 0
+    db.close()
+
+
+def test_repair_on_a_live_archive_keeps_every_acknowledged_instance(tmp_path):
+    """Review defect 2: a repair while stores go on must not move a file committed
+    after it listed the index, nor one renamed into place before its commit."""
+    import threading
+
+    from srkit.db.integrity import storage_problems
+
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    ds = pydicom.dcmread(data_path("sr-tid1500/highdicom_sr_document.dcm"))
+    stored: list[str] = []
+    stop = threading.Event()
+
+    def store() -> None:
+        for i in range(60):
+            ds.SOPInstanceUID = generate_uid(
+                prefix="1.2.826.0.1.3680043.10.511.8.", entropy_srcs=[f"live{i}"]
+            )
+            buf = io.BytesIO()
+            ds.save_as(buf, enforce_file_format=True)
+            stored.append(db.store(buf.getvalue()).sop_instance_uid)
+        stop.set()
+
+    worker = threading.Thread(target=store)
+    worker.start()
+    moved: list[str] = []
+    while not stop.is_set():
+        moved += [p for p in storage_problems(db, repair=True) if ".lost" in p]
+    worker.join()
+    assert moved == []
+    assert sorted(r["SOPInstanceUID"] for r in db.instances()) == sorted(stored)
+    assert not (tmp_path / "storage" / ".lost").exists()
+    db.close()
+
+
+def test_repair_leaves_conflicting_copies_alone(tmp_path):
+    """Review defect 3: copies kept by keep-both-as-conflict are not orphans."""
+    db = Database(
+        tmp_path / "db.sqlite",
+        storage=tmp_path / "storage",
+        conflict_policy="keep-both-as-conflict",
+    )
+    ds = pydicom.dcmread(data_path("ct/pydicom_CT_small.dcm"))
+    db.store(ds)
+    ds.PatientName = "Other^Name"
+    kept = db.store(ds)
+    assert kept.status == "kept-as-conflict"
+    assert kept.path is not None
+    os.utime(kept.path, (HOUR_AGO, HOUR_AGO))
+    assert not [p for p in db.check_integrity(repair=True) if "no instance references" in p]
+    assert Path(kept.path).exists()
     db.close()

@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = ["LOST_DIR", "REPAIR_MIN_AGE", "hierarchy_problems", "storage_problems"]
 
+CONFLICTS_DIR = "conflicts"
+"""Where conflicting copies are kept (:func:`srkit.db.writer.conflict_copy_path`)."""
+ORPHAN_MIN_AGE = 60.0
+"""Seconds a file in the layout must be untouched before it may be judged an orphan:
+a store renames its file into place inside its transaction, before the commit."""
 LOST_DIR = ".lost"
 """Where a repair moves files it cannot index, inside the storage folder."""
 REPAIR_MIN_AGE = 2.0
@@ -61,9 +66,13 @@ def storage_problems(db: Database, *, repair: bool = False) -> list[str]:
     on_disk: set[str] = set()
     for path in _layout_files(root):
         on_disk.add(path)
-        if path not in indexed:
-            line = f"{path}: file in the storage folder that no instance references"
-            problems.append(line + (f" ({_adopt(db, root, path)})" if repair else ""))
+        if path in indexed or _young(path, now) or _indexed_now(db, path):
+            # a file younger than ORPHAN_MIN_AGE may be a store between its rename
+            # into place and its commit (srkit.db.store): never judged while the
+            # archive is live; one indexed since the list was read is no orphan
+            continue
+        line = f"{path}: file in the storage folder that no instance references"
+        problems.append(line + (f" ({_adopt(db, root, path)})" if repair else ""))
     for path, uid in sorted(indexed.items()):
         if path not in on_disk and _inside(path, root) and not os.path.exists(path):
             line = f"{path}: stored file of instance {uid} is missing"
@@ -72,6 +81,24 @@ def storage_problems(db: Database, *, repair: bool = False) -> list[str]:
                 line += " (removed from the index)"
             problems.append(line)
     return problems
+
+
+def _young(path: str, now: float) -> bool:
+    try:
+        return now - os.stat(path).st_mtime < ORPHAN_MIN_AGE
+    except OSError:
+        return True  # gone meanwhile: nothing to judge
+
+
+def _indexed_now(db: Database, path: str) -> bool:
+    """Whether an instance row names ``path`` now (a store committed meanwhile)."""
+    from sqlalchemy import select
+
+    from srkit.db import schema as S
+
+    stmt = select(S.instance.c.pk).where(S.instance.c.path == path).limit(1)
+    with db._reader.connect() as conn:
+        return conn.execute(stmt).first() is not None
 
 
 def _inside(path: str, root: Path) -> bool:
@@ -91,13 +118,14 @@ def _indexed_copies(db: Database) -> dict[str, str]:
 
 
 def _layout_files(root: Path) -> list[str]:
-    """The files of the storage layout (``.staging``, ``.lost`` and staged ``.part``
-    files left out)."""
+    """The files of the storage layout (``.staging``, ``.lost``, the conflicting
+    copies kept in ``conflicts/`` (referenced by conflict rows, not instances) and
+    staged ``.part`` files left out)."""
     found: list[str] = []
     top = os.path.abspath(root)
     for dirpath, dirs, files in os.walk(top):
         if dirpath == top:
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d != CONFLICTS_DIR]
         for name in files:
             if name.startswith(".") and name.endswith(PART_SUFFIX):
                 continue
