@@ -77,7 +77,7 @@ def dose_report(
     only ``events`` is required. Keys follow ``srkit dose``: numbers in mGy, mGy.cm,
     mm, s, kV, mA; codes as {value, scheme, meaning}.
     """
-    from srkit.codec.reader import read
+    from srkit.codec import read
     from srkit.codec.writer import write
     from srkit.model.document import Patient
     from srkit.templates.dose import dose_report as read_dose

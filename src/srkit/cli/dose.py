@@ -35,7 +35,7 @@ def iter_reports(
     ``failed`` is None); the others go on. Files found in folders that are not
     DICOM, not SR or not dose reports are skipped quietly.
     """
-    from srkit.codec.reader import damage, read
+    from srkit.codec import damage, read
     from srkit.templates.dose import dose_report
 
     named = {Path(p) for p in paths}
