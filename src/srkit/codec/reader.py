@@ -23,21 +23,20 @@ from pydicom.dataset import Dataset
 
 from srkit.codec import tags as T
 from srkit.codec.content import ContentReader
-from srkit.codec.diagnostic_codes import DAMAGE_CODES, ReadCode, damage
+from srkit.codec.diagnostic_codes import DAMAGE_CODES as DAMAGE_CODES
+from srkit.codec.diagnostic_codes import ReadCode
+from srkit.codec.diagnostic_codes import damage as damage
 from srkit.codec.fastparse import LightDataset
 from srkit.codec.fixups import trial_findings_content
 from srkit.codec.header import read_header
-from srkit.codec.loader import (
-    Loaded,
-    Source,
-    load,
-    load_dataset,
-    prune_children,
-    remembered_sequences,
-    source_name,
-)
-from srkit.codec.policy import ReadPolicy
-from srkit.codec.references import REFERENCE_CYCLE, check_references
+from srkit.codec.loader import Loaded as Loaded
+from srkit.codec.loader import Source, remembered_sequences
+from srkit.codec.loader import load as load
+from srkit.codec.loader import load_dataset as load_dataset
+from srkit.codec.loader import prune_children as prune_children
+from srkit.codec.policy import ReadPolicy as ReadPolicy
+from srkit.codec.references import REFERENCE_CYCLE as REFERENCE_CYCLE
+from srkit.codec.references import check_references
 from srkit.codec.sopclass import is_sr_sop_class
 from srkit.codec.values import elements
 from srkit.diagnostics import Severity
@@ -51,21 +50,10 @@ from srkit.model.document import Document
 from srkit.model.items import ContainerContentItem
 
 __all__ = ["read", "read_dataset", "read_loaded"]
-
-# Names that lived here before the codec was split by job, for code that still
-# imports them from this module (prefer ``srkit.codec`` or their own modules).
-_MOVED = (
-    source_name,
-    DAMAGE_CODES,
-    REFERENCE_CYCLE,
-    Loaded,
-    ReadPolicy,
-    check_references,
-    damage,
-    load,
-    load_dataset,
-    prune_children,
-)
+# ``damage``, ``DAMAGE_CODES``, ``Loaded``, ``load``, ``load_dataset``, ``prune_children``,
+# ``ReadPolicy`` and ``REFERENCE_CYCLE`` lived here before the codec was split by job;
+# they stay importable from this module (``X as X`` re-exports) for code written against
+# that layout. New code imports them from ``srkit.codec``.
 
 
 def read(source: Source | Dataset, *, policy: ReadPolicy | str = ReadPolicy.TOLERANT) -> Document:
