@@ -18,6 +18,7 @@ import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import IO, Any
 
 from pydicom import dcmread
@@ -43,7 +44,7 @@ __all__ = [
 Source = str | os.PathLike[str] | IO[bytes]
 """What :func:`load` reads: a path or a binary file object."""
 
-_NO_SEQUENCES: Mapping[int, Sequence[LightDataset]] = {}
+_NO_SEQUENCES: Mapping[int, Sequence[LightDataset]] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
