@@ -8,8 +8,8 @@ import re
 from click.testing import CliRunner
 
 from srkit.cli.main import cli
-from tests import validate_fixtures as vf
 from tests.conftest import data_path
+from tests.validate import fixtures as vf
 
 CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
 KOS = "kos/nist_IDS-DEPT003-a_kos.dcm"

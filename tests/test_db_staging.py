@@ -15,15 +15,8 @@ import pytest
 from pydicom.uid import generate_uid
 
 from srkit.db import Database
-from srkit.db.staging import (
-    WHOLE_PARSE_MAX,
-    InFlight,
-    StagedFile,
-    clean_stale,
-    is_held,
-    parse_staged,
-    staging_dir,
-)
+from srkit.db.ingest import WHOLE_PARSE_MAX, parse_staged
+from srkit.db.staging import InFlight, StagedFile, clean_stale, is_held, staging_dir
 from srkit.db.storage import storage_path
 from srkit.errors import SrkitError
 from tests.bigdata import big_ct

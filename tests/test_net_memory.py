@@ -24,9 +24,9 @@ from fastapi import FastAPI
 from pydicom.uid import generate_uid
 
 from srkit.db import Database
+from srkit.db.integrity import REPAIR_MIN_AGE
 from srkit.db.staging import InFlight, file_sha256, staging_dir
 from srkit.db.storage import storage_path
-from srkit.db.storecheck import REPAIR_MIN_AGE
 from srkit.net import scp
 from srkit.net.config import PeersConfig
 from srkit.net.dicomweb import make_router

@@ -296,9 +296,10 @@ def _out_options(func: Any) -> Any:
     func = click.option(
         "--format",
         "fmt",
-        type=click.Choice(["jsonl", "json", "csv"]),
+        type=click.Choice(["jsonl", "json", "csv", "parquet"]),
         default="jsonl",
         show_default=True,
+        help="parquet needs -o FILE.",
     )(func)
     func = click.option("--limit", type=click.IntRange(min=0))(func)
     func = click.option("--date-from", help="Study date from (YYYYMMDD).")(func)
@@ -346,6 +347,12 @@ def _filters(common: dict[str, Any], wheres: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--units", help="Units (as --finding).")
 @click.option("--min-value", type=float)
 @click.option("--max-value", type=float)
+@click.option(
+    "--context",
+    is_flag=True,
+    help="Add the patient and study columns (patient_id, patient_name, study_date, "
+    "accession_number, modality, series_manufacturer) after those of srkit measurements.",
+)
 @user_errors
 def measurements(
     db_url: str | None,
@@ -353,9 +360,12 @@ def measurements(
     output: str | None,
     wheres: tuple[str, ...],
     limit: int | None,
+    context: bool,
     **common: Any,
 ) -> None:
-    """TID 1500 measurement rows (the columns of ``srkit measurements``)."""
+    """TID 1500 measurement rows: the columns of ``srkit measurements`` (the same in
+    every format, whatever the rows hold), and with --context the patient and study."""
+    from srkit.tables.schemas import MEASUREMENTS, QUALITATIVE, with_context
     from srkit.tables.write import write_rows
 
     filters = _filters(common, wheres)
@@ -363,7 +373,8 @@ def measurements(
         filters["limit"] = limit
     with _open(db_url, must_exist=True) as db:
         rows = db.query_measurements(**filters)
-    write_rows(rows, fmt, output)
+    schema = QUALITATIVE if filters.get("kind") == "qualitative" else MEASUREMENTS
+    write_rows(rows, fmt, output, schema=with_context(schema) if context else schema)
 
 
 @query.command()

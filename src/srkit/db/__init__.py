@@ -7,7 +7,7 @@ DICOMweb routes call the same :class:`Database` methods as ``srkit import`` and
 
 from __future__ import annotations
 
+from srkit.db.batch import ImportReport
 from srkit.db.database import Database, DuplicateInstanceError
-from srkit.db.index import ImportReport
 
 __all__ = ["Database", "DuplicateInstanceError", "ImportReport"]

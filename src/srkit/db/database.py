@@ -17,18 +17,17 @@ from pydicom.dataset import Dataset
 
 from srkit.db import engine as E
 from srkit.db import schema as S
-from srkit.db.index import ImportReport, chunks, write_batch
-from srkit.db.query import COUNTS, LEVELS, TABLES, finish_rows, level_query, normalise_level
+from srkit.db.batch import ImportReport, write_batch
+from srkit.db.query import COUNTS, TABLES, finish_rows, level_query
+from srkit.db.sql import chunks
 from srkit.db.staging import StagedFile
 from srkit.db.storage import check_uid, is_inside, remove_file, storage_path
 from srkit.db.store import DuplicateInstanceError, Store
 from srkit.db.writer import StoreOutcome, check_policy
 from srkit.errors import SrkitError
+from srkit.model.levels import LEVELS, normalise_level
 
 __all__ = ["Database", "ImportReport", "DuplicateInstanceError", "StoreOutcome"]
-
-BATCH = 250
-"""Records per transaction during an import."""
 
 
 class Database:
@@ -318,7 +317,7 @@ class Database:
         from srkit.db.ingest import parse_received, record_from_dataset
 
         if isinstance(data, StagedFile):
-            from srkit.db.staging import parse_staged
+            from srkit.db.ingest import parse_staged
 
             try:
                 data.finish()
@@ -394,7 +393,7 @@ class Database:
     ) -> str:
         """Index a staged Part 10 file and rename it into the storage layout.
 
-        Only what the index needs is read (:func:`srkit.db.staging.parse_staged`: the
+        Only what the index needs is read (:func:`srkit.db.ingest.parse_staged`: the
         whole file up to 8 MiB, else up to its Pixel Data), so a large instance is
         never held in memory; its SHA-256 and size come from the staged file.
         ``record`` is the file's record when the caller parsed it already. The staged
@@ -645,13 +644,15 @@ class Database:
     def check_integrity(self, *, repair: bool = False) -> list[str]:
         """Problems found by the database's own check and by orphan checks ([] = fine).
 
-        The storage folder is checked too (:mod:`srkit.db.storecheck`): staged files
+        The storage folder is checked too (:mod:`srkit.db.integrity`): staged files
         no live process holds, files no instance references, instances whose copy is
         missing. With ``repair`` those are mended (leftovers removed, orphans indexed
         or moved to ``<storage>/.lost``, rows of missing copies removed) and each line
         says what was done; a second check then finds none of them.
         """
         from sqlalchemy import text
+
+        from srkit.db.integrity import hierarchy_problems
 
         problems: list[str] = []
         with self._reader.connect() as conn:
@@ -676,56 +677,15 @@ class Database:
                 ).scalar_one()
                 if n:
                     problems.append(f"{n} {child} rows without their {parent}")
-            problems.extend(_hierarchy_problems(conn))
+            problems.extend(hierarchy_problems(conn))
         problems.extend(self.storage_problems(repair=repair))
         return problems
 
     def storage_problems(self, *, repair: bool = False) -> list[str]:
         """The storage folder's problems, one line each (see :meth:`check_integrity`)."""
-        from srkit.db.storecheck import storage_problems
+        from srkit.db.integrity import storage_problems
 
         return storage_problems(self, repair=repair)
-
-
-def _hierarchy_problems(conn: Any) -> list[str]:
-    """Empty parents (a write path must never leave them), one UID filed under
-    several parents, and the conflicts recorded (by kind)."""
-    from sqlalchemy import text
-
-    problems: list[str] = []
-    for table, child, fk in (
-        ("patient", "study", "patient_pk"),
-        ("study", "series", "study_pk"),
-        ("series", "instance", "series_pk"),
-    ):
-        n = conn.execute(
-            text(
-                f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {child} c WHERE c.{fk} = t.pk)"
-            )
-        ).scalar_one()
-        if n:
-            problems.append(f"{n} {table} rows without any {child}")
-    for table, column, parent in (
-        ("study", "study_instance_uid", "patient"),
-        ("series", "series_instance_uid", "study"),
-    ):
-        n = conn.execute(
-            text(
-                f"SELECT count(*) FROM (SELECT {column} FROM {table} GROUP BY {column} "
-                "HAVING count(*) > 1) d"
-            )
-        ).scalar_one()
-        if n:
-            problems.append(
-                f"{n} {column.replace('_', ' ')}s filed under more than one {parent} "
-                "(conflicts: srkit ls conflicts)"
-            )
-    for kind, n in conn.execute(
-        text("SELECT kind, count(*) FROM conflict GROUP BY kind ORDER BY kind")
-    ):
-        problems.append(f"{n} conflicts of kind {kind} recorded (srkit ls conflicts)")
-    return problems
 
 
 def _prune(conn: Any, rows: Sequence[Any]) -> None:

@@ -45,13 +45,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from srkit.db.sql import ConnectionSql, Sql, chunks
+
 __all__ = [
     "KINDS",
     "PATIENT_ATTRIBUTES",
     "POLICIES",
     "Conflict",
-    "CursorSql",
-    "ConnectionSql",
     "Placer",
     "conflict_row",
     "patient_key",
@@ -178,69 +178,6 @@ _PATIENT = (
 )
 
 
-class CursorSql:
-    """Statements on an SQLite DBAPI cursor (named parameters, ``lastrowid``)."""
-
-    _inserts: dict[tuple[str, tuple[str, ...]], str] = {}
-
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-
-    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return list(self.cursor.execute(sql, params).fetchall())
-
-    def insert(self, table: str, row: dict[str, Any]) -> int:
-        key = (table, tuple(row))
-        sql = self._inserts.get(key)
-        if sql is None:
-            names = ", ".join(f'"{k}"' for k in row)
-            marks = ", ".join(f":{k}" for k in row)
-            sql = self._inserts[key] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
-        self.cursor.execute(sql, row)
-        return int(self.cursor.lastrowid)
-
-    def execute(self, sql: str, params: dict[str, Any]) -> None:
-        self.cursor.execute(sql, params)
-
-
-class ConnectionSql:
-    """Statements on an SQLAlchemy connection (text and Core statements cached)."""
-
-    _texts: dict[str, Any] = {}
-    _inserts: dict[str, Any] = {}
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def _text(self, sql: str) -> Any:
-        stmt = self._texts.get(sql)
-        if stmt is None:
-            from sqlalchemy import text
-
-            stmt = self._texts[sql] = text(sql)
-        return stmt
-
-    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.conn.execute(self._text(sql), params)]
-
-    def insert(self, table: str, row: dict[str, Any]) -> int:
-        stmt = self._inserts.get(table)
-        if stmt is None:
-            from sqlalchemy import insert
-
-            from srkit.db import schema as S
-
-            stmt = self._inserts[table] = insert(S.metadata.tables[table])
-        key: Any = self.conn.execute(stmt, row).inserted_primary_key
-        return int(key[0])
-
-    def execute(self, sql: str, params: dict[str, Any]) -> None:
-        self.conn.execute(self._text(sql), params)
-
-
-Sql = CursorSql | ConnectionSql
-
-
 def _differences(rec_patient: dict[str, Any], have: Sequence[Any]) -> dict[str, list[Any]]:
     """Compared patient columns whose values disagree: ``{column: [have, new]}``."""
     out: dict[str, list[Any]] = {}
@@ -297,8 +234,6 @@ class Placer:
         if not isinstance(self.sql, ConnectionSql):
             return
         from sqlalchemy import bindparam, text
-
-        from srkit.db.index import chunks
 
         recs = list(records)
         wanted = (

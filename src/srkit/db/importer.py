@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from srkit.db.index import ImportReport, known_files
+from srkit.db.batch import ImportReport, known_files
 from srkit.db.ingest import expand_paths, parse_file
 from srkit.db.staging import clean_stale
 from srkit.errors import SrkitError
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from srkit.db.database import Database
 
 __all__ = ["run_import"]
+
+BATCH = 250
+"""Records per transaction during an import."""
 
 POOL_MIN_FILES = 48
 """Below this many files parsing stays in the calling process (a pool costs more)."""
@@ -106,8 +109,6 @@ def run_import(
     progress: bool | Callable[[int, int], None],
 ) -> ImportReport:
     """See :meth:`srkit.db.database.Database.import_paths`."""
-    from srkit.db.database import BATCH
-
     report = ImportReport()
     files, missing = expand_paths(paths)
     for path, reason in missing:

@@ -19,18 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from pydicom import dcmread
-from pydicom.datadict import dictionary_VR, keyword_dict
+from pydicom.datadict import keyword_dict
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from srkit.codec.reader import load_dataset
-from srkit.codec.sopclass import is_sr_sop_class
+from srkit.db.attributes import ATTRIBUTES, BY_LEVEL, INTEGER_COLUMNS
 from srkit.db.hierarchy import patient_key
+from srkit.db.staging import StagedFile, file_sha256
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
 from srkit.errors import SrkitError
+from srkit.model.sopclass import MEDIA_STORAGE_DIRECTORY, is_sr_sop_class
 
 __all__ = [
     "parse_file",
+    "parse_staged",
     "parse_bytes",
     "parse_received",
     "record_from_dataset",
@@ -38,63 +41,19 @@ __all__ = [
     "sr_rows",
 ]
 
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+DICOMDIR_CLASS = MEDIA_STORAGE_DIRECTORY
+"""A DICOMDIR's Media Storage SOP Class (PS3.10 8.6): not an instance to index."""
 
-_PATIENT = {
-    "patient_id": "PatientID",
-    "issuer_of_patient_id": "IssuerOfPatientID",
-    "patient_name": "PatientName",
-    "patient_birth_date": "PatientBirthDate",
-    "patient_sex": "PatientSex",
-}
-_STUDY = {
-    "study_instance_uid": "StudyInstanceUID",
-    "study_date": "StudyDate",
-    "study_time": "StudyTime",
-    "accession_number": "AccessionNumber",
-    "study_id": "StudyID",
-    "study_description": "StudyDescription",
-    "referring_physician_name": "ReferringPhysicianName",
-    "institution_name": "InstitutionName",
-}
-_SERIES = {
-    "series_instance_uid": "SeriesInstanceUID",
-    "modality": "Modality",
-    "series_number": "SeriesNumber",
-    "series_description": "SeriesDescription",
-    "series_date": "SeriesDate",
-    "series_time": "SeriesTime",
-    "body_part_examined": "BodyPartExamined",
-    "manufacturer": "Manufacturer",
-    "manufacturer_model_name": "ManufacturerModelName",
-    "station_name": "StationName",
-}
-_INSTANCE = {
-    "sop_instance_uid": "SOPInstanceUID",
-    "sop_class_uid": "SOPClassUID",
-    "instance_number": "InstanceNumber",
-    "content_date": "ContentDate",
-    "content_time": "ContentTime",
-    "rows": "Rows",
-    "columns": "Columns",
-    "number_of_frames": "NumberOfFrames",
-}
-_VR = {
-    kw: dictionary_VR(keyword_dict[kw])
-    for kw in [
-        *_PATIENT.values(),
-        *_STUDY.values(),
-        *_SERIES.values(),
-        *_INSTANCE.values(),
-        "TransferSyntaxUID",
-        "MediaStorageSOPClassUID",
-    ]
-}
+_PATIENT = BY_LEVEL["PATIENT"]
+_STUDY = BY_LEVEL["STUDY"]
+_SERIES = BY_LEVEL["SERIES"]
+_INSTANCE = BY_LEVEL["IMAGE"]
+_VR = {a.keyword: a.vr for a in ATTRIBUTES.values()} | {"MediaStorageSOPClassUID": "UI"}
 _QUICK_TAGS = sorted(
     {keyword_dict[kw] for kw in _VR if kw not in ("TransferSyntaxUID", "MediaStorageSOPClassUID")}
     | {0x00080005, 0x7FE00010}
 )
-_INTEGERS = frozenset({"series_number", "instance_number", "rows", "columns", "number_of_frames"})
+_INTEGERS = INTEGER_COLUMNS
 
 
 _ASCII_VRS = frozenset({"UI", "DA", "TM", "DT", "CS", "IS", "DS", "AS", "AE"})
@@ -322,6 +281,93 @@ def _check_complete(ds: Dataset, size: int, name: str) -> None:
             raise SrkitError("truncated file (last element cut short)", source=name)
 
 
+# -- staged files (C-STORE, STOW-RS) ---------------------------------------------------
+
+WHOLE_PARSE_MAX = 8 << 20
+"""Staged files up to this size are parsed whole (srkit's fast parser, as
+:func:`srkit.db.ingest.parse_received`); larger ones up to their Pixel Data only."""
+
+
+def parse_staged(
+    path: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    name: str = "<received>",
+) -> tuple[Any, dict[str, Any]]:
+    """The dataset and index record of a Part 10 file (PS3.10 Section 7), reading at
+    most :data:`WHOLE_PARSE_MAX` bytes into memory whatever the file's size.
+
+    A large file is read by pydicom up to its Pixel Data (or Float/Double Float Pixel
+    Data), whose element header is then checked against the file size: a declared
+    length beyond the end of the file is a file cut short. ``size`` and ``sha256`` are
+    the staged file's (computed when not given).
+
+    Raises
+    ------
+    SrkitError
+        Not DICOM, cut short, a DICOMDIR, or lacking a UID the index needs.
+    """
+    size = os.path.getsize(path) if size is None else size
+    if size <= WHOLE_PARSE_MAX:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        ds, rec = parse_received(data, name)
+    else:
+        ds, rec = _parse_header(path, size, name)
+    rec["size"] = size
+    rec["content_hash"] = sha256 or file_sha256(path)
+    return ds, rec
+
+
+_UNDEFINED = 0xFFFFFFFF
+_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC"})
+
+
+def _parse_header(path: str | os.PathLike[str], size: int, name: str) -> tuple[Any, dict[str, Any]]:
+    import struct
+    import warnings
+
+    from pydicom import dcmread
+    from pydicom.uid import UID
+
+    try:
+        with open(path, "rb") as stream, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(stream, stop_before_pixels=True, defer_size=1 << 16)
+            at = stream.tell()
+            head = stream.read(12)
+    except Exception as exc:  # pydicom raises many kinds on garbage input
+        raise SrkitError(f"not a readable DICOM file ({type(exc).__name__})", source=name) from None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        raise SrkitError("a DICOMDIR is not an instance", source=name)
+    syntax = UID(str(getattr(meta, "TransferSyntaxUID", "") or "1.2.840.10008.1.2"))
+    if len(head) >= 8 and not syntax.is_deflated:
+        order = "<" if syntax.is_little_endian else ">"
+        (group, element) = struct.unpack(order + "HH", head[:4])
+        if group == 0x7FE0 and element in (0x0008, 0x0009, 0x0010):
+            if syntax.is_implicit_VR:
+                (length,) = struct.unpack(order + "I", head[4:8])
+                start = at + 8
+            elif head[4:6] in _LONG_VRS and len(head) >= 12:
+                (length,) = struct.unpack(order + "I", head[8:12])
+                start = at + 12
+            else:
+                (length,) = struct.unpack(order + "H", head[6:8])
+                start = at + 8
+            if length != _UNDEFINED and start + length > size:
+                raise SrkitError("truncated file (Pixel Data cut short)", source=name)
+    _check_complete(ds, size, name)  # the last element read, when there is no Pixel Data
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = record_from_dataset(ds)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name) from None
+    return ds, rec
+
+
 def parse_file(path: str, copy_root: str | None = None) -> dict[str, Any]:
     """Parse one file into a record; a failure becomes ``{"path": ..., "error": ...}``.
 
@@ -362,7 +408,6 @@ def parse_file(path: str, copy_root: str | None = None) -> dict[str, Any]:
 def create_exclusive(target: Path, data: bytes) -> str:
     """Create ``target`` with ``data`` unless it exists (atomic: a staged file in the
     storage folder's ``.staging``, owned by this process, then a hard link)."""
-    from srkit.db.staging import StagedFile
 
     if target.exists():
         return "exists"

@@ -38,7 +38,9 @@ from sqlalchemy import Select, and_, exists, func, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from srkit.db import schema as S
+from srkit.db.attributes import ATTRIBUTES, Attribute
 from srkit.errors import SrkitError
+from srkit.model.levels import LEVELS, normalise_level
 
 __all__ = [
     "LEVELS",
@@ -61,92 +63,6 @@ MAX_SQL_INTEGER = 2**63 - 1
 """The largest integer SQLite (INTEGER) and PostgreSQL (``bigint``, the type of LIMIT and
 OFFSET) hold: a number beyond it in a query is a user error, never a driver's overflow."""
 
-LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
-_LEVEL_ALIASES = {
-    "INSTANCE": "IMAGE",
-    "PATIENTS": "PATIENT",
-    "STUDIES": "STUDY",
-    "INSTANCES": "IMAGE",
-    "IMAGES": "IMAGE",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Attribute:
-    """A queryable DICOM attribute: its level, column and VR."""
-
-    keyword: str
-    level: str
-    column: str
-    vr: str
-
-
-def _attrs(level: str, table: Any, items: Sequence[tuple[str, str, str]]) -> list[Attribute]:
-    return [Attribute(kw, level, col, vr) for kw, col, vr in items]
-
-
-ATTRIBUTES: dict[str, Attribute] = {
-    a.keyword: a
-    for a in [
-        *_attrs(
-            "PATIENT",
-            S.patient,
-            [
-                ("PatientID", "patient_id", "LO"),
-                ("IssuerOfPatientID", "issuer_of_patient_id", "LO"),
-                ("PatientName", "patient_name", "PN"),
-                ("PatientBirthDate", "patient_birth_date", "DA"),
-                ("PatientSex", "patient_sex", "CS"),
-            ],
-        ),
-        *_attrs(
-            "STUDY",
-            S.study,
-            [
-                ("StudyInstanceUID", "study_instance_uid", "UI"),
-                ("StudyDate", "study_date", "DA"),
-                ("StudyTime", "study_time", "TM"),
-                ("AccessionNumber", "accession_number", "SH"),
-                ("StudyID", "study_id", "SH"),
-                ("StudyDescription", "study_description", "LO"),
-                ("ReferringPhysicianName", "referring_physician_name", "PN"),
-                ("InstitutionName", "institution_name", "LO"),
-            ],
-        ),
-        *_attrs(
-            "SERIES",
-            S.series,
-            [
-                ("SeriesInstanceUID", "series_instance_uid", "UI"),
-                ("Modality", "modality", "CS"),
-                ("SeriesNumber", "series_number", "IS"),
-                ("SeriesDescription", "series_description", "LO"),
-                ("SeriesDate", "series_date", "DA"),
-                ("SeriesTime", "series_time", "TM"),
-                ("BodyPartExamined", "body_part_examined", "CS"),
-                ("Manufacturer", "manufacturer", "LO"),
-                ("ManufacturerModelName", "manufacturer_model_name", "LO"),
-                ("StationName", "station_name", "SH"),
-            ],
-        ),
-        *_attrs(
-            "IMAGE",
-            S.instance,
-            [
-                ("SOPInstanceUID", "sop_instance_uid", "UI"),
-                ("SOPClassUID", "sop_class_uid", "UI"),
-                ("InstanceNumber", "instance_number", "IS"),
-                ("ContentDate", "content_date", "DA"),
-                ("ContentTime", "content_time", "TM"),
-                ("Rows", "rows", "US"),
-                ("Columns", "columns", "US"),
-                ("NumberOfFrames", "number_of_frames", "IS"),
-                ("TransferSyntaxUID", "transfer_syntax_uid", "UI"),
-            ],
-        ),
-    ]
-}
-"""Every attribute the index can match and return, by keyword."""
 
 TABLES = {"PATIENT": S.patient, "STUDY": S.study, "SERIES": S.series, "IMAGE": S.instance}
 COUNTS = {
@@ -216,15 +132,6 @@ def column_of(level: str, attr: Attribute) -> Any:
     if attr.level == "PATIENT" and level != "PATIENT":
         return S.study.c[attr.column]
     return TABLES[attr.level].c[attr.column]
-
-
-def normalise_level(level: str) -> str:
-    """``"study"``, ``"STUDIES"`` -> ``"STUDY"``; ``INSTANCE`` -> ``IMAGE``."""
-    name = (level or "").strip().upper()
-    name = _LEVEL_ALIASES.get(name, name)
-    if name not in LEVELS:
-        raise SrkitError(f"unknown query level {level!r} (PATIENT, STUDY, SERIES or IMAGE)")
-    return name
 
 
 def _escape(text: str) -> str:

@@ -3,7 +3,9 @@
 The rows are those of ``srkit measurements`` (TID 1500, PS3.16) and ``srkit dose``
 (TID 10011 CT Radiation Dose, TID 10001 Projection X-Ray Radiation Dose); the
 template readers live in :mod:`srkit.templates` and are imported lazily, so the
-index works (with document rows only) where a reader is missing.
+index works (with document rows only) where a reader is missing. The kind of a
+document (measurement report, dose report, key object selection) is the one rule of
+:func:`srkit.templates.registry.document_kind`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ from pydicom.dataset import Dataset
 from srkit.errors import SrkitError
 
 __all__ = ["sr_rows", "document_row", "measurement_columns", "dose_columns", "flat_numbers"]
-
-MEASUREMENT_REPORT = ("126000", "DCM")
-DOSE_REPORT = ("113701", "DCM")
 
 
 def _code_cols(prefix: str, code: Any) -> dict[str, Any]:
@@ -64,17 +63,11 @@ def _default(value: Any) -> Any:
 
 def document_row(doc: Any) -> dict[str, Any]:
     """The ``sr_document`` columns of a read document (PS3.3 C.17.2)."""
+    from srkit.templates.registry import document_kind
+
     title = doc.title
     template = doc.template_id
-    key = (title.value, title.scheme) if title is not None else None
-    if template == "1500" or key == MEASUREMENT_REPORT:
-        kind = "measurement_report"
-    elif key == DOSE_REPORT or template in ("10001", "10011"):
-        kind = "dose_report"
-    elif doc.sop_class_uid == "1.2.840.10008.5.1.4.1.1.88.59":
-        kind = "key_object_selection"
-    else:
-        kind = "other"
+    kind = document_kind(doc)
     diags = [d.to_dict() for d in doc.diagnostics]
     return {
         "kind": kind,

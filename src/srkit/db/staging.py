@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
 from srkit.errors import SrkitError
 
@@ -49,7 +49,6 @@ __all__ = [
     "StagedFile",
     "clean_stale",
     "file_sha256",
-    "parse_staged",
     "is_held",
     "staged_leftovers",
     "staging_dir",
@@ -197,11 +196,7 @@ class StagedFile:
         return f"StagedFile({str(self.path)!r}, size={self.size})"
 
 
-# -- parsing for the index ------------------------------------------------------------
-
-WHOLE_PARSE_MAX = 8 << 20
-"""Staged files up to this size are parsed whole (srkit's fast parser, as
-:func:`srkit.db.ingest.parse_received`); larger ones up to their Pixel Data only."""
+# -- hashing ------------------------------------------------------------------------
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -211,90 +206,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def parse_staged(
-    path: str | os.PathLike[str],
-    *,
-    size: int | None = None,
-    sha256: str | None = None,
-    name: str = "<received>",
-) -> tuple[Any, dict[str, Any]]:
-    """The dataset and index record of a Part 10 file (PS3.10 Section 7), reading at
-    most :data:`WHOLE_PARSE_MAX` bytes into memory whatever the file's size.
-
-    A large file is read by pydicom up to its Pixel Data (or Float/Double Float Pixel
-    Data), whose element header is then checked against the file size: a declared
-    length beyond the end of the file is a file cut short. ``size`` and ``sha256`` are
-    the staged file's (computed when not given).
-
-    Raises
-    ------
-    SrkitError
-        Not DICOM, cut short, a DICOMDIR, or lacking a UID the index needs.
-    """
-    from srkit.db.ingest import parse_received
-
-    size = os.path.getsize(path) if size is None else size
-    if size <= WHOLE_PARSE_MAX:
-        with open(path, "rb") as stream:
-            data = stream.read()
-        ds, rec = parse_received(data, name)
-    else:
-        ds, rec = _parse_header(path, size, name)
-    rec["size"] = size
-    rec["content_hash"] = sha256 or file_sha256(path)
-    return ds, rec
-
-
-_UNDEFINED = 0xFFFFFFFF
-_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN", b"SQ", b"UT", b"UC"})
-
-
-def _parse_header(path: str | os.PathLike[str], size: int, name: str) -> tuple[Any, dict[str, Any]]:
-    import struct
-    import warnings
-
-    from pydicom import dcmread
-    from pydicom.uid import UID
-
-    from srkit.db.ingest import DICOMDIR_CLASS, _check_complete, _text, record_from_dataset
-
-    try:
-        with open(path, "rb") as stream, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = dcmread(stream, stop_before_pixels=True, defer_size=1 << 16)
-            at = stream.tell()
-            head = stream.read(12)
-    except Exception as exc:  # pydicom raises many kinds on garbage input
-        raise SrkitError(f"not a readable DICOM file ({type(exc).__name__})", source=name) from None
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
-        raise SrkitError("a DICOMDIR is not an instance", source=name)
-    syntax = UID(str(getattr(meta, "TransferSyntaxUID", "") or "1.2.840.10008.1.2"))
-    if len(head) >= 8 and not syntax.is_deflated:
-        order = "<" if syntax.is_little_endian else ">"
-        (group, element) = struct.unpack(order + "HH", head[:4])
-        if group == 0x7FE0 and element in (0x0008, 0x0009, 0x0010):
-            if syntax.is_implicit_VR:
-                (length,) = struct.unpack(order + "I", head[4:8])
-                start = at + 8
-            elif head[4:6] in _LONG_VRS and len(head) >= 12:
-                (length,) = struct.unpack(order + "I", head[8:12])
-                start = at + 12
-            else:
-                (length,) = struct.unpack(order + "H", head[6:8])
-                start = at + 8
-            if length != _UNDEFINED and start + length > size:
-                raise SrkitError("truncated file (Pixel Data cut short)", source=name)
-    _check_complete(ds, size, name)  # the last element read, when there is no Pixel Data
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rec = record_from_dataset(ds)
-    except SrkitError as exc:
-        raise SrkitError(exc.message, source=name) from None
-    return ds, rec
 
 
 # -- ownership and cleaning -----------------------------------------------------------

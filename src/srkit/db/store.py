@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from srkit.db import engine as E
-from srkit.db.hierarchy import Conflict, ConnectionSql, CursorSql, Placer, Sql
-from srkit.db.index import _write_sr
+from srkit.db.hierarchy import Conflict, Placer
+from srkit.db.sql import ConnectionSql, CursorSql, Sql
 from srkit.db.staging import StagedFile
 from srkit.db.storage import remove_file
 from srkit.db.writer import (
@@ -37,6 +37,7 @@ from srkit.db.writer import (
     record_conflicts,
     same_data_set,
     sop_conflict,
+    write_sr_rows,
 )
 from srkit.errors import SrkitError
 
@@ -245,7 +246,7 @@ class Store:
             finally:
                 cur.close()
             if pk is not None and job.rec.get("sr"):
-                _write_sr(conn, [(pk, job.rec["sr"])])
+                write_sr_rows(conn, [(pk, job.rec["sr"])])
         return outcome
 
     def _core_once(self, job: _Job) -> StoreOutcome:
@@ -261,7 +262,7 @@ class Store:
             )
             outcome, pk = _file_new(sql, job, found[0] if found else None)
             if pk is not None and job.rec.get("sr"):
-                _write_sr(conn, [(pk, job.rec["sr"])])
+                write_sr_rows(conn, [(pk, job.rec["sr"])])
         return outcome
 
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from srkit.db.hierarchy import POLICIES, Conflict, Placer, Sql, conflict_row
+from srkit.db.hierarchy import POLICIES, Conflict, Placer, conflict_row
+from srkit.db.sql import Sql, lookup
 from srkit.errors import SrkitError
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "record_conflicts",
     "same_data_set",
     "sop_conflict",
+    "write_sr_rows",
 ]
 
 
@@ -262,3 +264,47 @@ def sop_conflict(uid: str, old_path: str | None, policy: str) -> Conflict:
         {"stored_path": old_path, "policy": policy},
         resolution,
     )
+
+
+def write_sr_rows(conn: Any, items: list[tuple[int, dict[str, Any]]]) -> None:
+    """The SR rows of newly inserted instances (``sr_document``, TID 1500
+    measurements, dose reports and events), on an SQLAlchemy connection."""
+    import json
+
+    from sqlalchemy import insert
+
+    from srkit.db import schema as S
+
+    if not items:
+        return
+    docs, meas, qual, dose_rows, dose_events = [], [], [], [], {}
+    for pk, sr in items:
+        doc = dict(sr["document"])
+        if sr.get("notes"):
+            diags = json.loads(doc["diagnostics"])
+            diags += [
+                {"path": "", "severity": "INFO", "message": n, "fixup": None} for n in sr["notes"]
+            ]
+            doc["diagnostics"] = json.dumps(diags, ensure_ascii=False)
+        docs.append({**doc, "instance_pk": pk})
+        meas += [{**m, "instance_pk": pk} for m in sr.get("measurements") or []]
+        qual += [{**q, "instance_pk": pk} for q in sr.get("qualitative") or []]
+        if sr.get("dose"):
+            report_row, events = sr["dose"]
+            dose_rows.append({**report_row, "instance_pk": pk})
+            dose_events[pk] = events
+    conn.execute(insert(S.sr_document), docs)
+    if meas:
+        conn.execute(insert(S.measurement), meas)
+    if qual:
+        conn.execute(insert(S.qualitative), qual)
+    if dose_rows:
+        conn.execute(insert(S.dose_report), dose_rows)
+        report_pks = lookup(conn, S.dose_report.c.instance_pk, S.dose_report.c.pk, dose_events)
+        events = [
+            {**ev, "dose_report_pk": report_pks[pk]}
+            for pk, evs in dose_events.items()
+            for ev in evs
+        ]
+        if events:
+            conn.execute(insert(S.dose_event), events)

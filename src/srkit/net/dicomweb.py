@@ -399,7 +399,7 @@ def _store_part(
     """Store one part (its staged file, None for a part that is not application/dicom);
     returns the SOP Class/Instance UIDs found and a failure reason (0 on success). The
     staged file is renamed into place or discarded."""
-    from srkit.db.staging import parse_staged
+    from srkit.db.ingest import parse_staged
 
     uids: dict[str, str] = {}
     if staged is None:

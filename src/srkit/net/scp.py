@@ -142,8 +142,8 @@ class Services:
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
 
     def _store(self, assoc: Association, msg: Message) -> tuple[int, str]:
-        from srkit.db.ingest import parse_received
-        from srkit.db.staging import StagedFile, parse_staged
+        from srkit.db.ingest import parse_received, parse_staged
+        from srkit.db.staging import StagedFile
 
         caller = assoc.calling_ae
         if not self.config.may(caller, "store"):

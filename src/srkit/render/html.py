@@ -21,6 +21,12 @@ from typing import Any
 from srkit.codec.sopclass import sop_class_name
 from srkit.diagnostics import Diagnostic
 from srkit.model.code import Code
+from srkit.model.concepts import (
+    CT_ACQUISITION,
+    IMAGE_LIBRARY,
+    IRRADIATION_EVENT_XRAY_DATA,
+    MEASUREMENT_GROUP,
+)
 from srkit.model.document import Document
 from srkit.model.items import (
     CodeContentItem,
@@ -36,15 +42,14 @@ from srkit.model.items import (
     UnknownContentItem,
     WaveformContentItem,
 )
+from srkit.templates.registry import Rule, detection
 
 __all__ = ["render_html", "document_view", "code_view", "value_text", "merged_diagnostics"]
 
-MEASUREMENT_GROUP = Code.make("125007", "DCM", "Measurement Group")
-EVENTS = (
-    Code.make("113819", "DCM", "CT Acquisition"),
-    Code.make("113706", "DCM", "Irradiation Event X-Ray Data"),
-)
-COLLAPSED = (Code.make("111028", "DCM", "Image Library"),)
+EVENTS = (CT_ACQUISITION, IRRADIATION_EVENT_XRAY_DATA)
+"""Irradiation event containers (TID 10013, TID 10003), shown as one table."""
+COLLAPSED = (IMAGE_LIBRARY,)
+"""Sections shown closed (TID 1600 Image Library)."""
 EVENT_FIRST = (
     "125203",  # Acquisition Protocol
     "123014",  # Target Region
@@ -252,6 +257,17 @@ def _date(date: str | None, time: str | None = None) -> str:
     return text.strip()
 
 
+def _template_text(doc: Document) -> str:
+    """``TID 1500`` as declared; ``TID 1500 (not declared)`` when only the title,
+    content or SOP class show it (:func:`srkit.templates.registry.detection`)."""
+    found = detection(doc)
+    if found.identifier is None:
+        return ""
+    if found.rule is Rule.DECLARED:
+        return f"TID {found.identifier}"
+    return f"TID {found.identifier} (not declared)"
+
+
 def document_view(doc: Document, diagnostics: list[Diagnostic] | None = None) -> View:
     """The view model of a document: header facts, content tree, diagnostics."""
     title = doc.title
@@ -287,7 +303,7 @@ def document_view(doc: Document, diagnostics: list[Diagnostic] | None = None) ->
                 x for x in (doc.equipment.manufacturer or "", doc.equipment.model_name or "") if x
             ),
         ),
-        ("Template", f"TID {doc.template_id}" if doc.template_id else ""),
+        ("Template", _template_text(doc)),
     ]
     root = _section_view("1", doc.root)
     return {

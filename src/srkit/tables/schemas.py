@@ -5,7 +5,7 @@ from __future__ import annotations
 from srkit.tables.write import Schema
 from srkit.templates.tid1500 import QUALITATIVE_COLUMNS, QUANTITATIVE_COLUMNS
 
-__all__ = ["MEASUREMENTS", "QUALITATIVE"]
+__all__ = ["CONTEXT_COLUMNS", "MEASUREMENTS", "QUALITATIVE", "with_context"]
 
 _CODES = frozenset(
     {
@@ -34,3 +34,21 @@ QUALITATIVE = Schema(
     types={k: v for k, v in _TYPES.items() if k != "value"},
 )
 """Qualitative rows: the same without units, the value a code."""
+
+CONTEXT_COLUMNS = (
+    "patient_id",
+    "patient_name",
+    "study_date",
+    "accession_number",
+    "modality",
+    "series_manufacturer",
+)
+"""What the database adds to a measurement row (``srkit query measurements --context``):
+the patient and study the report belongs to, as the study's own files say them."""
+
+
+def with_context(schema: Schema) -> Schema:
+    """``schema`` followed by :data:`CONTEXT_COLUMNS` (all text)."""
+    return Schema(
+        columns=[*schema.columns, *CONTEXT_COLUMNS], codes=schema.codes, types=dict(schema.types)
+    )

@@ -7,6 +7,10 @@ from the Code Meaning a vendor wrote: Toshiba's "Identification Number of the X-
 Source" and Siemens' "Identification of the X-Ray Source" are both (113832, DCM) and
 both become ``identification_of_the_xray_source``. Legacy SNOMED RT codes (``SRT``,
 PS3.16 Annex O) are mapped to SNOMED CT first.
+
+The concept codes srkit's layers name (Measurement Group, Finding category, CT
+Acquisition ...) are constants of :mod:`srkit.model.concepts`; this module only looks up
+the standard meaning of any code, which needs pydicom's dictionary.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 from srkit.errors import SrkitError
 from srkit.model.code import Code
 from srkit.model.items import SopReference
+from srkit.model.sopclass import REAL_WORLD_VALUE_MAPPING, SEGMENTATION
 from srkit.templates.context import DEVICE, PERSON, ObserverContext
 from srkit.templates.tid1419 import AlgorithmIdentification, Measurement, NumericValue
 from srkit.templates.tid1500 import MeasurementReport
@@ -33,8 +34,8 @@ __all__ = [
     "report_to_dcmqi",
 ]
 
-_SEG = "1.2.840.10008.5.1.4.1.1.66.4"
-_RWVM = "1.2.840.10008.5.1.4.1.1.67"
+_SEG = SEGMENTATION
+_RWVM = REAL_WORLD_VALUE_MAPPING
 
 _OBSERVER_KEYS = {
     "PersonObserverName": "person_name",

@@ -15,6 +15,18 @@ from dataclasses import dataclass
 
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.model.code import Code
+from srkit.model.concepts import (
+    ALGORITHM_NAME,
+    ALGORITHM_PARAMETERS,
+    ALGORITHM_VERSION,
+    DERIVATION,
+    FINDING_SITE,
+    LATERALITY,
+    MEASUREMENT_METHOD,
+    POPULATION_DESCRIPTION,
+    TOPOGRAPHICAL_MODIFIER,
+    TRACKING_UNIQUE_IDENTIFIER,
+)
 from srkit.model.items import (
     CodeContentItem,
     ContentItem,
@@ -44,16 +56,6 @@ __all__ = [
     "source_images_under",
 ]
 
-DERIVATION = Code.make("121401", "DCM", "Derivation")
-MEASUREMENT_METHOD = Code.make("370129005", "SCT", "Measurement Method")
-FINDING_SITE = Code.make("363698007", "SCT", "Finding Site")
-LATERALITY = Code.make("272741003", "SCT", "Laterality")
-TOPOGRAPHICAL_MODIFIER = Code.make("106233006", "SCT", "Topographical modifier")
-ALGORITHM_NAME = Code.make("111001", "DCM", "Algorithm Name")
-ALGORITHM_VERSION = Code.make("111003", "DCM", "Algorithm Version")
-ALGORITHM_PARAMETERS = Code.make("111002", "DCM", "Algorithm Parameters")
-TRACKING_UNIQUE_IDENTIFIER = Code.make("112040", "DCM", "Tracking Unique Identifier")
-POPULATION_DESCRIPTION = Code.make("121405", "DCM", "Population description")
 
 _MOD = "HAS CONCEPT MOD"
 

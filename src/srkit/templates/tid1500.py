@@ -18,6 +18,18 @@ from typing import Any
 
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.model.code import Code
+from srkit.model.concepts import (
+    COUNTRY_OF_LANGUAGE,
+    DERIVED_IMAGING_MEASUREMENTS,
+    IMAGE_LIBRARY,
+    IMAGE_LIBRARY_GROUP,
+    IMAGING_MEASUREMENT_REPORT,
+    IMAGING_MEASUREMENTS,
+    LANGUAGE,
+    MEASUREMENT_GROUP,
+    PROCEDURE_REPORTED,
+    QUALITATIVE_EVALUATIONS,
+)
 from srkit.model.document import Document
 from srkit.model.items import (
     CodeContentItem,
@@ -33,9 +45,9 @@ from srkit.templates.context import (
     read_observer_context,
     read_subject_context,
 )
+from srkit.templates.registry import TID_1500, detect_id
 from srkit.templates.tid1419 import Measurement
 from srkit.templates.tid1501 import (
-    MEASUREMENT_GROUP,
     MeasurementGroup,
     QualitativeEvaluation,
     read_measurement_group,
@@ -61,15 +73,8 @@ __all__ = [
     "report_rows",
 ]
 
-MEASUREMENT_REPORT = Code.make("126000", "DCM", "Imaging Measurement Report")
-LANGUAGE = Code.make("121049", "DCM", "Language of Content Item and Descendants")
-COUNTRY_OF_LANGUAGE = Code.make("121046", "DCM", "Country of Language")
-PROCEDURE_REPORTED = Code.make("121058", "DCM", "Procedure reported")
-IMAGE_LIBRARY = Code.make("111028", "DCM", "Image Library")
-IMAGE_LIBRARY_GROUP = Code.make("126200", "DCM", "Image Library Group")
-IMAGING_MEASUREMENTS = Code.make("126010", "DCM", "Imaging Measurements")
-DERIVED_IMAGING_MEASUREMENTS = Code.make("126011", "DCM", "Derived Imaging Measurements")
-QUALITATIVE_EVALUATIONS = Code.make("C0034375", "UMLS", "Qualitative Evaluations")
+MEASUREMENT_REPORT = IMAGING_MEASUREMENT_REPORT
+"""The document title of TID 1500 (:data:`srkit.model.concepts.IMAGING_MEASUREMENT_REPORT`)."""
 
 QUANTITATIVE_COLUMNS = (
     "sop_instance_uid",
@@ -150,12 +155,11 @@ class MeasurementReport:
 def is_measurement_report(doc: Document) -> bool:
     """Whether ``doc`` is a TID 1500 Measurement Report.
 
-    True when the root declares template 1500, or (undeclared) when its concept
-    name is Imaging Measurement Report (126000, DCM).
+    The one rule of :func:`srkit.templates.registry.detect`: the root declares
+    template 1500, or (undeclared) its concept name is Imaging Measurement Report
+    (126000, DCM).
     """
-    if doc.template_id is not None:
-        return doc.template_id == "1500"
-    return doc.root.concept == MEASUREMENT_REPORT
+    return detect_id(doc) == TID_1500
 
 
 def _image_library(container: ContainerContentItem) -> list[SopReference]:

@@ -47,6 +47,7 @@ from srkit.model.items import (
     TextContentItem,
     UidRefContentItem,
 )
+from srkit.model.sopclass import COMPREHENSIVE_3D_SR
 from srkit.templates import tid1419 as m
 from srkit.templates import tid1501 as g
 from srkit.templates.concepts import standard_meaning
@@ -70,7 +71,6 @@ __all__ = [
     "group_items",
 ]
 
-COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
 IMAGING_PROCEDURE = Code.make("363679005", "SCT", "Imaging procedure")
 ENGLISH = Code.make("en-US", "RFC5646", "English (United States)")
 SOURCE = Code.make("260753009", "SCT", "Source")

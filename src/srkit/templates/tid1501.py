@@ -17,6 +17,27 @@ from dataclasses import dataclass
 
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.model.code import Code
+from srkit.model.concepts import (
+    ACTIVITY_SESSION,
+    FINDING,
+    FINDING_CATEGORY,
+    FINDING_SITE,
+    IMAGE_REGION,
+    LATERALITY,
+    MEASUREMENT_GROUP,
+    MEASUREMENT_METHOD,
+    REAL_WORLD_VALUE_MAP_USED,
+    REFERENCED_SEGMENT,
+    REFERENCED_SEGMENTATION_FRAME,
+    REGION_IN_SPACE,
+    SOURCE_IMAGE_FOR_SEGMENTATION,
+    SOURCE_SERIES_FOR_SEGMENTATION,
+    TIME_POINT,
+    TOPOGRAPHICAL_MODIFIER,
+    TRACKING_IDENTIFIER,
+    TRACKING_UNIQUE_IDENTIFIER,
+    VOLUME_SURFACE,
+)
 from srkit.model.items import (
     CodeContentItem,
     CompositeContentItem,
@@ -31,11 +52,6 @@ from srkit.model.items import (
     UidRefContentItem,
 )
 from srkit.templates.tid1419 import (
-    FINDING_SITE,
-    LATERALITY,
-    MEASUREMENT_METHOD,
-    TOPOGRAPHICAL_MODIFIER,
-    TRACKING_UNIQUE_IDENTIFIER,
     AlgorithmIdentification,
     Measurement,
     read_algorithm,
@@ -64,20 +80,7 @@ __all__ = [
     "read_measurement_group",
 ]
 
-MEASUREMENT_GROUP = Code.make("125007", "DCM", "Measurement Group")
-TRACKING_IDENTIFIER = Code.make("112039", "DCM", "Tracking Identifier")
-FINDING = Code.make("121071", "DCM", "Finding")
-FINDING_CATEGORY = Code.make("276214006", "SCT", "Finding category")
-TIME_POINT = Code.make("C2348792", "UMLS", "Time Point")
-ACTIVITY_SESSION = Code.make("C67447", "NCIt", "Activity Session")
-REFERENCED_SEGMENT = Code.make("121191", "DCM", "Referenced Segment")
-REFERENCED_SEGMENTATION_FRAME = Code.make("121214", "DCM", "Referenced Segmentation Frame")
-SOURCE_SERIES_FOR_SEGMENTATION = Code.make("121232", "DCM", "Source series for segmentation")
-SOURCE_IMAGE_FOR_SEGMENTATION = Code.make("121233", "DCM", "Source image for segmentation")
-RWVM_USED = Code.make("126100", "DCM", "Real World Value Map used for measurement")
-IMAGE_REGION = Code.make("111030", "DCM", "Image Region")
-VOLUME_SURFACE = Code.make("121231", "DCM", "Volume Surface")
-REGION_IN_SPACE = Code.make("130488", "DCM", "Region in Space")
+RWVM_USED = REAL_WORLD_VALUE_MAP_USED
 
 _OBS = "HAS OBS CONTEXT"
 _MOD = "HAS CONCEPT MOD"

@@ -26,30 +26,16 @@ from srkit.model.items import (
     WaveformContentItem,
 )
 from srkit.model.navigation import Position
+from srkit.model.sopclass import SINGLE_FRAME_IMAGE_CLASSES
 from srkit.validate.iod import Iod
 from srkit.validate.relationships import allows
 
 __all__ = ["check_content", "SINGLE_FRAME_CLASSES"]
 
-SINGLE_FRAME_CLASSES = frozenset(
-    {
-        "1.2.840.10008.5.1.4.1.1.1",  # CR
-        "1.2.840.10008.5.1.4.1.1.1.1",  # DX for presentation
-        "1.2.840.10008.5.1.4.1.1.1.1.1",  # DX for processing
-        "1.2.840.10008.5.1.4.1.1.1.2",  # MG for presentation
-        "1.2.840.10008.5.1.4.1.1.1.2.1",  # MG for processing
-        "1.2.840.10008.5.1.4.1.1.1.3",  # IO for presentation
-        "1.2.840.10008.5.1.4.1.1.1.3.1",  # IO for processing
-        "1.2.840.10008.5.1.4.1.1.2",  # CT
-        "1.2.840.10008.5.1.4.1.1.4",  # MR
-        "1.2.840.10008.5.1.4.1.1.6.1",  # US
-        "1.2.840.10008.5.1.4.1.1.7",  # SC
-        "1.2.840.10008.5.1.4.1.1.128",  # PET
-        "1.2.840.10008.5.1.4.1.1.77.1.4",  # VL photographic
-    }
-)
+SINGLE_FRAME_CLASSES = SINGLE_FRAME_IMAGE_CLASSES
 """Image storage classes that are single-frame: Referenced Frame Number (0008,1160)
-shall not be present in a reference to them (PS3.3 C.17.3.2.1 / Table 10-3)."""
+shall not be present in a reference to them (PS3.3 C.17.3.2.1 / Table 10-3); defined
+in :mod:`srkit.model.sopclass`."""
 
 # Value attributes of the Document Content Macro (Table C.17-5) and the value type
 # each belongs to: present on an item of another type they are type 1C violations.

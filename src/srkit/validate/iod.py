@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from srkit.model.sopclass import SR_PREFIX, SR_SOP_CLASSES
 from srkit.validate.relationships import TABLES, RelRow
 
 __all__ = ["Iod", "Attr", "IODS", "iod_for", "header_attributes"]
@@ -37,33 +38,36 @@ class Iod:
         object.__setattr__(self, "by_reference", any(r.by_reference for r in self.relationships))
 
 
-def _iod(name: str, section: str, *templates: str, key_object: bool = False) -> Iod:
-    return Iod(name, section, templates, key_object, TABLES[section])
+def _entry(suffix: str, section: str, *templates: str, key_object: bool = False) -> tuple[str, Iod]:
+    """(SOP Class UID, rules) of the SR class ``SR_PREFIX + suffix``, named as
+    :data:`srkit.model.sopclass.SR_SOP_CLASSES` names it."""
+    uid = SR_PREFIX + suffix
+    return uid, Iod(SR_SOP_CLASSES[uid], section, templates, key_object, TABLES[section])
 
 
-_P = "1.2.840.10008.5.1.4.1.1.88."
-
-IODS: dict[str, Iod] = {
-    _P + "11": _iod("Basic Text SR", "A.35.1"),
-    _P + "22": _iod("Enhanced SR", "A.35.2"),
-    _P + "33": _iod("Comprehensive SR", "A.35.3"),
-    _P + "34": _iod("Comprehensive 3D SR", "A.35.13"),
-    _P + "35": _iod("Extensible SR", "A.35.21"),
-    _P + "40": _iod("Procedure Log", "A.35.7", "3001"),
-    _P + "50": _iod("Mammography CAD SR", "A.35.5", "4000"),
-    _P + "59": _iod("Key Object Selection Document", "A.35.4", "2010", key_object=True),
-    _P + "65": _iod("Chest CAD SR", "A.35.6", "4100"),
-    _P + "67": _iod("X-Ray Radiation Dose SR", "A.35.8", "10001", "10011", "10030", "10040"),
-    _P + "68": _iod("Radiopharmaceutical Radiation Dose SR", "A.35.14", "10021"),
-    _P + "69": _iod("Colon CAD SR", "A.35.10", "4120"),
-    _P + "71": _iod("Acquisition Context SR", "A.35.16", "3401"),
-    _P + "72": _iod("Simplified Adult Echo SR", "A.35.17", "5200", "5300"),
-    _P + "73": _iod("Patient Radiation Dose SR", "A.35.18", "10030"),
-    _P + "74": _iod("Planned Imaging Agent Administration SR", "A.35.19", "11001"),
-    _P + "75": _iod("Performed Imaging Agent Administration SR", "A.35.20", "11020"),
-    _P + "76": _iod("Enhanced X-Ray Radiation Dose SR", "A.35.22", "10040"),
-    _P + "77": _iod("Waveform Annotation SR", "A.35.23", "3750"),
-}
+IODS: dict[str, Iod] = dict(
+    (
+        _entry("11", "A.35.1"),
+        _entry("22", "A.35.2"),
+        _entry("33", "A.35.3"),
+        _entry("34", "A.35.13"),
+        _entry("35", "A.35.21"),
+        _entry("40", "A.35.7", "3001"),
+        _entry("50", "A.35.5", "4000"),
+        _entry("59", "A.35.4", "2010", key_object=True),
+        _entry("65", "A.35.6", "4100"),
+        _entry("67", "A.35.8", "10001", "10011", "10030", "10040"),
+        _entry("68", "A.35.14", "10021"),
+        _entry("69", "A.35.10", "4120"),
+        _entry("71", "A.35.16", "3401"),
+        _entry("72", "A.35.17", "5200", "5300"),
+        _entry("73", "A.35.18", "10030"),
+        _entry("74", "A.35.19", "11001"),
+        _entry("75", "A.35.20", "11020"),
+        _entry("76", "A.35.22", "10040"),
+        _entry("77", "A.35.23", "3750"),
+    )
+)
 """IOD rules by SOP Class UID (retired trial classes and Implantation Plan SR have none)."""
 
 

@@ -7,19 +7,34 @@ are required here; every NUM row carries the UCUM units the template prescribes.
 
 from __future__ import annotations
 
+from srkit.model import concepts
+from srkit.model.concepts import (
+    ACCUMULATED_XRAY_DOSE_DATA,
+    CONSTANT_ANGLE_ACQUISITION,
+    CT_ACCUMULATED_DOSE_DATA,
+    CT_ACQUISITION_TYPE,
+    CT_PROCEDURE,
+    END_OF_XRAY_IRRADIATION,
+    IRRADIATION_EVENT_XRAY_DATA,
+    MAMMOGRAPHY,
+    PROCEDURE_REPORTED,
+    PROJECTION_XRAY,
+    SCOPE_OF_ACCUMULATION,
+    SOURCE_OF_DOSE_INFORMATION,
+    START_OF_XRAY_IRRADIATION,
+    XRAY_RADIATION_DOSE_REPORT,
+)
 from srkit.validate.templates.engine import Row, Template, code, has_child
 
 __all__ = ["CT_RADIATION_DOSE", "PROJECTION_XRAY_DOSE", "CT_ACQUISITION", "IRRADIATION_EVENT"]
 
-DOSE_REPORT = code("113701", "DCM", "X-Ray Radiation Dose Report")
-PROCEDURE_REPORTED = code("121058", "DCM", "Procedure reported")
-SCOPE = code("113705", "DCM", "Scope of Accumulation")
-CT_ACCUMULATED = code("113811", "DCM", "CT Accumulated Dose Data")
-CT_ACQUISITION_CODE = code("113819", "DCM", "CT Acquisition")
-ACCUMULATED_XRAY = code("113702", "DCM", "Accumulated X-Ray Dose Data")
-IRRADIATION_EVENT_CODE = code("113706", "DCM", "Irradiation Event X-Ray Data")
-CT_ACQUISITION_TYPE = code("113820", "DCM", "CT Acquisition Type")
-CONSTANT_ANGLE = code("113805", "DCM", "Constant Angle Acquisition")
+DOSE_REPORT = XRAY_RADIATION_DOSE_REPORT
+SCOPE = SCOPE_OF_ACCUMULATION
+CT_ACCUMULATED = CT_ACCUMULATED_DOSE_DATA
+CT_ACQUISITION_CODE = concepts.CT_ACQUISITION
+ACCUMULATED_XRAY = ACCUMULATED_XRAY_DOSE_DATA
+IRRADIATION_EVENT_CODE = IRRADIATION_EVENT_XRAY_DATA
+CONSTANT_ANGLE = CONSTANT_ANGLE_ACQUISITION
 
 
 def _num(value: str, meaning: str, units: str, min: int = 0, max: int | None = 1) -> Row:
@@ -130,21 +145,14 @@ CT_RADIATION_DOSE = Template(
             "CODE",
             "HAS CONCEPT MOD",
             min=1,
-            values=(code("77477000", "SCT", "Computed Tomography X-Ray"),),
+            values=(CT_PROCEDURE,),
         ),
-        Row(
-            code("113809", "DCM", "Start of X-Ray Irradiation"),
-            "DATETIME",
-            "HAS OBS CONTEXT",
-            min=1,
-        ),
-        Row(
-            code("113810", "DCM", "End of X-Ray Irradiation"), "DATETIME", "HAS OBS CONTEXT", min=1
-        ),
+        Row(START_OF_XRAY_IRRADIATION, "DATETIME", "HAS OBS CONTEXT", min=1),
+        Row(END_OF_XRAY_IRRADIATION, "DATETIME", "HAS OBS CONTEXT", min=1),
         Row(SCOPE, "CODE", "HAS OBS CONTEXT", min=1, cid=10000),
         Row(CT_ACCUMULATED, "CONTAINER", "CONTAINS", min=1, template=CT_ACCUMULATED_TEMPLATE),
         Row(CT_ACQUISITION_CODE, "CONTAINER", "CONTAINS", min=1, max=None, template=CT_ACQUISITION),
-        Row(code("113854", "DCM", "Source of Dose Information"), "CODE", "CONTAINS", max=None),
+        Row(SOURCE_OF_DOSE_INFORMATION, "CODE", "CONTAINS", max=None),
     ),
 )
 """TID 10011 CT Radiation Dose (root)."""
@@ -192,10 +200,7 @@ PROJECTION_XRAY_DOSE = Template(
             "CODE",
             "HAS CONCEPT MOD",
             min=1,
-            values=(
-                code("113704", "DCM", "Projection X-Ray"),
-                code("71651007", "SCT", "Mammography"),
-            ),
+            values=(PROJECTION_XRAY, MAMMOGRAPHY),
         ),
         Row(SCOPE, "CODE", "HAS OBS CONTEXT", min=1, cid=10000),
         Row(

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+from srkit.model.concepts import LANGUAGE
 from srkit.validate.templates.engine import Row, Template, code
 
 __all__ = ["BASIC_DIAGNOSTIC_REPORT", "KEY_OBJECT_SELECTION", "ROOT_CIDS"]
-
-LANGUAGE = code("121049", "DCM", "Language of Content Item and Descendants")
 
 SECTION = Template(
     "2001",

@@ -12,8 +12,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from srkit.diagnostics import Diagnostic, Severity
+from srkit.model.concepts import (
+    DERIVATION,
+    DERIVED_IMAGING_MEASUREMENTS,
+    FINDING,
+    FINDING_CATEGORY,
+    FINDING_SITE,
+    IMAGE_LIBRARY,
+    IMAGE_REGION,
+    IMAGING_MEASUREMENTS,
+    LANGUAGE,
+    MEASUREMENT_GROUP,
+    MEASUREMENT_METHOD,
+    PROCEDURE_REPORTED,
+    QUALITATIVE_EVALUATIONS,
+    REFERENCED_SEGMENT,
+    REFERENCED_SEGMENTATION_FRAME,
+    SOURCE_SERIES_FOR_SEGMENTATION,
+    TRACKING_IDENTIFIER,
+    TRACKING_UNIQUE_IDENTIFIER,
+)
 from srkit.model.items import ContentItem
-from srkit.validate.templates.engine import Row, Template, check, code
+from srkit.validate.templates.engine import Row, Template, check
 
 __all__ = [
     "MEASUREMENT_REPORT",
@@ -25,28 +45,17 @@ __all__ = [
     "group_template",
 ]
 
-MEASUREMENT_GROUP = code("125007", "DCM", "Measurement Group")
-IMAGING_MEASUREMENTS = code("126010", "DCM", "Imaging Measurements")
-DERIVED_MEASUREMENTS = code("126011", "DCM", "Derived Imaging Measurements")
-QUALITATIVE_EVALUATIONS = code("C0034375", "UMLS", "Qualitative Evaluations")
-TRACKING_ID = code("112039", "DCM", "Tracking Identifier")
-TRACKING_UID = code("112040", "DCM", "Tracking Unique Identifier")
-FINDING = code("121071", "DCM", "Finding")
-FINDING_SITE = code("363698007", "SCT", "Finding Site")
-IMAGE_REGION = code("111030", "DCM", "Image Region")
-REFERENCED_SEGMENT = code("121191", "DCM", "Referenced Segment")
-REFERENCED_SEGMENTATION_FRAME = code("121214", "DCM", "Referenced Segmentation Frame")
-SOURCE_SERIES = code("121232", "DCM", "Source series for segmentation")
-LANGUAGE = code("121049", "DCM", "Language of Content Item and Descendants")
-PROCEDURE_REPORTED = code("121058", "DCM", "Procedure reported")
-IMAGE_LIBRARY = code("111028", "DCM", "Image Library")
+DERIVED_MEASUREMENTS = DERIVED_IMAGING_MEASUREMENTS
+TRACKING_ID = TRACKING_IDENTIFIER
+TRACKING_UID = TRACKING_UNIQUE_IDENTIFIER
+SOURCE_SERIES = SOURCE_SERIES_FOR_SEGMENTATION
 
 ROI_MEASUREMENT = Template(
     "1419",
     "ROI Measurements (measurement)",
     (
-        Row(code("121401", "DCM", "Derivation"), "CODE", "HAS CONCEPT MOD", cid=7464),
-        Row(code("370129005", "SCT", "Measurement Method"), "CODE", "HAS CONCEPT MOD"),
+        Row(DERIVATION, "CODE", "HAS CONCEPT MOD", cid=7464),
+        Row(MEASUREMENT_METHOD, "CODE", "HAS CONCEPT MOD"),
         Row(FINDING_SITE, "CODE", "HAS CONCEPT MOD"),
         Row(TRACKING_UID, "UIDREF", "HAS OBS CONTEXT"),
     ),
@@ -68,8 +77,13 @@ def _common_rows() -> tuple[Row, ...]:
 
 def _has_evaluation(path: str, item: ContentItem) -> Iterator[Diagnostic]:
     """At least one measurement (NUM) or qualitative evaluation (CODE/TEXT) (TID 1501,
-    1410, 1411: the measurement and evaluation rows are MC, one of them required)."""
-    skip = {FINDING, code("130400", "DCM", "Finding Category")}
+    1410, 1411: the measurement and evaluation rows are MC, one of them required).
+
+    The Finding and the Finding category rows of the group are neither: Finding
+    category is (276214006, SCT, "Finding category") (PS3.16 TID 1501; see
+    :data:`srkit.model.concepts.FINDING_CATEGORY`).
+    """
+    skip = {FINDING, FINDING_CATEGORY}
     for child in item.children:
         if child.value_type == "NUM":
             return

@@ -23,8 +23,8 @@ from srkit.render import dump_lines
 from srkit.validate import all_diagnostics, templates_for, validate
 from srkit.validate.iod import IODS
 from srkit.validate.relationships import allows
-from tests import validate_fixtures as vf
 from tests.conftest import data_path
+from tests.validate import fixtures as vf
 
 CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
 KOS = "kos/nist_IDS-DEPT003-a_kos.dcm"

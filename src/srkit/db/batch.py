@@ -1,4 +1,5 @@
-"""Write parsed records into the index: one transaction per batch, idempotent by
+"""Import batches: parsed records written into the index in one transaction per
+batch, idempotent by
 SOP Instance UID (PS3.4 C.6.1.1: the unique key of the instance level).
 
 A record whose SOP Instance UID is indexed already is *skipped* when its bytes hash
@@ -12,18 +13,18 @@ recorded in the same transaction.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
-from srkit.db.hierarchy import ConnectionSql, Placer
+from srkit.db.hierarchy import Placer
+from srkit.db.sql import ConnectionSql, chunks
 from srkit.db.writer import (
     conflict_copy_path,
     drop_instance,
@@ -32,6 +33,7 @@ from srkit.db.writer import (
     record_conflicts,
     same_data_set,
     sop_conflict,
+    write_sr_rows,
 )
 from srkit.errors import SrkitError
 
@@ -41,8 +43,6 @@ __all__ = [
     "known_files",
     "write_batch",
 ]
-
-_CHUNK = 500
 
 
 @dataclass
@@ -104,22 +104,6 @@ class ImportReport:
             "conflicts": [list(c) for c in self.conflicts],
             "warnings": [list(w) for w in self.warnings],
         }
-
-
-def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    """``values`` in slices small enough for one ``IN (...)`` clause."""
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
-
-
-def _lookup(conn: Connection, column: Any, key: Any, values: Iterable[Any]) -> dict[Any, Any]:
-    """``{value: key}`` for rows whose ``column`` is one of ``values``."""
-    out: dict[Any, Any] = {}
-    unique = sorted(set(values))
-    for chunk in chunks(unique):
-        for row in conn.execute(select(column, key).where(column.in_(chunk))):
-            out[row[0]] = row[1]
-    return out
 
 
 def known_files(conn: Connection, paths: Sequence[str]) -> dict[str, tuple[int, int | None]]:
@@ -284,44 +268,7 @@ def write_batch(
         for c in conflicts:
             report.warnings.append((_where(rec), f"{c.kind}: {c.message}"))
         inserted.append((pk, rec))
-    _write_sr(conn, [(pk, r["sr"]) for pk, r in inserted if r.get("sr")])
+    write_sr_rows(conn, [(pk, r["sr"]) for pk, r in inserted if r.get("sr")])
     report.imported += len(new)
     report.uids.extend(r["instance"]["sop_instance_uid"] for r in new)
     return list(new)
-
-
-def _write_sr(conn: Connection, items: list[tuple[int, dict[str, Any]]]) -> None:
-    """The SR rows of newly inserted instances."""
-    if not items:
-        return
-    docs, meas, qual, dose_rows, dose_events = [], [], [], [], {}
-    for pk, sr in items:
-        doc = dict(sr["document"])
-        if sr.get("notes"):
-            diags = json.loads(doc["diagnostics"])
-            diags += [
-                {"path": "", "severity": "INFO", "message": n, "fixup": None} for n in sr["notes"]
-            ]
-            doc["diagnostics"] = json.dumps(diags, ensure_ascii=False)
-        docs.append({**doc, "instance_pk": pk})
-        meas += [{**m, "instance_pk": pk} for m in sr.get("measurements") or []]
-        qual += [{**q, "instance_pk": pk} for q in sr.get("qualitative") or []]
-        if sr.get("dose"):
-            report_row, events = sr["dose"]
-            dose_rows.append({**report_row, "instance_pk": pk})
-            dose_events[pk] = events
-    conn.execute(insert(S.sr_document), docs)
-    if meas:
-        conn.execute(insert(S.measurement), meas)
-    if qual:
-        conn.execute(insert(S.qualitative), qual)
-    if dose_rows:
-        conn.execute(insert(S.dose_report), dose_rows)
-        report_pks = _lookup(conn, S.dose_report.c.instance_pk, S.dose_report.c.pk, dose_events)
-        events = [
-            {**ev, "dose_report_pk": report_pks[pk]}
-            for pk, evs in dose_events.items()
-            for ev in evs
-        ]
-        if events:
-            conn.execute(insert(S.dose_event), events)

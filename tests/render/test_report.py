@@ -160,3 +160,22 @@ def test_text_report_measurement_group():
     text = render_text(_doc("sr-tid1500/highdicom_sr_document_with_multiple_groups.dcm"))
     assert "Tracking Identifier: LungNodule0001" in text
     assert re.search(r"Diameter\s+10\.0\s+mm", text)
+
+
+def test_template_row_shows_the_detected_template() -> None:
+    """The header's Template row is the registry's answer: as declared (Content Template
+    Sequence), or marked "not declared" when the title shows it (PS3.16 TID 1500)."""
+    from srkit.render.html import document_view
+
+    def template_row(doc: Document) -> list[str]:
+        return [h["value"] for h in document_view(doc, [])["header"] if h["label"] == "Template"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = read(data_path("sr-tid1500/dcmjs_sample-sr.dcm"))
+        plain = read(data_path("sr-other/pydicom_test-SR.dcm"))
+    assert template_row(report) == ["TID 1500"]
+    bare = dataclasses.replace(report, root=dataclasses.replace(report.root, template=None))
+    assert template_row(bare) == ["TID 1500 (not declared)"]
+    assert "TID 1500 (not declared)" in unescape(render_html(bare))
+    assert template_row(plain) == []

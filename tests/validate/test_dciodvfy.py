@@ -1,5 +1,5 @@
 """srkit's findings against dciodvfy's on every SR file of the shared data and on
-documents made from them for the rules the files lack (tests/validate_fixtures.py).
+documents made from them for the rules the files lack (tests/validate/fixtures.py).
 
 ``dciodvfy -new`` prints ``Error - </ContentSequence(0040,a730)[5]/...> - message``;
 the ContentSequence indices give the item id as DCMTK numbers it ("1.5...").
@@ -23,8 +23,8 @@ import pytest
 from srkit.codec import ReadCode, read
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.validate import all_diagnostics
-from tests import validate_fixtures as vf
 from tests.conftest import DATA, SR_FILES, data_path, require_tool
+from tests.validate import fixtures as vf
 
 pytestmark = pytest.mark.peers  # every test runs dciodvfy (or DCMTK)
 

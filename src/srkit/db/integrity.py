@@ -1,7 +1,13 @@
-"""Storage checks for :meth:`srkit.db.database.Database.check_integrity`: the storage
-folder against the index.
+"""The checks of :meth:`srkit.db.database.Database.check_integrity` beyond the
+database engine's own: the hierarchy (:func:`hierarchy_problems`) and the storage
+folder against the index (:func:`storage_problems`).
 
-Three kinds of problem, each one line naming the file (and what a repair did):
+The hierarchy: parents without children (no write path may leave one), a Study or
+Series Instance UID filed under several parents, and the conflicts recorded
+(:mod:`srkit.db.hierarchy`), counted by kind.
+
+The storage folder, three kinds of problem, each one line naming the file (and what a
+repair did):
 
 - a staged file (:mod:`srkit.db.staging`) that no live process holds: a transfer
   whose process died (SIGKILL, power loss). Repair removes it (once it has been left
@@ -21,14 +27,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from srkit.db.staging import PART_SUFFIX, _remove_if_stale, staged_leftovers
 
 if TYPE_CHECKING:
     from srkit.db.database import Database
 
-__all__ = ["LOST_DIR", "REPAIR_MIN_AGE", "storage_problems"]
+__all__ = ["LOST_DIR", "REPAIR_MIN_AGE", "hierarchy_problems", "storage_problems"]
 
 LOST_DIR = ".lost"
 """Where a repair moves files it cannot index, inside the storage folder."""
@@ -101,8 +107,8 @@ def _layout_files(root: Path) -> list[str]:
 
 def _adopt(db: Database, root: Path, path: str) -> str:
     """Index an orphan file in place, else move it aside; says which."""
-    from srkit.db.index import ImportReport
-    from srkit.db.staging import parse_staged
+    from srkit.db.batch import ImportReport
+    from srkit.db.ingest import parse_staged
     from srkit.db.storage import storage_path
     from srkit.errors import SrkitError
 
@@ -141,3 +147,44 @@ def _move_aside(root: Path, path: str, reason: str) -> str:
     except OSError as exc:
         return f"{reason}; cannot move it aside: {exc.strerror}"
     return f"{reason}: moved to {lost}"
+
+
+def hierarchy_problems(conn: Any) -> list[str]:
+    """Empty parents (a write path must never leave them), one UID filed under
+    several parents, and the conflicts recorded (by kind)."""
+    from sqlalchemy import text
+
+    problems: list[str] = []
+    for table, child, fk in (
+        ("patient", "study", "patient_pk"),
+        ("study", "series", "study_pk"),
+        ("series", "instance", "series_pk"),
+    ):
+        n = conn.execute(
+            text(
+                f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {child} c WHERE c.{fk} = t.pk)"
+            )
+        ).scalar_one()
+        if n:
+            problems.append(f"{n} {table} rows without any {child}")
+    for table, column, parent in (
+        ("study", "study_instance_uid", "patient"),
+        ("series", "series_instance_uid", "study"),
+    ):
+        n = conn.execute(
+            text(
+                f"SELECT count(*) FROM (SELECT {column} FROM {table} GROUP BY {column} "
+                "HAVING count(*) > 1) d"
+            )
+        ).scalar_one()
+        if n:
+            problems.append(
+                f"{n} {column.replace('_', ' ')}s filed under more than one {parent} "
+                "(conflicts: srkit ls conflicts)"
+            )
+    for kind, n in conn.execute(
+        text("SELECT kind, count(*) FROM conflict GROUP BY kind ORDER BY kind")
+    ):
+        problems.append(f"{n} conflicts of kind {kind} recorded (srkit ls conflicts)")
+    return problems
