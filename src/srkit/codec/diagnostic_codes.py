@@ -9,77 +9,77 @@ published, keeps its meaning; a new kind of problem gets a new code.
 The codes are kebab-case words, like the validator's (``uid-syntax``,
 ``retired-attribute``); none of them is used by :mod:`srkit.validate`.
 
-==============================  ========  =================================================
-code                            severity  meaning
-==============================  ========  =================================================
-file-truncated                  ERROR     the bytes stop inside an element; content after
-                                          it is lost (a damage code)
-root-unreadable                 ERROR     the root content item could not be read (a
-                                          damage code)
-root-not-container              ERROR     the root content item is not a CONTAINER
-root-no-title                   ERROR     the root CONTAINER has no Concept Name
-trial-findings-sequence         WARNING   no root item; content read from the retired
-                                          Findings Sequence (Trial) (fix-up
-                                          ``trial_findings_sequence``)
-trial-items-typed               WARNING   trial items typed from their value attributes
-                                          (fix-up ``trial_findings_sequence``)
-trial-item-untyped              ERROR     a trial item has no value attribute to type it by
-sop-class-not-sr                ERROR     the SOP Class UID is not an SR storage class
-sop-instance-uid-missing        ERROR     no SOP Instance UID (0008,0018)
-study-instance-uid-missing      ERROR     no Study Instance UID (0020,000D)
-series-instance-uid-missing     ERROR     no Series Instance UID (0020,000E)
-charset-unreadable              ERROR     Specific Character Set (0008,0005) cannot be read
-charset-undeclared-8bit         WARNING   8-bit text without a declared character set, read
-                                          as ISO_IR 100 (fix-up ``assume_latin1_charset``)
-completion-flag-invalid         ERROR     Completion Flag is not PARTIAL or COMPLETE
-verification-flag-invalid       ERROR     Verification Flag is not UNVERIFIED or VERIFIED
-verifying-observer-missing      WARNING   a VERIFIED document without Verifying Observer
-vr-mismatch                     ERROR     an element is stored with another VR than its own
-value-unreadable                ERROR     an element's value cannot be decoded
-sequence-unreadable             ERROR     a sequence's bytes cannot be parsed
-not-a-sequence                  ERROR     an element that must be a sequence holds a value
-code-unreadable                 ERROR     a code item cannot be decoded
-code-incomplete                 ERROR     a code without value or coding scheme designator
-code-multiple-items             ERROR     a code sequence with more than one item
-tree-too-deep                   ERROR     the content tree is deeper than the reader's
-                                          limit; cut there
-item-unreadable                 ERROR     a content item raised an unforeseen error
-relationship-missing            ERROR     a content item without Relationship Type
-relationship-unknown            ERROR     a Relationship Type PS3.3 C.17.3.2.4 does not list
-concept-name-missing            ERROR     an item whose value type requires a Concept Name
-value-type-missing              ERROR     a content item without Value Type
-value-type-unknown              ERROR     a Value Type PS3.3 C.17.3.2.1 does not list
-value-missing                   ERROR     an item without its value attribute (Text Value,
-                                          Date, Concept Code Sequence, Numeric Value, ...)
-value-empty                     ERROR     a type 1 value attribute that is empty
-continuity-missing              ERROR     a CONTAINER without Continuity of Content
-continuity-invalid              ERROR     Continuity of Content is not SEPARATE/CONTINUOUS
-measured-value-missing          ERROR     a NUM without Measured Value Sequence (type 2)
-num-without-value               WARNING   a NUM with an empty Measured Value Sequence and no
-                                          Numeric Value Qualifier
-measured-value-multiple         ERROR     a Measured Value Sequence with several items
-numeric-value-invalid           ERROR     a Numeric Value that is not a decimal string
-units-missing                   ERROR     a NUM without Measurement Units
-sop-reference-missing           ERROR     COMPOSITE/IMAGE/WAVEFORM without Referenced SOP
-                                          Sequence
-sop-reference-multiple          ERROR     a Referenced SOP Sequence with several items
-sop-reference-incomplete        ERROR     a reference without SOP Class or Instance UID
-sop-reference-invalid-uid       ERROR     a reference whose UIDs are not UIDs (PS3.5 9.1)
-frame-number-unreadable         ERROR     Referenced Frame Number cannot be decoded
-frame-number-invalid            ERROR     a frame number that is not an integer
-graphic-type-missing            ERROR     spatial coordinates without Graphic Type
-graphic-data-missing            ERROR     spatial coordinates without Graphic Data
-graphic-data-count              ERROR     Graphic Data not in (x, y) pairs / (x, y, z)
-frame-of-reference-missing      ERROR     SCOORD3D without Referenced Frame of Reference UID
-temporal-range-type-missing     ERROR     TCOORD without Temporal Range Type
-temporal-coordinates-unreadable ERROR     TCOORD offsets or datetimes cannot be decoded
-temporal-coordinates-count      ERROR     TCOORD without exactly one kind of coordinates
-time-offsets-invalid            ERROR     TCOORD time offsets that are not decimal strings
-reference-dangling              ERROR     a by-reference target that does not exist
-reference-to-ancestor           ERROR     a by-reference relationship to the item itself or
-                                          an ancestor (PS3.3 C.17.3.1)
-reference-cycle                 INFO      a loop through several by-reference relationships
-==============================  ========  =================================================
+===============================  ========  ================================================
+code                             severity  meaning
+===============================  ========  ================================================
+file-truncated                   ERROR     the bytes stop inside an element; content after
+                                           it is lost (a damage code)
+root-unreadable                  ERROR     the root content item could not be read (a
+                                           damage code)
+root-not-container               ERROR     the root content item is not a CONTAINER
+root-no-title                    ERROR     the root CONTAINER has no Concept Name
+trial-findings-sequence          WARNING   no root item; content read from the retired
+                                           Findings Sequence (Trial) (fix-up
+                                           ``trial_findings_sequence``)
+trial-items-typed                WARNING   trial items typed from their value attributes
+                                           (fix-up ``trial_findings_sequence``)
+trial-item-untyped               ERROR     a trial item has no value attribute to type it by
+sop-class-not-sr                 ERROR     the SOP Class UID is not an SR storage class
+sop-instance-uid-missing         ERROR     no SOP Instance UID (0008,0018)
+study-instance-uid-missing       ERROR     no Study Instance UID (0020,000D)
+series-instance-uid-missing      ERROR     no Series Instance UID (0020,000E)
+charset-unreadable               ERROR     Specific Character Set (0008,0005) cannot be read
+charset-undeclared-8bit          WARNING   8-bit text without a declared character set, read
+                                           as ISO_IR 100 (fix-up ``assume_latin1_charset``)
+completion-flag-invalid          ERROR     Completion Flag is not PARTIAL or COMPLETE
+verification-flag-invalid        ERROR     Verification Flag is not UNVERIFIED or VERIFIED
+verifying-observer-missing       WARNING   a VERIFIED document without Verifying Observer
+vr-mismatch                      ERROR     an element is stored with another VR than its own
+value-unreadable                 ERROR     an element's value cannot be decoded
+sequence-unreadable              ERROR     a sequence's bytes cannot be parsed
+not-a-sequence                   ERROR     an element that must be a sequence holds a value
+code-unreadable                  ERROR     a code item cannot be decoded
+code-incomplete                  ERROR     a code without value or coding scheme designator
+code-multiple-items              ERROR     a code sequence with more than one item
+tree-too-deep                    ERROR     the content tree is deeper than the reader's
+                                           limit; cut there
+item-unreadable                  ERROR     a content item raised an unforeseen error
+relationship-missing             ERROR     a content item without Relationship Type
+relationship-unknown             ERROR     a Relationship Type PS3.3 C.17.3.2.4 does not list
+concept-name-missing             ERROR     an item whose value type requires a Concept Name
+value-type-missing               ERROR     a content item without Value Type
+value-type-unknown               ERROR     a Value Type PS3.3 C.17.3.2.1 does not list
+value-missing                    ERROR     an item without its value attribute (Text Value,
+                                           Date, Concept Code Sequence, Numeric Value, ...)
+value-empty                      ERROR     a type 1 value attribute that is empty
+continuity-missing               ERROR     a CONTAINER without Continuity of Content
+continuity-invalid               ERROR     Continuity of Content is not SEPARATE/CONTINUOUS
+measured-value-missing           ERROR     a NUM without Measured Value Sequence (type 2)
+num-without-value                WARNING   a NUM with an empty Measured Value Sequence and no
+                                           Numeric Value Qualifier
+measured-value-multiple          ERROR     a Measured Value Sequence with several items
+numeric-value-invalid            ERROR     a Numeric Value that is not a decimal string
+units-missing                    ERROR     a NUM without Measurement Units
+sop-reference-missing            ERROR     COMPOSITE/IMAGE/WAVEFORM without Referenced SOP
+                                           Sequence
+sop-reference-multiple           ERROR     a Referenced SOP Sequence with several items
+sop-reference-incomplete         ERROR     a reference without SOP Class or Instance UID
+sop-reference-invalid-uid        ERROR     a reference whose UIDs are not UIDs (PS3.5 9.1)
+frame-number-unreadable          ERROR     Referenced Frame Number cannot be decoded
+frame-number-invalid             ERROR     a frame number that is not an integer
+graphic-type-missing             ERROR     spatial coordinates without Graphic Type
+graphic-data-missing             ERROR     spatial coordinates without Graphic Data
+graphic-data-count               ERROR     Graphic Data not in (x, y) pairs / (x, y, z)
+frame-of-reference-missing       ERROR     SCOORD3D without Referenced Frame of Reference UID
+temporal-range-type-missing      ERROR     TCOORD without Temporal Range Type
+temporal-coordinates-unreadable  ERROR     TCOORD offsets or datetimes cannot be decoded
+temporal-coordinates-count       ERROR     TCOORD without exactly one kind of coordinates
+time-offsets-invalid             ERROR     TCOORD time offsets that are not decimal strings
+reference-dangling               ERROR     a by-reference target that does not exist
+reference-to-ancestor            ERROR     a by-reference relationship to the item itself or
+                                           an ancestor (PS3.3 C.17.3.1)
+reference-cycle                  INFO      a loop through several by-reference relationships
+===============================  ========  ================================================
 
 Under the strict policy an ERROR without a fix-up raises
 :class:`~srkit.errors.InvalidDocumentError` instead of being recorded.
