@@ -155,13 +155,20 @@ def test_register_refuses_a_second_meaning_for_a_name():
         register(Fixup("assume_latin1_charset", "something else entirely, " * 3, known.example))
     with pytest.raises(ValueError, match="needs a name, a description and an example"):
         register(Fixup("no_example_fixup", "a repair nobody can reproduce", ""))
-    with pytest.raises(ValueError, match="needs a name, a description and an example"):
+    with pytest.raises(ValueError, match="the docstring must name the file"):
 
         @fixup("undocumented_fixup", example=known.example)
         def undocumented() -> None:
             pass
 
+    with pytest.raises(ValueError, match="the docstring must name the file"):
+
+        @fixup("unsourced_fixup", example=known.example)
+        def unsourced() -> None:
+            """Repairs something in some file or other."""
+
     assert "no_example_fixup" not in FIXUPS
+    assert "unsourced_fixup" not in FIXUPS
     assert "undocumented_fixup" not in FIXUPS
     assert FIXUPS["assume_latin1_charset"] is known
 

@@ -11,7 +11,8 @@ and that every fix-up has a test.
 Two ways to register:
 
 - a repair that is a function: decorate it with :func:`fixup`; the first
-  paragraph of its docstring is the description (see :func:`trial_findings_content`);
+  paragraph of its docstring is the description, and the docstring names the file
+  that needs it (see :func:`trial_findings_content`);
 - a repair that is data (a spelling table, a rule inside a reader): pass a
   :class:`Fixup` record to :func:`register`, as the block below and each maker's
   module of :mod:`srkit.templates.vendor` do::
@@ -119,10 +120,18 @@ def fixup(name: str, *, example: str, maker: str | None = None) -> Callable[[F],
     callable
         A decorator that registers the function (first paragraph of its docstring as
         the description) and returns it unchanged.
+
+    Raises
+    ------
+    ValueError
+        The function's docstring does not name ``example`` (the file that needs the
+        fix-up), or the name is taken (see :func:`register`).
     """
 
     def decorate(func: F) -> F:
         doc = inspect.getdoc(func) or ""
+        if example not in doc:
+            raise ValueError(f"fix-up {name!r}: the docstring must name the file {example}")
         register(Fixup(name, " ".join(doc.split("\n\n")[0].split()), example, maker))
         return func
 
@@ -168,6 +177,8 @@ def trial_findings_content(ds: Dataset, reader: Any) -> tuple[ContentItem, ...]:
     The trial items carry no Value Type and no Relationship Type; each item is
     copied with the type inferred from its value attribute and ``CONTAINS``.
     ``reader`` is the :class:`~srkit.codec.content.ContentReader` of the document.
+
+    Needed by ``sr-other/dcm4che_Tag-0040-A170-VR-CS.dcm`` (Detail SR Storage - Trial).
     """
     from pydicom.dataset import Dataset as _Dataset
 
