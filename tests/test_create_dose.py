@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from srkit.cli.main import cli
 from srkit.codec import read, write
 from srkit.templates.dose import dose_report
-from srkit.templates.tid10011_builder import DoseBuildError, build_ct_dose_report
+from srkit.templates.tid10011_builder import DoseBuildError, build_ct_dose_report, sct_record
 from tests.conftest import data_path, require_tool
 
 CT = [
@@ -37,7 +37,7 @@ def test_round_trip_exact(name: str, flavour: str, tmp_path: Path) -> None:
     write(build_ct_dose_report(record, flavour=flavour), out)
     back = dose_report(read(out))
     assert back is not None
-    assert back.to_dict() == record
+    assert back.to_dict() == sct_record(record)  # the same record, SRT codes as SCT
     assert not [d for d in back.diagnostics if d.severity != "INFO"]
 
 
@@ -77,10 +77,11 @@ def test_dcmtk_and_dciodvfy_accept(flavour: str, tmp_path: Path) -> None:
         assert "E:" not in dump.stderr
         assert "CT Dose Length Product Total" in dump.stdout
         check = subprocess.run([dciodvfy, str(out)], capture_output=True, text=True)
-        errors = [
-            line for line in (check.stdout + check.stderr).splitlines() if line.startswith("Error")
-        ]
+        lines = (check.stdout + check.stderr).splitlines()
+        errors = [line for line in lines if line.startswith("Error")]
         assert errors == []
+        srt = [line for line in lines if "SRT" in line or "SNOMED RT" in line]
+        assert srt == []  # no retired-scheme warnings
 
 
 def test_unknown_key_is_refused() -> None:
@@ -120,3 +121,80 @@ def test_cli_create(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["create", "dose-report", str(garbage), "-o", str(out)])
     assert bad.exit_code == 1
     assert "not JSON" in bad.output
+
+
+def _schemes(path: Path) -> set[str]:
+    import pydicom
+
+    found: set[str] = set()
+
+    def walk(ds: pydicom.Dataset) -> None:
+        for elem in ds:
+            if elem.keyword == "CodingSchemeDesignator":
+                found.add(str(elem.value))
+            elif elem.VR == "SQ":
+                for item in elem.value:
+                    walk(item)
+
+    walk(pydicom.dcmread(path))
+    return found
+
+
+@pytest.mark.parametrize("flavour", ["ge", "siemens", "medtronic"])
+def test_created_reports_use_sct_not_srt(flavour: str, tmp_path: Path) -> None:
+    for n, name in enumerate(CT):
+        record = _record(name)
+        source_schemes = _schemes(data_path(name))
+        assert "SRT" in source_schemes  # the vendor files do carry SRT
+        out = tmp_path / f"{n}.dcm"
+        write(build_ct_dose_report(record, flavour=flavour), out)
+        schemes = _schemes(out)
+        assert "SRT" not in schemes
+        assert "SCT" in schemes
+    region = sct_record(_record(CT[1]))["events"][0]["target_region"]
+    assert region["scheme"] == "SCT"
+    assert region["value"] != "T-D0010" or region["scheme"] == "SCT"
+
+
+def test_cli_fresh_uids_and_record_patient(tmp_path: Path) -> None:
+    record = _record(CT[0])
+    record["patient"] = {"name": "Doe^Jane", "id": "PID-7", "birth_date": "19700101", "sex": "F"}
+    src = tmp_path / "record.json"
+    src.write_text(json.dumps(record))
+    runner = CliRunner()
+    fresh, kept = tmp_path / "fresh.dcm", tmp_path / "kept.dcm"
+    result = runner.invoke(cli, ["create", "dose-report", str(src), "-o", str(fresh)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["create", "dose-report", str(src), "--keep-uids", "-o", str(kept)])
+    assert result.exit_code == 0, result.output
+    a, b = read(fresh), read(kept)
+    assert b.sop_instance_uid == record["sop_instance_uid"]
+    assert b.study.instance_uid == record["study_instance_uid"]
+    assert a.sop_instance_uid != record["sop_instance_uid"]
+    assert a.study.instance_uid != record["study_instance_uid"]
+    fresh_events = dose_report(a).events  # type: ignore[union-attr]
+    old = {e["irradiation_event_uid"] for e in record["events"]}
+    assert not old & {e["irradiation_event_uid"] for e in fresh_events}
+    for doc in (a, b):
+        assert doc.patient.name == "Doe^Jane"
+        assert doc.patient.id == "PID-7"
+        assert doc.patient.birth_date == "19700101"
+        assert doc.patient.sex == "F"
+    # the options override the record; flat keys (srkit query dose rows) work too
+    flat = {k: v for k, v in record.items() if k != "patient"}
+    flat.update(patient_id="Q-1", patient_name="Roe^Richard")
+    src.write_text(json.dumps(flat))
+    args = ["create", "dose-report", str(src), "-o", str(fresh), "--patient-id", "OVERRIDE"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = read(fresh)
+    assert (doc.patient.id, doc.patient.name) == ("OVERRIDE", "Roe^Richard")
+
+
+def test_unnormalised_value_is_refused() -> None:
+    record = _record(CT[2])
+    record["events"][0]["ct_dose"]["dlp"] = {
+        "value": 12.5, "unit": "mGycm2", "scheme": "99X", "normalised": False,
+    }  # fmt: skip
+    with pytest.raises(DoseBuildError, match="was not normalised when read"):
+        build_ct_dose_report(record)

@@ -47,13 +47,26 @@ def test_unknown_unit_is_a_diagnostic_not_a_number() -> None:
     doc = _edit(doc, (13, 7, 3), bad)
     report = dose_report(doc)
     assert report is not None
-    assert report.events[0]["ct_dose"]["dlp"] is None
+    # kept with its number and original unit, never dropped (issue 12)
+    assert report.events[0]["ct_dose"]["dlp"] == {
+        "value": 29.67,
+        "unit": "furlong.Gy",
+        "scheme": "UCUM",
+        "normalised": False,
+    }
     assert report.events[0]["ct_dose"]["mean_ctdivol"] == 15.45  # the rest is read
     assert report.events[1]["ct_dose"]["dlp"] == 84.28
     (error,) = [d for d in report.diagnostics if d.severity == "ERROR"]
     assert error.path == "1.13.7.3"
+    assert error.message.startswith("[dose-unit-unknown] DLP (113838, DCM)")
     assert "unknown unit 'furlong.Gy'" in error.message
     assert "expected mGy.cm" in error.message
+    assert "not normalised" in error.message
+    strict = dose_report(doc, strict_units=True)
+    assert strict is not None
+    assert strict.events[0]["ct_dose"]["dlp"] is None
+    (error,) = [d for d in strict.diagnostics if d.severity == "ERROR"]
+    assert error.message.endswith("null (--strict-units)")
 
 
 def test_wrong_dimension_unit() -> None:
@@ -63,8 +76,15 @@ def test_wrong_dimension_unit() -> None:
     doc = _edit(doc, (13, 7, 1), dataclasses.replace(ctdi, units=Code.make("mGy.cm", "UCUM")))
     report = dose_report(doc)
     assert report is not None
-    assert report.events[0]["ct_dose"]["mean_ctdivol"] is None
-    assert any("cannot be converted to mGy" in str(d) for d in report.diagnostics)
+    kept = report.events[0]["ct_dose"]["mean_ctdivol"]
+    assert kept == {"value": 15.45, "unit": "mGy.cm", "scheme": "UCUM", "normalised": False}
+    assert any(
+        "[dose-unit-not-convertible]" in str(d) and "cannot be converted to mGy" in str(d)
+        for d in report.diagnostics
+    )
+    strict = dose_report(doc, strict_units=True)
+    assert strict is not None
+    assert strict.events[0]["ct_dose"]["mean_ctdivol"] is None
 
 
 def test_missing_accumulated_container() -> None:

@@ -1,4 +1,10 @@
-"""``srkit create dose-report RECORD.json -o OUT.dcm``: a TID 10011 CT dose report."""
+"""``srkit create dose-report RECORD.json -o OUT.dcm``: a TID 10011 CT dose report.
+
+The report gets fresh SOP Instance, Study Instance and Irradiation Event UIDs unless
+``--keep-uids`` is given (a created report is a new instance, PS3.3 C.12.1.1.1), carries
+the patient module of the record (``patient`` object or ``patient_*`` keys, options
+override) and codes SNOMED concepts as SCT, never the retired SRT (PS3.16 Annex O).
+"""
 
 from __future__ import annotations
 
@@ -55,7 +61,12 @@ def load_record(path: str, index: int | None) -> dict[str, Any]:
 )  # fmt: skip
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 @click.option("--index", type=int, help="Which record of a list (0-based).")
-@click.option("--new-uids", is_flag=True, help="Fresh SOP, study and event UIDs.")
+@click.option(
+    "--keep-uids",
+    is_flag=True,
+    help="Keep the record's SOP, study and event UIDs (default: fresh).",
+)
+@click.option("--new-uids", is_flag=True, hidden=True, help="Fresh UIDs (the default now).")
 @click.option("--patient-name", help="Patient's Name (0010,0010), DICOM PN form.")
 @click.option("--patient-id", help="Patient ID (0010,0020).")
 @click.option("--check/--no-check", default=True, show_default=True,
@@ -66,6 +77,7 @@ def dose_report(
     flavour: str,
     output: str,
     index: int | None,
+    keep_uids: bool,
     new_uids: bool,
     patient_name: str | None,
     patient_id: str | None,
@@ -75,25 +87,40 @@ def dose_report(
 
     RECORD holds one report object (or a list/JSON lines of them: pick with --index);
     only ``events`` is required. Keys follow ``srkit dose``: numbers in mGy, mGy.cm,
-    mm, s, kV, mA; codes as {value, scheme, meaning}.
+    mm, s, kV, mA; codes as {value, scheme, meaning} (SRT codes are written as SCT).
+    The report gets fresh UIDs unless --keep-uids; its patient module comes from the
+    record's ``patient`` object or ``patient_name``/``patient_id``/``patient_birth_date``/
+    ``patient_sex`` keys, overridden by --patient-name/--patient-id.
     """
     from srkit.codec import read
     from srkit.codec.writer import write
     from srkit.model.document import Patient
     from srkit.templates.dose import dose_report as read_dose
-    from srkit.templates.tid10011_builder import build_ct_dose_report
+    from srkit.templates.dose_common import REPORT_KEYS
+    from srkit.templates.tid10011_builder import build_ct_dose_report, record_patient, sct_record
 
+    del new_uids  # fresh UIDs are the default; --keep-uids keeps them
     data = load_record(record, index)
-    if new_uids:
+    if not keep_uids:
         data = _fresh_uids(data)
-    patient = Patient(name=patient_name, id=patient_id)
+    patient = record_patient(data)
+    patient = Patient(
+        name=patient_name or patient.name,
+        id=patient_id or patient.id,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+    )
     doc = build_ct_dose_report(data, flavour=flavour, patient=patient)
     write(doc, output)
     if check:
         back = read_dose(read(output))
-        expected = {**data, "template": "10011"}
+        expected = sct_record({**data, "template": "10011"})
         got = back.to_dict() if back is not None else {}
-        wrong = sorted(k for k in expected if expected[k] is not None and got.get(k) != expected[k])
+        wrong = sorted(
+            k
+            for k in REPORT_KEYS
+            if expected.get(k) is not None and k in got and got.get(k) != expected[k]
+        )
         if wrong:
             raise SrkitError(f"read back differs in {', '.join(wrong)}", source=output)
     click.echo(f"{output}: {len(data['events'])} events, flavour {flavour}", err=True)

@@ -86,6 +86,7 @@ def import_cmd(
     """
     with _open(db_url, policy=policy) as db:
         report = db.import_paths(paths, copy=copy, workers=workers, progress=True)
+        _dose_alerts(db, report.uids)
     for path, reason in report.rejected + report.conflicts:
         report_error(f"{path}: {reason}")
     for path, reason in report.warnings:
@@ -95,6 +96,22 @@ def import_cmd(
     click.echo(f"srkit import: {report.summary()}", err=True)
     if report.failed:
         raise SystemExit(1)
+
+
+def _dose_alerts(db: Any, uids: list[str]) -> None:
+    """Hook: the dose alerts of the newly indexed instances, one line each on stderr
+    (``srkit.dose.alerts.evaluate_new``; thresholds from ``$SRKIT_DOSE_ALERTS``)."""
+    if not uids:
+        return
+    from srkit.dose.alerts import evaluate_new, format_alert
+
+    try:
+        found = evaluate_new(db, uids)
+    except SrkitError as exc:
+        report_error(f"dose alerts not evaluated: {exc}")
+        return
+    for alert in found:
+        click.echo(f"srkit: {format_alert(alert)}", err=True)
 
 
 _LEVELS = {"patients": "PATIENT", "studies": "STUDY", "series": "SERIES", "instances": "IMAGE"}
@@ -393,6 +410,20 @@ def measurements(
 @click.option("--max-ctdivol", type=float)
 @click.option("--min-dap", type=float, help="Gy.m2 (report: total DAP; event: DAP).")
 @click.option("--max-dap", type=float)
+@click.option(
+    "--drl",
+    "drl_file",
+    type=click.Path(dir_okay=False),
+    help="National DRLs (CSV/TOML): each report against its DRL (ratio, above).",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False),
+    help="Vendor protocol -> standard name, for --drl and --local-drl.",
+)
+@click.option(
+    "--local-drl", is_flag=True, help="Compare with local 75th percentiles where no national DRL."
+)
 @user_errors
 def dose(
     db_url: str | None,
@@ -401,9 +432,16 @@ def dose(
     wheres: tuple[str, ...],
     limit: int | None,
     level: str,
+    drl_file: str | None,
+    mapping: str | None,
+    local_drl: bool,
     **common: Any,
 ) -> None:
-    """Radiation dose reports or events (TID 10011, TID 10001)."""
+    """Radiation dose reports or events (TID 10011, TID 10001).
+
+    With --drl (and/or --local-drl) each report row also carries its protocol, standard
+    name, reference levels and ``<quantity>_ratio`` / ``<quantity>_above`` columns.
+    """
     from srkit.tables.write import write_rows
 
     event = level == "event"
@@ -426,6 +464,12 @@ def dose(
         filters["limit"] = limit
     with _open(db_url, must_exist=True) as db:
         rows = db.query_dose(**filters)
+        if (drl_file or local_drl or mapping) and event:
+            raise click.UsageError("--drl, --mapping and --local-drl compare reports, not events")
+        if drl_file or local_drl or mapping:
+            from srkit.dose.drl import with_reference_levels
+
+            rows = with_reference_levels(db, rows, drl_file, mapping, local=local_drl)
     write_rows(rows, fmt, output)
 
 

@@ -3,7 +3,8 @@
 Output shapes follow ``contract.md`` ("Radiation dose"): one object per report with
 ``--format json`` (a list) or ``jsonl``; one row per irradiation event with ``csv``.
 ``--summary`` writes one row per report instead, ``--plot`` a picture of the dose per
-event.
+event. ``srkit dose drl|unmapped|alerts --db URL`` work on the database instead
+(:mod:`srkit.cli.dose_db`); any other first argument is a PATH.
 """
 
 from __future__ import annotations
@@ -19,7 +20,52 @@ import click
 from srkit.cli.common import iter_files, progress, report_error, user_errors
 from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, SrkitWarning
 
-__all__ = ["dose", "event_rows", "iter_reports"]
+__all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
+
+_SUBCOMMANDS = {
+    "drl": "drl",
+    "unmapped": "unmapped",
+    "alerts": "alerts",
+    "export": "export",
+    "ssde": "ssde",
+}
+"""``srkit dose <name>``: commands over the database, in :mod:`srkit.cli.dose_db`."""
+
+
+class DoseGroup(click.Group):
+    """``srkit dose PATH...`` (the contract's command), or ``srkit dose drl|unmapped|
+    alerts`` over the database: a first argument naming a subcommand picks it, any
+    other runs :func:`tabulate` (``./drl`` names a file called drl)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _SUBCOMMANDS:
+            return None
+        from srkit.cli import dose_db
+
+        command: click.Command = getattr(dose_db, _SUBCOMMANDS[cmd_name])
+        return command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in ("-h", "--help"):
+            return super().parse_args(ctx, args)
+        if not args or args[0] not in _SUBCOMMANDS:
+            args = ["_files", *args]
+        return super().parse_args(ctx, args)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] == "_files":
+            return "dose", tabulate, args[1:]
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(
+            ctx.command_path, "PATH... [OPTIONS] | drl|unmapped|alerts|export|ssde ..."
+        )
 
 
 def iter_reports(
@@ -27,13 +73,15 @@ def iter_reports(
     *,
     show_diagnostics: bool = False,
     failed: list[Path] | None = None,
+    strict_units: bool = False,
 ) -> Iterator[tuple[Path, Any]]:
     """``(file, DoseReport)`` for every dose report under ``paths``.
 
     A file named on the command line that cannot be read, or that is damaged
     (truncated), is reported on stderr and added to ``failed`` (raised when
     ``failed`` is None); the others go on. Files found in folders that are not
-    DICOM, not SR or not dose reports are skipped quietly.
+    DICOM, not SR or not dose reports are skipped quietly. ``strict_units`` makes a
+    number whose unit cannot be understood null instead of keeping it unnormalised.
     """
     from srkit.codec import damage, read
     from srkit.templates.dose import dose_report
@@ -60,7 +108,7 @@ def iter_reports(
                 raise SrkitError(problem.message, source=str(path))
             failed.append(path)
             report_error(f"{path}: {problem.message} (events read before it are kept)")
-        report = dose_report(doc)
+        report = dose_report(doc, strict_units=strict_units)
         if report is None:
             if path in named:
                 report_error(f"{path}: not a radiation dose report; skipped")
@@ -108,7 +156,7 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-@click.command()
+@click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="jsonl",
@@ -120,20 +168,34 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 @click.option(
     "--diagnostics", "show_diagnostics", is_flag=True, help="Print what each report got wrong."
 )
+@click.option(
+    "--strict-units",
+    is_flag=True,
+    help="A number whose unit cannot be understood is null instead of kept unnormalised.",
+)
+@click.option(
+    "--dap-unit",
+    type=click.Choice(["Gy.m2", "Gy.cm2", "uGy.m2", "cGy.cm2", "mGy.cm2", "dGy.cm2"]),
+    help="With --summary: DAP totals in this unit (columns <name>_<unit>); default Gy.m2.",
+)
 @user_errors
-def dose(
+def tabulate(
     paths: tuple[str, ...],
     fmt: str,
     output: str | None,
     summary: bool,
     plot: str | None,
     show_diagnostics: bool,
+    strict_units: bool,
+    dap_unit: str | None,
 ) -> None:
     """Tabulate every radiation dose report found in PATH (files, folders recursively).
 
     Numbers are in the units the templates prescribe: mGy, mGy.cm, mm, s, Gy.m2,
-    Gy, kV, mA. A unit srkit cannot convert leaves the value out (null) and is
-    reported with --diagnostics.
+    Gy, kV, mA (Exposure Time: ms for projection X-ray, s for CT). A number whose
+    unit srkit cannot understand keeps its value and unit as {"value", "unit",
+    "scheme", "normalised": false} and is reported with --diagnostics; with
+    --strict-units it is null instead.
     """
     from srkit.tables.write import write_rows
     from srkit.templates.dose import dose_summary
@@ -143,12 +205,18 @@ def dose(
     failed: list[Path] = []
     reports = [
         r.to_dict()
-        for _, r in iter_reports(paths, show_diagnostics=show_diagnostics, failed=failed)
+        for _, r in iter_reports(
+            paths, show_diagnostics=show_diagnostics, failed=failed, strict_units=strict_units
+        )
     ]
     if not reports:
         raise SrkitError("no radiation dose report found in " + ", ".join(paths))
+    if dap_unit and not summary:
+        raise click.UsageError("--dap-unit goes with --summary (the records stay in Gy.m2)")
     if summary:
         rows: list[dict[str, Any]] = [dose_summary(r) for r in reports]
+        if dap_unit and dap_unit != "Gy.m2":
+            rows = [_dap_display(row, dap_unit) for row in rows]
     elif fmt == "csv":
         rows = [row for r in reports for row in event_rows(r)]
     else:
@@ -160,6 +228,25 @@ def dose(
         plot_dose(reports, plot)
     if failed:
         raise SystemExit(1)
+
+
+@click.group("dose", cls=DoseGroup, invoke_without_command=False)
+def dose() -> None:
+    """Radiation dose reports: ``srkit dose PATH...`` tabulates files (see ``srkit dose
+    PATH --help``); ``drl``, ``unmapped`` and ``alerts`` work on the database."""
+
+
+_DAP_KEYS = ("dap_total", "fluoro_dap_total", "acquisition_dap_total")
+
+
+def _dap_display(row: dict[str, Any], unit: str) -> dict[str, Any]:
+    """A summary row with its DAP totals in ``unit`` (keys renamed ``<key>_<unit>``)."""
+    from srkit.dose.charts import dap_in
+
+    return {
+        (f"{k}_{unit}" if k in _DAP_KEYS else k): (dap_in(v, unit) if k in _DAP_KEYS else v)
+        for k, v in row.items()
+    }
 
 
 def _check_writable(path: str) -> None:

@@ -148,6 +148,15 @@ CODEC_FIXUPS: dict[str, Fixup] = {
             "writing systems meant.",
             "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm",
         ),
+        Fixup(
+            "ucum_scheme_misspelt",
+            "A measurement unit whose code value is valid UCUM but whose Coding Scheme "
+            "Designator is misspelt, padded or missing (a GE fluoroscopy RDSR codes its "
+            'event units as (Gy.m2, UCM, "Gy.m2")) is read as UCUM by the dose reader '
+            "(srkit.templates.dose_common.RecordReader.ucum); no shared file carries it, "
+            "the tests rewrite the scheme of this one to UCM.",
+            "rdsr/pyskindose_siemens_axiom_artis.dcm",
+        ),
     )
 }
 """Every codec-level fix-up, by name."""

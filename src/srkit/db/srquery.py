@@ -27,7 +27,7 @@ from srkit.db import schema as S
 from srkit.db.query import _like_pattern, _person_name, match, sql_integer
 from srkit.errors import SrkitError
 
-__all__ = ["measurement_query", "dose_query", "document_query", "run"]
+__all__ = ["measurement_query", "dose_query", "dose_exam_query", "document_query", "run"]
 
 _CONTEXT = [
     S.study.c.patient_id,  # as the study's own files say (srkit.db.hierarchy)
@@ -212,6 +212,27 @@ def dose_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:
         raise SrkitError(f"level must be report or event, not {level!r}")
     stmt = stmt.where(*_conditions(tables, opts_without_paging(opts))).order_by(*order)
     return _paging(stmt, opts), shape
+
+
+def dose_exam_query(
+    sop_instance_uids: list[str] | None = None, patient_ids: list[str] | None = None
+) -> Select[Any]:
+    """Every dose report's stored record with its patient and study (for
+    :mod:`srkit.dose.exams`), or only those of ``sop_instance_uids`` / ``patient_ids``."""
+    r = S.dose_report
+    stmt = select(
+        r.c.report,
+        S.instance.c.sop_instance_uid,
+        S.study.c.study_instance_uid,
+        S.patient.c.patient_id,
+        S.patient.c.patient_name,
+        S.study.c.study_date,
+    ).select_from(_joined(r))
+    if sop_instance_uids is not None:
+        stmt = stmt.where(S.instance.c.sop_instance_uid.in_(sop_instance_uids))
+    if patient_ids is not None:
+        stmt = stmt.where(S.patient.c.patient_id.in_(patient_ids))
+    return stmt.order_by(S.study.c.study_date, S.instance.c.sop_instance_uid)
 
 
 def document_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:

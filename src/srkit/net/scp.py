@@ -200,6 +200,8 @@ class Services:
             return OUT_OF_RESOURCES, type(exc).__name__
         if outcome.conflicts:
             LOGGER.warning("C-STORE %s from %s: %s", uid, caller, outcome.warning)
+        if outcome.status in ("stored", "replaced"):  # a new instance: its dose alerts
+            _dose_alert_hook(self.db, rec)
         return store_status(outcome)
 
     # -- query ------------------------------------------------------------------------
@@ -638,3 +640,11 @@ def start(
             time.sleep(3600)
     finally:
         server.shutdown()
+
+
+def _dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
+    """Hook (issue 12): log the dose alerts of a stored dose report (logger
+    ``srkit.dose.alerts``); never raises, the instance is stored already."""
+    from srkit.dose.alerts import after_store
+
+    after_store(db, rec)

@@ -47,13 +47,16 @@ def dose_template(doc: Document) -> str | None:
     return None
 
 
-def dose_report(doc: Document) -> DoseReport | None:
+def dose_report(doc: Document, *, strict_units: bool = False) -> DoseReport | None:
     """Read a dose report; ``None`` when ``doc`` is not one.
 
     Parameters
     ----------
     doc : Document
         Any SR document.
+    strict_units : bool
+        A number whose unit cannot be understood becomes null (ERROR diagnostic)
+        instead of ``{"value", "unit", "scheme", "normalised": false}``.
 
     Returns
     -------
@@ -95,7 +98,7 @@ def dose_report(doc: Document) -> DoseReport | None:
             )
         )
     reader = tid10011.read if template == "10011" else tid10001.read
-    report = reader(doc)
+    report = reader(doc, strict_units=strict_units)
     report.diagnostics[:0] = notes
     return report
 

@@ -45,6 +45,12 @@ __all__ = [
     "dt_to_iso",
     "iso_to_dt",
     "dcm",
+    "unnormalised_value",
+    "is_unnormalised",
+    "ucum_scheme_misspelt",
+    "UNIT_UNKNOWN",
+    "UNIT_NOT_CONVERTIBLE",
+    "UNIT_MISSING",
 ]
 
 
@@ -187,11 +193,25 @@ class RecordReader:
         The report (its manufacturer picks the vendor fix-ups tried first).
     list_keys : frozenset of str
         Keys that are always lists because their template rows repeat (1-n).
+    template : str, optional
+        ``"10001"`` or ``"10011"``: whose prescribed units numbers are converted to.
+    strict_units : bool
+        A number whose unit cannot be understood becomes ``None`` instead of being
+        kept unnormalised.
     """
 
-    def __init__(self, doc: Document, list_keys: frozenset[str]) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        list_keys: frozenset[str],
+        *,
+        template: str | None = None,
+        strict_units: bool = False,
+    ) -> None:
         self.doc = doc
         self.list_keys = list_keys
+        self.template = template
+        self.strict_units = strict_units
         self.maker = vendor.maker_of(doc.equipment.manufacturer)
         self.diagnostics: list[Diagnostic] = []
         self._fixed: Counter[tuple[str, str, str]] = Counter()
@@ -311,49 +331,82 @@ class RecordReader:
         self.problem(path, Severity.INFO, f"{item.value_type} item not tabulated")
         return None
 
-    def number(self, item: NumContentItem, path: str) -> float | None:
-        """The item's number in its prescribed unit; ``None`` with a diagnostic if impossible."""
+    def number(self, item: NumContentItem, path: str) -> float | dict[str, Any] | None:
+        """The item's number in its prescribed unit.
+
+        A number whose unit cannot be understood or converted keeps its value and
+        original unit as :func:`unnormalised` (``{"value", "unit", "scheme",
+        "normalised": false}``) with an ERROR diagnostic naming the item and the
+        reason; with ``strict_units`` it becomes ``None`` instead.
+        """
         value = item.value
         if value is None:
             return None
         concept = item.concept
-        target = prescribed_unit(concept.scheme, concept.value) if concept else None
+        target = prescribed_unit(concept.scheme, concept.value, self.template) if concept else None
         if item.units is None:
             if target is not None and parse_ucum(target).dimensionless:
                 return value
-            self.problem(path, Severity.ERROR, f"{_name(concept)}: number without units; left out")
-            return None
+            expected = f"; expected {target}" if target else ""
+            return self.unnormalised(
+                value, None, path, UNIT_MISSING, f"{_name(concept)}: number without units{expected}"
+            )
         if target is None:
             return value  # a concept without a prescribed unit keeps the vendor's
         unit = self.ucum(item.units, path)
         if unit is None:
-            self.problem(
+            return self.unnormalised(
+                value,
+                item.units,
                 path,
-                Severity.ERROR,
+                UNIT_UNKNOWN,
                 f"{_name(concept)}: unknown unit {item.units.value!r} "
-                f"({item.units.scheme}); expected {target}; value left out",
+                f"({item.units.scheme or 'no scheme'}); expected {target}",
             )
-            return None
         try:
             return convert(value, unit, target)
         except UnitError:
-            self.problem(
+            return self.unnormalised(
+                value,
+                item.units,
                 path,
-                Severity.ERROR,
-                f"{_name(concept)}: unit {item.units.value!r} cannot be converted to "
-                f"{target}; value left out",
+                UNIT_NOT_CONVERTIBLE,
+                f"{_name(concept)}: unit {item.units.value!r} cannot be converted to {target}",
             )
+
+    def unnormalised(
+        self, value: float, units: Code | None, path: str, code: str, message: str
+    ) -> dict[str, Any] | None:
+        """Keep a number srkit could not bring to its template unit, and say so."""
+        if self.strict_units:
+            self.problem(path, Severity.ERROR, f"[{code}] {message}; null (--strict-units)")
             return None
+        self.problem(
+            path, Severity.ERROR, f"[{code}] {message}; kept in its own unit, not normalised"
+        )
+        return unnormalised_value(value, units)
 
     def ucum(self, units: Code, path: str) -> str | None:
-        """The UCUM unit of a units code, vendor spellings repaired; ``None`` if unknown."""
-        text = standard_unit(units.value)
-        if units.scheme in ("UCUM", "UCUM4"):
-            try:
-                parse_ucum(text)
+        """The UCUM unit of a units code, vendor spellings repaired; ``None`` if unknown.
+
+        A code whose value is valid UCUM under a misspelt, padded or missing scheme
+        (``UCM``, ``"UCUM "``, empty) is read as UCUM by fix-up ``ucum_scheme_misspelt``.
+        """
+        text = standard_unit(units.value.strip())
+        scheme = units.scheme or ""
+        if scheme in ("UCUM", "UCUM4"):
+            if _is_ucum(text):
                 return text
-            except UnitError:
-                pass
+        elif ucum_scheme_misspelt(scheme):
+            for candidate in (text, standard_unit(units.meaning.strip())):
+                if candidate and _is_ucum(candidate):
+                    self.repaired(
+                        path,
+                        "ucum_scheme_misspelt",
+                        f"unit {units.value!r} has coding scheme {scheme!r}, not UCUM; "
+                        f"read as UCUM {candidate!r}",
+                    )
+                    return candidate
         found = vendor.unit_spelling(units, self.maker)
         if found is None:
             return None
@@ -449,6 +502,59 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+UNIT_UNKNOWN = "dose-unit-unknown"
+"""Diagnostic code: a unit that is neither UCUM nor a known vendor spelling."""
+UNIT_NOT_CONVERTIBLE = "dose-unit-not-convertible"
+"""Diagnostic code: a UCUM unit of another dimension than the template's."""
+UNIT_MISSING = "dose-unit-missing"
+"""Diagnostic code: a number without units where the template prescribes one."""
+
+_UCUM = "UCUM"
+
+
+def ucum_scheme_misspelt(scheme: str) -> bool:
+    """True for a scheme that meant UCUM: empty, padded, other case, one letter off."""
+    text = scheme.strip().upper()
+    if text in ("", _UCUM, "UCUM4"):
+        return True
+    if abs(len(text) - len(_UCUM)) > 1:
+        return False
+    # one edit (insertion, deletion or substitution) away from UCUM: UCM, UCUN, UCMU
+    if len(text) == len(_UCUM):
+        diff = sum(a != b for a, b in zip(text, _UCUM))
+        swapped = any(
+            text[:i] + text[i + 1] + text[i] + text[i + 2 :] == _UCUM for i in range(len(text) - 1)
+        )
+        return diff <= 1 or swapped
+    short, long_ = sorted((text, _UCUM), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _is_ucum(text: str) -> bool:
+    try:
+        parse_ucum(text)
+    except UnitError:
+        return False
+    return True
+
+
+def unnormalised_value(value: float, units: Code | None) -> dict[str, Any]:
+    """The record form of a number kept in its own unit: ``{"value": 12.5, "unit":
+    "mGycm2", "scheme": "99X", "normalised": false}`` (``unit``/``scheme`` null when
+    the item had no units)."""
+    return {
+        "value": value,
+        "unit": units.value if units is not None else None,
+        "scheme": units.scheme if units is not None else None,
+        "normalised": False,
+    }
+
+
+def is_unnormalised(value: Any) -> bool:
+    """True for a value in the form :func:`unnormalised_value` writes."""
+    return isinstance(value, dict) and value.get("normalised") is False and "value" in value
 
 
 def _name(code: Code | None) -> str:

@@ -48,16 +48,22 @@ class ProjectionXRayRadiationDose:
     ----------
     doc : Document
         A document whose root is X-Ray Radiation Dose Report (113701, DCM).
+    strict_units : bool
+        Numbers whose unit cannot be understood become null instead of being kept
+        unnormalised (see :meth:`RecordReader.number`).
     """
 
     template = "10001"
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, *, strict_units: bool = False) -> None:
         self.doc = doc
+        self.strict_units = strict_units
 
     def read(self) -> DoseReport:
         """The contract's record of the report, with diagnostics."""
-        r = RecordReader(self.doc, LIST_KEYS)
+        r = RecordReader(
+            self.doc, LIST_KEYS, template=self.template, strict_units=self.strict_units
+        )
         accumulated: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         consumed: set[int] = set()
@@ -82,9 +88,9 @@ class ProjectionXRayRadiationDose:
         return r.report(self.template, accumulated, events, consumed)
 
 
-def read(doc: Document) -> DoseReport:
+def read(doc: Document, *, strict_units: bool = False) -> DoseReport:
     """Read a TID 10001 projection X-ray dose report (see :class:`ProjectionXRayRadiationDose`)."""
-    return ProjectionXRayRadiationDose(doc).read()
+    return ProjectionXRayRadiationDose(doc, strict_units=strict_units).read()
 
 
 def procedure_of(doc: Document) -> Code | None:

@@ -48,7 +48,14 @@ from srkit.templates.dose_common import (
 from srkit.templates.tid10011 import CT_ACCUMULATED_DOSE_DATA, CT_ACQUISITION, CT_PROCEDURE
 from srkit.templates.units import STANDARD_SPELLINGS, UNIT_MEANINGS, prescribed_unit
 
-__all__ = ["FLAVOURS", "Flavour", "build_ct_dose_report", "DoseBuildError"]
+__all__ = [
+    "FLAVOURS",
+    "Flavour",
+    "build_ct_dose_report",
+    "DoseBuildError",
+    "sct_record",
+    "record_patient",
+]
 
 
 class DoseBuildError(SrkitError):
@@ -200,7 +207,7 @@ def _format_number(value: float) -> str:
 
 
 def _units(row: _Row) -> Code:
-    unit = row.unit or prescribed_unit(row.concept.scheme, row.concept.value) or "1"
+    unit = row.unit or prescribed_unit(row.concept.scheme, row.concept.value, "10011") or "1"
     spelled = STANDARD_SPELLINGS.get(unit, unit)
     meaning = UNIT_MEANINGS.get(spelled, UNIT_MEANINGS.get(unit, spelled.strip("{}")))
     return Code.make(spelled, "UCUM", meaning)
@@ -209,12 +216,41 @@ def _units(row: _Row) -> Code:
 def _code(value: Any, where: str) -> Code:
     if not isinstance(value, Mapping) or "value" not in value or "scheme" not in value:
         raise DoseBuildError(f"{where}: expected a code object {{value, scheme, meaning}}")
-    return Code.from_dict(dict(value))
+    return Code.from_dict(sct_record(dict(value)))
+
+
+def sct_record(value: Any) -> Any:
+    """``value`` (a record, a list or a code object) with every retired SNOMED RT code
+    (``SRT``, PS3.16 Annex O) replaced by its SNOMED CT (``SCT``) equivalent.
+
+    The builder writes SCT codes, never SRT: a report read from a file that has
+    ``(T-D0010, SRT, "Entire body")`` is created with ``(38266002, SCT, "Entire body")``;
+    the code meaning is kept. SRT codes without an SCT equivalent stay as they are.
+    """
+    from pydicom.sr._snomed_dict import mapping
+
+    table: dict[str, str] = mapping["SRT"]
+    if isinstance(value, Mapping):
+        if value.get("scheme") == "SRT" and isinstance(value.get("value"), str):
+            mapped = table.get(value["value"])
+            if mapped is not None:
+                out = {k: v for k, v in value.items() if k != "version"}
+                return {**out, "value": mapped, "scheme": "SCT"}
+        return {k: sct_record(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [sct_record(v) for v in value]
+    return value
 
 
 def _leaf(row: _Row, value: Any, rel: str, where: str) -> ContentItem:
     kind = row.value_type
     if kind == "NUM":
+        if isinstance(value, Mapping) and value.get("normalised") is False:
+            raise DoseBuildError(
+                f"{where}: {value.get('value')!r} in unit {value.get('unit')!r} was not "
+                "normalised when read; give it in the template unit "
+                f"({prescribed_unit(row.concept.scheme, row.concept.value, '10011')})"
+            )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise DoseBuildError(f"{where}: expected a number, got {value!r}")
         return NumContentItem(
@@ -301,6 +337,12 @@ class Flavour:
     location : bool
         Whether the manufacturer writes the device's physical location (srkit writes
         it whenever the record has one, so that reading gives the record back).
+
+    Notes
+    -----
+    No flavour reproduces a vendor's retired SNOMED RT (``SRT``) codes: every flavour
+    writes SNOMED CT (``SCT``) codes (see :func:`sct_record`), as PS3.16 requires of
+    new reports, even where the vendor's own reports still carry SRT.
     """
 
     name: str
@@ -409,6 +451,26 @@ def _report_parts(
     }
 
 
+_PATIENT_KEYS = {"name": "patient_name", "id": "patient_id", "birth_date": "patient_birth_date",
+                 "sex": "patient_sex"}  # fmt: skip
+
+
+def record_patient(report: Mapping[str, Any]) -> Patient:
+    """The Patient Module of a record: its ``patient`` object (``{"name", "id",
+    "birth_date", "sex"}``) or the ``patient_name``/``patient_id``/``patient_birth_date``/
+    ``patient_sex`` keys that ``srkit query dose`` rows carry; empty when it has none."""
+    nested = report.get("patient")
+    values: dict[str, str | None] = {}
+    for field_name, flat in _PATIENT_KEYS.items():
+        value = nested.get(field_name) if isinstance(nested, Mapping) else None
+        if value is None:
+            value = report.get(flat)
+        if value is not None and not isinstance(value, str):
+            raise DoseBuildError(f"patient {field_name}: expected text, got {value!r}")
+        values[field_name] = value or None
+    return Patient(**values)
+
+
 def _uid() -> str:
     from pydicom.uid import generate_uid
 
@@ -432,7 +494,8 @@ def build_ct_dose_report(
     flavour : {"ge", "siemens", "medtronic"}
         Whose report-level content to write (see :data:`FLAVOURS`).
     patient : Patient, optional
-        Patient Module values (empty, type 2, when omitted).
+        Patient Module values; when omitted, those of the record
+        (:func:`record_patient`), else empty (type 2).
     now : datetime, optional
         Content date and time when the record has no end of irradiation.
 
@@ -471,7 +534,7 @@ def build_ct_dose_report(
         sop_class_uid=XRAY_RADIATION_DOSE_SR,
         sop_instance_uid=str(report.get("sop_instance_uid") or _uid()),
         root=root,
-        patient=patient or Patient(),
+        patient=patient or record_patient(report),
         study=Study(instance_uid=study_uid, date=stamp[:8], time=stamp[8:14] or None),
         series=Series(instance_uid=_uid(), number="997", modality="SR"),
         equipment=equipment,

@@ -25,6 +25,9 @@ __all__ = [
     "conversion_factor",
     "convert",
     "PRESCRIBED_UNITS",
+    "PRESCRIBED_BY_TEMPLATE",
+    "TEMPLATE_ROWS",
+    "template_family",
     "prescribed_unit",
     "UNIT_MEANINGS",
     "STANDARD_SPELLINGS",
@@ -165,42 +168,149 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     return float(f"{value * factor:.15g}")
 
 
-def _table() -> dict[str, str]:
-    # (DCM code value) -> UCUM unit, from the UNITS constraints of PS3.16
-    # TID 10002-10007 (projection X-ray) and TID 10012-10015 (CT).
-    groups: dict[str, tuple[str, ...]] = {
-        "Gy.m2": ("113722", "113726", "113727", "122130"),
-        "Gy": ("113725", "113728", "113729", "113738"),
-        "mGy": (
-            "113830", "113837", "113904", "113906", "113912", "113914", "113930",
-            "111631", "111636", "111637",
-        ),
-        "mGy.cm": ("113813", "113838", "113903", "113905", "113911", "113913"),
-        "mSv": ("113814", "113839"),
-        "mSv/(mGy.cm)": ("113840",),
-        "mGy/(mA.s)": ("113836",),
-        "s": ("113730", "113855", "113742", "113824", "113834"),
-        "ms": ("113735", "113793"),
-        "uA.s": ("113736",),
-        "mA": ("113734", "113833"),
-        "kV": ("113733",),
-        "mm": (
-            "113825", "113826", "113827", "113893", "113895", "113896",
-            "113897", "113898", "113899", "113821", "113766", "113750", "113748",
-            "113737", "113751", "113752", "113753", "113758", "113773", "113788",
-            "113789", "111633", "111634", "111638",
-        ),
-        "deg": ("112011", "112012", "113739", "113740", "113770", "113754", "113755", "113756"),
-        "m2": ("113790",),
-        "{pulse}/s": ("113791",),
-        "%": ("113763",),
-        "1": ("113812", "113823", "113828", "113768", "113731", "122322"),
-    }  # fmt: skip
-    return {value: unit for unit, values in groups.items() for value in values}
+TEMPLATE_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    # (TID, DCM code value, concept, UCUM unit): the UNITS constraint of each NUM row of
+    # PS3.16 TID 10001-10007 (projection X-ray) and TID 10011-10015 (CT).
+    ("10002", "113722", "Dose Area Product Total", "Gy.m2"),
+    ("10002", "113725", "Dose (RP) Total", "Gy"),
+    ("10002", "122322", "Calibration Factor", "1"),
+    ("10002", "113763", "Calibration Uncertainty", "%"),
+    ("10003", "122130", "Dose Area Product", "Gy.m2"),
+    ("10003", "113738", "Dose (RP)", "Gy"),
+    ("10003", "111636", "Entrance Exposure at RP", "mGy"),
+    ("10003", "113790", "Collimated Field Area", "m2"),
+    ("10003", "113788", "Collimated Field Height", "mm"),
+    ("10003", "113789", "Collimated Field Width", "mm"),
+    ("10003", "112011", "Positioner Primary Angle", "deg"),
+    ("10003", "112012", "Positioner Secondary Angle", "deg"),
+    ("10003", "113739", "Positioner Primary End Angle", "deg"),
+    ("10003", "113740", "Positioner Secondary End Angle", "deg"),
+    ("10003", "113770", "Column Angulation", "deg"),
+    ("10003", "111633", "Compression Thickness", "mm"),
+    ("10003A", "113845", "Exposure Index", "1"),
+    ("10003A", "113846", "Target Exposure Index", "1"),
+    ("10003A", "113847", "Deviation Index", "1"),
+    ("10003B", "113742", "Irradiation Duration", "s"),
+    ("10003B", "113768", "Number of Pulses", "1"),
+    ("10003B", "113791", "Pulse Rate", "{pulse}/s"),
+    ("10003B", "113734", "X-Ray Tube Current", "mA"),
+    ("10003B", "113824", "Exposure Time", "ms"),
+    ("10003B", "113735", "Exposure Time", "ms"),
+    ("10003B", "113793", "Pulse Width", "ms"),
+    ("10003B", "113736", "Exposure", "uA.s"),
+    ("10003B", "113733", "KVP", "kV"),
+    ("10003B", "113766", "Focal Spot Size", "mm"),
+    ("10003B", "113758", "X-Ray Filter Thickness Minimum", "mm"),
+    ("10003B", "113773", "X-Ray Filter Thickness Maximum", "mm"),
+    ("10003B", "113821", "X-Ray Filter Aluminum Equivalent", "mm"),
+    ("10003B", "111631", "Average Glandular Dose", "mGy"),
+    ("10003B", "111634", "Half Value Layer", "mm"),
+    ("10003B", "111638", "Patient Equivalent Thickness", "mm"),
+    ("10003C", "113748", "Distance Source to Isocenter", "mm"),
+    ("10003C", "113737", "Distance Source to Reference Point", "mm"),
+    ("10003C", "113750", "Distance Source to Detector", "mm"),
+    ("10003C", "113751", "Table Longitudinal Position", "mm"),
+    ("10003C", "113752", "Table Lateral Position", "mm"),
+    ("10003C", "113753", "Table Height Position", "mm"),
+    ("10003C", "113792", "Distance Source to Table Plane", "mm"),
+    ("10003C", "113754", "Table Head Tilt Angle", "deg"),
+    ("10003C", "113755", "Table Horizontal Rotation Angle", "deg"),
+    ("10003C", "113756", "Table Cradle Tilt Angle", "deg"),
+    ("10004", "113726", "Fluoro Dose Area Product Total", "Gy.m2"),
+    ("10004", "113728", "Fluoro Dose (RP) Total", "Gy"),
+    ("10004", "113730", "Total Fluoro Time", "s"),
+    ("10004", "113727", "Acquisition Dose Area Product Total", "Gy.m2"),
+    ("10004", "113729", "Acquisition Dose (RP) Total", "Gy"),
+    ("10004", "113855", "Total Acquisition Time", "s"),
+    ("10004", "113731", "Total Number of Radiographic Frames", "1"),
+    ("10005", "111637", "Accumulated Average Glandular Dose (mammo)", "mGy"),
+    ("10006", "113731", "Total Number of Radiographic Frames", "1"),
+    ("10007", "113722", "Dose Area Product Total", "Gy.m2"),
+    ("10007", "113725", "Dose (RP) Total", "Gy"),
+    ("10007", "113731", "Total Number of Radiographic Frames", "1"),
+    ("10012", "113812", "Total Number of Irradiation Events", "1"),
+    ("10012", "113813", "CT Dose Length Product Total", "mGy.cm"),
+    ("10012", "113814", "CT Effective Dose Total", "mSv"),
+    ("10013", "113824", "Exposure Time", "s"),
+    ("10013", "113826", "Nominal Single Collimation Width", "mm"),
+    ("10013", "113827", "Nominal Total Collimation Width", "mm"),
+    ("10013", "113828", "Pitch Factor", "1"),
+    ("10013", "113823", "Number of X-Ray Sources", "1"),
+    ("10013", "113733", "KVP", "kV"),
+    ("10013", "113833", "Maximum X-Ray Tube Current", "mA"),
+    ("10013", "113734", "X-Ray Tube Current", "mA"),
+    ("10013", "113834", "Exposure Time per Rotation", "s"),
+    ("10013", "113830", "Mean CTDIvol", "mGy"),
+    ("10013", "113836", "CTDIfreeair Calculation Factor", "mGy/(mA.s)"),
+    ("10013", "113837", "Mean CTDIfreeair", "mGy"),
+    ("10013", "113838", "DLP", "mGy.cm"),
+    ("10013", "113839", "Effective Dose", "mSv"),
+    ("10013", "113840", "Effective Dose Conversion Factor", "mSv/(mGy.cm)"),
+    ("10013", "113930", "Size Specific Dose Estimate", "mGy"),
+    ("10013", "113993", "Size Specific Dose Estimate At Longitudinal Position Z", "mGy"),
+    ("10013", "128410", "SSDE Conversion Factor", "1"),
+    ("10013", "113980", "Water Equivalent Diameter", "mm"),
+    ("10013", "113995", "Water Equivalent Diameter At Longitudinal Position Z", "mm"),
+    ("10013", "113986", "Z value of location of Water Equivalent Diameter estimation", "mm"),
+    ("10013", "113931", "Measured Lateral Dimension", "mm"),
+    ("10013", "113932", "Measured AP Dimension", "mm"),
+    ("10013", "113933", "Derived Effective Diameter", "mm"),
+    ("10014", "113825", "Scanning Length", "mm"),
+    ("10014", "113893", "Length of Reconstructable Volume", "mm"),
+    ("10014", "113899", "Exposed Range", "mm"),
+    ("10014", "113895", "Top Z Location of Reconstructable Volume", "mm"),
+    ("10014", "113896", "Bottom Z Location of Reconstructable Volume", "mm"),
+    ("10014", "113897", "Top Z Location of Scanning Length", "mm"),
+    ("10014", "113898", "Bottom Z Location of Scanning Length", "mm"),
+    ("10015", "113903", "DLP Alert Value", "mGy.cm"),
+    ("10015", "113904", "CTDIvol Alert Value", "mGy"),
+    ("10015", "113905", "Accumulated DLP Forward Estimate", "mGy.cm"),
+    ("10015", "113906", "Accumulated CTDIvol Forward Estimate", "mGy"),
+    ("10015", "113911", "DLP Notification Value", "mGy.cm"),
+    ("10015", "113912", "CTDIvol Notification Value", "mGy"),
+    ("10015", "113913", "DLP Forward Estimate", "mGy.cm"),
+    ("10015", "113914", "CTDIvol Forward Estimate", "mGy"),
+)
+"""Every NUM row of the dose templates with its prescribed unit, template by template."""
 
 
-PRESCRIBED_UNITS: dict[str, str] = _table()
-"""DCM concept code value -> the UCUM unit its template prescribes."""
+def template_family(template: str | None) -> str | None:
+    """``"10001"`` for TID 10001-10007 (projection X-ray), ``"10011"`` for TID 10011-10015."""
+    if template is None:
+        return None
+    digits = template.rstrip("ABCDEFGH")
+    if digits in ("10001", "10002", "10003", "10004", "10005", "10006", "10007"):
+        return "10001"
+    if digits in ("10011", "10012", "10013", "10014", "10015"):
+        return "10011"
+    return None
+
+
+def _tables() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {"10001": {}, "10011": {}}
+    for tid, value, _meaning, unit in TEMPLATE_ROWS:
+        family = template_family(tid)
+        assert family is not None
+        table = out[family]
+        if table.setdefault(value, unit) != unit:  # pragma: no cover - a table typo
+            raise ValueError(f"two units for {value} in TID {family}")
+    return out
+
+
+PRESCRIBED_BY_TEMPLATE: dict[str, dict[str, str]] = _tables()
+"""Template family (``"10001"``, ``"10011"``) -> DCM concept code value -> UCUM unit."""
+
+
+def _unambiguous() -> dict[str, str]:
+    xr, ct = PRESCRIBED_BY_TEMPLATE["10001"], PRESCRIBED_BY_TEMPLATE["10011"]
+    merged = {**xr, **ct}
+    return {v: u for v, u in merged.items() if xr.get(v, u) == ct.get(v, u)}
+
+
+PRESCRIBED_UNITS: dict[str, str] = _unambiguous()
+"""DCM concept code value -> unit, for the concepts whose unit is the same in every dose
+template (Exposure Time, 113824, is not: ms in TID 10003B, s in TID 10013)."""
+
 
 UNIT_MEANINGS: dict[str, str] = {
     "Gy.m2": "Gy.m2",
@@ -234,8 +344,25 @@ def standard_unit(code: str) -> str:
     return _READ_SPELLINGS.get(code, code)
 
 
-def prescribed_unit(scheme: str, value: str) -> str | None:
-    """The prescribed UCUM unit of a numeric concept, ``None`` when none is known."""
+def prescribed_unit(scheme: str, value: str, template: str | None = None) -> str | None:
+    """The prescribed UCUM unit of a numeric concept, ``None`` when none is known.
+
+    Parameters
+    ----------
+    scheme, value : str
+        The concept name's coding scheme and code value.
+    template : str, optional
+        The template the item belongs to (``"10001"``-``"10007"``, ``"10011"``-``"10015"``).
+        The prescribed unit belongs to the (template, concept) pair: Exposure Time
+        (113824, DCM) is ms in TID 10003B and s in TID 10013. A concept that the
+        template has no row for falls back to the unit all dose templates agree on.
+        Without a template, only those agreed units are known.
+    """
     if scheme != "DCM":
         return None
+    family = template_family(template)
+    if family is not None:
+        found = PRESCRIBED_BY_TEMPLATE[family].get(value)
+        if found is not None:
+            return found
     return PRESCRIBED_UNITS.get(value)

@@ -369,8 +369,18 @@ def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
     @app.get("/dose", response_class=HTMLResponse, dependencies=deps)
     def dose() -> HTMLResponse:
         rows = _rows(pages.db.query_dose())
+        links = (
+            '<p><a href="/dose/drl">DRLs</a> | <a href="/dose/exams">Exams vs DRL</a> | '
+            '<a href="/dose/alerts">Alerts</a> | <a href="/dose/charts">Charts</a> | '
+            '<a href="/dose/export.xlsx">Export (XLSX)</a></p>'
+        )
         return _table_page(
-            pages, "Radiation dose", rows, _dose_chart(rows), DOSE_COLUMNS, link="sop_instance_uid"
+            pages,
+            "Radiation dose",
+            rows,
+            links + _dose_chart(rows),
+            DOSE_COLUMNS,
+            link="sop_instance_uid",
         )
 
 
@@ -403,6 +413,9 @@ def create_app(
     app = FastAPI(title="srkit", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(make_router(db, prefix="/dicomweb", token=token, max_upload=max_upload))
     _ui_routes(app, Pages(db), bearer_auth(token))
+    from srkit.web.dose_pages import dose_routes
+
+    dose_routes(app, db, [Depends(bearer_auth(token))])
     app.state.db = db
     app.state.public_url = public_url
     return app
