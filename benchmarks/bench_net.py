@@ -21,7 +21,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from srkit.net.peers import Orthanc, Storescp, free_port, fresh_copies, peer_env, wait_for_port
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.peers
+
+from tests.peers import (
+    Orthanc,
+    Storescp,
+    free_port,
+    fresh_copies,
+    peer_env,
+    wait_for_port,
+)
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STORESCU = "/usr/bin/storescu"
@@ -49,7 +58,8 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
 
 def srkit_server(root: Path, workers: int | str = 1) -> tuple[subprocess.Popen[bytes], int]:
     """``srkit listen`` on a free port, once it answers a C-ECHO."""
-    from srkit.net.scu import Peer, echo
+    from srkit.net.dimse.client import echo
+    from srkit.net.dimse.peers import Peer
 
     port = free_port()
     proc = subprocess.Popen(
@@ -74,7 +84,7 @@ def srkit_server(root: Path, workers: int | str = 1) -> tuple[subprocess.Popen[b
     deadline = time.monotonic() + 60
     while True:
         try:
-            if echo(Peer("127.0.0.1", port, "SRKIT", "BENCH", 5.0)) == 0:
+            if echo(Peer("SRKIT", "127.0.0.1", port), calling_aet="BENCH", timeout=5.0) == 0:
                 break
         except Exception:
             if time.monotonic() > deadline:
@@ -93,7 +103,7 @@ def find_latency(port: int, aet: str, repeat: int = 30) -> tuple[float, int]:
 
     ae = AE(ae_title="BENCH")
     ae.add_requested_context(FIND)
-    from srkit.net.tuning import tune_association
+    from srkit.net.dimse.tuning import tune_association
 
     assoc = ae.associate(
         "127.0.0.1", port, ae_title=aet, evt_handlers=[(evt.EVT_CONN_OPEN, tune_association)]

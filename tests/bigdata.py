@@ -19,11 +19,11 @@ import pydicom
 from pydicom.uid import ImplicitVRLittleEndian, generate_uid
 from pynetdicom.dsutils import encode
 
-from srkit.net.acceptor import file_meta
-from srkit.net.command import decode_command, encode_command
-from srkit.net.upper import Connection, read_pdvs
+from srkit.net.dimse.commands import decode_command, encode_command
+from srkit.net.dimse.messages import file_meta
+from srkit.net.dimse.pdu import Connection, read_pdvs
 from tests.conftest import data_path
-from tests.test_net_acceptor import associate_rq
+from tests.net.dimse.pdus import associate_rq
 
 CT = "ct/dcmqi_ct-3slice/01.dcm"
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"

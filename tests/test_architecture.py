@@ -31,12 +31,14 @@ RANKS = {
     "samples": 4,
     "extract": 5,
     "db": 6,
+    "dose": 6.5,
     "net": 7,
     "web": 8,
     "cli": 9,
 }
 """Bottom to top, as architecture.md draws them (``samples`` builds sample data with the
-template builders; the faces use it)."""
+template builders; the faces use it; ``dose`` is dose management over the archive: DRLs and
+alerts read ``db/``, and C-STORE raises its alerts)."""
 
 
 def _modules() -> dict[str, Path]:

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from srkit.cli.access import cleartext_warning, exposure_warning, is_loopback, resolve_token
 from srkit.cli.main import cli
 from srkit.db import Database
-from srkit.net.config import config_from_mapping
-from srkit.net.peers import free_port
+from srkit.net.dimse.peers import config_from_mapping
 from srkit.web.app import create_app
 from tests.conftest import data_path
+from tests.peers import free_port
 
 SR = "sr-tid1500/highdicom_sr_document.dcm"
 

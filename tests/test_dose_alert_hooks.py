@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from srkit.cli.main import cli
 from srkit.db import Database
 from srkit.dose.alerts import AlertConfig, evaluate_new
-from srkit.net.peers import peer_env
 from tests.conftest import require_tool
 from tests.dose_corpus import _xr_dataset, _xr_template
+from tests.peers import peer_env
 
 DAY = dt.datetime(2025, 3, 1, 9, 0)
 

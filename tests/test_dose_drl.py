@@ -380,8 +380,8 @@ def _serve(db: Path) -> tuple[Any, str]:
 
     import uvicorn
 
-    from srkit.net.peers import free_port, wait_for_port
     from srkit.web.app import create_app
+    from tests.peers import free_port, wait_for_port
 
     port = free_port()
     server = uvicorn.Server(

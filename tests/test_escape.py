@@ -140,7 +140,7 @@ def test_server_log_lines_are_escaped(capsys):
     try:
         escape_logs()
         escape_logs()  # once is enough: no second handler
-        logging.getLogger("srkit.net.dicomweb").warning(
+        logging.getLogger("srkit.net.dicomweb.stow").warning(
             "STOW-RS: %s refused: %s", "1.2\x1b[2J", "bad\x9b\rvalue"
         )
     finally:

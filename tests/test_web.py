@@ -13,9 +13,9 @@ import pydicom
 import pytest
 
 from srkit.db import Database
-from srkit.net.peers import free_port, wait_for_port
 from srkit.web.app import create_app
 from tests.conftest import data_files, data_path, require_tool
+from tests.peers import free_port, wait_for_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette prefers httpx2 (not installed)

@@ -45,12 +45,11 @@ def _peer_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _peer(peer: str, aet: str, called: str | None, timeout: float, config_file: str | None) -> Any:
-    from srkit.net.config import load_config, parse_address
-    from srkit.net.scu import Peer
+def _peer(peer: str, called: str | None, config_file: str | None) -> Any:
+    """The :class:`srkit.net.dimse.peers.Peer` that PEER names."""
+    from srkit.net.dimse.peers import load_config, resolve_peer
 
-    title, host, port = parse_address(peer, load_config(config_file))
-    return Peer(host, port, called or title, aet, timeout)
+    return resolve_peer(peer, load_config(config_file), called)
 
 
 def _keys(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -216,8 +215,8 @@ def listen(
     import os
 
     from srkit.db.staging import IN_FLIGHT, clean_stale
-    from srkit.net.config import KnownPeers, load_config
-    from srkit.net.listener import BIND_WAIT, bind, serve, supervise
+    from srkit.net.dimse.peers import KnownPeers, load_config
+    from srkit.net.dimse.workers import BIND_WAIT, bind, serve, supervise
 
     if workers == 0:  # auto
         workers = min(os.cpu_count() or 1, 8) if hasattr(os, "fork") else 1
@@ -280,7 +279,7 @@ def listen(
 def _serve_one(
     db: Any, sock: Any, aet: str, config: Any, serve: Any, options: dict[str, Any]
 ) -> None:
-    from srkit.net.scp import serve_socket
+    from srkit.net.dimse.services import serve_socket
 
     serve(sock, lambda: serve_socket(db, sock, aet=aet, config=config, **options))
 
@@ -307,11 +306,12 @@ def _release(db: Any) -> None:
 @user_errors
 def echo(peer: str, aet: str, called: str | None, timeout: float, config_file: str | None) -> None:
     """Send a C-ECHO to PEER."""
-    from srkit.net.scu import echo as do_echo
+    from srkit.net.dimse.client import echo as do_echo
+    from srkit.net.status import SUCCESS, describe
 
-    status = do_echo(_peer(peer, aet, called, timeout, config_file))
-    if status != 0:
-        fail(f"{peer}: C-ECHO status 0x{status:04X}")
+    status = do_echo(_peer(peer, called, config_file), calling_aet=aet, timeout=timeout)
+    if status != SUCCESS:
+        fail(f"{peer}: C-ECHO: {describe(status, 'C-ECHO')}")
     click.echo(f"{peer}: C-ECHO success")
 
 
@@ -337,7 +337,7 @@ def find(
     config_file: str | None,
 ) -> None:
     """C-FIND on PEER; prints one JSON object per match (DICOM keyword -> value)."""
-    from srkit.net.scu import find as do_find
+    from srkit.net.dimse.client import find as do_find
 
     default = {
         "PATIENT": ["PatientID", "PatientName"],
@@ -346,11 +346,13 @@ def find(
         "IMAGE": ["SOPInstanceUID", "SOPClassUID", "InstanceNumber"],
     }[level.upper()]
     results = do_find(
-        _peer(peer, aet, called, timeout, config_file),
+        _peer(peer, called, config_file),
         level,
         _keys(keys),
         fields=fields or default,
         model=model,
+        calling_aet=aet,
+        timeout=timeout,
     )
     rows = [_row(ds) for ds in results]
     if fmt == "json":
@@ -376,13 +378,15 @@ def _row(ds: Any) -> dict[str, Any]:
 
 
 def _report_retrieve(peer: str, what: str, result: Any) -> None:
+    from srkit.net.status import describe, is_success_or_warning
+
     click.echo(
         f"{peer}: {what} completed {result.completed}, failed {result.failed}, "
-        f"warning {result.warning} (status 0x{result.status:04X})",
+        f"warning {result.warning} ({describe(result.status, what)})",
         err=True,
     )
-    if result.status not in (0x0000,) and result.status >> 12 != 0xB:
-        fail(f"{peer}: {what} status 0x{result.status:04X}")
+    if not is_success_or_warning(result.status):
+        fail(f"{peer}: {what}: {describe(result.status, what)}")
     for error in result.errors[:5]:
         report_error(error)
     if result.failed:
@@ -409,10 +413,16 @@ def move(
     config_file: str | None,
 ) -> None:
     """C-MOVE from PEER to the AE title DESTINATION."""
-    from srkit.net.scu import move as do_move
+    from srkit.net.dimse.client import move as do_move
 
     result = do_move(
-        _peer(peer, aet, called, timeout, config_file), destination, level, _keys(keys), model=model
+        _peer(peer, called, config_file),
+        destination,
+        level,
+        _keys(keys),
+        model=model,
+        calling_aet=aet,
+        timeout=timeout,
     )
     _report_retrieve(peer, "C-MOVE", result)
 
@@ -439,7 +449,7 @@ def get(
     config_file: str | None,
 ) -> None:
     """C-GET from PEER into a folder (--out) or the database (--db)."""
-    from srkit.net.scu import get as do_get
+    from srkit.net.dimse.client import get as do_get
 
     if out is None and db_url is None:
         raise click.UsageError("give --out FOLDER or --db URL")
@@ -451,7 +461,13 @@ def get(
         db = _open_db(db_url)
         on_instance = lambda ds: db.store_dataset(ds)  # noqa: E731
     result = do_get(
-        _peer(peer, aet, called, timeout, config_file), level, _keys(keys), on_instance, model=model
+        _peer(peer, called, config_file),
+        level,
+        _keys(keys),
+        on_instance,
+        model=model,
+        calling_aet=aet,
+        timeout=timeout,
     )
     _report_retrieve(peer, "C-GET", result)
 
@@ -485,7 +501,7 @@ def send(
 ) -> None:
     """C-STORE files (PATHS, folders recursively) or database studies/series to PEER."""
     from srkit.cli.common import progress
-    from srkit.net.scu import send as do_send
+    from srkit.net.dimse.client import send as do_send
 
     files = list(iter_files(paths))
     if studies or series:
@@ -495,9 +511,15 @@ def send(
                 files += [Path(p) for p in db.instance_paths(level, uid)]
     if not files:
         raise click.UsageError("nothing to send: give files or --study/--series with --db")
-    target = _peer(peer, aet, called, timeout, config_file)
+    target = _peer(peer, called, config_file)
     bar = iter(progress(files, "sending"))
-    result = do_send(target, files, on_progress=lambda _p, _s: next(bar, None))
+    result = do_send(
+        target,
+        files,
+        on_progress=lambda _p, _s: next(bar, None),
+        calling_aet=aet,
+        timeout=timeout,
+    )
     for path, reason in result.failed:
         report_error(f"{path}: not sent: {reason}")
     click.echo(f"{peer}: sent {len(result.sent)} of {len(files)} file(s)", err=True)

@@ -165,7 +165,7 @@ def pull(
 ) -> None:
     """Retrieve studies from URL (WADO-RS) into the database or a folder."""
     from srkit.db.storage import check_uid
-    from srkit.net.dicomweb_client import pull as do_pull
+    from srkit.net.dicomweb.client import pull as do_pull
 
     token = _client_token(url, token, token_file)
 
@@ -202,7 +202,7 @@ def push(
     token_file: str | None,
 ) -> None:
     """Store files (PATHS) or database studies at URL (STOW-RS)."""
-    from srkit.net.dicomweb_client import push as do_push
+    from srkit.net.dicomweb.client import push as do_push
 
     token = _client_token(url, token, token_file)
 

@@ -182,7 +182,7 @@ def load_exams(
     patients = None if patient_ids is None else list(patient_ids)
     if (uids is not None and not uids) or (patients is not None and not patients):
         return []
-    from srkit.db.index import chunks
+    from srkit.db.sql import chunks
 
     # bounded IN lists (SQLite and PostgreSQL limit the parameters of one statement)
     queries = (

@@ -1,10 +1,13 @@
-"""DICOM networking over the database: DIMSE (pynetdicom) and DICOMweb (FastAPI).
+"""DICOM networking over the database: DIMSE and DICOMweb.
 
-Modules: :mod:`~srkit.net.config` (known peers and what they may do),
-:mod:`~srkit.net.scp` (the listener), :mod:`~srkit.net.scu` (client operations),
-:mod:`~srkit.net.dicomweb` (QIDO-RS, WADO-RS, STOW-RS router),
-:mod:`~srkit.net.dicomweb_client` (pull and push with ``dicomweb-client``),
-:mod:`~srkit.net.peers` (Orthanc and DCMTK processes for tests and benchmarks).
+- :mod:`srkit.net.dimse`: the DIMSE listener (own Upper Layer, pynetdicom for
+  presentation-context negotiation) and the client commands (pynetdicom SCU).
+- :mod:`srkit.net.dicomweb`: QIDO-RS, WADO-RS and STOW-RS (FastAPI) and the
+  DICOMweb client (``dicomweb-client``).
+- :mod:`srkit.net.status`: every DIMSE status srkit sends or expects, with its
+  meaning; :mod:`srkit.net.matching` and :mod:`srkit.net.charset`: what both
+  query services share.
+
 Heavy dependencies are imported by the submodules only.
 """
 

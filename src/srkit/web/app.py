@@ -1,6 +1,6 @@
 """The FastAPI application of ``srkit serve``.
 
-DICOMweb (:mod:`srkit.net.dicomweb`) is mounted under ``/dicomweb``; the pages at ``/``
+DICOMweb (:mod:`srkit.net.dicomweb.routes`) is mounted under ``/dicomweb``; the pages at ``/``
 browse patients, studies, series and instances, show reports (``render.html`` when
 available, the ``dsrdump``-like text tree otherwise), and tables of the measurements
 (TID 1500) and radiation dose (TID 10011/10001) indexed in the database.
@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from srkit.errors import SrkitError
-from srkit.net.dicomweb import DEFAULT_MAX_UPLOAD, bearer_auth, check_path_uids, make_router
+from srkit.net.dicomweb.auth import bearer_auth, check_path_uids
+from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, make_router
 
 __all__ = ["create_app"]
 

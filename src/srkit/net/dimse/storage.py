@@ -1,0 +1,144 @@
+"""Storage (PS3.4 Annex B): the C-STORE handler of the listener.
+
+A C-STORE is answered only after the database has written the file and indexed it;
+on failure the database leaves nothing behind. Every outcome is a status of
+:mod:`srkit.net.status` (PS3.4 Table B.2-1), never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from srkit.errors import SrkitError
+from srkit.net.dimse.association import Association
+from srkit.net.dimse.commands import Field
+from srkit.net.dimse.messages import Message, file_meta
+from srkit.net.dimse.peers import PeersConfig
+from srkit.net.status import (
+    CANNOT_UNDERSTAND,
+    NOT_AUTHORIZED,
+    NOT_MATCHING,
+    OUT_OF_RESOURCES,
+    store_status,
+)
+
+if TYPE_CHECKING:
+    from srkit.db.staging import StagedFile
+
+__all__ = ["Storage", "looks_like_data_set"]
+
+LOGGER = logging.getLogger(__name__)
+LOGGER.addHandler(logging.NullHandler())
+
+
+class Storage:
+    """C-STORE (PS3.4 Annex B) into ``db``, for the callers ``config`` allows."""
+
+    def __init__(self, db: Any, config: PeersConfig) -> None:
+        self.db = db
+        self.config = config
+
+    def __call__(self, assoc: Association, msg: Message) -> None:
+        """Write and index the instance, then answer.
+
+        The received bytes are stored as they came (:meth:`Database.store_outcome`),
+        behind File Meta Information naming the context's transfer syntax. Status
+        0x0000 after the database has written the file and committed its index rows
+        (also when the SOP Instance UID is stored already with the same bytes);
+        0xB000 when it was stored with a conflict recorded (Error Comment names the
+        kinds, ``srkit ls conflicts`` the details); 0x0111 when the UID is stored
+        with other bytes and the policy keeps the first; 0x0124 when the caller may
+        not store; 0xA900 when the data set's SOP Class or
+        Instance UID does not match the request; 0xC000 when it cannot be decoded, is
+        cut short, or the database refuses it (bad UIDs); 0xA700 when the disk or
+        database fails.
+        """
+        status, comment = self._store(assoc, msg)
+        extra = {0x0902: comment[:64]} if comment else None
+        assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
+
+    def _store(self, assoc: Association, msg: Message) -> tuple[int, str]:
+        from srkit.db.ingest import parse_received, parse_staged
+
+        caller = assoc.calling_ae
+        if not self.config.may(caller, "store"):
+            return NOT_AUTHORIZED, "caller may not store"
+        context = assoc.contexts[msg.context_id]
+        sop_class = str(msg.command.get(0x0002, ""))
+        sop_instance = str(msg.command.get(0x1000, ""))
+        if sop_class != str(context.abstract_syntax):
+            return NOT_MATCHING, "SOP Class differs from the presentation context"
+        if msg.refusal is not None:  # not staged: too many bytes in flight, or disk
+            LOGGER.warning("C-STORE %s from %s refused: %s", sop_instance, caller, msg.refusal)
+            return OUT_OF_RESOURCES, msg.refusal
+        head = msg.head if msg.staged is not None else bytes((msg.fragments or [b""])[0][:8])
+        if not looks_like_data_set(head, context.transfer_syntax[0]):
+            return CANNOT_UNDERSTAND, "not a DICOM data set"
+        data: bytes | StagedFile
+        try:
+            if msg.staged is not None:
+                data = msg.staged
+                _ds, rec = parse_staged(data.path, size=data.size, sha256=data.sha256)
+            else:
+                meta = file_meta(sop_class, sop_instance, str(context.transfer_syntax[0]), caller)
+                data = b"".join([meta, *(msg.fragments or ())])
+                _ds, rec = parse_received(data)
+        except SrkitError as exc:
+            LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc.message)
+            return CANNOT_UNDERSTAND, (
+                "data set cut short" if "truncated" in exc.message else "cannot decode"
+            )
+        except Exception as exc:  # malformed data set: anything a parser raises
+            LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc)
+            return CANNOT_UNDERSTAND, "cannot decode the data set"
+        instance = rec["instance"]
+        if str(instance["sop_class_uid"]) != sop_class or (
+            str(instance["sop_instance_uid"]) != sop_instance
+        ):
+            return NOT_MATCHING, "UIDs differ from the request"
+        return self._commit(rec, data, caller, sop_instance)
+
+    def _commit(self, rec: dict[str, Any], data: Any, caller: str, uid: str) -> tuple[int, str]:
+        """Store and map the outcome to a status (:func:`srkit.net.status.store_status`:
+        0x0111 for a refused conflicting duplicate, 0xB000 for a stored instance whose
+        conflicts were recorded)."""
+        try:
+            outcome = self.db.store_outcome(rec, data, calling_ae=caller, source="c-store")
+        except SrkitError as exc:
+            LOGGER.warning("C-STORE %s from %s refused: %s", uid, caller, exc)
+            return CANNOT_UNDERSTAND, str(exc)
+        except OSError as exc:
+            LOGGER.error("C-STORE %s from %s: %s", uid, caller, exc)
+            return OUT_OF_RESOURCES, "cannot write the instance"
+        except Exception as exc:  # the peer gets a status, never an exception
+            LOGGER.exception("C-STORE %s from %s failed", uid, caller)
+            return OUT_OF_RESOURCES, type(exc).__name__
+        if outcome.conflicts:
+            LOGGER.warning("C-STORE %s from %s: %s", uid, caller, outcome.warning)
+        if outcome.status in ("stored", "replaced"):  # a new instance: its dose alerts
+            _dose_alert_hook(self.db, rec)
+        return store_status(outcome)
+
+
+def looks_like_data_set(head: bytes, syntax: Any) -> bool:
+    """Whether a received data set starts like one (PS3.5 Section 7.1): its first
+    element (``head``, its first 8 bytes) is outside the command group 0000 and, in
+    explicit VR, has a VR of two upper-case letters. Rejects junk before the parser
+    spends time on it."""
+    if syntax.is_deflated or not syntax.is_little_endian:
+        return bool(head)
+    if len(head) < 8:
+        return False
+    group = int.from_bytes(head[:2], "little")
+    if group < 0x0002 or (group % 2 and group < 0x0008):  # 0000-0001, 0003, 0005, 0007
+        return False
+    return syntax.is_implicit_VR or (65 <= head[4] <= 90 and 65 <= head[5] <= 90)
+
+
+def _dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
+    """Hook (issue 12): log the dose alerts of a stored dose report (logger
+    ``srkit.dose.alerts``); never raises, the instance is stored already."""
+    from srkit.dose.alerts import after_store
+
+    after_store(db, rec)
