@@ -11,8 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from srkit.codec import read, write
-from srkit.codec.reader import load_dataset
+from srkit.codec import load_dataset, read, write
 from srkit.model import CodeContentItem, Document
 from srkit.model.concepts import FINDING_CATEGORY
 from srkit.templates.tid1500 import qualitative_rows, read_measurement_report

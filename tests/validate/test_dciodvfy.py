@@ -20,7 +20,7 @@ from functools import cache
 import pydicom
 import pytest
 
-from srkit.codec import read
+from srkit.codec import ReadCode, read
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.validate import all_diagnostics
 from tests.conftest import DATA, SR_FILES, data_path, require_tool
@@ -143,6 +143,17 @@ _SRKIT_KINDS = (
 )
 
 
+_READER_KINDS = {
+    ReadCode.VALUE_EMPTY: "empty-text",
+    ReadCode.MEASURED_VALUE_MISSING: "num-value",
+    ReadCode.SOP_REFERENCE_INCOMPLETE: "empty-uid",
+    ReadCode.SOP_REFERENCE_INVALID_UID: "uid-syntax",
+    ReadCode.REFERENCE_TO_ANCESTOR: "reference-loop",
+}
+"""The reader's codes (srkit.codec.diagnostic_codes) of the kinds dciodvfy reports too;
+the reader's other errors are classified by message, like the validator's uncoded ones."""
+
+
 @cache
 def _srkit_diagnostics(path: str) -> tuple[Diagnostic, ...]:
     with warnings.catch_warnings():
@@ -165,7 +176,11 @@ def srkit_errors(path: str) -> set[tuple[str | None, str]]:
     for diag in _srkit_diagnostics(path):
         if diag.severity is not Severity.ERROR:
             continue
-        kind = diag.code or next((k for n, k in _SRKIT_KINDS if n in diag.message), "other")
+        kind = (
+            _READER_KINDS.get(diag.code)
+            or (None if isinstance(diag.code, ReadCode) else diag.code)
+            or next((k for n, k in _SRKIT_KINDS if n in diag.message), "other")
+        )
         if diag.path == "" and kind == "other":
             match = re.match(r"^(?:\w+\[\d+\] )?(\w+) \(", diag.message)
             kind = f"header:{match.group(1)}" if match else "other"

@@ -92,7 +92,7 @@ def dose_report(
     record's ``patient`` object or ``patient_name``/``patient_id``/``patient_birth_date``/
     ``patient_sex`` keys, overridden by --patient-name/--patient-id.
     """
-    from srkit.codec.reader import read
+    from srkit.codec import read
     from srkit.codec.writer import write
     from srkit.model.document import Patient
     from srkit.templates.dose import dose_report as read_dose

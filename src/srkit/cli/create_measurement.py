@@ -27,7 +27,7 @@ def _expand(paths: tuple[str, ...], what: str) -> list[Path]:
 
 def _load(paths: list[Path]) -> list[tuple[Path, Any]]:
     """Headers of DICOM files (pixel data not read); unreadable files are errors."""
-    from srkit.codec.reader import load_dataset
+    from srkit.codec import load_dataset
 
     found: list[tuple[Path, Any]] = []
     seen: set[str] = set()
@@ -112,7 +112,7 @@ def measurement_report(
 
       srkit create measurement-report liver.json --image ct/ --seg liver_seg.dcm -o sr.dcm
     """
-    from srkit.codec.reader import read_dataset
+    from srkit.codec import read_dataset
     from srkit.codec.writer import to_dataset, write
     from srkit.templates.dcmqi import spec_from_dcmqi
     from srkit.templates.tid1500 import measurement_rows

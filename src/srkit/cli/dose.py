@@ -83,7 +83,7 @@ def iter_reports(
     DICOM, not SR or not dose reports are skipped quietly. ``strict_units`` makes a
     number whose unit cannot be understood null instead of keeping it unnormalised.
     """
-    from srkit.codec.reader import damage, read
+    from srkit.codec import damage, read
     from srkit.templates.dose import dose_report
 
     named = {Path(p) for p in paths}

@@ -40,7 +40,7 @@ def dump(
     problems with -v); a damaged (truncated) file prints what could be read and
     makes the exit code 1.
     """
-    from srkit.codec.reader import damage, read
+    from srkit.codec import damage, read
     from srkit.render.escape import escape_control
     from srkit.render.records import document_records
     from srkit.render.text import dump_lines

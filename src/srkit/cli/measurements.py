@@ -32,29 +32,29 @@ def _looks_like_dicom(path: Path) -> bool:
 
 def _read_report(path: Path, policy: str) -> Any:
     """The document at ``path`` if it is an SR, else ``None``; raises SrkitError on bad files."""
-    from srkit.codec.reader import load_dataset, read_dataset
+    from srkit.codec import load, read_loaded
     from srkit.codec.sopclass import is_sr_sop_class
 
-    ds = load_dataset(path, stop_before_pixels=True)
-    sop_class = str(ds.get("SOPClassUID", ""))
+    loaded = load(path, stop_before_pixels=True)
+    sop_class = str(loaded.dataset.get("SOPClassUID", ""))
     if sop_class and not is_sr_sop_class(sop_class):
         return None
-    _skip_image_library(ds)
+    _skip_image_library(loaded)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SrkitWarning)
-        return read_dataset(ds, policy=policy, source_name=str(path))
+        return read_loaded(loaded, policy=policy)
 
 
-def _skip_image_library(ds: Any) -> None:
+def _skip_image_library(loaded: Any) -> None:
     """Cut the Image Library (111028, DCM) subtree before decoding the tree.
 
     The rows never use the image library (TID 1600), which is often most of a
     report's items (191 of 260 in dcmqi's example). Only the dataset read for this
     purpose changes.
     """
-    from srkit.codec.reader import prune_children
+    from srkit.codec import prune_children
 
-    prune_children(ds, frozenset({("111028", "DCM")}))
+    prune_children(loaded, frozenset({("111028", "DCM")}))
 
 
 def extract_rows(
@@ -167,7 +167,7 @@ def measurements(
     are skipped). A file that cannot be read is named on stderr and the exit code
     is 1, while the rows of every other file are still written.
     """
-    from srkit.codec.reader import damage
+    from srkit.codec import damage
     from srkit.diagnostics import Severity
     from srkit.tables.schemas import MEASUREMENTS, QUALITATIVE
     from srkit.tables.write import write_rows

@@ -28,7 +28,7 @@ def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
 
     The diagnostics of reading and of validation are listed at the end.
     """
-    from srkit.codec.reader import damage, read
+    from srkit.codec import damage, read
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SrkitWarning)

@@ -40,7 +40,7 @@ def validate(files: tuple[str, ...], fmt: str, policy: str) -> None:
     files are given. ``--format json`` prints a JSON array with one object per file.
     Exits 1 if any file has an ERROR or cannot be read.
     """
-    from srkit.codec.reader import read
+    from srkit.codec import read
     from srkit.render.escape import escape_control
     from srkit.validate import all_diagnostics, templates_for
 

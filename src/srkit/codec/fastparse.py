@@ -361,7 +361,9 @@ def parse_file(
 ) -> tuple[FileDataset, dict[int, list[LightDataset]]]:
     """Parse a Part 10 file (or a bare little endian dataset).
 
-    Returns the top-level dataset (raw elements) and the parsed top-level sequences.
+    Returns the top-level dataset (raw elements) and the parsed top-level sequences
+    (tag -> light items); :func:`srkit.codec.loader.load` hands both to the reader as
+    one :class:`~srkit.codec.loader.Loaded` value.
 
     Raises
     ------

@@ -7,6 +7,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from srkit.codec import tags as T
+from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.values import elements
 from srkit.diagnostics import Severity
 from srkit.model.document import (
@@ -35,20 +36,20 @@ def read_header(ds: Dataset, r: Any) -> dict[str, Any]:
 
     sop_instance = s(T.SOP_INSTANCE_UID, "UI")
     if not sop_instance:
-        r.problem("", "no SOP Instance UID")
+        r.problem("", ReadCode.SOP_INSTANCE_UID_MISSING, "no SOP Instance UID")
     study_uid = s(T.STUDY_INSTANCE_UID, "UI")
     if not study_uid:
-        r.problem("", "no Study Instance UID")
+        r.problem("", ReadCode.STUDY_INSTANCE_UID_MISSING, "no Study Instance UID")
     series_uid = s(T.SERIES_INSTANCE_UID, "UI")
     if not series_uid:
-        r.problem("", "no Series Instance UID")
+        r.problem("", ReadCode.SERIES_INSTANCE_UID_MISSING, "no Series Instance UID")
     charset = None
     if T.SPECIFIC_CHARACTER_SET in elements(ds):
         try:
             value = ds[T.SPECIFIC_CHARACTER_SET].value
             charset = "\\".join(value) if isinstance(value, list | tuple) else (value or None)
         except Exception:
-            r.problem("", "unreadable Specific Character Set")
+            r.problem("", ReadCode.CHARSET_UNREADABLE, "unreadable Specific Character Set")
     observers = []
     for obs in r.sequence(ds, T.VERIFYING_OBSERVER_SEQUENCE, ""):
         ident = None
@@ -65,11 +66,18 @@ def read_header(ds: Dataset, r: Any) -> dict[str, Any]:
     completion = s(T.COMPLETION_FLAG, "CS")
     verification = s(T.VERIFICATION_FLAG, "CS")
     if completion and completion not in ("PARTIAL", "COMPLETE"):
-        r.problem("", f"invalid Completion Flag {completion!r}")
+        r.problem("", ReadCode.COMPLETION_FLAG_INVALID, f"invalid Completion Flag {completion!r}")
     if verification and verification not in ("UNVERIFIED", "VERIFIED"):
-        r.problem("", f"invalid Verification Flag {verification!r}")
+        r.problem(
+            "", ReadCode.VERIFICATION_FLAG_INVALID, f"invalid Verification Flag {verification!r}"
+        )
     if verification == "VERIFIED" and not observers:
-        r.problem("", "VERIFIED document without Verifying Observer Sequence", Severity.WARNING)
+        r.problem(
+            "",
+            ReadCode.VERIFYING_OBSERVER_MISSING,
+            "VERIFIED document without Verifying Observer Sequence",
+            Severity.WARNING,
+        )
     return {
         "sop_instance_uid": sop_instance or "",
         "patient": Patient(

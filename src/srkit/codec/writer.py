@@ -26,7 +26,8 @@ from srkit.atomic import replace_atomically
 from srkit.codec import tags as T
 from srkit.codec.fastparse import LightDataset
 from srkit.codec.header import read_references
-from srkit.codec.reader import ReadPolicy, read_dataset
+from srkit.codec.policy import ReadPolicy
+from srkit.codec.reader import read_dataset
 from srkit.codec.values import ValueReader, elements, python_encoding
 from srkit.errors import SrkitError
 from srkit.model.code import Code, CodeValueKind

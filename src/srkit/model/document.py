@@ -129,6 +129,10 @@ class Document:
     header : object or None
         The header attributes the model does not name, kept opaque by the codec
         so that writing loses nothing (not part of equality).
+    header_sequences : object or None
+        The codec's parse of the header's top-level sequences, kept opaque, so that
+        later passes over ``header`` (validation) need not parse them again (not
+        part of equality).
     """
 
     sop_class_uid: str
@@ -151,6 +155,7 @@ class Document:
     pertinent_other_evidence: tuple[StudyReference, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = field(default=(), compare=False)
     header: object | None = field(default=None, compare=False, repr=False)
+    header_sequences: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def title(self) -> Code | None:

@@ -23,6 +23,7 @@ from typing import Any
 from pydicom.datadict import dictionary_is_retired, dictionary_VR, keyword_for_tag
 from pydicom.dataelem import RawDataElement
 
+from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.fastparse import FastParseError, LightSequence, parse_items
 from srkit.codec.values import elements
 from srkit.diagnostics import Diagnostic, Severity
@@ -161,8 +162,8 @@ def check_attributes(doc: Document) -> list[Diagnostic]:
     if ds is None:
         return []
     # the reader already reports a content reference whose UIDs are not UIDs
-    known = {d.path for d in doc.diagnostics if "reference has an invalid UID" in d.message}
-    parsed: dict[int, Any] = getattr(ds, "_srkit_parsed", None) or {}
+    known = {d.path for d in doc.diagnostics if d.code == ReadCode.SOP_REFERENCE_INVALID_UID}
+    parsed: Any = doc.header_sequences or {}
     try:
         charset = ds.get("SpecificCharacterSet")
     except Exception:

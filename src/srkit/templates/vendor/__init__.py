@@ -1,19 +1,20 @@
 """Vendor knowledge for dose reports: named fix-ups, each with the real file that needs it.
 
-Every fix-up is a :class:`DoseFixup` registered by one maker's module
-(``ge``, ``siemens``, ``toshiba``, ``philips``); when one applies, the dose reader
-leaves a diagnostic that names it, so a repaired number never hides what was wrong.
-Files are named by their path inside the shared test data (see ``PROVENANCE.md``).
+Each maker's module (``ge``, ``siemens``, ``toshiba``, ``philips``) declares its
+fix-ups as :class:`~srkit.codec.fixups.Fixup` records (``maker=`` set); importing
+this package registers them in the codec's one registry
+(:data:`srkit.codec.fixups.FIXUPS`). When one applies, the dose reader leaves a
+diagnostic that names it, so a repaired number never hides what was wrong. Files
+are named by their path inside the shared test data (see ``PROVENANCE.md``).
 """
 
 from __future__ import annotations
 
+from srkit.codec.fixups import Fixup, register
 from srkit.model.code import Code
 from srkit.templates.vendor import ge, philips, siemens, toshiba
-from srkit.templates.vendor.base import DoseFixup
 
 __all__ = [
-    "DoseFixup",
     "FIXUPS",
     "UNIT_SPELLINGS",
     "PRIVATE_SCHEME_PREFIXES",
@@ -25,8 +26,8 @@ __all__ = [
 
 _MAKERS = (ge, siemens, toshiba, philips)
 
-FIXUPS: dict[str, DoseFixup] = {f.name: f for m in _MAKERS for f in m.FIXUPS}
-"""Every dose fix-up, by name."""
+FIXUPS: dict[str, Fixup] = {f.name: register(f) for m in _MAKERS for f in m.FIXUPS}
+"""Every vendor fix-up of the dose reports, by name (each also in the codec's registry)."""
 
 UNIT_SPELLINGS: dict[str, dict[str, tuple[str, str]]] = {
     m.MAKER: m.UNIT_SPELLINGS for m in _MAKERS if hasattr(m, "UNIT_SPELLINGS")

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from srkit.templates.vendor.base import DoseFixup
+from srkit.codec.fixups import Fixup
 
 MAKER = "siemens"
 ALIASES = ("siemens",)
 PRIVATE_SCHEMES = ("99SMS", "99SIEMENS")
 
 FIXUPS = (
-    DoseFixup(
+    Fixup(
         "siemens_unit_spelling",
-        MAKER,
         "Dose area products carry 'Gym2', DLPs 'mGycm' and exposures 'uAs', none of "
         "them UCUM; read as Gy.m2, mGy.cm and uA.s.",
         "rdsr/pyskindose_siemens_axiom_artis.dcm",
+        maker=MAKER,
     ),
-    DoseFixup(
+    Fixup(
         "siemens_dual_source",
-        MAKER,
         "Dual-source scanners (SOMATOM Definition Flash) write two CT X-Ray Source "
         "Parameters containers, 'A' and 'B', per acquisition; srkit keeps both, in "
         "order, as the list ct_acquisition_parameters.ct_xray_source_parameters and "
         "the summary reports kVp per source.",
         "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm",
+        maker=MAKER,
     ),
 )
 

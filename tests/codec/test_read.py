@@ -227,7 +227,7 @@ def test_fast_parser_agrees_with_pydicom(path):
     """srkit's own byte parser and pydicom's parser give the same document."""
     import pydicom
 
-    from srkit.codec.reader import load_dataset
+    from srkit.codec import load
     from srkit.render.records import document_records
 
     with warnings.catch_warnings():
@@ -237,7 +237,7 @@ def test_fast_parser_agrees_with_pydicom(path):
     # the fast path is taken, except for the trial file whose (0040,A170) is CS bytes
     # where the dictionary says SQ: pydicom's parser copes with that one
     expect_fast = _name(path) != "sr-other/dcm4che_Tag-0040-A170-VR-CS.dcm"
-    assert hasattr(load_dataset(path), "_srkit_parsed") == expect_fast
+    assert load(path).fast == expect_fast
     assert fast == slow
     assert list(document_records(fast)) == list(document_records(slow))
     assert [str(d) for d in fast.diagnostics] == [str(d) for d in slow.diagnostics]
@@ -251,14 +251,14 @@ def test_big_endian_falls_back_to_pydicom(tmp_path):
     ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
     path = tmp_path / "big.dcm"
     pydicom.dcmwrite(path, ds, implicit_vr=False, little_endian=False, force_encoding=True)
-    from srkit.codec.reader import load_dataset
+    from srkit.codec import load
 
-    assert not hasattr(load_dataset(path), "_srkit_parsed")
+    assert not load(path).fast
     assert read(path) == read(data_path("sr-other/pydicom_test-SR.dcm"))
 
 
 def test_prune_children_cuts_the_image_library_before_reading():
-    from srkit.codec.reader import load_dataset, prune_children, read_dataset
+    from srkit.codec import load_dataset, prune_children, read_dataset
 
     ds = load_dataset(data_path("sr-tid1500/dcmqi_sr-example_sr.dcm"))
     assert prune_children(ds, frozenset({("111028", "DCM")})) == 1

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 
 from srkit import from_json, read, to_dataset, to_json, write
 from srkit.render.records import document_records
+from tests.codec.strategies import documents
 from tests.conftest import DATA, SR_FILES, data_path
-from tests.strategies import documents
 
 
 def _rewrite(doc):

@@ -17,10 +17,10 @@ import pytest
 
 from srkit import read
 from srkit.render.records import document_records
+from tests.codec.dcmtk_xml import dcmtk_records, digits, dsr2xml
 from tests.conftest import DATA, SR_FILES, require_tool
-from tests.dcmtk_xml import dcmtk_records, digits, dsr2xml
 
-# Files DCMTK cannot read at all, and why (srkit reads them; see test_codec_read.py).
+# Files DCMTK cannot read at all, and why (srkit reads them; see test_read.py).
 DCMTK_UNREADABLE = {
     # Implicit VR (0040,A170) written with VR CS inside a trial Detail SR: dcmdata stops with
     # "Parse error in sequence (0040,a170)"; pydicom reads it and srkit repairs the trial layout.

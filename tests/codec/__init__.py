@@ -1,0 +1,1 @@
+"""Tests of srkit.codec: reading, writing, bad input, agreement with DCMTK."""
