@@ -20,6 +20,7 @@ inconsistency; only what a tilt does not explain counts against
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -410,8 +411,7 @@ def check_geometry(
         w.append(
             _warn(
                 "gantry_tilt_mismatch",
-                f"Gantry/Detector Tilt says {recorded[0]:g} degrees, the positions show "
-                f"{tilt:.2f}",
+                f"Gantry/Detector Tilt says {recorded[0]:g} degrees, the positions show {tilt:.2f}",
                 {"tilt_degrees": tol.tilt_degrees},
                 {"recorded_degrees": recorded[0], "estimated_degrees": tilt},
             )
@@ -427,9 +427,7 @@ def check_geometry(
         steps = np.rint(ratios)
         on_grid = np.all(np.abs(intervals - steps * nominal) <= tol.slice_interval_mm)
         if on_grid and np.any(steps >= 2):
-            gaps = [
-                (ordered[i].path, int(steps[i]) - 1) for i in range(n - 1) if steps[i] >= 2
-            ]
+            gaps = [(ordered[i].path, int(steps[i]) - 1) for i in range(n - 1) if steps[i] >= 2]
             missing = sum(g for _, g in gaps)
             w.append(
                 _warn(
@@ -467,8 +465,8 @@ def check_geometry(
         if not any(x.code == "missing_slices" for x in w):
             numbers = [s.instance_number for s in ordered]
             if all(x is not None for x in numbers):
-                nums = sorted(int(x) for x in numbers)  # type: ignore[arg-type]
-                jumps = [(a, b) for a, b in zip(nums, nums[1:]) if b - a > 1]
+                nums = sorted(int(x) for x in numbers)
+                jumps = [(a, b) for a, b in itertools.pairwise(nums) if b - a > 1]
                 if jumps:
                     w.append(
                         _warn(

@@ -45,8 +45,10 @@ def read_pixels(path: str) -> tuple[Any, Any]:
         arr = ds.pixel_array
     except (NotImplementedError, RuntimeError) as exc:
         text = str(exc)
-        if ts is not None and ts.is_compressed and (
-            "plugin" in text.lower() or "missing" in text.lower() or "decod" in text.lower()
+        if (
+            ts is not None
+            and ts.is_compressed
+            and ("plugin" in text.lower() or "missing" in text.lower() or "decod" in text.lower())
         ):
             raise MissingDependencyError(
                 f"{path}: pixel data in {ts.name} ({ts}) need a decoder that is not "
@@ -54,7 +56,9 @@ def read_pixels(path: str) -> tuple[Any, Any]:
                 "openjpeg and rle plugins)",
                 source=None,
             ) from None
-        raise LoadError(f"pixel data cannot be decoded ({text.splitlines()[0]})", source=path) from None
+        raise LoadError(
+            f"pixel data cannot be decoded ({text.splitlines()[0]})", source=path
+        ) from None
     except (ValueError, EOFError, KeyError, AttributeError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "length" in first.lower() or "truncat" in first.lower() or "buffer" in first.lower():

@@ -73,7 +73,7 @@ def resample(array: Any, geo: Geometry) -> tuple[Any, Any, tuple[int, ...]]:
     along = np.asarray(geo.positions_along_normal, dtype=np.float64)
     rel = along - along[0]
     step = geo.grid_spacing or geo.spacing
-    m = int(round(rel[-1] / step)) + 1 if n > 1 else 1
+    m = round(rel[-1] / step) + 1 if n > 1 else 1
     targets = np.arange(m) * step
     out = np.empty((m, *array.shape[1:]), dtype=np.float32)
     nearest = []

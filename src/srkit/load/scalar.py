@@ -44,6 +44,7 @@ SIDECAR_KEYS = (
     "FlipAngle",
     "MagneticFieldStrength",
     "KVP",
+    "ImageOrientationPatient",
 )
 """DICOM keywords copied to the sidecar (dcm2niix's key for each, see nifti.py)."""
 
@@ -233,7 +234,8 @@ class ScalarVolumePlugin:
                 raise LoadError(f"frame shape {frame.shape} differs", source=info.path)
             stack[i] = frame
             lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
-        assert stack is not None and first_ds is not None
+        assert stack is not None
+        assert first_ds is not None
         pairs = tuple((s.slope, s.intercept) for s in geo.slices)
         target = rescaled_dtype(stack.dtype, (lo, hi), pairs, dtype)
         if dtype == "raw":

@@ -48,10 +48,7 @@ def _gradient(ds: Any) -> Any:
 
 
 def _value(ds: Any, key: str) -> str:
-    if key == "DiffusionGradientOrientation":
-        raw = _gradient(ds)
-    else:
-        raw = ds.get(key)
+    raw = _gradient(ds) if key == "DiffusionGradientOrientation" else ds.get(key)
     if raw is None or raw == "":
         return ""
     if key in ("ImageOrientationPatient", "DiffusionGradientOrientation"):
@@ -59,7 +56,7 @@ def _value(ds: Any, key: str) -> str:
             return "\\".join(f"{float(x):.4f}" for x in raw)
         except (TypeError, ValueError):
             return str(raw)
-    if isinstance(raw, (list, tuple)) or hasattr(raw, "__iter__") and not isinstance(raw, str):
+    if isinstance(raw, (list, tuple)) or (hasattr(raw, "__iter__") and not isinstance(raw, str)):
         return "\\".join(str(x) for x in raw)
     return str(raw)
 
@@ -106,5 +103,7 @@ def is_localizer(part: SubSeries, headers: dict[str, Header], total: int) -> boo
         if any(str(v).upper() == "LOCALIZER" for v in image_type):
             return True
     return (
-        part.key == "ImageOrientationPatient" and len(part.files) <= 2 and len(part.files) * 5 < total
+        part.key == "ImageOrientationPatient"
+        and len(part.files) <= 2
+        and len(part.files) * 5 < total
     )
