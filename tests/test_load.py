@@ -240,7 +240,18 @@ def test_instance_number_gap_without_position_gap(tmp_path):
     )
     (item,) = examine(files)
     assert item.warning_codes == ("instance_number_gaps",)
-    assert item.warnings[0].severity is Severity.INFO
+    assert item.warnings[0].measured == {"gaps": [[2, 5]]}
+
+
+def test_missing_slice_with_instance_number_gap(tmp_path):
+    files = make_series(
+        tmp_path,
+        "both",
+        axial_positions([0, 2, 4, 8, 10]),
+        edit=lambda i, ds: setattr(ds, "InstanceNumber", [1, 2, 3, 5, 6][i]),
+    )
+    (item,) = examine(files)
+    assert _codes(item) == {"missing_slices", "instance_number_gaps"}
 
 
 def test_duplicate_positions(tmp_path):

@@ -154,7 +154,8 @@ class Geometry:
     ``affine`` maps (slice, row, column) indices to LPS millimetres; with a tilt or
     irregular spacing its slice column is the mean step between slices.
     ``spacing`` is the mean step along the normal, ``grid_spacing`` the step of the
-    grid the slices lie on (smaller than the mean when slices are missing).
+    grid to resample onto: the step the slices lie on when slices are missing, the
+    smallest interval when the spacing varies (as dcm2niix's ``_Eq`` output).
     ``displacement`` is, per slice, (along row, along column, along normal) in mm of
     the slice origin from where a regular, untilted grid puts it.
     """
@@ -462,21 +463,20 @@ def check_geometry(
                         },
                     )
                 )
-        if not any(x.code == "missing_slices" for x in w):
-            numbers = [s.instance_number for s in ordered]
-            if all(x is not None for x in numbers):
-                nums = sorted(int(x) for x in numbers)
-                jumps = [(a, b) for a, b in itertools.pairwise(nums) if b - a > 1]
-                if jumps:
-                    w.append(
-                        _warn(
-                            "instance_number_gaps",
-                            f"Instance Numbers jump {len(jumps)} time(s), first from "
-                            f"{jumps[0][0]} to {jumps[0][1]}",
-                            measured={"gaps": [list(j) for j in jumps]},
-                            severity=Severity.INFO,
-                        )
-                    )
+                geo.grid_spacing = float(intervals.min())
+    numbers = [s.instance_number for s in slices]
+    if len(numbers) >= 2 and all(x is not None for x in numbers):
+        nums = sorted({int(x) for x in numbers if x is not None})
+        jumps = [(a, b) for a, b in itertools.pairwise(nums) if b - a > 1]
+        if jumps:
+            w.append(
+                _warn(
+                    "instance_number_gaps",
+                    f"Instance Numbers jump {len(jumps)} time(s), first from "
+                    f"{jumps[0][0]} to {jumps[0][1]}: images may be missing",
+                    measured={"gaps": [list(j) for j in jumps]},
+                )
+            )
     if n >= 2:
         disp_n = rel - np.arange(n) * spacing
     geo.spacing = spacing if spacing > 0 else 1.0

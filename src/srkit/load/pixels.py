@@ -52,8 +52,8 @@ def read_pixels(path: str) -> tuple[Any, Any]:
         ):
             raise MissingDependencyError(
                 f"{path}: pixel data in {ts.name} ({ts}) need a decoder that is not "
-                f"installed; pip install '{CODECS_EXTRA}' (pylibjpeg with its libjpeg, "
-                "openjpeg and rle plugins)",
+                f"installed; pip install '{CODECS_EXTRA}' (pylibjpeg with its libjpeg "
+                "and openjpeg plugins)",
                 source=None,
             ) from None
         raise LoadError(

@@ -3,8 +3,10 @@
 ``none`` keeps the slices as they are (the geometry findings say what is irregular);
 ``report`` adds, per slice, the displacement of its origin from the volume's regular
 grid; ``resample`` moves every slice onto an untilted grid (in-plane shift, bilinear)
-and interpolates along the slice normal onto uniform spacing (linear; the grid step is
-the one the slices lie on, so that missing slices are filled in).
+and interpolates along the slice normal onto uniform spacing (linear). The step is
+the span divided evenly into intervals no longer than the grid step (the step the
+slices lie on when some are missing, the smallest interval when the spacing varies),
+so the first and last slices keep their places, as in dcm2niix's ``_Eq`` output.
 """
 
 from __future__ import annotations
@@ -72,8 +74,11 @@ def resample(array: Any, geo: Geometry) -> tuple[Any, Any, tuple[int, ...]]:
             shifted[i] = _shift(array[i], a, b, fill)
     along = np.asarray(geo.positions_along_normal, dtype=np.float64)
     rel = along - along[0]
-    step = geo.grid_spacing or geo.spacing
-    m = round(rel[-1] / step) + 1 if n > 1 else 1
+    grid = geo.grid_spacing or geo.spacing
+    # as many slices as the grid step needs to cover the span, spread evenly over it, so
+    # that the first and last slices stay where they are
+    m = int(np.ceil(rel[-1] / grid - 1e-6)) + 1 if n > 1 else 1
+    step = float(rel[-1] / (m - 1)) if m > 1 else grid
     targets = np.arange(m) * step
     out = np.empty((m, *array.shape[1:]), dtype=np.float32)
     nearest = []
