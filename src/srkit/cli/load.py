@@ -1,0 +1,181 @@
+"""``srkit examine`` and ``srkit load``: series -> loadables -> NIfTI (srkit.load).
+
+Files come from paths (files and folders) or, with ``--db URL --series UID``, from the
+database (``Database.instance_files``); only this command module touches the database,
+the load layer never does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srkit.cli.common import fail, iter_files, report_error, user_errors
+from srkit.cli.db import DB_OPTION
+
+__all__ = ["examine_cmd", "load_cmd"]
+
+REGULARIZE = ("none", "report", "resample")
+DTYPES = ("auto", "float32", "float64", "raw")
+
+
+def _files(paths: tuple[str, ...], db_url: str | None, series: str | None) -> list[str]:
+    if db_url is not None or (not paths and series):
+        if not series:
+            fail("--db needs --series UID")
+        from srkit.cli.db import _open
+
+        db = _open(db_url, must_exist=True)
+        try:
+            rows = db.instance_files("SERIES", series)
+        finally:
+            db.close()
+        if not rows:
+            fail(f"series {series}: not in the database")
+        missing = [str(p) for _, p in rows if not Path(p).exists()]
+        if missing:
+            report_error(f"{missing[0]}: indexed but the file is gone ({len(missing)} such)")
+        return [str(p) for _, p in rows if Path(p).exists()]
+    if not paths:
+        fail("give PATH... or --db URL --series UID")
+    out = []
+    for p in iter_files(paths):
+        if not p.exists():
+            fail(f"{p}: No such file or directory")
+        out.append(str(p))
+    return out
+
+
+def _examine(files: list[str], series: str | None, plugin: str | None) -> Any:
+    from srkit.load import examine_files
+
+    result = examine_files([files], plugins=[plugin] if plugin else None)
+    if series:
+        result.loadables = [x for x in result.loadables if x.series_uid == series]
+    for problem in result.problems:
+        if problem.code != "no_plugin":
+            report_error(problem.message)
+    return result
+
+
+@click.command("examine")
+@click.argument("paths", nargs=-1, type=click.Path())
+@DB_OPTION
+@click.option("--series", metavar="UID", help="Only this Series Instance UID.")
+@click.option("--plugin", metavar="NAME", help="Only this load plugin (scalar, seg, ...).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@user_errors
+def examine_cmd(
+    paths: tuple[str, ...], db_url: str | None, series: str | None, plugin: str | None, fmt: str
+) -> None:
+    """List the ways the files of PATH... (or a database series) can be loaded.
+
+    Each loadable has its plugin, confidence, whether it is selected (per series the
+    highest confidence) and its coded warnings. Exit 1 when nothing is loadable.
+    """
+    files = _files(paths, db_url, series)
+    result = _examine(files, series, plugin)
+    if fmt == "json":
+        json.dump(
+            {
+                "loadables": [x.to_dict() for x in result.loadables],
+                "problems": [p.to_dict() for p in result.problems],
+            },
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    else:
+        from srkit.render.escape import escape_control
+
+        for i, x in enumerate(result.loadables):
+            mark = "x" if x.selected else " "
+            click.echo(
+                f"{i:>3} [{mark}] {x.confidence:.2f} {x.plugin:<8} "
+                f"{escape_control(x.name)} ({len(x.files)} files) series {x.series_uid}"
+            )
+            for w in x.warnings:
+                click.echo(f"          {w.severity.value} {w.code}: {escape_control(w.message)}")
+    if not result.loadables:
+        raise SystemExit(1)
+
+
+@click.command("load")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="OUT.nii or OUT.nii.gz")
+@DB_OPTION
+@click.option("--series", metavar="UID", help="Only this Series Instance UID.")
+@click.option("--plugin", metavar="NAME", help="Load with this plugin (default: the selected).")
+@click.option(
+    "--index",
+    type=int,
+    help="Load the loadable with this number in `srkit examine`'s list (default: the selected).",
+)
+@click.option(
+    "--regularize",
+    type=click.Choice(REGULARIZE),
+    default="none",
+    show_default=True,
+    help="Irregular geometry: warn only, report per-slice displacement, or resample.",
+)
+@click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True)
+@click.option(
+    "--labelmap/--segments", default=True, help="SEG: one labelmap, or one volume per segment."
+)
+@user_errors
+def load_cmd(
+    paths: tuple[str, ...],
+    output: str,
+    db_url: str | None,
+    series: str | None,
+    plugin: str | None,
+    index: int | None,
+    regularize: str,
+    dtype: str,
+    labelmap: bool,
+) -> None:
+    """Load the selected loadable(s) of PATH... (or a database series) to NIfTI.
+
+    Writes OUT (and OUT.json, the sidecar); with several selected loadables, OUT_2, OUT_3,
+    ... for the others. Prints each file written; warnings go to stderr.
+    """
+    from srkit.load import load
+
+    files = _files(paths, db_url, series)
+    result = _examine(files, series, plugin)
+    items = result.loadables
+    if index is not None:
+        if not 0 <= index < len(items):
+            fail(f"--index {index}: there are {len(items)} loadables (see srkit examine)")
+        chosen = [items[index]]
+    else:
+        chosen = [x for x in items if x.selected]
+    if not chosen:
+        blocked = [w.message for x in items for w in x.warnings if w.severity.value == "ERROR"]
+        fail(blocked[0] if blocked else "nothing to load in the files given")
+    for n, item in enumerate(chosen, start=1):
+        target = _numbered(Path(output), n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            volume = load(item, regularize=regularize, dtype=dtype, labelmap=labelmap)
+        for w in volume.warnings:
+            report_error(f"{item.name}: {w.severity.value} {w.code}: {w.message}")
+        volume.to_nifti(target)
+        click.echo(str(target))
+
+
+def _numbered(path: Path, n: int) -> Path:
+    if n == 1:
+        return path
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.endswith(suffix):
+            return path.with_name(f"{name[: -len(suffix)]}_{n}{suffix}")
+    return path.with_name(f"{path.stem}_{n}{path.suffix}")
