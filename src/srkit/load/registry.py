@@ -30,6 +30,7 @@ ENTRY_POINT_GROUP = "srkit.load_plugins"
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "scalar": "srkit.load.scalar:ScalarVolumePlugin",
+    "seg": "srkit.load.seg:SegmentationPlugin",
 }
 """srkit's plugins, as declared in its ``pyproject.toml`` (name -> ``module:class``)."""
 
