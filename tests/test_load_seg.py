@@ -55,7 +55,7 @@ def test_liver_seg_labelmap_on_the_ct_grid_equals_highdicom():
 
 def test_overlapping_segments_per_segment_volumes():
     _, item = _with_reference("seg/dcmqi_partial_overlaps_seg.dcm", "ct/dcmqi_ct-3slice")
-    with pytest.raises(LoadError, match="overlap.*--segments") as info:
+    with pytest.raises(LoadError, match=r"overlap.*--segments") as info:
         load(item)
     assert "dcmqi_partial_overlaps_seg.dcm" in str(info.value)
     vol = load(item, labelmap=False)

@@ -218,7 +218,7 @@ class SegmentationPlugin:
         ref_files = loadable.extra.get("reference_files") or []
         if reference is None and ref_files:
             reference = _load_reference(ref_files)
-        meta = {
+        meta: dict[str, Any] = {
             "Modality": "SEG",
             "SeriesInstanceUID": str(seg.SeriesInstanceUID),
             "SeriesDescription": str(seg.get("SeriesDescription", "")),
