@@ -144,7 +144,8 @@ def load_cmd(
     """Load the selected loadable(s) of PATH... (or a database series) to NIfTI.
 
     Writes OUT (and OUT.json, the sidecar); with several selected loadables, OUT_2, OUT_3,
-    ... for the others. Prints each file written; warnings go to stderr.
+    ... for the others; a measurement report (TID 1500) becomes a CSV table of the same
+    name. Prints each file written; warnings go to stderr.
     """
     from srkit.load import load
 
@@ -165,10 +166,22 @@ def load_cmd(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             volume = load(item, regularize=regularize, dtype=dtype, labelmap=labelmap)
-        for w in volume.warnings:
+        for w in getattr(volume, "warnings", ()):
             report_error(f"{item.name}: {w.severity.value} {w.code}: {w.message}")
-        volume.to_nifti(target)
+        if hasattr(volume, "to_nifti"):
+            volume.to_nifti(target)
+        else:  # a table (TID 1500): CSV beside the NIfTI name
+            target = _with_suffix(target, ".csv")
+            volume.to_csv(target)
         click.echo(str(target))
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    name = path.name
+    for old in (".nii.gz", ".nii"):
+        if name.endswith(old):
+            return path.with_name(name[: -len(old)] + suffix)
+    return path.with_suffix(suffix)
 
 
 def _numbered(path: Path, n: int) -> Path:

@@ -31,6 +31,7 @@ ENTRY_POINT_GROUP = "srkit.load_plugins"
 BUILTIN_PLUGINS: dict[str, str] = {
     "scalar": "srkit.load.scalar:ScalarVolumePlugin",
     "seg": "srkit.load.seg:SegmentationPlugin",
+    "tid1500": "srkit.load.tid1500:MeasurementReportPlugin",
 }
 """srkit's plugins, as declared in its ``pyproject.toml`` (name -> ``module:class``)."""
 
