@@ -30,6 +30,7 @@ ENTRY_POINT_GROUP = "srkit.load_plugins"
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "scalar": "srkit.load.scalar:ScalarVolumePlugin",
+    "enhanced": "srkit.load.enhanced:EnhancedVolumePlugin",
     "seg": "srkit.load.seg:SegmentationPlugin",
     "tid1500": "srkit.load.tid1500:MeasurementReportPlugin",
 }
