@@ -145,7 +145,7 @@ def load_cmd(
 
     Writes OUT (and OUT.json, the sidecar); with several selected loadables, OUT_2, OUT_3,
     ... for the others; a measurement report (TID 1500) becomes a CSV table of the same
-    name. Prints each file written; warnings go to stderr.
+    name, a key object selection a JSON list of its key images. Prints each file written; warnings go to stderr.
     """
     from srkit.load import load
 
@@ -170,9 +170,12 @@ def load_cmd(
             report_error(f"{item.name}: {w.severity.value} {w.code}: {w.message}")
         if hasattr(volume, "to_nifti"):
             volume.to_nifti(target)
-        else:  # a table (TID 1500): CSV beside the NIfTI name
+        elif hasattr(volume, "to_csv"):  # a table (TID 1500): CSV beside the NIfTI name
             target = _with_suffix(target, ".csv")
             volume.to_csv(target)
+        else:  # key images (KOS): JSON
+            target = _with_suffix(target, ".json")
+            volume.to_json(target)
         click.echo(str(target))
 
 

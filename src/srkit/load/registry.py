@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "enhanced": "srkit.load.enhanced:EnhancedVolumePlugin",
     "seg": "srkit.load.seg:SegmentationPlugin",
     "tid1500": "srkit.load.tid1500:MeasurementReportPlugin",
+    "kos": "srkit.load.kos:KeyObjectSelectionPlugin",
 }
 """srkit's plugins, as declared in its ``pyproject.toml`` (name -> ``module:class``)."""
 
