@@ -461,3 +461,9 @@ def test_sr_file_is_left_to_other_plugins():
     result = examine_files([data_path("sr-other/pydicom_test-SR.dcm")], plugins=["scalar"])
     assert result.loadables == []
     assert [p.code for p in result.problems] == ["no_plugin"]
+
+
+def test_folders_stand_for_their_files():
+    folder = data_path("ct/dcmqi_ct-3slice")
+    (item,) = examine([folder])
+    assert item.files == tuple(str(f) for f in data_files("ct/dcmqi_ct-3slice/*.dcm"))

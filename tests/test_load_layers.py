@@ -9,8 +9,14 @@ from pathlib import Path
 
 import srkit.load
 
-ALLOWED = ("srkit.load", "srkit.codec", "srkit.model", "srkit.templates", "srkit.errors",
-           "srkit.diagnostics")
+ALLOWED = (
+    "srkit.load",
+    "srkit.codec",
+    "srkit.model",
+    "srkit.templates",
+    "srkit.errors",
+    "srkit.diagnostics",
+)
 
 
 def test_load_imports_only_lower_layers():

@@ -18,7 +18,7 @@ import click
 from srkit.cli.common import fail, iter_files, report_error, user_errors
 from srkit.cli.db import DB_OPTION
 
-__all__ = ["examine_cmd", "load_cmd"]
+__all__ = ["examine_cmd", "load_cmd", "export"]
 
 REGULARIZE = ("none", "report", "resample")
 DTYPES = ("auto", "float32", "float64", "raw")
@@ -195,3 +195,65 @@ def _numbered(path: Path, n: int) -> Path:
         if name.endswith(suffix):
             return path.with_name(f"{name[: -len(suffix)]}_{n}{suffix}")
     return path.with_name(f"{path.stem}_{n}{path.suffix}")
+
+
+@click.group("export")
+def export() -> None:
+    """Export volumes back to DICOM."""
+
+
+@export.command("dicom")
+@click.argument("volume", type=click.Path())
+@click.option(
+    "--like",
+    "like",
+    required=True,
+    metavar="SERIES_UID",
+    help="The series whose patient, study and frame of reference the new one shares.",
+)
+@DB_OPTION
+@click.option("--series-uid", metavar="UID", help="Series Instance UID (default: a new one).")
+@click.option("--description", default="srkit derived", show_default=True)
+@user_errors
+def export_dicom(
+    volume: str, like: str, db_url: str | None, series_uid: str | None, description: str
+) -> None:
+    """Store VOLUME.nii.gz in the database as a new image series like SERIES_UID.
+
+    The new series gets new UIDs (an existing Series Instance UID is refused), the SOP
+    class and Image Type of its modality. Prints the new Series Instance UID.
+    """
+    import shutil
+    import tempfile
+
+    from srkit.cli.db import _open
+    from srkit.load.export import volume_from_nifti, write_image_series
+
+    if not Path(volume).exists():
+        fail(f"{volume}: No such file or directory")
+    vol = volume_from_nifti(volume)
+    db = _open(db_url, must_exist=True)
+    try:
+        like_files = [str(p) for _, p in db.instance_files("SERIES", like) if Path(p).exists()]
+        if not like_files:
+            fail(f"series {like}: not in the database")
+        if series_uid and db.instance_files("SERIES", series_uid):
+            fail(f"series {series_uid}: already in the database; a new series needs a new UID")
+        tmp = Path(tempfile.mkdtemp(prefix="srkit-export-"))
+        try:
+            files = write_image_series(
+                vol,
+                like_files,
+                tmp,
+                series_instance_uid=series_uid,
+                series_description=description,
+            )
+            from pydicom import dcmread
+
+            new_uid = str(dcmread(files[0], stop_before_pixels=True).SeriesInstanceUID)
+            db.import_paths([tmp], copy=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        db.close()
+    click.echo(new_uid)

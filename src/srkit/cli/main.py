@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "dicomweb": "web:dicomweb",
     "examine": "load:examine_cmd",
     "load": "load:load_cmd",
+    "export": "load:export",
 }
 
 

@@ -27,13 +27,28 @@ class Examination:
     problems: list[LoadWarning] = field(default_factory=list)
 
 
+def _expand(paths: Any) -> list[str]:
+    """Files as given, and the files under folders (sorted, recursively)."""
+    import os
+
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs.sort()
+                out.extend(os.path.join(root, n) for n in sorted(names))
+        else:
+            out.append(str(p))
+    return out
+
+
 def _as_lists(file_lists: Any) -> list[list[str]]:
     if isinstance(file_lists, (str, Path)):
-        return [[str(file_lists)]]
+        return [_expand([file_lists])]
     lists = list(file_lists)
     if lists and all(isinstance(x, (str, Path)) for x in lists):
-        return [[str(x) for x in lists]]
-    return [[str(x) for x in files] for files in lists]
+        return [_expand(lists)]
+    return [_expand(files) for files in lists]
 
 
 def examine_files(
@@ -46,7 +61,8 @@ def examine_files(
     Parameters
     ----------
     file_lists : sequence of sequences of path, or sequence of path
-        The files, usually one list per series (a flat list is one list).
+        The files, usually one list per series (a flat list is one list); a folder
+        stands for the files under it.
     plugins : sequence of str, optional
         Only these plugins (by name).
 
