@@ -242,7 +242,7 @@ def write_image_series(
     """
     from pydicom import dcmread
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
     like = dcmread(str(like_files[0]), stop_before_pixels=True)
     if series_instance_uid and series_instance_uid == str(like.SeriesInstanceUID):
@@ -292,7 +292,7 @@ def write_image_series(
         ):
             if keyword in like:
                 setattr(ds, keyword, like.get(keyword))
-        sop = generate_uid()
+        sop = str(generate_uid())
         ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop
         ds.SeriesInstanceUID = series_uid
         ds.Modality = modality if sop_class != SECONDARY_CAPTURE else modality or "OT"
@@ -319,7 +319,8 @@ def write_image_series(
             ds.SequenceVariant = "NONE"  # Type 1; some sources leave it empty
         ds.PixelData = stored[k].tobytes()
         meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop
+        meta.MediaStorageSOPClassUID = UID(sop_class)
+        meta.MediaStorageSOPInstanceUID = UID(sop)
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds.file_meta = meta
         path = folder / f"{k + 1:04d}.dcm"
