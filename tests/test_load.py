@@ -467,3 +467,41 @@ def test_folders_stand_for_their_files():
     folder = data_path("ct/dcmqi_ct-3slice")
     (item,) = examine([folder])
     assert item.files == tuple(str(f) for f in data_files("ct/dcmqi_ct-3slice/*.dcm"))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "ct/dcmqi_ct-3slice/*.dcm",
+        "ct/pydicom_CT2/*.dcm",
+        "mr/dcm4che_MR/*.dcm",
+        "ct/dcmqi_23x38x3/*.dcm",
+        "ct/pydicom_CT_small.dcm",
+    ],
+)
+def test_native_fast_path_equals_pydicom(pattern):
+    from srkit.load.pixels import read_native_frame
+
+    files = data_files(pattern)
+    assert files
+    for f in files:
+        header = pydicom.dcmread(f, stop_before_pixels=True)
+        fast = read_native_frame(str(f), header)
+        full = pydicom.dcmread(f).pixel_array
+        if fast is not None:
+            assert fast.dtype == full.dtype
+            assert np.array_equal(fast, full), f
+
+
+def test_fast_path_declines_what_it_cannot_read(tmp_path):
+    from srkit.load.pixels import read_native_frame
+
+    files = make_series(
+        tmp_path, "bits", axial_positions([0, 2]), edit=lambda i, ds: setattr(ds, "BitsStored", 12)
+    )
+    header = pydicom.dcmread(files[0], stop_before_pixels=True)
+    assert read_native_frame(str(files[0]), header) is None
+    trunc = make_series(tmp_path / "t", "short", axial_positions([0, 2]))
+    trunc[0].write_bytes(trunc[0].read_bytes()[:-10])
+    header = pydicom.dcmread(trunc[0], stop_before_pixels=True)
+    assert read_native_frame(str(trunc[0]), header) is None

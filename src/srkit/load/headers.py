@@ -14,7 +14,7 @@ from typing import Any
 from srkit.diagnostics import Severity
 from srkit.load.loadable import LoadWarning
 
-__all__ = ["Header", "HeaderCache", "read_headers"]
+__all__ = ["Header", "HeaderCache", "read_headers", "cached_header"]
 
 
 @dataclass(slots=True)
@@ -79,7 +79,7 @@ def read_headers(file_lists: Sequence[Sequence[str | Path]]) -> HeaderCache:
             if path in cache.headers:
                 continue
             try:
-                ds = dcmread(path, stop_before_pixels=True)
+                ds = cached_header(path) or dcmread(path, stop_before_pixels=True)
             except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 cache.problems.append(
@@ -92,4 +92,42 @@ def read_headers(file_lists: Sequence[Sequence[str | Path]]) -> HeaderCache:
                 )
                 continue
             cache.headers[path] = Header(path, ds)
+            _remember(path, ds)
     return cache
+
+
+_RECENT: dict[str, tuple[tuple[int, int], Any]] = {}
+RECENT_LIMIT = 4096
+"""Headers kept between :func:`srkit.load.examine` and :func:`srkit.load.load` (by path,
+checked against the file's size and modification time), so that loading what was just
+examined reads each header once."""
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _remember(path: str, ds: Any) -> None:
+    stamp = _stamp(path)
+    if stamp is None:
+        return
+    if len(_RECENT) >= RECENT_LIMIT:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[path] = (stamp, ds)
+
+
+def cached_header(path: str) -> Any:
+    """The header read for ``path`` by a recent examination, if the file is unchanged."""
+    entry = _RECENT.get(path)
+    if entry is None:
+        return None
+    if entry[0] != _stamp(path):
+        _RECENT.pop(path, None)
+        return None
+    return entry[1]

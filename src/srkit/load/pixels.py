@@ -12,7 +12,7 @@ from typing import Any
 
 from srkit.errors import MissingDependencyError, SrkitError
 
-__all__ = ["LoadError", "read_pixels", "CODECS_EXTRA"]
+__all__ = ["LoadError", "read_pixels", "read_native_frame", "CODECS_EXTRA"]
 
 CODECS_EXTRA = "srkit[codecs]"
 
@@ -65,3 +65,61 @@ def read_pixels(path: str) -> tuple[Any, Any]:
             raise LoadError(f"truncated pixel data ({first})", source=path) from None
         raise LoadError(f"pixel data cannot be read ({first})", source=path) from None
     return ds, arr
+
+
+_NATIVE = {
+    "1.2.840.10008.1.2": False,  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1": True,  # Explicit VR Little Endian
+}
+
+
+def read_native_frame(path: str, header: Any) -> Any:
+    """The one grey-level frame of an uncompressed little-endian image, read straight
+    from the end of the file; ``None`` when the file is not laid out that way (then
+    :func:`read_pixels` decodes it through pydicom).
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    header : pydicom.Dataset
+        Its header (read with ``stop_before_pixels``).
+    """
+    import os
+
+    import numpy as np
+
+    meta = getattr(header, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if ts not in _NATIVE:
+        return None
+    try:
+        rows, cols = int(header.Rows), int(header.Columns)
+        bits = int(header.BitsAllocated)
+        signed = int(header.PixelRepresentation) == 1
+        samples = int(header.get("SamplesPerPixel", 1) or 1)
+        frames = int(header.get("NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if bits not in (8, 16, 32) or samples != 1 or frames != 1:
+        return None
+    if int(header.get("BitsStored", bits) or bits) != bits:
+        return None  # narrower values: pydicom's handler masks or sign-extends them
+    nbytes = rows * cols * bits // 8
+    explicit = _NATIVE[ts]
+    head = 12 if explicit else 8
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            fh.seek(size - nbytes - head)
+            element = fh.read(head)
+            data = fh.read(nbytes)
+    except OSError:
+        return None
+    if len(data) != nbytes or element[:4] != b"\xe0\x7f\x10\x00":
+        return None
+    length = int.from_bytes(element[-4:], "little")
+    if length != nbytes or (explicit and element[4:6] not in (b"OW", b"OB")):
+        return None
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+    return np.frombuffer(data, dtype=dtype).reshape(rows, cols)

@@ -199,19 +199,20 @@ class ScalarVolumePlugin:
         from pydicom import dcmread
 
         from srkit.load.geometry import GEOMETRY_CODES, check_geometry, slice_info
-        from srkit.load.pixels import LoadError, read_pixels
+        from srkit.load.headers import cached_header
+        from srkit.load.pixels import LoadError, read_native_frame, read_pixels
         from srkit.load.regularize import MODES, resample
         from srkit.load.volume import Volume, WindowPreset, apply_rescale, rescaled_dtype
 
         if regularize not in MODES:
             raise LoadError(f"unknown regularisation {regularize!r} (one of {', '.join(MODES)})")
-        infos = []
+        headers: dict[str, Any] = {}
         for f in loadable.files:
             try:
-                ds = dcmread(f, stop_before_pixels=True)
+                headers[f] = cached_header(f) or dcmread(f, stop_before_pixels=True)
             except Exception as exc:
                 raise LoadError(f"not a readable DICOM file ({exc})", source=f) from None
-            infos.append(slice_info(f, ds))
+        infos = [slice_info(f, ds) for f, ds in headers.items()]
         geo = check_geometry(infos, tolerances or self.tolerances)
         errors = [w for w in geo.warnings if w.severity is Severity.ERROR]
         if errors or not geo.ok:
@@ -222,7 +223,11 @@ class ScalarVolumePlugin:
         stack = None
         lo, hi = np.inf, -np.inf
         for i, info in enumerate(geo.slices):
-            ds, frame = read_pixels(info.path)
+            frame = read_native_frame(info.path, headers[info.path])
+            if frame is None:
+                ds, frame = read_pixels(info.path)
+            else:
+                ds = headers[info.path]
             if frame.ndim != 2:
                 raise LoadError(
                     f"expected one grey-level frame, found shape {frame.shape}", source=info.path
@@ -241,7 +246,7 @@ class ScalarVolumePlugin:
         if dtype == "raw":
             array = stack
         elif len(set(pairs)) == 1:
-            array = apply_rescale(stack, pairs[0][0], pairs[0][1], target)
+            array = apply_rescale(stack, pairs[0][0], pairs[0][1], target, inplace=True)
         else:
             array = np.empty(stack.shape, dtype=target)
             for i, (s, b) in enumerate(pairs):

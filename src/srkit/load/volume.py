@@ -150,12 +150,18 @@ def rescaled_dtype(
     return np.dtype("float64")
 
 
-def apply_rescale(frame: Any, slope: float, intercept: float, dtype: Any) -> Any:
-    """``frame * slope + intercept`` in ``dtype`` (without a float round trip for integers)."""
+def apply_rescale(
+    frame: Any, slope: float, intercept: float, dtype: Any, *, inplace: bool = False
+) -> Any:
+    """``frame * slope + intercept`` in ``dtype`` (without a float round trip for integers).
+
+    With ``inplace`` and ``frame`` already of ``dtype`` the values are changed in place
+    (no second copy of the volume).
+    """
     if slope == 1 and intercept == 0:
         return frame.astype(dtype, copy=False)
     if np.dtype(dtype).kind in "iu":
-        out = frame.astype(dtype)
+        out = frame if inplace and frame.dtype == np.dtype(dtype) else frame.astype(dtype)
         if slope != 1:
             out *= int(slope)
         if intercept:
