@@ -145,7 +145,7 @@ def load_cmd(
 
     Writes OUT (and OUT.json, the sidecar); with several selected loadables, OUT_2, OUT_3,
     ... for the others; a measurement report (TID 1500) becomes a CSV table of the same
-    name, a key object selection a JSON list of its key images. Prints each file written; warnings go to stderr.
+    name, key images and registrations JSON. Prints each file written; warnings go to stderr.
     """
     from srkit.load import load
 
@@ -173,7 +173,7 @@ def load_cmd(
         elif hasattr(volume, "to_csv"):  # a table (TID 1500): CSV beside the NIfTI name
             target = _with_suffix(target, ".csv")
             volume.to_csv(target)
-        else:  # key images (KOS): JSON
+        else:  # key images (KOS), registrations: JSON
             target = _with_suffix(target, ".json")
             volume.to_json(target)
         click.echo(str(target))

@@ -34,6 +34,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "seg": "srkit.load.seg:SegmentationPlugin",
     "tid1500": "srkit.load.tid1500:MeasurementReportPlugin",
     "kos": "srkit.load.kos:KeyObjectSelectionPlugin",
+    "registration": "srkit.load.registration:SpatialRegistrationPlugin",
 }
 """srkit's plugins, as declared in its ``pyproject.toml`` (name -> ``module:class``)."""
 
