@@ -37,9 +37,10 @@ def _group(ds: Any, i: int, keyword: str) -> Any:
     return None
 
 
-def frame_infos(path: str, ds: Any) -> list[SliceInfo]:
+def frame_infos(path: str, ds: Any, *, real_world: bool = False) -> list[SliceInfo]:
     """A :class:`SliceInfo` per frame of a multi-frame image (frame ``k`` is ``path#frame=k``,
-    1-based as Frame Number is)."""
+    1-based as Frame Number is). With ``real_world`` the rescale of each frame also
+    applies its first Real World Value Mapping (PS3.3 C.7.6.16.2.11)."""
     n = int(ds.get("NumberOfFrames", 1) or 1)
     out = []
     for i in range(n):
@@ -49,6 +50,15 @@ def frame_infos(path: str, ds: Any) -> list[SliceInfo]:
         pvt = _group(ds, i, "PixelValueTransformationSequence")
         content = _group(ds, i, "FrameContentSequence")
         number = content.get("InStackPositionNumber") if content is not None else None
+        slope = float(pvt.get("RescaleSlope", 1) if pvt else ds.get("RescaleSlope", 1) or 1)
+        intercept = float(
+            pvt.get("RescaleIntercept", 0) if pvt else ds.get("RescaleIntercept", 0) or 0
+        )
+        rw = _group(ds, i, "RealWorldValueMappingSequence") if real_world else None
+        if rw is not None:
+            rw_slope = float(rw.get("RealWorldValueSlope", 1.0))
+            rw_intercept = float(rw.get("RealWorldValueIntercept", 0.0))
+            slope, intercept = slope * rw_slope, intercept * rw_slope + rw_intercept
         out.append(
             SliceInfo(
                 path=f"{path}{FRAME_SEPARATOR}{i + 1}",
@@ -59,10 +69,8 @@ def frame_infos(path: str, ds: Any) -> list[SliceInfo]:
                 rows=int(ds.get("Rows", 0) or 0),
                 columns=int(ds.get("Columns", 0) or 0),
                 instance_number=int(number) if number is not None else None,
-                slope=float(pvt.get("RescaleSlope", 1) if pvt else ds.get("RescaleSlope", 1) or 1),
-                intercept=float(
-                    pvt.get("RescaleIntercept", 0) if pvt else ds.get("RescaleIntercept", 0) or 0
-                ),
+                slope=slope,
+                intercept=intercept,
             )
         )
     return out
@@ -72,6 +80,9 @@ class EnhancedVolumePlugin:
     """Enhanced multi-frame images -> volumes."""
 
     name = "enhanced"
+    sop_classes: tuple[str, ...] = tuple(MULTI_FRAME_IMAGES)
+    real_world = False
+    """Apply the Real World Value Mapping (parametric maps)."""
 
     def examine(self, file_lists: Sequence[Sequence[str]], headers: HeaderCache) -> list[Loadable]:
         """One loadable per multi-frame image, its frames checked as a series."""
@@ -80,16 +91,19 @@ class EnhancedVolumePlugin:
         out = []
         for files in file_lists:
             for h in headers.of(str(f) for f in files):
-                if h.sop_class_uid not in MULTI_FRAME_IMAGES:
+                if h.sop_class_uid not in self.sop_classes:
                     continue
                 ds = h.dataset
-                geo = check_geometry(frame_infos(h.path, ds))
-                desc = str(ds.get("SeriesDescription", "") or MULTI_FRAME_IMAGES[h.sop_class_uid])
+                geo = check_geometry(frame_infos(h.path, ds, real_world=self.real_world))
+                desc = str(
+                    ds.get("SeriesDescription", "")
+                    or MULTI_FRAME_IMAGES.get(h.sop_class_uid, "Multi-frame image")
+                )
                 out.append(
                     Loadable(
                         files=(h.path,),
                         name=f"{desc} ({int(ds.get('NumberOfFrames', 1) or 1)} frames)",
-                        tooltip=MULTI_FRAME_IMAGES[h.sop_class_uid],
+                        tooltip=MULTI_FRAME_IMAGES.get(h.sop_class_uid, h.sop_class_uid),
                         warnings=tuple(geo.warnings),
                         confidence=0.5,
                         plugin=self.name,
@@ -128,7 +142,7 @@ class EnhancedVolumePlugin:
             frames = frames[None]
         if frames.ndim != 3:
             raise LoadError(f"expected grey-level frames, found shape {frames.shape}", source=path)
-        geo = check_geometry(frame_infos(path, ds), tolerances)
+        geo = check_geometry(frame_infos(path, ds, real_world=self.real_world), tolerances)
         errors = [w for w in geo.warnings if w.severity is Severity.ERROR]
         if errors or not geo.ok:
             message = errors[0].message if errors else "the frames do not form a volume"

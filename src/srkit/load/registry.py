@@ -31,6 +31,7 @@ ENTRY_POINT_GROUP = "srkit.load_plugins"
 BUILTIN_PLUGINS: dict[str, str] = {
     "scalar": "srkit.load.scalar:ScalarVolumePlugin",
     "enhanced": "srkit.load.enhanced:EnhancedVolumePlugin",
+    "parametric": "srkit.load.parametric:ParametricMapPlugin",
     "seg": "srkit.load.seg:SegmentationPlugin",
     "tid1500": "srkit.load.tid1500:MeasurementReportPlugin",
     "kos": "srkit.load.kos:KeyObjectSelectionPlugin",
