@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "tid1500": "srkit.load.tid1500:MeasurementReportPlugin",
     "kos": "srkit.load.kos:KeyObjectSelectionPlugin",
     "registration": "srkit.load.registration:SpatialRegistrationPlugin",
+    "rtstruct": "srkit.load.rtstruct:RTStructurePlugin",
 }
 """srkit's plugins, as declared in its ``pyproject.toml`` (name -> ``module:class``)."""
 
