@@ -140,3 +140,44 @@ def test_load_values_equal_the_library(tmp_path):
     run("load", *files, "-o", out)
     vol = load(examine(files)[0])
     assert np.array_equal(np.asarray(nib.load(str(out)).dataobj), vol.array.transpose(2, 1, 0))
+
+
+def test_load_seg_that_cannot_be_combined_is_one_line(tmp_path):
+    seg = data_path("seg/dcmqi_partial_overlaps_seg.dcm")
+    result = run(
+        "load", seg, data_path("ct/dcmqi_ct-3slice"), "--plugin", "seg", "-o", tmp_path / "x.nii.gz"
+    )
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert str(seg) in result.stderr
+    assert "--segments" in result.stderr
+    ok = run(
+        "load",
+        seg,
+        data_path("ct/dcmqi_ct-3slice"),
+        "--plugin",
+        "seg",
+        "--segments",
+        "-o",
+        tmp_path / "x.nii.gz",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert nib.load(str(tmp_path / "x.nii.gz")).shape == (512, 512, 3, 5)
+
+
+def test_tolerance_option(tmp_path):
+    make_series(tmp_path / "s", "irr", axial_positions([0, 2, 4, 6.15, 8.15]))
+    strict = json.loads(run("examine", tmp_path / "s", "--format", "json").stdout)
+    assert [w["code"] for w in strict["loadables"][0]["warnings"]] == ["uniform_slice_spacing"]
+    loose = run(
+        "examine", tmp_path / "s", "--format", "json", "--tolerance", "slice_interval_relative=0.1"
+    )
+    (item,) = json.loads(loose.stdout)["loadables"]
+    assert item["warnings"] == []
+    bad = run("examine", tmp_path / "s", "--tolerance", "nonsense=1")
+    assert bad.exit_code == 1
+    assert "unknown name" in bad.stderr
+    out = tmp_path / "v.nii"
+    ok = run("load", tmp_path / "s", "-o", out, "--tolerance", "slice_interval_relative=0.1")
+    assert ok.exit_code == 0
+    assert json.loads((tmp_path / "v.json").read_text())["SrkitGeometryWarnings"] == []

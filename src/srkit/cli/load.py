@@ -51,10 +51,42 @@ def _files(paths: tuple[str, ...], db_url: str | None, series: str | None) -> li
     return out
 
 
-def _examine(files: list[str], series: str | None, plugin: str | None) -> Any:
+def _tolerances(pairs: tuple[str, ...]) -> Any:
+    """``--tolerance NAME=VALUE`` options as GeometryTolerances (None without any)."""
+    if not pairs:
+        return None
+    from srkit.load.geometry import GeometryTolerances
+
+    known = GeometryTolerances().as_dict()
+    values = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in known:
+            fail(f"--tolerance {pair}: unknown name (one of {', '.join(known)})")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            fail(f"--tolerance {pair}: not a number")
+    return GeometryTolerances(**values)
+
+
+TOLERANCE_OPTION = click.option(
+    "--tolerance",
+    "tolerance",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A geometry tolerance (slice_interval_mm, slice_interval_relative, in_plane_mm, "
+    "orientation, orthogonality, duplicate_mm, pixel_spacing_mm, oblique_degrees, "
+    "tilt_degrees); repeatable.",
+)
+
+
+def _examine(
+    files: list[str], series: str | None, plugin: str | None, tolerances: Any = None
+) -> Any:
     from srkit.load import examine_files
 
-    result = examine_files([files], plugins=[plugin] if plugin else None)
+    result = examine_files([files], plugins=[plugin] if plugin else None, tolerances=tolerances)
     if series:
         result.loadables = [x for x in result.loadables if x.series_uid == series]
     for problem in result.problems:
@@ -71,9 +103,15 @@ def _examine(files: list[str], series: str | None, plugin: str | None) -> Any:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@TOLERANCE_OPTION
 @user_errors
 def examine_cmd(
-    paths: tuple[str, ...], db_url: str | None, series: str | None, plugin: str | None, fmt: str
+    paths: tuple[str, ...],
+    db_url: str | None,
+    series: str | None,
+    plugin: str | None,
+    fmt: str,
+    tolerance: tuple[str, ...],
 ) -> None:
     """List the ways the files of PATH... (or a database series) can be loaded.
 
@@ -81,7 +119,7 @@ def examine_cmd(
     highest confidence) and its coded warnings. Exit 1 when nothing is loadable.
     """
     files = _files(paths, db_url, series)
-    result = _examine(files, series, plugin)
+    result = _examine(files, series, plugin, _tolerances(tolerance))
     if fmt == "json":
         json.dump(
             {
@@ -129,6 +167,7 @@ def examine_cmd(
 @click.option(
     "--labelmap/--segments", default=True, help="SEG: one labelmap, or one volume per segment."
 )
+@TOLERANCE_OPTION
 @user_errors
 def load_cmd(
     paths: tuple[str, ...],
@@ -140,6 +179,7 @@ def load_cmd(
     regularize: str,
     dtype: str,
     labelmap: bool,
+    tolerance: tuple[str, ...],
 ) -> None:
     """Load the selected loadable(s) of PATH... (or a database series) to NIfTI.
 
@@ -150,7 +190,8 @@ def load_cmd(
     from srkit.load import load
 
     files = _files(paths, db_url, series)
-    result = _examine(files, series, plugin)
+    tolerances = _tolerances(tolerance)
+    result = _examine(files, series, plugin, tolerances)
     items = result.loadables
     if index is not None:
         if not 0 <= index < len(items):
@@ -165,7 +206,18 @@ def load_cmd(
         target = _numbered(Path(output), n)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            volume = load(item, regularize=regularize, dtype=dtype, labelmap=labelmap)
+            try:
+                volume = load(
+                    item,
+                    regularize=regularize,
+                    dtype=dtype,
+                    labelmap=labelmap,
+                    tolerances=tolerances,
+                )
+            except (ValueError, TypeError, RuntimeError, KeyError, IndexError, MemoryError) as exc:
+                # a peer library's complaint about odd data: one line, never a traceback
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                fail(f"{item.files[0]}: cannot load {item.name!r} ({detail})")
         for w in getattr(volume, "warnings", ()):
             report_error(f"{item.name}: {w.severity.value} {w.code}: {w.message}")
         if hasattr(volume, "to_nifti"):

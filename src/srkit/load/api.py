@@ -55,6 +55,7 @@ def examine_files(
     file_lists: Sequence[Sequence[str | Path]] | Sequence[str | Path],
     *,
     plugins: Sequence[str] | None = None,
+    tolerances: Any = None,
 ) -> Examination:
     """Examine files with every plugin (or the named ones) and select per series.
 
@@ -65,6 +66,8 @@ def examine_files(
         stands for the files under it.
     plugins : sequence of str, optional
         Only these plugins (by name).
+    tolerances : GeometryTolerances, optional
+        Tolerances of the geometry checks (pass the same to :func:`load`).
 
     Returns
     -------
@@ -80,6 +83,7 @@ def examine_files(
 
     lists = _as_lists(file_lists)
     headers = read_headers(lists)
+    headers.tolerances = tolerances
     table = registered() if plugins is None else {n: get_plugin(n) for n in plugins}
     found: list[Loadable] = []
     for plugin in table.values():
@@ -103,13 +107,14 @@ def examine(
     file_lists: Sequence[Sequence[str | Path]] | Sequence[str | Path],
     *,
     plugins: Sequence[str] | None = None,
+    tolerances: Any = None,
 ) -> list[Loadable]:
     """The loadables of some files, ``selected`` set the way Slicer proposes them.
 
     Files that cannot be read are reported as :class:`~srkit.errors.SrkitWarning`
     warnings naming the file (:func:`examine_files` returns them as data).
     """
-    result = examine_files(file_lists, plugins=plugins)
+    result = examine_files(file_lists, plugins=plugins, tolerances=tolerances)
     for problem in result.problems:
         if problem.code != "no_plugin":
             warnings.warn(problem.message, SrkitWarning, stacklevel=2)

@@ -94,7 +94,9 @@ class EnhancedVolumePlugin:
                 if h.sop_class_uid not in self.sop_classes:
                     continue
                 ds = h.dataset
-                geo = check_geometry(frame_infos(h.path, ds, real_world=self.real_world))
+                geo = check_geometry(
+                    frame_infos(h.path, ds, real_world=self.real_world), headers.tolerances
+                )
                 desc = str(
                     ds.get("SeriesDescription", "")
                     or MULTI_FRAME_IMAGES.get(h.sop_class_uid, "Multi-frame image")

@@ -47,6 +47,9 @@ class HeaderCache:
 
     headers: dict[str, Header] = field(default_factory=dict)
     problems: list[LoadWarning] = field(default_factory=list)
+    tolerances: Any = None
+    """Geometry tolerances of this examination (``GeometryTolerances``), for the plugins
+    that check geometry; ``None`` for their defaults."""
 
     def get(self, path: str) -> Header | None:
         return self.headers.get(path)

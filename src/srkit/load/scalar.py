@@ -147,7 +147,7 @@ class ScalarVolumePlugin:
         from srkit.load.geometry import check_geometry, slice_info
 
         infos = [slice_info(f, headers.headers[f].dataset) for f in files]
-        geo = check_geometry(infos, self.tolerances)
+        geo = check_geometry(infos, headers.tolerances or self.tolerances)
         first = headers.headers[files[0]].dataset
         return Loadable(
             files=files,
