@@ -102,7 +102,7 @@ def test_loadable_is_frozen_and_slotted():
 
 def test_select_highest_confidence_per_series_ties_all_selected():
     items = [
-        Loadable(files=("a",), name="whole", confidence=0.45, series_uid="1"),
+        Loadable(files=("a1", "a2", "a3"), name="whole", confidence=0.45, series_uid="1"),
         Loadable(files=("a1",), name="part1", confidence=0.5, series_uid="1"),
         Loadable(files=("a2",), name="part2", confidence=0.5, series_uid="1"),
         Loadable(files=("a3",), name="loc", confidence=0.1, series_uid="1"),
@@ -505,3 +505,23 @@ def test_fast_path_declines_what_it_cannot_read(tmp_path):
     trunc[0].write_bytes(trunc[0].read_bytes()[:-10])
     header = pydicom.dcmread(trunc[0], stop_before_pixels=True)
     assert read_native_frame(str(trunc[0]), header) is None
+
+
+def test_loadables_of_one_series_that_share_no_file_do_not_compete():
+    items = [
+        Loadable(files=("ct1", "ct2"), name="ct", confidence=0.5, series_uid="1"),
+        Loadable(files=("ct1",), name="ct part", confidence=0.5, series_uid="1"),
+        Loadable(files=("sr",), name="report", confidence=0.9, series_uid="1"),
+    ]
+    assert [x.selected for x in select(items)] == [True, True, True]
+    items.append(Loadable(files=("ct2", "sr"), name="both", confidence=0.95, series_uid="1"))
+    assert [x.selected for x in select(items)] == [False, False, False, True]
+
+
+def test_report_filed_in_its_image_series_leaves_the_image_selected():
+    # highdicom's example SR carries the Series Instance UID of the CT it measures
+    ct = data_path("ct/pydicom_CT_small.dcm")
+    sr = data_path("sr-tid1500/highdicom_sr_document.dcm")
+    found = examine([ct, sr])
+    assert {x.plugin: x.selected for x in found} == {"scalar": True, "tid1500": True}
+    assert len({x.series_uid for x in found}) == 1

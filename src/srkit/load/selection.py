@@ -1,9 +1,12 @@
 """Selection among loadables, the way Slicer's DICOM browser proposes them.
 
 Per series, the loadables with the highest confidence are selected (all of them on a
-tie) and every other loadable of that series is not. A plugin caps the confidence of
-the parts it does not prefer (the whole series beside its sub-series, a localizer)
-below the preferred ones, so that the rule needs nothing else.
+tie) and every other loadable of that series that competes with them is not. Loadables
+compete when they share files (the whole series, its sub-series, another plugin's view
+of the same images); two loadables of one series that share no file (an image and a
+report filed in the image's series) are chosen independently. A plugin caps the
+confidence of the parts it does not prefer (the whole series beside its sub-series, a
+localizer) below the preferred ones, so that the rule needs nothing else.
 """
 
 from __future__ import annotations
@@ -33,17 +36,38 @@ def select(loadables: Sequence[Loadable]) -> list[Loadable]:
         The same loadables in the same order, each with ``selected`` recomputed; a
         loadable that cannot be loaded (an ``ERROR`` finding) is never selected.
     """
-    best: dict[str, float] = {}
-    for item in loadables:
+    group = _competing_groups(loadables)
+    best: dict[int, float] = {}
+    for i, item in enumerate(loadables):
         if item.loadable:
-            key = _series_key(item)
-            best[key] = max(best.get(key, -1.0), item.confidence)
+            best[group[i]] = max(best.get(group[i], -1.0), item.confidence)
     out = []
-    for item in loadables:
-        key = _series_key(item)
-        chosen = item.loadable and item.confidence >= best.get(key, 2.0) - CONFIDENCE_EPSILON
+    for i, item in enumerate(loadables):
+        chosen = item.loadable and item.confidence >= best.get(group[i], 2.0) - CONFIDENCE_EPSILON
         out.append(dataclasses.replace(item, selected=chosen))
     return out
+
+
+def _competing_groups(loadables: Sequence[Loadable]) -> list[int]:
+    """A group number per loadable: same series and linked by shared files."""
+    parent = list(range(len(loadables)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(loadables):
+        series = _series_key(item)
+        for f in item.files or (item.name,):
+            key = (series, f)
+            if key in owner:
+                parent[root(i)] = root(owner[key])
+            else:
+                owner[key] = i
+    return [root(i) for i in range(len(loadables))]
 
 
 def _series_key(item: Loadable) -> str:
