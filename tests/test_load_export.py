@@ -178,3 +178,49 @@ def test_export_dicom_into_the_database(tmp_path):
     again = run("export", "dicom", nifti, "--like", uid, "--db", url, "--series-uid", new_uid)
     assert again.exit_code == 1
     assert "already in the database" in again.stderr
+
+
+def test_created_seg_is_referenced_by_a_measurement_report_and_loads_back(tmp_path, liver_labels):
+    path, labels, ct = liver_labels
+    seg = tmp_path / "liver.dcm"
+    assert (
+        run(
+            "create",
+            "seg",
+            path,
+            "--image",
+            data_path("ct/dcmqi_ct-3slice"),
+            "--meta",
+            data_path("dcmqi-json/examples/seg-example.json"),
+            "-o",
+            seg,
+        ).exit_code
+        == 0
+    )
+    meta = json.loads(data_path("dcmqi-json/examples/sr-tid1500-ct-liver-example.json").read_text())
+    seg_uid = pydicom.dcmread(seg, stop_before_pixels=True).SOPInstanceUID
+    for group in meta["Measurements"]:
+        group["segmentationSOPInstanceUID"] = seg_uid
+    meta_path = tmp_path / "sr.json"
+    meta_path.write_text(json.dumps(meta))
+    sr = tmp_path / "sr.dcm"
+    result = run(
+        "create",
+        "measurement-report",
+        meta_path,
+        "--image",
+        data_path("ct/dcmqi_ct-3slice"),
+        "--seg",
+        seg,
+        "-o",
+        sr,
+    )
+    assert result.exit_code == 0, result.output
+    found = examine([sr, seg, *ct])
+    report = next(x for x in found if x.plugin == "tid1500")
+    assert report.warnings == ()
+    assert str(seg) in report.extra["referenced_files"]
+    table = load(report)
+    assert table.rows[0]["Tracking Identifier"] == "Measurements group 1"
+    seg_item = next(x for x in found if x.plugin == "seg")
+    assert np.array_equal(load(seg_item).array, labels.array)
