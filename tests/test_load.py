@@ -525,3 +525,27 @@ def test_report_filed_in_its_image_series_leaves_the_image_selected():
     found = examine([ct, sr])
     assert {x.plugin: x.selected for x in found} == {"scalar": True, "tid1500": True}
     assert len({x.series_uid for x in found}) == 1
+
+
+def test_diffusion_gradient_split(tmp_path):
+    def edit(i, ds):
+        ds.DiffusionGradientOrientation = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]][i // 3]
+
+    files = make_series(tmp_path, "dwi", axial_positions([0, 2, 4, 0, 2, 4]), edit=edit)
+    found = examine(files)
+    assert _codes(_whole(found)) == {"unique_slice_positions"}
+    parts = [x for x in found if x.reason]
+    assert [x.reason for x in parts] == ["DiffusionGradientOrientation"] * 2
+    assert [x.files for x in parts] == [tuple(map(str, files[:3])), tuple(map(str, files[3:]))]
+    assert all(x.selected and x.warnings == () for x in parts)
+
+
+def test_image_type_split_without_localizer(tmp_path):
+    types = [["ORIGINAL", "PRIMARY", "AXIAL"]] * 3 + [["DERIVED", "SECONDARY", "AXIAL"]] * 3
+    files = make_series(tmp_path, "types", axial_positions([0, 2, 4, 0, 2, 4]), image_types=types)
+    found = examine(files)
+    parts = [x for x in found if x.reason]
+    assert [x.reason for x in parts] == ["ImageType"] * 2
+    assert [x.confidence for x in parts] == [0.5, 0.5]
+    assert not any(x.extra["localizer"] for x in parts)
+    assert "ImageType=ORIGINAL\\PRIMARY\\AXIAL" in parts[0].name
