@@ -549,3 +549,62 @@ def test_image_type_split_without_localizer(tmp_path):
     assert [x.confidence for x in parts] == [0.5, 0.5]
     assert not any(x.extra["localizer"] for x in parts)
     assert "ImageType=ORIGINAL\\PRIMARY\\AXIAL" in parts[0].name
+
+
+def test_non_orthonormal_orientation(tmp_path):
+    ori = (1.0, 0.0, 0.0, 0.1, 1.0, 0.0)
+    files = make_series(tmp_path, "skew", axial_positions([0, 2, 4]), orientations=[ori] * 3)
+    (item,) = examine(files)
+    assert _codes(item) == {"orthogonal_orientation"}
+    assert item.warnings[0].measured["dot"] == pytest.approx(0.1)
+    assert item.warnings[0].tolerance == {"orthogonality": 0.01}
+
+
+def test_missing_orientation(tmp_path):
+    files = make_series(
+        tmp_path,
+        "noori",
+        axial_positions([0, 2, 4]),
+        edit=lambda i, ds: delattr(ds, "ImageOrientationPatient") if i == 1 else None,
+    )
+    found = examine(files)
+    whole = _whole(found)
+    assert _codes(whole) == {"missing_orientation"}
+    assert whole.warnings[0].files == (str(files[1]),)
+    assert not whole.loadable
+    assert not whole.selected
+    # the file without orientation is set apart as its own (unloadable) part
+    axial, empty = [x for x in found if x.reason == "ImageOrientationPatient"]
+    assert empty.files == (str(files[1]),)
+    assert "(empty)" in empty.name
+    assert not empty.loadable
+    assert axial.selected
+    assert axial.warnings == ()
+
+
+def test_multi_frame_and_image_dimensions_checks():
+    from srkit.load.geometry import SliceInfo, check_geometry
+
+    def info(i, **kw):
+        base = dict(
+            path=f"f{i}",
+            sop_instance_uid=f"u{i}",
+            position=(0.0, 0.0, 2.0 * i),
+            orientation=AXIAL,
+            pixel_spacing=(1.0, 1.0),
+            rows=8,
+            columns=8,
+        )
+        base.update(kw)
+        return SliceInfo(**base)
+
+    geo = check_geometry([info(0), info(1, frames=4), info(2)])
+    assert geo.codes == ["multi_frame"]
+    assert not geo.ok
+    geo = check_geometry([info(0), info(1, rows=9), info(2)])
+    assert geo.codes == ["consistent_image_dimensions"]
+    assert not geo.ok
+    geo = check_geometry([info(0), info(1), info(2)])
+    assert geo.codes == []
+    assert geo.ok
+    np.testing.assert_allclose(geo.affine[:3, 0], [0, 0, 2])
