@@ -608,3 +608,27 @@ def test_multi_frame_and_image_dimensions_checks():
     assert geo.codes == []
     assert geo.ok
     np.testing.assert_allclose(geo.affine[:3, 0], [0, 0, 2])
+
+
+def test_interleaved_sub_series_have_no_instance_number_gaps(tmp_path):
+    # acquisitions interleaved: 1, 3, 5 and 2, 4, 6; only the whole series repeats positions
+    pos = axial_positions([0, 0, 2, 2, 4, 4])
+    files = make_series(
+        tmp_path, "interleaved", pos, edit=lambda i, ds: setattr(ds, "AcquisitionNumber", 1 + i % 2)
+    )
+    found = examine(files)
+    parts = [x for x in found if x.reason == "AcquisitionNumber"]
+    assert [x.warnings for x in parts] == [(), ()]
+    assert load(parts[0]).warnings == ()
+    # a real gap still shows in a part: number 7 is held by no part
+    files2 = make_series(
+        tmp_path / "g",
+        "gap",
+        axial_positions([0, 2, 4, 6]),
+        edit=lambda i, ds: (
+            setattr(ds, "AcquisitionNumber", 1 + i // 2),
+            setattr(ds, "InstanceNumber", [1, 2, 3, 8][i]),
+        ),
+    )
+    part = [x for x in examine(files2) if x.reason == "AcquisitionNumber"][1]
+    assert part.warning_codes == ("instance_number_gaps",)

@@ -203,7 +203,10 @@ def _warn(
 
 
 def check_geometry(
-    slices: Sequence[SliceInfo], tolerances: GeometryTolerances | None = None
+    slices: Sequence[SliceInfo],
+    tolerances: GeometryTolerances | None = None,
+    *,
+    series_numbers: Sequence[int] | None = None,
 ) -> Geometry:
     """Run every geometry check on the slices of one (sub-)series.
 
@@ -213,6 +216,9 @@ def check_geometry(
         The images, in any order.
     tolerances : GeometryTolerances, optional
         Tolerances of the checks; the defaults when omitted.
+    series_numbers : sequence of int, optional
+        For a sub-series: the Instance Numbers of the whole series, so that numbers
+        held by the other parts are not taken for missing images.
 
     Returns
     -------
@@ -467,7 +473,12 @@ def check_geometry(
     numbers = [s.instance_number for s in slices]
     if len(numbers) >= 2 and all(x is not None for x in numbers):
         nums = sorted({int(x) for x in numbers if x is not None})
-        jumps = [(a, b) for a, b in itertools.pairwise(nums) if b - a > 1]
+        held = set(series_numbers or ())
+        jumps = [
+            (a, b)
+            for a, b in itertools.pairwise(nums)
+            if b - a > 1 and any(k not in held for k in range(a + 1, b))
+        ]
         if jumps:
             w.append(
                 _warn(

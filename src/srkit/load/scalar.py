@@ -112,6 +112,13 @@ class ScalarVolumePlugin:
                     extra_warnings=extra_whole,
                 )
                 out.append(whole)
+                numbers = sorted(
+                    {
+                        int(h.dataset.InstanceNumber)
+                        for h in hs
+                        if str(h.dataset.get("InstanceNumber", "")).strip().lstrip("-").isdigit()
+                    }
+                )
                 for part in parts:
                     localizer = is_localizer(part, headers.headers, len(hs))
                     label = f"{part.key}={part.value or '(empty)'}"
@@ -127,6 +134,7 @@ class ScalarVolumePlugin:
                             headers=headers,
                             extra_warnings=[],
                             localizer=localizer,
+                            series_numbers=numbers,
                         )
                     )
         return out
@@ -143,11 +151,14 @@ class ScalarVolumePlugin:
         headers: HeaderCache,
         extra_warnings: list[LoadWarning],
         localizer: bool = False,
+        series_numbers: list[int] | None = None,
     ) -> Loadable:
         from srkit.load.geometry import check_geometry, slice_info
 
         infos = [slice_info(f, headers.headers[f].dataset) for f in files]
-        geo = check_geometry(infos, headers.tolerances or self.tolerances)
+        geo = check_geometry(
+            infos, headers.tolerances or self.tolerances, series_numbers=series_numbers
+        )
         first = headers.headers[files[0]].dataset
         return Loadable(
             files=files,
@@ -163,6 +174,7 @@ class ScalarVolumePlugin:
                 "sop_class_uid": str(first.get("SOPClassUID", "")),
                 "images": len(files),
                 "localizer": localizer,
+                **({"series_instance_numbers": series_numbers} if series_numbers else {}),
             },
         )
 
@@ -213,7 +225,11 @@ class ScalarVolumePlugin:
             except Exception as exc:
                 raise LoadError(f"not a readable DICOM file ({exc})", source=f) from None
         infos = [slice_info(f, ds) for f, ds in headers.items()]
-        geo = check_geometry(infos, tolerances or self.tolerances)
+        geo = check_geometry(
+            infos,
+            tolerances or self.tolerances,
+            series_numbers=loadable.extra.get("series_instance_numbers"),
+        )
         errors = [w for w in geo.warnings if w.severity is Severity.ERROR]
         if errors or not geo.ok:
             message = errors[0].message if errors else "the slices do not form a volume"
