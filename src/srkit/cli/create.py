@@ -12,6 +12,7 @@ __all__ = ["create"]
 _SUBCOMMANDS = {
     "measurement-report": "srkit.cli.create_measurement:measurement_report",
     "dose-report": "srkit.cli.create_dose:dose_report",
+    "seg": "srkit.cli.create_seg:create_seg",
 }
 
 

@@ -37,6 +37,9 @@ COMMANDS: dict[str, str] = {
     "send": "net:send",
     "serve": "web:serve",
     "dicomweb": "web:dicomweb",
+    "examine": "load:examine_cmd",
+    "load": "load:load_cmd",
+    "export": "load:export",
 }
 
 

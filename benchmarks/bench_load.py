@@ -1,0 +1,130 @@
+"""Benchmark `srkit load` to NIfTI on a 512x512xN CT against dcm2niix and highdicom.
+
+The series is made from the shared 3-slice CT (``../shared/data/ct/dcmqi_ct-3slice``):
+N uncompressed slices, 1.25 mm apart, the real pixel values cycled, fresh UIDs. Each
+tool runs in its own process (peak memory is that process's maximum resident set):
+
+- srkit: ``examine`` + ``load`` + ``Volume.to_nifti`` (uncompressed ``.nii``);
+- dcm2niix: ``dcm2niix -z n -b y`` (the converter itself, as the reference);
+- highdicom: ``get_volume_from_series`` of the datasets read with pydicom, then nibabel.
+
+    python benchmarks/bench_load.py [--slices 400] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "ct" / "dcmqi_ct-3slice"
+
+
+def make_series(folder: Path, slices: int) -> list[Path]:
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    templates = [pydicom.dcmread(p) for p in sorted(DATA.glob("*.dcm"))]
+    prefix = "1.2.826.0.1.3680043.8.498."
+    series = generate_uid(prefix=prefix, entropy_srcs=["bench", "series"])
+    study = generate_uid(prefix=prefix, entropy_srcs=["bench", "study"])
+    out = []
+    for i in range(slices):
+        ds = templates[i % 3].copy()
+        sop = generate_uid(prefix=prefix, entropy_srcs=["bench", str(i)])
+        ds.SOPInstanceUID = sop
+        ds.file_meta.MediaStorageSOPInstanceUID = sop
+        ds.SeriesInstanceUID, ds.StudyInstanceUID = series, study
+        ds.InstanceNumber = i + 1
+        x, y, _ = (float(v) for v in ds.ImagePositionPatient)
+        ds.ImagePositionPatient = [x, y, -i * 1.25]
+        ds.SliceLocation = -i * 1.25
+        path = folder / f"{i:04d}.dcm"
+        ds.save_as(path)
+        out.append(path)
+    return out
+
+
+SRKIT = """
+import resource, sys, time
+t = time.perf_counter()
+from srkit.load import examine, load
+(item,) = [x for x in examine([sys.argv[1]]) if x.selected]
+load(item).to_nifti(sys.argv[2])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+HIGHDICOM = """
+import resource, sys, time
+from pathlib import Path
+t = time.perf_counter()
+import highdicom as hd, nibabel as nib, pydicom
+files = sorted(Path(sys.argv[1]).glob("*.dcm"))
+vol = hd.get_volume_from_series([pydicom.dcmread(f) for f in files], dtype="float32")
+nib.save(vol.to_nibabel(), sys.argv[2])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+DCM2NIIX = """
+import resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run([sys.argv[3], "-z", "n", "-b", "y", "-f", "vol", "-o", sys.argv[2], sys.argv[1]],
+               check=True, capture_output=True)
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def run(code: str, *args: str) -> tuple[float, float]:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True
+    )
+    if proc.returncode:
+        raise SystemExit(f"bench_load: {args[1]}: {proc.stderr.strip().splitlines()[-1]}")
+    seconds, kib = proc.stdout.split()[-2:]
+    return float(seconds), float(kib) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slices", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    dcm2niix = shutil.which("dcm2niix") or str(Path(sys.executable).with_name("dcm2niix"))
+    work = Path(tempfile.mkdtemp(prefix="srkit-bench-load-"))
+    try:
+        src = work / "dicom"
+        src.mkdir()
+        make_series(src, args.slices)
+        volume_mb = 512 * 512 * args.slices * 2 / 2**20
+        results = {}
+        for name, code, extra in (
+            ("dcm2niix", DCM2NIIX, [dcm2niix]),
+            ("srkit", SRKIT, []),
+            ("highdicom", HIGHDICOM, []),
+        ):
+            best = None
+            for r in range(args.repeat):
+                out = work / f"{name}-{r}"
+                out.mkdir()
+                target = str(out) if name == "dcm2niix" else str(out / "vol.nii")
+                seconds, mb = run(code, str(src), target, *extra)
+                best = (seconds, mb) if best is None or seconds < best[0] else best
+            results[name] = {"seconds": round(best[0], 3), "peak_mb": round(best[1], 1)}
+        s, d, h = (results[k]["seconds"] for k in ("srkit", "dcm2niix", "highdicom"))
+        results["volume_mb"] = round(volume_mb, 1)
+        results["srkit_vs_dcm2niix_time"] = round(s / d, 2)
+        results["highdicom_vs_srkit_time"] = round(h / s, 2)
+        results["srkit_peak_vs_volume"] = round(results["srkit"]["peak_mb"] / volume_mb, 2)
+        print(json.dumps(results, indent=2))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
