@@ -443,3 +443,142 @@ def test_migration_keeps_instances_whose_file_is_gone(fresh_url, tmp_path):
         assert b["PatientID"] == "P1"  # 0.1 had filed it in P1's study
         [d] = db.instances(SOPInstanceUID=_uid("clash-sop-D"))
         assert d["PatientID"] == "P3"
+
+
+# -- review findings: empty first values, concurrent writers, keep-last rollback ---------
+
+
+def test_an_empty_first_name_does_not_hide_later_differences(fresh_db):
+    names = ["", "Alpha^Ann", "Beta^Bob"]
+    outcomes = []
+    for i, name in enumerate(names):
+        ds = _read(CT)
+        ds.PatientID = "SAMEID"
+        ds.PatientName = name
+        ds.StudyInstanceUID = _uid("emptyname-study")
+        ds.SeriesInstanceUID = _uid("emptyname-series")
+        ds.SOPInstanceUID = _uid(f"emptyname-{i}")
+        outcomes.append(fresh_db.store(ds))
+    assert [o.conflicts for o in outcomes[:2]] == [(), ()]
+    [conflict] = outcomes[2].conflicts
+    assert conflict.detail["differences"] == {"patient_name": ["Alpha^Ann", "Beta^Bob"]}
+    [study] = fresh_db.studies(PatientName="Alpha*")
+    assert study["PatientID"] == "SAMEID"
+    assert [p["PatientName"] for p in fresh_db.patients(PatientID="SAMEID")] == ["Alpha^Ann"]
+
+
+def _store_in_child(url: str, storage: str, payloads: list[bytes], start, out) -> None:
+    start.wait()
+    try:
+        with Database(url, storage=Path(storage)) as db:
+            out.put([db.store(p).status for p in payloads])
+    except Exception as exc:  # reported to the parent, which fails the test
+        out.put([f"{type(exc).__name__}: {exc}"])
+
+
+def _payload(pid: str, name: str, study: str, series: str, sop: str) -> bytes:
+    import io
+
+    ds = _read(CT)
+    ds.PatientID, ds.PatientName = pid, name
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = (
+        _uid(study),
+        _uid(series),
+        _uid(sop),
+    )
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _race(url: str, storage: Path, jobs: list[list[bytes]]) -> list[list[str]]:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_store_in_child, args=(url, str(storage), job, start, out))
+        for job in jobs
+    ]
+    for proc in procs:
+        proc.start()
+    start.set()
+    results = [out.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    return results
+
+
+def test_concurrent_writers_of_one_new_study(fresh_url, tmp_path):
+    """Review defect 5: four processes filing into one new study (two series) all
+    succeed on both backends; one study row, two series rows."""
+    Database(fresh_url, storage=tmp_path / "st").close()  # the schema, once
+    jobs = [
+        [
+            _payload("RACE", "Race^Rex", "race-study", f"race-series-{i % 2}", f"race-sop-{i}-{j}")
+            for j in range(3)
+        ]
+        for i in range(4)
+    ]
+    results = _race(fresh_url, tmp_path / "st", jobs)
+    assert sorted(s for r in results for s in r) == ["stored"] * 12, results
+    with Database(fresh_url, storage=tmp_path / "st") as db:
+        counts = db.counts()
+        assert (counts["patients"], counts["studies"], counts["series"]) == (1, 1, 2)
+        assert db.conflicts() == []
+
+
+def test_concurrent_clash_is_always_recorded(fresh_url, tmp_path):
+    """Review defect 6: two processes storing the two sides of a study UID clash at
+    the same moment: every clash is recorded, on both backends."""
+    Database(fresh_url, storage=tmp_path / "st").close()
+    pairs = 8
+    side = lambda who: [  # noqa: E731
+        _payload(
+            f"P-{who}", f"{who}^X", f"clash-race-{k}", f"clash-race-{who}-{k}", f"cr-{who}-{k}"
+        )
+        for k in range(pairs)
+    ]
+    results = _race(fresh_url, tmp_path / "st", [side("A"), side("B")])
+    assert sorted(s for r in results for s in r) == ["stored"] * (2 * pairs), results
+    with Database(fresh_url, storage=tmp_path / "st") as db:
+        clashes = db.conflicts(kind="study-other-patient")
+        assert sorted(c["study_instance_uid"] for c in clashes) == sorted(
+            _uid(f"clash-race-{k}") for k in range(pairs)
+        )
+
+
+def test_keep_last_import_rolled_back_leaves_the_stored_file(fresh_url, tmp_path, monkeypatch):
+    """Review defect 4: the new bytes of keep-last reach the stored copy only after the
+    batch commits; a batch that fails and is retried still ends with file and index in
+    agreement, the conflict recorded."""
+    import hashlib
+
+    from sqlalchemy.exc import IntegrityError
+
+    import srkit.db.batch as batch
+
+    first, second = _changed(tmp_path / "in")
+    with Database(fresh_url, storage=tmp_path / "st", conflict_policy="keep-last") as db:
+        db.import_paths([first], copy=True, workers=1)
+        real, calls = batch.file_instance, []
+
+        def flaky(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise IntegrityError("INSERT", {}, Exception("lost a race"))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(batch, "file_instance", flaky)
+        report = db.import_paths([second], copy=True, workers=1)
+        assert report.imported == 1
+        path = db.instance_path(_uid("policy-sop"))
+        assert path is not None
+        [row] = db.series()
+        assert row["SeriesDescription"] == "edited after sending"
+        assert (
+            hashlib.sha256(path.read_bytes()).hexdigest()
+            == hashlib.sha256(second.read_bytes()).hexdigest()
+        )
+        assert [c["resolution"] for c in db.conflicts(kind="instance-content")] == ["replaced"]
+        assert not list(path.parent.glob(".*.replacing"))

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from srkit.db import schema as S
 from srkit.db.hierarchy import Placer
-from srkit.db.sql import ConnectionSql, chunks
+from srkit.db.sql import ConnectionSql, chunks, lock_parents
 from srkit.db.writer import (
     conflict_copy_path,
     drop_instance,
@@ -78,6 +78,8 @@ class ImportReport:
     uids: list[str] = field(default_factory=list)
     after_commit: list[str] = field(default_factory=list, repr=False)
     """Files to delete once the batch's transaction committed (replaced copies)."""
+    after_commit_moves: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    """(temporary, target) renames once the batch committed (keep-last copies)."""
 
     @property
     def failed(self) -> int:
@@ -214,26 +216,28 @@ def _conflicting(
         if old.get("copied") and old.get("path") != rec["path"]:
             report.after_commit.append(str(old["path"]))
     if rec.get("copied") and rec.get("copy_state") == "exists" and rec.get("source_path"):
-        _overwrite(Path(rec["path"]), Path(rec["source_path"]))
-    rec.setdefault("pending_conflicts", []).append(conflict)
+        # the stored copy gets the new bytes once the batch has committed (a rolled
+        # back batch leaves the stored file as the index has it)
+        report.after_commit_moves.append(_stage_beside(Path(rec["path"]), Path(rec["source_path"])))
+    rec["pending_conflicts"] = [conflict]  # (a retried batch classifies it again)
     fresh[uid] = rec
     report.warnings.append((_where(rec), conflict.message))
 
 
-def _overwrite(target: Path, source: Path) -> None:
-    """Give an existing stored copy the bytes of ``source`` (atomically)."""
+def _stage_beside(target: Path, source: Path) -> tuple[str, str]:
+    """A copy of ``source`` beside ``target`` under a temporary name: (temporary, target)."""
     import shutil
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.replacing")
     try:
         shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise SrkitError(
             f"cannot replace the stored copy: {exc.strerror}", source=str(source)
         ) from None
+    return str(tmp), str(target)
 
 
 def write_batch(
@@ -248,6 +252,7 @@ def write_batch(
 
     Returns the records inserted (new SOP Instance UIDs).
     """
+    lock_parents(conn, records)  # PostgreSQL: serialise writers of the same studies
     new = _classify(conn, records, report, policy, calling_ae)
     if not new:
         return []

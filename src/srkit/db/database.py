@@ -7,6 +7,7 @@ queryable rows. SQLite by default (WAL mode), PostgreSQL by URL.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -156,18 +157,24 @@ class Database:
         )
 
     def _write_records(self, records: Sequence[dict[str, Any]], report: ImportReport) -> None:
-        """Index one batch in one transaction (retried once if a concurrent writer won)."""
-        from sqlalchemy.exc import IntegrityError
+        """Index one batch in one transaction (retried when a concurrent writer won a
+        race for a parent row, or the database broke a deadlock)."""
+        from srkit.db.store import ATTEMPTS, _is_retryable
 
-        for attempt in (1, 2):
+        for attempt in range(1, ATTEMPTS + 1):
             trial = ImportReport()
             try:
                 with self._write() as conn:
                     write_batch(conn, records, trial, policy=self.conflict_policy)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                continue
+            except BaseException as exc:
+                for tmp, _target in trial.after_commit_moves:  # nothing was committed
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                if isinstance(exc, Exception) and _is_retryable(exc) and attempt < ATTEMPTS:
+                    continue
+                raise
+            for tmp, target in trial.after_commit_moves:  # keep-last: the new bytes
+                os.replace(tmp, target)
             report.imported += trial.imported
             report.skipped += trial.skipped
             report.updated += trial.updated

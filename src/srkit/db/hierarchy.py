@@ -276,6 +276,12 @@ class Placer:
         for row in series_rows:
             if row[2] == study_uid and row[4] == key:
                 diff = _differences(patient, row[6:9])
+                filled = self._fill("study", int(row[1]), row[6:9], patient)
+                if filled:
+                    index = series_rows.index(row)
+                    row = series_rows[index] = (*row[:6], *filled)
+                    self._refresh_study(int(row[1]), filled)
+                    self._fill_patient(patient)
                 if diff:
                     conflicts.append(
                         Conflict(
@@ -317,6 +323,40 @@ class Placer:
         )
         return series_pk
 
+    def _fill(
+        self, table: str, pk: int, have: Sequence[Any], patient: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """Fill the empty patient attributes of a study or patient row from a file
+        that has them, so that a later file with other values is a conflict (an empty
+        first value must not hide every later difference). Returns the row's values
+        after the fill (name, birth date, sex), or None when nothing was empty."""
+        values = list(have)
+        changed: dict[str, Any] = {}
+        for i, (column, _label) in enumerate(_COMPARED):
+            new = patient.get(column)
+            if not str(values[i] or "").strip() and str(new or "").strip():
+                values[i] = changed[column] = new
+        if not changed:
+            return None
+        sets = ", ".join(f"{c} = :{c}" for c in changed)
+        self.sql.execute(f"UPDATE {table} SET {sets} WHERE pk = :pk", {**changed, "pk": pk})
+        return tuple(values)
+
+    def _fill_patient(self, patient: dict[str, Any]) -> None:
+        """:meth:`_fill` on the patient row of ``patient`` (when it exists)."""
+        known = self._patient_row(patient["patient_key"])
+        if known is not None:
+            filled = self._fill("patient", int(known[0]), known[1:4], patient)
+            if filled:
+                self._patients[patient["patient_key"]] = (known[0], *filled)
+
+    def _refresh_study(self, study_pk: int, values: tuple[Any, ...]) -> None:
+        """The cached rows of a study after :meth:`_fill`."""
+        for uid, rows in self._series.items():
+            self._series[uid] = [(*r[:6], *values) if r[1] == study_pk else r for r in rows]
+        for uid, rows in self._studies.items():
+            self._studies[uid] = [(*r[:5], *values) if r[0] == study_pk else r for r in rows]
+
     def _patient(self, rec: dict[str, Any], conflicts: list[Conflict]) -> int:
         patient = rec["patient"]
         key = patient["patient_key"]
@@ -338,6 +378,11 @@ class Placer:
         for row in rows:
             if row[1] == patient_pk:
                 diff = _differences(patient, row[5:8])
+                filled = self._fill("study", int(row[0]), row[5:8], patient)
+                if filled:
+                    self._refresh_study(int(row[0]), filled)
+                    row = tuple(row[:5]) + filled
+                    self._fill_patient(patient)
                 if diff:
                     conflicts.append(
                         Conflict(
@@ -364,6 +409,7 @@ class Placer:
         else:
             known = self._patient_row(patient["patient_key"])
             diff = _differences(patient, known[1:4]) if known is not None else {}
+            self._fill_patient(patient)
             if diff:
                 conflicts.append(
                     Conflict(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["ConnectionSql", "CursorSql", "Sql", "chunks", "lookup"]
+__all__ = ["ConnectionSql", "CursorSql", "Sql", "chunks", "lock_parents", "lookup"]
 
 _CHUNK = 500
 
@@ -92,3 +92,21 @@ def lookup(conn: Any, column: Any, key: Any, values: Iterable[Any]) -> dict[Any,
         for row in conn.execute(_select(column, key).where(column.in_(chunk))):
             out[row[0]] = row[1]
     return out
+
+
+def lock_parents(conn: Any, records: Sequence[dict[str, Any]]) -> None:
+    """On PostgreSQL, transaction-level advisory locks on the Study and Series Instance
+    UIDs of ``records``: studies first, then series, each in sorted order (the one
+    order of every writer, so no two wait on each other). Two writers filing into one
+    study then run one after the other and each sees the other's rows: a clash is
+    always found (:mod:`srkit.db.hierarchy`), a parent row is never inserted twice.
+    SQLite needs none: its writers are serialised by ``BEGIN IMMEDIATE``."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    keys = sorted({"study:" + str(r["study"]["study_instance_uid"]) for r in records})
+    keys += sorted({"series:" + str(r["series"]["series_instance_uid"]) for r in records})
+    stmt = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+    for key in keys:
+        conn.execute(stmt, {"k": key})

@@ -26,7 +26,7 @@ from typing import Any
 
 from srkit.db import engine as E
 from srkit.db.hierarchy import Conflict, Placer
-from srkit.db.sql import ConnectionSql, CursorSql, Sql
+from srkit.db.sql import ConnectionSql, CursorSql, Sql, lock_parents
 from srkit.db.staging import StagedFile
 from srkit.db.storage import remove_file
 from srkit.db.writer import (
@@ -183,7 +183,7 @@ class Store:
         policy: str,
         source: str,
     ) -> StoreOutcome:
-        for attempt in (1, 2):
+        for attempt in range(1, ATTEMPTS + 1):
             moves = _Moves()
             job = _Job(rec, target, staged, calling_ae, policy, source, self._storage, moves)
             try:
@@ -196,7 +196,7 @@ class Store:
                 moves.undo()  # files back where they were, for a retry
                 if self._sqlite and not isinstance(exc, SrkitError):
                     self._drop_connection()
-                if _is_integrity(exc) and attempt == 1:
+                if _is_retryable(exc) and attempt < ATTEMPTS:
                     continue  # a concurrent writer inserted a parent row first
                 if isinstance(exc, SrkitError):
                     raise
@@ -254,6 +254,11 @@ class Store:
 
         uid = str(job.rec["instance"]["sop_instance_uid"])
         with self._writer.begin() as conn:
+            # study, series, then instance: every writer takes them in this order
+            # (batch.lock_parents too), so that two writers of one study are serialised
+            # (PostgreSQL has no table lock like SQLite's BEGIN IMMEDIATE) and a clash
+            # found by one is seen by the other
+            lock_parents(conn, [job.rec])
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": uid})
             sql = ConnectionSql(conn)
             found = sql.rows(
@@ -395,6 +400,20 @@ def _file_new(sql: Sql, job: _Job, old: tuple[Any, ...] | None) -> tuple[StoreOu
         )
     status = "replaced" if conflicts else "stored"
     return StoreOutcome(uid, status, (*conflicts, *found), path, remove_after), pk
+
+
+ATTEMPTS = 4
+"""Tries of a store's transaction (a lost race for a parent row, or a deadlock, is
+retried)."""
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    """A unique constraint lost to a concurrent writer, or a deadlock the database
+    broke (PostgreSQL's 40P01)."""
+    if _is_integrity(exc):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001")
 
 
 def _is_integrity(exc: BaseException) -> bool:
