@@ -288,11 +288,13 @@ def test_stow_limit_enforced_while_streaming(tmp_path):
     assert rsp.status_code == 413  # chunked: no Content-Length to refuse up front
     assert db.counts()["instances"] == 0
     assert _staged_files(db.storage) == []
-    # broken framing after a complete part: 400, and the part is not stored
+    # broken framing after a complete part: 400 saying the complete part was stored
+    # (each part is stored as it completes, one staged file at a time)
     broken = b"".join(_body(big_ct(1)))[: -len(b"--\r\n")]
     rsp = http.post("/dicomweb/studies", content=broken, headers={"content-type": CTYPE})
     assert rsp.status_code == 400
-    assert db.counts()["instances"] == 0
+    assert "after 1 stored instance(s)" in rsp.json()["detail"]
+    assert db.counts()["instances"] == 1
     assert _staged_files(db.storage) == []
     db.close()
 
@@ -411,3 +413,102 @@ def test_sigkill_mid_store_then_integrity_repair(tmp_path):
         assert not staged.exists()
         assert db.instance_path(str(orphan_ds.SOPInstanceUID)) == orphan
         assert db.instance_path(ct.sop_instance_uid) is None
+
+
+def test_stow_budget_is_counted_as_bytes_arrive(tmp_path):
+    """Review defect 8: a declared Content-Length costs a client nothing; only bytes
+    received count, so a huge declaration with a few bytes sent cannot take the
+    budget, and a stalled body is answered 408."""
+    import asyncio
+
+    from srkit.net.dicomweb import stow
+
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    counter = InFlight(8 << 20)
+    app = FastAPI()
+    from srkit.net.dicomweb.routes import make_router as router_of
+
+    app.include_router(router_of(db, prefix="/dicomweb", in_flight=counter))
+    seen: list[int] = []
+
+    async def call() -> int:
+        sent = False
+
+        async def receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                seen.append(counter.used)
+                return {"type": "http.request", "body": b"--b\r\n", "more_body": True}
+            seen.append(counter.used)
+            await asyncio.sleep(3600)  # never more: a stalled body
+            return {"type": "http.disconnect"}
+
+        status: list[int] = []
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/dicomweb/studies",
+            "raw_path": b"/dicomweb/studies",
+            "query_string": b"",
+            "headers": [
+                (b"content-type", b'multipart/related; type="application/dicom"; boundary=b'),
+                (b"content-length", str(100 << 20).encode()),  # beyond the budget
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+            "scheme": "http",
+            "http_version": "1.1",
+            "root_path": "",
+        }
+        await app(scope, receive, send)
+        return status[0]
+
+    original = stow.BODY_IDLE_TIMEOUT
+    stow.BODY_IDLE_TIMEOUT = 0.5
+    try:
+        status = asyncio.run(call())
+    finally:
+        stow.BODY_IDLE_TIMEOUT = original
+    # 100 MiB declared against an 8 MiB budget: not refused for what it only said
+    # (the old reservation answered 503 at once); the stall is a 408
+    assert status == 408
+    assert seen
+    assert max(seen) < 1024
+    assert counter.used == 0
+    assert _staged_files(db.storage) == []
+    db.close()
+
+
+def test_stow_many_tiny_parts_keep_one_staged_file_open(tmp_path):
+    """Review defect 9: parts are stored as they complete, so a body of many tiny parts
+    never holds a file descriptor per part (the process here gets only 200 more)."""
+    import resource
+
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    http = _stow_client(db, InFlight(0), 64 << 20)
+    parts = 1500
+    body = (
+        b"".join(
+            f"--b0undary\r\nContent-Type: application/dicom\r\n\r\nnot dicom {i}\r\n".encode()
+            for i in range(parts)
+        )
+        + b"--b0undary--\r\n"
+    )
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 200, hard))
+    try:
+        rsp = http.post("/dicomweb/studies", content=body, headers={"content-type": CTYPE})
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert rsp.status_code == 409  # every part refused (not DICOM), none lost to EMFILE
+    reasons = [i["00081197"]["Value"][0] for i in rsp.json()["00081198"]["Value"]]
+    assert reasons == [0xC000] * parts
+    assert _staged_files(db.storage) == []
+    db.close()

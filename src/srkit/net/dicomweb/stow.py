@@ -27,13 +27,19 @@ from srkit.net.status import (
     WARNING,
 )
 
-__all__ = ["RETRY_AFTER", "stow_routes"]
+__all__ = ["BODY_IDLE_TIMEOUT", "MAX_PARTS", "RETRY_AFTER", "stow_routes"]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.addHandler(logging.NullHandler())
 
 RETRY_AFTER = 5
 """Seconds a STOW-RS client refused for too many bytes in flight is told to wait."""
+
+BODY_IDLE_TIMEOUT = 30.0
+"""Seconds a STOW-RS body may stall before the request is answered 408."""
+
+MAX_PARTS = 20000
+"""Parts one STOW-RS request may hold (each is stored as it completes)."""
 
 
 def _too_busy() -> HTTPException:
@@ -42,57 +48,87 @@ def _too_busy() -> HTTPException:
     )
 
 
-async def _receive(
-    request: Request, db: Any, boundary: str, max_upload: int, in_flight: InFlight
-) -> tuple[list[tuple[multipart.Headers, StagedFile | None]], int]:
-    """Read the body as it arrives, each ``application/dicom`` part into a staged file
-    (memory bounded by the chunk size); returns the parts and the bytes reserved in
-    ``in_flight`` (the declared Content-Length up front, else as the body grows).
-    413 beyond ``max_upload``, 503 beyond the bytes-in-flight limit, 400 for broken
-    framing; nothing stays staged after an error."""
+async def _chunks(request: Request, idle: float) -> Any:
+    """The body's chunks; 408 when none arrives for ``idle`` seconds (a body that
+    trickles in must not hold its connection and its bytes forever)."""
+    import asyncio
+
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout=idle)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise HTTPException(408, f"no body data for {idle:g} s") from None
+        yield chunk
+
+
+async def _receive_and_store(
+    request: Request,
+    db: Any,
+    boundary: str,
+    study: str | None,
+    max_upload: int,
+    in_flight: InFlight,
+) -> list[tuple[dict[str, str], int]]:
+    """Read the body as it arrives and store each ``application/dicom`` part as soon
+    as it is complete: one staged file is open at a time, whatever the number of
+    parts, and memory is bounded by the chunk size. Bytes are counted in
+    ``in_flight`` as they arrive (never the declared Content-Length, which costs a
+    client nothing to send) and released once their part is stored. 413 beyond
+    ``max_upload`` or :data:`MAX_PARTS`, 503 beyond the bytes-in-flight limit, 408 for
+    a stalled body, 400 for broken framing (parts complete before it stay stored, and
+    the message says how many)."""
     length = request.headers.get("content-length")
-    declared = int(length) if length and length.isdigit() else 0
-    if declared > max_upload:
+    if length and length.isdigit() and int(length) > max_upload:
         raise HTTPException(413, f"body larger than {max_upload} bytes")
-    if declared and not in_flight.reserve(declared):
-        raise _too_busy()
-    reserved, size = declared, 0
-    received: list[tuple[multipart.Headers, StagedFile | None]] = []
+    reserved, size, parts = 0, 0, 0
+    results: list[tuple[dict[str, str], int]] = []
     current: StagedFile | None = None
     try:
         parser = multipart.StreamParser(boundary)
-        async for chunk in request.stream():
+        async for chunk in _chunks(request, BODY_IDLE_TIMEOUT):
             size += len(chunk)
             if size > max_upload:
                 raise HTTPException(413, f"body larger than {max_upload} bytes")
-            if size > reserved:  # no Content-Length, or more than it said
-                if not in_flight.reserve(size - reserved):
-                    raise _too_busy()
-                reserved = size
+            if not in_flight.reserve(len(chunk)):
+                raise _too_busy()
+            reserved += len(chunk)
             for event in parser.feed(chunk):
                 if isinstance(event, multipart.Headers):
+                    parts += 1
+                    if parts > MAX_PARTS:
+                        raise HTTPException(413, f"more than {MAX_PARTS} parts in one request")
                     dicom = event.content_type in ("", "application/dicom")
                     current = db.stage() if dicom else None
-                    received.append((event, current))
+                    if current is None:
+                        results.append(({}, CANNOT_UNDERSTAND))
                 elif isinstance(event, multipart.End):
                     if current is not None:
-                        current.finish()
-                    current = None
+                        staged, current = current, None
+                        staged.finish()
+                        results.append(await run_in_threadpool(_store_part, db, staged, study))
+                        in_flight.release(reserved)
+                        reserved = 0
                 elif current is not None:
                     current.write(event)
         list(parser.close())
     except BaseException as exc:
-        for _headers, staged in received:
-            if staged is not None:
-                staged.discard()
-        in_flight.release(reserved)
+        if current is not None:
+            current.discard()
         if isinstance(exc, multipart.MultipartError):
-            raise HTTPException(400, str(exc)) from None
+            stored = sum(1 for _uids, reason in results if not reason)
+            raise HTTPException(
+                400, f"{exc} (after {stored} stored instance(s))" if stored else str(exc)
+            ) from None
         if isinstance(exc, SrkitError):  # the staged file could not be written
             LOGGER.error("STOW-RS: %s", exc)
             raise HTTPException(503, "cannot stage the upload") from None
         raise
-    return received, reserved
+    finally:
+        in_flight.release(reserved)
+    return results
 
 
 def _store_part(
@@ -183,20 +219,11 @@ def stow_routes(
             raise HTTPException(415, 'STOW-RS needs multipart/related; type="application/dicom"')
         if params.get("type", "application/dicom").lower() != "application/dicom":
             raise HTTPException(415, f"unsupported part type {params.get('type')!r}")
-        parts, reserved = await _receive(
-            request, db, params.get("boundary", ""), max_upload, counter
+        results = await _receive_and_store(
+            request, db, params.get("boundary", ""), study, max_upload, counter
         )
-        try:
-            if not parts:
-                raise HTTPException(400, "no body parts")
-            results = []
-            for _headers, staged in parts:
-                results.append(await run_in_threadpool(_store_part, db, staged, study))
-        finally:
-            for _headers, staged in parts:
-                if staged is not None:
-                    staged.discard()
-            counter.release(reserved)
+        if not results:
+            raise HTTPException(400, "no body parts")
         return _stow_response(results, base_url(request, prefix), study)
 
     router.add_api_route("/studies", stow, methods=["POST"])
