@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,6 +205,25 @@ def test_rss_three_parallel_300mb_stow_rs(tmp_path):
             f"STOW-RS 3 x 300 MB: baseline {baseline / 1024:.0f} MB, peak growth {growth_mb:.0f} MB"
         )
         assert statuses == {ct.sop_instance_uid: 200 for ct in cts}
+        assert growth_mb < RSS_BOUND_MB
+        # and retrieving them back (WADO-RS, three at once) streams the files too
+        # (review defect 10: each was read whole, twice, 1 GB for one 200 MB instance)
+        sizes: dict[str, int] = {}
+
+        def fetch(ct: BigCT) -> None:
+            url = f"http://127.0.0.1:{port}/dicomweb/studies/{ct.study_instance_uid}"
+            with urllib.request.urlopen(url, timeout=120) as rsp:
+                total = 0
+                while piece := rsp.read(1 << 20):
+                    total += len(piece)
+                sizes[ct.sop_instance_uid] = total
+
+        baseline = _status_kb(proc.pid, "VmRSS")
+        with RssSampler(proc.pid) as rss:
+            _parallel([threading.Thread(target=fetch, args=(ct,)) for ct in cts])
+        growth_mb = (rss.peak_kb - baseline) / 1024
+        print(f"WADO-RS 3 x 300 MB: peak growth {growth_mb:.0f} MB")
+        assert all(sizes[ct.sop_instance_uid] > ct.part10_size() for ct in cts)
         assert growth_mb < RSS_BOUND_MB
     finally:
         _stop(proc)

@@ -60,12 +60,17 @@ def _stream_files(paths: Sequence[Path]) -> StreamingResponse:
     boundary = multipart.new_boundary()
 
     def chunks() -> Iterator[bytes]:
+        # each file in 1 MiB pieces: a retrieval holds no instance whole in memory
         for path in paths:
             try:
-                data = path.read_bytes()
+                stream = open(path, "rb")  # noqa: SIM115 (closed below, across yields)
             except OSError:
                 continue
-            yield multipart.encode_part(boundary, "application/dicom", data)
+            with stream:
+                yield f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+                while piece := stream.read(1 << 20):
+                    yield piece
+                yield b"\r\n"
         yield f"--{boundary}--\r\n".encode()
 
     return StreamingResponse(
