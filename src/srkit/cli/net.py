@@ -170,6 +170,14 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     "operations; 0: never.",
 )
 @click.option(
+    "--min-rate",
+    type=click.FloatRange(0, 1e9),
+    default=1024.0,
+    show_default=True,
+    help="Bytes per second a message under way (a C-STORE data set) must average after "
+    "30 s, else the association is aborted; 0: no floor.",
+)
+@click.option(
     "--verbose",
     "-v",
     is_flag=True,
@@ -194,6 +202,7 @@ def listen(
     reserved_slots: int,
     idle_release: float,
     max_lifetime: float,
+    min_rate: float,
     verbose: bool,
     policy: str,
 ) -> None:
@@ -248,6 +257,7 @@ def listen(
         "reserved_slots": reserved_slots,
         "idle_release": idle_release,
         "max_lifetime": max_lifetime,
+        "min_rate": min_rate,
     }
     if workers == 1:
         click.echo(f"srkit: listening on {host}:{bound} as {aet}", err=True)

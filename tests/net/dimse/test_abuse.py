@@ -11,6 +11,7 @@ import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -515,3 +516,44 @@ def test_listen_help_documents_the_limits():
         found = re.search(re.escape(option) + r" [^\[]*\[default: ([^\];]+)[;\]]", text)
         assert found is not None, option
         assert found.group(1) == default, option
+
+
+def test_a_dripping_message_is_aborted_and_frees_its_slot(listener):
+    """Review defect 11: a peer that starts a message and then drips it (here a C-FIND
+    identifier, one byte every 0.2 s) is aborted once below ``min_rate`` past the
+    grace time, and its slot serves the next caller."""
+    _server, port = listener(timeout=30.0, max_associations=1, min_rate=1000, rate_grace=1.0)
+    drip = Client(port, "DRIPPER")
+    try:
+        assert drip.kind == 2
+        fields = {0x0002: STUDY_FIND, 0x0100: 0x0020, 0x0110: 1, 0x0700: 0, 0x0800: 0}
+        drip.sock.sendall(drip.conn.p_data(3, encode_command(fields), True))
+        query = encode(dimse_client.identifier("STUDY", {}), True, True)
+        start = time.monotonic()
+        aborted = None
+        for byte in query[:-1]:  # never the last fragment
+            try:
+                # one P-DATA-TF, one PDV: a data set fragment that is not the last
+                pdv = struct.pack(">BBIIBB", 4, 0, 7, 3, 3, 0) + bytes([byte])
+                drip.sock.sendall(pdv)
+            except OSError:
+                aborted = time.monotonic() - start
+                break
+            if drip.conn.wait_readable(0.2):
+                try:
+                    kind, _body = drip.conn.read_pdu()
+                except Exception:  # the listener closed the connection
+                    kind = 7
+                assert kind == 7  # A-ABORT
+                aborted = time.monotonic() - start
+                break
+        assert aborted is not None
+        assert 0.8 < aborted < 5.0
+    finally:
+        drip.close()
+    other = Client(port, "NEXT")  # the one slot is free again
+    try:
+        assert other.kind == 2
+        assert other.request() == 0
+    finally:
+        other.close()

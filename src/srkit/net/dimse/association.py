@@ -260,6 +260,9 @@ class Association:
         context_id: int | None = None
         stage: DataSetStage | None = None
         items = self._items
+        began: float | None = None  # when the message's first fragment arrived
+        got = 0  # its bytes so far
+        rate = self.server.min_rate
         try:
             while True:
                 while items:
@@ -268,9 +271,11 @@ class Association:
                         if cid not in self.contexts:
                             raise ProtocolError(f"presentation context {cid} was not accepted", 6)
                         context_id = cid
+                        began = time.monotonic()
                     elif cid != context_id:
                         raise ProtocolError("a message switched presentation contexts", 6)
                     size += len(data)
+                    got += len(data)
                     if flags & 1:
                         if command is not None:
                             raise ProtocolError("a command fragment after the command set", 6)
@@ -302,7 +307,17 @@ class Association:
                                 message, stage = stage.message(), None
                                 return message
                             return Message(context_id, command, parts)
+                if began is not None and rate > 0:
+                    # a message under way must keep arriving at ``min_rate`` on average
+                    # once past the grace time: a peer dripping a data set (or a
+                    # PDU) cannot hold its association slot forever
+                    self.conn.deadline = began + self.server.rate_grace + got / rate
+                    self.conn.deadline_reason = (
+                        f"message arriving slower than {rate:g} bytes/s (--min-rate)"
+                    )
                 kind, length = self.conn.read_header()
+                if began is not None and rate > 0:
+                    self.conn.deadline = began + self.server.rate_grace + (got + length) / rate
                 if kind != PduType.P_DATA:
                     self.conn.read_exact(min(length, 1 << 16))
                     if kind == PduType.RELEASE_RQ and context_id is None:
@@ -316,6 +331,8 @@ class Association:
                     raise ProtocolError(f"P-DATA-TF of {length} bytes exceeds {MAX_PDU}")
                 items.extend(read_pdvs(self.conn.read_exact(length)))
         finally:
+            if began is not None:
+                self.conn.deadline = None
             if stage is not None:  # the message never completed
                 stage.discard()
 

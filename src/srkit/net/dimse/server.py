@@ -56,6 +56,12 @@ _RESET = struct.pack("ii", 1, 0)
 """SO_LINGER on, 0 s: a refused connection is reset, leaving no TIME_WAIT behind."""
 
 
+MIN_RATE = 1024.0
+"""Bytes per second a message under way must average once past :data:`RATE_GRACE`."""
+RATE_GRACE = 30.0
+"""Seconds a message may take before :data:`MIN_RATE` applies."""
+
+
 class Server:
     """Accepts associations on a listening socket; each gets a thread.
 
@@ -93,6 +99,10 @@ class Server:
     max_lifetime : float
         Seconds after which the listener releases an association between two
         operations (0: never).
+    min_rate, rate_grace : float
+        A message under way (a C-STORE data set) must average ``min_rate`` bytes per
+        second once it has taken ``rate_grace`` seconds, else the association is
+        aborted (0: no floor), so that a peer dripping bytes cannot hold a slot.
     max_dataset : int
         Largest data set accepted in one message (the association is aborted
         beyond it, as nothing bounds it in the protocol): 1 GiB.
@@ -122,6 +132,8 @@ class Server:
         known: KnownPeers | None = None,
         reserved_slots: int = 0,
         idle_release: float = 60.0,
+        min_rate: float = MIN_RATE,
+        rate_grace: float = RATE_GRACE,
         max_lifetime: float = 0.0,
         staging: Path | None = None,
         in_flight: InFlight | None = None,
@@ -142,6 +154,8 @@ class Server:
         self.known = known if known else None
         self.reserved_slots = min(reserved_slots, max_associations - 1) if self.known else 0
         self.idle_release = idle_release
+        self.min_rate = min_rate
+        self.rate_grace = rate_grace
         self.max_lifetime = max_lifetime
         self.staging = staging
         self.in_flight = in_flight if in_flight is not None else IN_FLIGHT
