@@ -112,8 +112,9 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     type=click.IntRange(0, 1 << 22),
     default=2048,
     show_default=True,
-    help="MiB of C-STORE data sets being received at once per process (staged on disk); "
-    "a data set beyond it is refused with 0xA700; 0: no limit.",
+    help="MiB of C-STORE data sets being received at once by the listener, shared "
+    "equally by its workers (staged on disk); a data set beyond it is refused with "
+    "0xA700; 0: no limit.",
 )
 @click.option(
     "--timeout",
@@ -239,7 +240,8 @@ def listen(
         _log_to_stderr()
     db = _open_db(db_url, policy)  # checks the URL and brings the schema up to date, once
     clean_stale(db.storage)  # staged files of dead processes; transfers in progress stay
-    IN_FLIGHT.limit = max_in_flight << 20  # per process (each worker has its own)
+    # the limit is the listener's: each of its worker processes counts its own share
+    IN_FLIGHT.limit = (max_in_flight << 20) // max(1, workers)
     try:
         sock = bind(host, port, wait=BIND_WAIT)
     except OSError as exc:
