@@ -228,14 +228,14 @@ TEMPLATE_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("10007", "113722", "Dose Area Product Total", "Gy.m2"),
     ("10007", "113725", "Dose (RP) Total", "Gy"),
     ("10007", "113731", "Total Number of Radiographic Frames", "1"),
-    ("10012", "113812", "Total Number of Irradiation Events", "1"),
+    ("10012", "113812", "Total Number of Irradiation Events", "{events}"),
     ("10012", "113813", "CT Dose Length Product Total", "mGy.cm"),
     ("10012", "113814", "CT Effective Dose Total", "mSv"),
     ("10013", "113824", "Exposure Time", "s"),
     ("10013", "113826", "Nominal Single Collimation Width", "mm"),
     ("10013", "113827", "Nominal Total Collimation Width", "mm"),
-    ("10013", "113828", "Pitch Factor", "1"),
-    ("10013", "113823", "Number of X-Ray Sources", "1"),
+    ("10013", "113828", "Pitch Factor", "{ratio}"),
+    ("10013", "113823", "Number of X-Ray Sources", "{X-Ray sources}"),
     ("10013", "113733", "KVP", "kV"),
     ("10013", "113833", "Maximum X-Ray Tube Current", "mA"),
     ("10013", "113734", "X-Ray Tube Current", "mA"),
@@ -271,7 +271,22 @@ TEMPLATE_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("10015", "113913", "DLP Forward Estimate", "mGy.cm"),
     ("10015", "113914", "CTDIvol Forward Estimate", "mGy"),
 )
-"""Every NUM row of the dose templates with its prescribed unit, template by template."""
+"""Every NUM row of the dose templates with its prescribed unit, template by template.
+
+The unit is the UNITS constraint of the row in the PS3.16 table named by the first
+column (Table TID 10002 "Accumulated X-Ray Dose", Table TID 10003B "Irradiation Event
+X-Ray Source Data", Table TID 10012 "CT Accumulated Dose Data", Table TID 10013 "CT
+Irradiation Event Data", ...), written as the UCUM code value. Counts and ratios of the
+CT templates carry the UCUM annotation the standard gives them, not ``1``: Table TID
+10012 Row 2, Total Number of Irradiation Events, ``EV ({events}, UCUM, "events")``;
+Table TID 10013, Pitch Factor ``EV ({ratio}, UCUM, "ratio")`` and Number of X-Ray Sources
+``EV ({X-Ray sources}, UCUM, "X-Ray sources")``. Annotations are dimensionless, so a
+vendor's ``1`` still converts to them with factor 1.
+
+Exposure Time (113824, DCM) has two rows: ms in Table TID 10003B (projection X-ray
+source data, like Pulse Width) and s in Table TID 10013 Row 8 (CT acquisition
+parameters, like Exposure Time per Rotation).
+"""
 
 
 def template_family(template: str | None) -> str | None:
