@@ -194,6 +194,7 @@ TEMPLATE_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("10003B", "113768", "Number of Pulses", "1"),
     ("10003B", "113791", "Pulse Rate", "{pulse}/s"),
     ("10003B", "113734", "X-Ray Tube Current", "mA"),
+    ("10003B", "113767", "Average X-Ray Tube Current", "mA"),
     ("10003B", "113824", "Exposure Time", "ms"),
     ("10003B", "113735", "Exposure Time", "ms"),
     ("10003B", "113793", "Pulse Width", "ms"),
