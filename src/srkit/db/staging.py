@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from srkit.errors import SrkitError
 
@@ -97,7 +97,8 @@ class StagedFile:
         folder = staging_dir(storage)
         self.path = folder / f"{os.getpid()}-{secrets.token_hex(8)}{PART_SUFFIX}"
         self.size = 0
-        self._hash = hashlib.sha256()
+        self._hash: Any = hashlib.sha256()
+        self._known: str | None = None  # the digest given by from_bytes
         self._file: IO[bytes] | None = None
         self._fd = -1
         try:
@@ -111,10 +112,13 @@ class StagedFile:
         self._file = os.fdopen(fd, "wb", buffering=_BUFFER, closefd=False)
 
     @classmethod
-    def from_bytes(cls, storage: Path, data: bytes) -> StagedFile:
-        """A staged file holding ``data`` (written and flushed)."""
+    def from_bytes(cls, storage: Path, data: bytes, *, sha256: str | None = None) -> StagedFile:
+        """A staged file holding ``data`` (written and flushed); ``sha256``, when the
+        caller hashed the bytes already, spares hashing them again."""
         staged = cls(storage)
         try:
+            if sha256 is not None:
+                staged._hash, staged._known = None, sha256
             staged.write(data)
             staged.finish()
         except BaseException:
@@ -132,7 +136,8 @@ class StagedFile:
             self._file.write(chunk)
         except OSError as exc:
             raise SrkitError(f"cannot stage: {exc.strerror}", source=str(self.path)) from None
-        self._hash.update(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
         self.size += len(chunk)
 
     def finish(self) -> None:
@@ -147,7 +152,9 @@ class StagedFile:
     @property
     def sha256(self) -> str:
         """The SHA-256 of the bytes written (hex)."""
-        return self._hash.hexdigest()
+        if self._known is not None:
+            return self._known
+        return str(self._hash.hexdigest())
 
     @property
     def closed(self) -> bool:

@@ -150,7 +150,9 @@ class Store:
         """
         uid = str(rec["instance"]["sop_instance_uid"])
         staged = (
-            data if isinstance(data, StagedFile) else StagedFile.from_bytes(self._storage, data)
+            data
+            if isinstance(data, StagedFile)
+            else StagedFile.from_bytes(self._storage, data, sha256=rec.get("content_hash"))
         )
         made: list[Path] = []
         try:
