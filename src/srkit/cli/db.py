@@ -10,6 +10,7 @@ import click
 
 from srkit.cli.common import POLICY_OPTION, report_error, user_errors
 from srkit.errors import SrkitError
+from srkit.model.levels import normalise_level
 
 __all__ = ["check", "import_cmd", "ls", "query", "rm"]
 
@@ -114,7 +115,10 @@ def _dose_alerts(db: Any, uids: list[str]) -> None:
         click.echo(f"srkit: {format_alert(alert)}", err=True)
 
 
-_LEVELS = {"patients": "PATIENT", "studies": "STUDY", "series": "SERIES", "instances": "IMAGE"}
+_LEVELS = {
+    name: str(normalise_level(name)) for name in ("patients", "studies", "series", "instances")
+}
+"""The words of ``srkit ls`` and the Query/Retrieve Levels they name (the model's)."""
 _CONFLICT_COLUMNS = [
     "detected_at",
     "kind",
@@ -473,7 +477,9 @@ def dose(
     write_rows(rows, fmt, output)
 
 
-_RM_LEVELS = {"patient": "PATIENT", "study": "STUDY", "series": "SERIES", "instance": "IMAGE"}
+_RM_LEVELS = {
+    name: str(normalise_level(name)) for name in ("patient", "study", "series", "instance")
+}
 
 
 @click.command()

@@ -16,6 +16,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from srkit.errors import SrkitError
+from srkit.model.levels import LEVELS, UNIQUE_KEYS
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -30,15 +31,7 @@ __all__ = [
     "value_text",
 ]
 
-LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
-"""Query/Retrieve Levels (PS3.4 Section C.6)."""
-UNIQUE_KEYS = {
-    "PATIENT": "PatientID",
-    "STUDY": "StudyInstanceUID",
-    "SERIES": "SeriesInstanceUID",
-    "IMAGE": "SOPInstanceUID",
-}
-"""The unique (or, for PATIENT, required) key of each level (PS3.4 Section C.3)."""
+# Query/Retrieve Levels and their unique keys (PS3.4 Section C.6): the model's vocabulary
 SKIP_KEYS = frozenset(["QueryRetrieveLevel", "SpecificCharacterSet", "TimezoneOffsetFromUTC"])
 """Identifier attributes that are neither matched nor returned as keys."""
 
