@@ -81,7 +81,7 @@ class _Guard:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The PostgreSQL cases of tests parametrized over the database backends
-    (``tests.test_db_fixtures.BACKENDS``) need PostgreSQL: they carry the marker."""
+    (``tests.db.fixtures.BACKENDS``) need PostgreSQL: they carry the marker."""
     here = Path(__file__).parent
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})

@@ -2,7 +2,7 @@
 DCMTK ``storescu`` and STOW-RS in, C-FIND by DCMTK ``findscu`` and QIDO-RS out, with
 Orthanc answering the same probes as the reference.
 
-The corpora are those of :mod:`tests.test_db_identity`, made from the shared files.
+The corpora are those of :mod:`tests.db.test_identity`, made from the shared files.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import pytest
 
 from srkit.net.dicomweb import multipart
 from tests.conftest import require_tool, skip_or_fail
-from tests.net.dimse.archive import Archive, dcmtk
-from tests.peers import ORTHANC, Orthanc, dicomweb_plugin
-from tests.test_db_identity import (
+from tests.db.test_identity import (
     _changed,
     _header,
     check_clash_set,
@@ -26,6 +24,8 @@ from tests.test_db_identity import (
     clash_set,
     empty_id_corpus,
 )
+from tests.net.dimse.archive import Archive, dcmtk
+from tests.peers import ORTHANC, Orthanc, dicomweb_plugin
 
 pytestmark = pytest.mark.peers
 

@@ -11,8 +11,8 @@ from srkit.db import Database
 from srkit.net.dimse import client, services
 from srkit.net.dimse.peers import Peer
 from tests.conftest import data_files, require_tool
+from tests.db.fixtures import db_url
 from tests.peers import free_port, peer_env
-from tests.test_db_fixtures import db_url
 
 pytestmark = pytest.mark.peers
 

@@ -13,7 +13,7 @@ from srkit.net.dicomweb.params import MAX_SQL_INTEGER, QueryParameterError, pars
 from srkit.net.dicomweb.wado import frame_numbers
 from srkit.web.app import create_app
 from tests.conftest import data_files
-from tests.test_db_fixtures import fresh_db, fresh_url  # noqa: F401
+from tests.db.fixtures import fresh_db, fresh_url  # noqa: F401
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's import-time note about httpx2

@@ -22,8 +22,8 @@ from srkit.errors import SrkitError
 from srkit.net.dimse.identifiers import find_filters
 from srkit.web.app import create_app
 from tests.conftest import data_files, require_tool, skip_or_fail
+from tests.db.fixtures import db_url
 from tests.peers import free_port, peer_env, wait_for_port
-from tests.test_db_fixtures import db_url
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette prefers httpx2 (not installed here)

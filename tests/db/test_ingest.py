@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_db_fixtures)
+# ruff: noqa: F811  (pytest fixtures imported from tests.db.fixtures)
 """Import of bad folders, copies into storage, removal, C-STORE-style storing, DICOMDIR."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydicom.uid import generate_uid
 from srkit.db import DuplicateInstanceError
 from srkit.errors import SrkitError
 from tests.conftest import data_path
-from tests.test_db_fixtures import fresh_db, fresh_url  # noqa: F401
+from tests.db.fixtures import fresh_db, fresh_url  # noqa: F401
 
 CT = "ct/pydicom_CT_small.dcm"
 CT_UID = "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"

@@ -11,7 +11,7 @@ import pytest
 
 from srkit.load import examine, load
 from tests.conftest import data_files
-from tests.load_fixtures import axial_positions, make_series, uid
+from tests.load.fixtures import axial_positions, make_series, uid
 
 hd = pytest.importorskip("highdicom")
 

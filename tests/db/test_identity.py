@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_db_fixtures)
+# ruff: noqa: F811  (pytest fixtures imported from tests.db.fixtures)
 """Patient identity and hierarchy conflicts (issue 11): every write path files an
 instance under its own patient, study and series, and records what clashes.
 
@@ -19,7 +19,7 @@ from pydicom.uid import generate_uid
 
 from srkit.db import Database, DuplicateInstanceError
 from tests.conftest import data_path
-from tests.test_db_fixtures import fresh_db, fresh_url  # noqa: F401
+from tests.db.fixtures import fresh_db, fresh_url  # noqa: F401
 
 CT = "ct/pydicom_CT_small.dcm"
 SRS = [

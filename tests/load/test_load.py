@@ -23,7 +23,7 @@ from srkit.load import (
 )
 from srkit.load.geometry import GEOMETRY_CODES
 from tests.conftest import data_files, data_path
-from tests.load_fixtures import AXIAL, CORONAL, axial_positions, ct_slices, make_series
+from tests.load.fixtures import AXIAL, CORONAL, axial_positions, ct_slices, make_series
 
 
 def _whole(loadables: list[Loadable]) -> Loadable:
@@ -67,7 +67,7 @@ def test_entry_point_plugin_is_found(monkeypatch):
             return "loaded-by-extra"
 
     class FakeEntryPoint:
-        name, value = "extra", "tests.test_load:Extra"
+        name, value = "extra", "tests.load.test_load:Extra"
 
         def load(self):
             return Extra

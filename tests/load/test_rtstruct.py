@@ -11,7 +11,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from srkit.load import examine, load
 from srkit.load.rtstruct import RT_STRUCTURE_SET
-from tests.load_fixtures import axial_positions, make_series, uid
+from tests.load.fixtures import axial_positions, make_series, uid
 
 
 def _square(x0, x1, y0, y1, z):

@@ -66,7 +66,7 @@ def test_bad_drl_files(tmp_path: Path, name: str, text: str, reason: str) -> Non
 
 
 def test_bad_files_on_the_command_line(tmp_path: Path) -> None:
-    from tests.test_dose_alert_hooks import DAY, _fluoro
+    from tests.dose.test_alert_hooks import DAY, _fluoro
 
     db = tmp_path / "db.sqlite"
     _fluoro(tmp_path, "a", "P1", DAY, 0.01, 0.1)

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_db_fixtures)
+# ruff: noqa: F811  (pytest fixtures imported from tests.db.fixtures)
 """The database on the real shared data: counts, SR rows, DICOM matching, idempotence.
 
 Expected values were checked against DCMTK's ``dsrdump -Ee`` output of the files
@@ -18,7 +18,7 @@ import pytest
 
 from srkit.errors import SrkitError
 from tests.conftest import DATA, data_path, require_tool
-from tests.test_db_fixtures import fresh_db, fresh_url, loaded_db  # noqa: F401
+from tests.db.fixtures import fresh_db, fresh_url, loaded_db  # noqa: F401
 
 
 def _dicom_files() -> list[Path]:

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_db_fixtures)
+# ruff: noqa: F811  (pytest fixtures imported from tests.db.fixtures)
 """``srkit import``, ``ls``, ``query``, ``rm`` on the real shared data."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from tests.conftest import data_path
-from tests.test_db_fixtures import fresh_url  # noqa: F401
+from tests.db.fixtures import fresh_url  # noqa: F401
 
 
 def run(*args: str) -> object:

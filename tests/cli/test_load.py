@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from tests.conftest import data_files, data_path
-from tests.load_fixtures import AXIAL, CORONAL, axial_positions, make_series
+from tests.load.fixtures import AXIAL, CORONAL, axial_positions, make_series
 
 nib = pytest.importorskip("nibabel")
 

@@ -13,7 +13,7 @@ from pydicom.sr.coding import Code
 
 from srkit.load import examine, load
 from tests.conftest import data_files
-from tests.load_fixtures import uid
+from tests.load.fixtures import uid
 
 hd = pytest.importorskip("highdicom")
 

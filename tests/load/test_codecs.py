@@ -13,7 +13,7 @@ import pytest
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from srkit.load import examine, load
-from tests.load_fixtures import axial_positions, ct_slices, make_series
+from tests.load.fixtures import axial_positions, ct_slices, make_series
 
 BLOCK = textwrap.dedent(
     """

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from srkit.cli.main import cli
 from srkit.render.escape import escape_control, text_lines
 from tests.conftest import data_path
-from tests.test_db_fixtures import fresh_url  # noqa: F401
+from tests.db.fixtures import fresh_url  # noqa: F401
 
 HOSTILE = "A mass\x1b]0;pwned\x07\x1b[2J of\rsecond line\r\nthird"
 """OSC (set the window title, ended by BEL), CSI 2J (clear the screen), a bare CR."""

@@ -16,7 +16,7 @@ from srkit.cli.main import cli
 from srkit.load import LoadError, examine, load
 from srkit.load.registration import SPATIAL_REGISTRATION
 from tests.conftest import data_files
-from tests.load_fixtures import uid
+from tests.load.fixtures import uid
 
 MATRIX = np.array([[0, -1, 0, 10.5], [1, 0, 0, -3], [0, 0, 1, 2.25], [0, 0, 0, 1]], dtype=float)
 

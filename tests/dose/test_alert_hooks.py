@@ -18,7 +18,7 @@ from srkit.cli.main import cli
 from srkit.db import Database
 from srkit.dose.alerts import AlertConfig, evaluate_new
 from tests.conftest import require_tool
-from tests.dose_corpus import _xr_dataset, _xr_template
+from tests.dose.corpus import _xr_dataset, _xr_template
 from tests.peers import peer_env
 
 DAY = dt.datetime(2025, 3, 1, 9, 0)
@@ -132,7 +132,7 @@ def test_hook_after_a_large_import(tmp_path: Path) -> None:
 def test_alerts_and_drls_on_each_backend(backend: str, tmp_path: Path) -> None:
     from srkit.dose.drl import local_drls
     from srkit.dose.exams import load_exams
-    from tests.test_db_fixtures import db_url
+    from tests.db.fixtures import db_url
 
     files = [
         _fluoro(tmp_path, f"f{n}", "P7", DAY + dt.timedelta(days=10 * n), dap, 0.3)

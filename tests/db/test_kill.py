@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_db_fixtures)
+# ruff: noqa: F811  (pytest fixtures imported from tests.db.fixtures)
 """Crash safety and concurrency: SIGKILL in the middle of ``srkit import``, readers
 querying while an import writes (SQLite WAL)."""
 
@@ -16,7 +16,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from tests.conftest import data_path
-from tests.test_db_fixtures import fresh_url  # noqa: F401
+from tests.db.fixtures import fresh_url  # noqa: F401
 
 N_FILES = 1500
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from srkit.db import Database
-from tests.dose_corpus import MAPPING_CSV, NATIONAL_CSV, Corpus, make_corpus
+from tests.dose.corpus import MAPPING_CSV, NATIONAL_CSV, Corpus, make_corpus
 
 duckdb = pytest.importorskip("duckdb")
 

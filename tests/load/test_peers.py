@@ -17,7 +17,7 @@ import pytest
 
 from srkit.load import examine, load
 from tests.conftest import data_files, require_tool
-from tests.load_fixtures import axial_positions, make_series
+from tests.load.fixtures import axial_positions, make_series
 
 nib = pytest.importorskip("nibabel")
 
