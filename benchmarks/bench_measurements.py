@@ -39,7 +39,7 @@ def make_copies(folder: Path, count: int) -> list[Path]:
 
 
 def run_srkit(paths: list[Path]) -> tuple[float, int]:
-    from srkit.cli.measurements import extract_rows
+    from srkit.extract import extract_rows
 
     start = time.perf_counter()
     rows = sum(1 for _ in extract_rows(paths))  # what ``srkit measurements`` runs

@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
 
 from srkit.errors import SrkitError
+from srkit.extract.inputs import iter_files
 
 __all__ = [
     "POLICY_OPTION",
@@ -73,22 +73,6 @@ def user_errors(func: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
-
-
-def iter_files(
-    paths: Iterable[str | os.PathLike[str]], *, recursive: bool = True
-) -> Iterator[Path]:
-    """Files named and files under named folders (sorted, recursively); missing paths too,
-    so that the caller reports them."""
-    for p in paths:
-        path = Path(p)
-        if path.is_dir() and recursive:
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    yield Path(root) / name
-        else:
-            yield path
 
 
 def stderr_console() -> Any:
