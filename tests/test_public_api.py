@@ -29,3 +29,24 @@ def test_error_tree_has_one_root():
             assert issubclass(obj, srkit.SrkitError), name
         if isinstance(obj, type) and issubclass(obj, Warning):
             assert issubclass(obj, srkit.SrkitWarning), name
+
+
+def test_main_verbs_are_reexported_lazily():
+    """``import srkit`` loads neither SQLAlchemy nor Jinja2; the verbs load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, srkit; before = {'sqlalchemy', 'jinja2'} & set(sys.modules); "
+        "srkit.Database, srkit.render_html, srkit.measurement_rows, srkit.dose_report; "
+        "after = {'sqlalchemy', 'jinja2'} & set(sys.modules); print(sorted(before), sorted(after))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # nothing heavy before; the database verb brings SQLAlchemy (render_html loads Jinja2
+    # only when it renders)
+    assert out.stdout.split() == ["[]", "['sqlalchemy']"]
+    from srkit.db import Database
+    from srkit.templates.tid1500 import measurement_rows
+
+    assert srkit.Database is Database
+    assert srkit.measurement_rows is measurement_rows

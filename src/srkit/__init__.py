@@ -80,5 +80,31 @@ __all__ = [
     "SrkitWarning",
     "NonConformanceWarning",
     "VendorQuirkWarning",
+    "render_html",
+    "measurement_rows",
+    "dose_report",
+    "extract_rows",
+    "Database",
     "__version__",
 ]
+
+_LAZY = {
+    "render_html": ("srkit.render.html", "render_html"),
+    "measurement_rows": ("srkit.templates.tid1500", "measurement_rows"),
+    "dose_report": ("srkit.templates.dose", "dose_report"),
+    "extract_rows": ("srkit.extract", "extract_rows"),
+    "Database": ("srkit.db", "Database"),
+}
+"""The main verbs, imported when first used (Jinja2, SQLAlchemy and the template readers
+are not loaded by ``import srkit``)."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'srkit' has no attribute {name!r}")
