@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -23,6 +23,17 @@ def skip_or_fail(message: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{message} (under CI)")
     pytest.skip(message)
+
+
+def require_module(name: str, why: str = "") -> Any:
+    """Import an optional test dependency; a skip locally, a failure under ``CI=true``
+    (``.ci/run`` installs ``.[test]``, which holds every one)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        skip_or_fail(f"{name} is not installed{f' ({why})' if why else ''}")
 
 
 def data_path(name: str) -> Path:

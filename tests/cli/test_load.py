@@ -8,14 +8,13 @@ import sys
 
 import numpy as np
 import pydicom
-import pytest
 from click.testing import CliRunner
 
 from srkit.cli.main import cli
-from tests.conftest import data_files, data_path
+from tests.conftest import data_files, data_path, require_module
 from tests.load.fixtures import AXIAL, CORONAL, axial_positions, make_series
 
-nib = pytest.importorskip("nibabel")
+nib = require_module("nibabel")
 
 
 def run(*args):

@@ -17,9 +17,10 @@ from click.testing import CliRunner
 
 from srkit.cli.main import cli
 from srkit.db import Database
+from tests.conftest import require_module
 from tests.dose.corpus import MAPPING_CSV, NATIONAL_CSV, Corpus, make_corpus
 
-duckdb = pytest.importorskip("duckdb")
+duckdb = require_module("duckdb")
 
 pytestmark = pytest.mark.slow
 
@@ -320,7 +321,7 @@ def test_query_dose_against_drl(archive: tuple[Corpus, Path, Path]) -> None:
 
 
 def test_export_xlsx_one_sheet_per_modality(archive: tuple[Corpus, Path, Path]) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    openpyxl = require_module("openpyxl")
     corpus, db, folder = archive
     out = folder / "audit.xlsx"
     _run(

@@ -23,7 +23,7 @@ from srkit.db import Database
 from srkit.dose.ssde import conversion_factor, exam_ssde
 from srkit.templates.dose import dose_report
 from srkit.templates.tid10011_builder import build_ct_dose_report
-from tests.conftest import data_files, data_path
+from tests.conftest import data_files, data_path, skip_or_fail
 
 SIEMENS_CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
 TOSHIBA_CT = "rdsr/openrem_CT-RDSR-Toshiba_DoseCheck.dcm"
@@ -99,7 +99,7 @@ def _wed_by_hand(paths: list[Path]) -> float:
 def test_ssde_from_the_studys_images(tmp_path: Path) -> None:
     images = data_files("ct/dcmqi_ct-3slice/*.dcm")
     if not images:
-        pytest.skip("no CT images in the shared data")
+        skip_or_fail("no CT images in the shared data")
     study = str(pydicom.dcmread(images[0]).StudyInstanceUID)
     record = dose_report(read(data_path(TOSHIBA_CT)))
     assert record is not None

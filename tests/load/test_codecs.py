@@ -13,6 +13,7 @@ import pytest
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from srkit.load import examine, load
+from tests.conftest import require_module
 from tests.load.fixtures import axial_positions, ct_slices, make_series
 
 BLOCK = textwrap.dedent(
@@ -43,7 +44,7 @@ def _compressed(tmp_path, syntax):
 @pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless])
 def test_compressed_series_loads_the_same_values(tmp_path, syntax):
     if syntax == JPEG2000Lossless:
-        pytest.importorskip("openjpeg", reason="srkit[codecs] not installed")
+        require_module("openjpeg", "srkit[codecs] not installed")
     files = _compressed(tmp_path, syntax)
     assert pydicom.dcmread(files[0]).file_meta.TransferSyntaxUID == syntax
     vol = load(examine(files)[0])
@@ -53,7 +54,7 @@ def test_compressed_series_loads_the_same_values(tmp_path, syntax):
 
 
 def test_compressed_without_codec_names_the_extra_and_file(tmp_path):
-    pytest.importorskip("openjpeg", reason="needs the encoder to make the file")
+    require_module("openjpeg", "needs the encoder to make the file")
     files = _compressed(tmp_path, JPEG2000Lossless)
     code = BLOCK + textwrap.dedent(
         f"""

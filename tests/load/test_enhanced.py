@@ -7,13 +7,12 @@ import warnings
 
 import numpy as np
 import pydicom
-import pytest
 
 from srkit.load import examine, load
-from tests.conftest import data_files
+from tests.conftest import data_files, require_module
 from tests.load.fixtures import axial_positions, make_series, uid
 
-hd = pytest.importorskip("highdicom")
+hd = require_module("highdicom")
 
 
 def _enhanced(tmp_path, files, name):

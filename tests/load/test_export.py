@@ -15,10 +15,10 @@ from srkit.cli.main import cli
 from srkit.errors import SrkitError
 from srkit.load import examine, load
 from srkit.load.export import volume_from_nifti, write_image_series
-from tests.conftest import data_files, data_path, require_tool
+from tests.conftest import data_files, data_path, require_module, require_tool
 
-nib = pytest.importorskip("nibabel")
-hd = pytest.importorskip("highdicom")
+nib = require_module("nibabel")
+hd = require_module("highdicom")
 
 
 def run(*args):

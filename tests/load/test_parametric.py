@@ -12,10 +12,10 @@ import pytest
 from pydicom.sr.coding import Code
 
 from srkit.load import examine, load
-from tests.conftest import data_files
+from tests.conftest import data_files, require_module
 from tests.load.fixtures import uid
 
-hd = pytest.importorskip("highdicom")
+hd = require_module("highdicom")
 
 
 def _parametric_map(tmp_path, slope=1.0, intercept=0.0):

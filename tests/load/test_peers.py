@@ -16,10 +16,10 @@ import pydicom
 import pytest
 
 from srkit.load import examine, load
-from tests.conftest import data_files, require_tool
+from tests.conftest import data_files, require_module, require_tool, skip_or_fail
 from tests.load.fixtures import axial_positions, make_series
 
-nib = pytest.importorskip("nibabel")
+nib = require_module("nibabel")
 
 DCM2NIIX_WARNINGS = {
     # dcm2niix's message -> the srkit codes that find the same problem
@@ -134,7 +134,7 @@ def test_dcm2niix_and_highdicom_agree_on_real_series(tmp_path, folder):
 
     files = data_files(f"{folder}/*.dcm")
     if not files:
-        pytest.skip(f"no data in {folder}")
+        skip_or_fail(f"no data in {folder}")
     (item,) = [x for x in examine(files) if x.selected]
     assert item.warnings == ()
     vol = load(item)

@@ -10,9 +10,9 @@ import pytest
 
 from srkit.load import LoadError, examine, load
 from srkit.load.seg import segment_metadata
-from tests.conftest import data_files, data_path
+from tests.conftest import data_files, data_path, require_module
 
-hd = pytest.importorskip("highdicom")
+hd = require_module("highdicom")
 
 
 def _with_reference(seg: str, series: str):
@@ -132,7 +132,7 @@ def test_segment_metadata_dcmqi_style():
 
 
 def test_labelmap_nifti_with_segment_sidecar(tmp_path):
-    nib = pytest.importorskip("nibabel")
+    nib = require_module("nibabel")
     _, item = _with_reference("seg/dcmqi_liver_seg.dcm", "ct/dcmqi_ct-3slice")
     vol = load(item)
     vol.to_nifti(tmp_path / "liver.nii.gz")

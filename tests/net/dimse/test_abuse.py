@@ -413,7 +413,6 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
 def test_sigkill_of_supervisor_ends_workers_and_restart_works(tmp_path):
     first = Listener(tmp_path, "--workers", "2")
     workers = first.ready(2)
@@ -434,7 +433,6 @@ def test_sigkill_of_supervisor_ends_workers_and_restart_works(tmp_path):
     assert "cannot listen" not in second.stderr()
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
 def test_sigkill_right_before_restart(tmp_path):
     """A restart issued the moment the supervisor is killed waits for its workers to
     free the port, then listens."""
