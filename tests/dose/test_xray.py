@@ -3,12 +3,8 @@ AXIOM-Artis, values as ``dsrdump -Ee +Pc`` prints them, in the prescribed units.
 
 from __future__ import annotations
 
-from functools import cache
-
-from srkit.codec import read
-from srkit.templates.dose import dose_report, dose_summary
-from srkit.templates.dose_common import DoseReport
-from tests.conftest import data_path
+from srkit.templates.dose import dose_summary
+from tests.dose.reports import fixups_of, report_of
 
 U104 = "rdsr/pyskindose_philips_allura_clarity_u104.dcm"
 U601 = "rdsr/pyskindose_philips_allura_clarity_u601.dcm"
@@ -16,15 +12,8 @@ ARTIS = "rdsr/pyskindose_siemens_axiom_artis.dcm"
 PROCEDURE = "rdsr/pyskindose_siemens_axiom_example_procedure.dcm"
 
 
-@cache
-def _report(name: str) -> DoseReport:
-    report = dose_report(read(data_path(name)))
-    assert report is not None
-    return report
-
-
-def _fixups(report: DoseReport) -> set[str]:
-    return {d.fixup for d in report.diagnostics if d.fixup}
+_report = report_of
+_fixups = fixups_of
 
 
 def test_philips_two_planes() -> None:

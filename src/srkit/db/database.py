@@ -216,6 +216,12 @@ class Database:
         DuplicateInstanceError
             The SOP Instance UID is stored already with different content.
         """
+        rec, data = self._dataset_record(ds, encoded)
+        return self.store_record(rec, data, calling_ae=calling_ae)
+
+    def _dataset_record(self, ds: Dataset, encoded: bytes | None) -> tuple[dict[str, Any], bytes]:
+        """The index record of a dataset and its Part 10 bytes (``encoded`` when given,
+        else the dataset encoded); unsafe UIDs are refused before anything is written."""
         from srkit.db.ingest import record_from_dataset
 
         uids = [
@@ -225,12 +231,11 @@ class Database:
         storage_path(self.storage, *uids)  # unsafe UIDs first
         data = _encode(ds) if encoded is None else encoded
         try:
-            rec = record_from_dataset(ds)
+            return record_from_dataset(ds), data
         except SrkitError as exc:
             raise SrkitError(exc.message, source=uids[2] or None) from None
         except Exception as exc:
             raise SrkitError(f"cannot index dataset ({type(exc).__name__}: {exc})") from None
-        return self.store_record(rec, data, calling_ae=calling_ae)
 
     def store_bytes(self, data: bytes, *, calling_ae: str | None = None) -> str:
         """Store Part 10 file bytes (C-STORE, STOW-RS) as they are, and index them.
@@ -341,7 +346,7 @@ class Database:
         SrkitError
             Not DICOM, truncated, invalid or unsafe UIDs, a disk or database failure.
         """
-        from srkit.db.ingest import parse_received, record_from_dataset
+        from srkit.db.ingest import parse_received
 
         if isinstance(data, StagedFile):
             from srkit.db.ingest import parse_staged
@@ -357,17 +362,7 @@ class Database:
                 record, data, calling_ae=calling_ae, policy=policy, source=source
             )
         if isinstance(data, Dataset):
-            ds = data
-            uids = [
-                str(getattr(ds, kw, "") or "")
-                for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
-            ]
-            storage_path(self.storage, *uids)  # unsafe UIDs first
-            encoded = _encode(ds)
-            try:
-                rec = record_from_dataset(ds)
-            except SrkitError as exc:
-                raise SrkitError(exc.message, source=uids[2] or None) from None
+            rec, encoded = self._dataset_record(data, None)
             return self.store_outcome(
                 rec, encoded, calling_ae=calling_ae, policy=policy, source=source
             )

@@ -68,14 +68,6 @@ _LOOKUP = {
 }
 
 
-def insert_sqlite(
-    cur: Any, rec: dict[str, Any], calling_ae: str | None, source: str = "store"
-) -> tuple[int, list[Conflict]]:
-    """:func:`srkit.db.writer.file_instance` on an SQLite DBAPI cursor."""
-    sql = CursorSql(cur)
-    return file_instance(sql, Placer(sql), rec, calling_ae=calling_ae, source=source)
-
-
 class Store:
     """The write side of :meth:`Database.store_record` (one per database object).
 
@@ -422,6 +414,3 @@ def _is_integrity(exc: BaseException) -> bool:
     from sqlalchemy.exc import IntegrityError
 
     return isinstance(exc, IntegrityError) or type(exc).__name__ == "IntegrityError"
-
-
-__all__ += ["insert_sqlite"]

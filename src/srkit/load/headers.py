@@ -58,6 +58,17 @@ class HeaderCache:
         """The headers of the files that could be read, in order."""
         return [self.headers[f] for f in files if f in self.headers]
 
+    def image_series(self) -> dict[str, list[Header]]:
+        """The single-frame images among the headers, by Series Instance UID (the grids a
+        SEG or an RT Structure Set may refer to)."""
+        from srkit.load.sopclasses import SINGLE_FRAME_IMAGES
+
+        images: dict[str, list[Header]] = {}
+        for h in self.headers.values():
+            if h.sop_class_uid in SINGLE_FRAME_IMAGES:
+                images.setdefault(h.series_uid, []).append(h)
+        return images
+
 
 def read_headers(file_lists: Sequence[Sequence[str | Path]]) -> HeaderCache:
     """Read the header of every file of every list once.

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from srkit.load.headers import Header, HeaderCache
+from srkit.load.headers import HeaderCache
 from srkit.load.loadable import Loadable, LoadWarning
-from srkit.load.sopclasses import SINGLE_FRAME_IMAGES
 
 __all__ = ["RTStructurePlugin", "StructureSet", "RT_STRUCTURE_SET", "rasterize"]
 
@@ -144,10 +143,7 @@ class RTStructurePlugin:
     name = "rtstruct"
 
     def examine(self, file_lists: Sequence[Sequence[str]], headers: HeaderCache) -> list[Loadable]:
-        images: dict[str, list[Header]] = {}
-        for h in headers.headers.values():
-            if h.sop_class_uid in SINGLE_FRAME_IMAGES:
-                images.setdefault(h.series_uid, []).append(h)
+        images = headers.image_series()
         out = []
         for files in file_lists:
             for h in headers.of(str(f) for f in files):

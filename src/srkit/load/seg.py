@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from srkit.load.headers import Header, HeaderCache
+from srkit.load.headers import HeaderCache
 from srkit.load.loadable import Loadable, LoadWarning
-from srkit.load.sopclasses import LABEL_MAP_SEGMENTATION, SEGMENTATION, SINGLE_FRAME_IMAGES
+from srkit.load.sopclasses import LABEL_MAP_SEGMENTATION, SEGMENTATION
 
 __all__ = ["SegmentationPlugin", "segment_metadata", "SEG_CONFIDENCE"]
 
@@ -125,10 +125,7 @@ class SegmentationPlugin:
 
     def examine(self, file_lists: Sequence[Sequence[str]], headers: HeaderCache) -> list[Loadable]:
         """One loadable per SEG file, with the referenced series' files when present."""
-        images: dict[str, list[Header]] = {}
-        for h in headers.headers.values():
-            if h.sop_class_uid in SINGLE_FRAME_IMAGES:
-                images.setdefault(h.series_uid, []).append(h)
+        images = headers.image_series()
         out = []
         for files in file_lists:
             for h in headers.of(str(f) for f in files):
