@@ -38,6 +38,8 @@ __all__ = [
     "segment_masks",
     "image_regions",
     "number_of_frames",
+    "slice_order",
+    "seg_source_instances",
 ]
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG"}
@@ -694,4 +696,52 @@ def overlay_scoords(
             draw.line(xy, fill=color, width=width)
         else:
             draw.point(xy, fill=color)
+    return out
+
+
+# -- choosing what to show ----------------------------------------------------------
+
+
+def slice_order(files: Sequence[str | Path]) -> list[str]:
+    """The files of a series in volume order (ascending along the slice normal, as
+    :class:`~srkit.load.volume.Volume` stacks them; duplicates kept after their twin),
+    by Instance Number when the geometry does not make one volume."""
+    import numpy as np
+    from pydicom import dcmread
+
+    from srkit.load.geometry import check_geometry, slice_info
+
+    infos = []
+    for f in files:
+        try:
+            infos.append(slice_info(str(f), dcmread(str(f), stop_before_pixels=True)))
+        except (OSError, ValueError, EOFError, AttributeError):
+            continue
+    if not infos:
+        return []
+    geo = check_geometry(infos)
+    if geo.ok and geo.normal is not None and all(i.position is not None for i in infos):
+        normal = np.asarray(geo.normal, dtype=float)
+        key = {i.path: float(np.dot(np.asarray(i.position), normal)) for i in infos}
+        return sorted(key, key=lambda p: (key[p], p))
+    return [
+        i.path
+        for i in sorted(
+            infos, key=lambda i: (i.instance_number is None, i.instance_number or 0, i.path)
+        )
+    ]
+
+
+def seg_source_instances(seg: Any) -> list[str]:
+    """SOP Instance UIDs of the images the frames of a SEG are derived from, one per
+    frame in frame order (``""`` for a frame that names none), from the Derivation
+    Image Functional Group (PS3.3 C.7.6.16.2.6)."""
+    seg_ds = _dataset(seg, pixels=False)
+    out = []
+    for item in seg_ds.get("PerFrameFunctionalGroupsSequence") or []:
+        uid = ""
+        for derivation in item.get("DerivationImageSequence", []) or []:
+            for source in derivation.get("SourceImageSequence", []) or []:
+                uid = uid or str(source.get("ReferencedSOPInstanceUID", ""))
+        out.append(uid)
     return out

@@ -417,6 +417,9 @@ def create_app(
     from srkit.web.dose_pages import dose_routes
 
     dose_routes(app, db, [Depends(bearer_auth(token))])
+    from srkit.web.image_pages import image_routes
+
+    image_routes(app, db, [Depends(bearer_auth(token))])
     app.state.db = db
     app.state.public_url = public_url
     return app
