@@ -100,6 +100,8 @@ def _decode(ds: Any, frame: int) -> Any:
         raise LoadError(f"frame {frame} out of range (1..{frames})", source=_name(ds))
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if ts is not None and ts.is_compressed:
+        _require_decoder(ts, ds)
     try:
         ds.pixel_array_options(index=frame - 1 if frames > 1 else None)
         arr = ds.pixel_array
@@ -122,6 +124,27 @@ def _decode(ds: Any, frame: int) -> Any:
         except (AttributeError, TypeError):
             pass
     return arr
+
+
+def _require_decoder(ts: Any, ds: Any) -> None:
+    """Raise a clear error when pydicom cannot decode ``ts`` here."""
+    from pydicom.pixels import get_decoder
+
+    from srkit.errors import UnsupportedError
+
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError:
+        raise UnsupportedError(
+            f"pixel data in {ts.name} ({ts}): pydicom has no decoder for this transfer syntax",
+            source=_name(ds),
+        ) from None
+    if not decoder.is_available:
+        missing = "; ".join(decoder.missing_dependencies)
+        raise MissingDependencyError(
+            f"{_name(ds)}: pixel data in {ts.name} ({ts}) need a decoder that is not "
+            f"installed; pip install '{CODECS_EXTRA}' (pydicom's plugins: {missing})"
+        )
 
 
 def _frame_item(ds: Any, frame: int, sequence: str) -> Any:
