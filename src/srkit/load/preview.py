@@ -128,7 +128,7 @@ def _decode(ds: Any, frame: int) -> Any:
 
 def _require_decoder(ts: Any, ds: Any) -> None:
     """Raise a clear error when pydicom cannot decode ``ts`` here."""
-    from pydicom.pixels import get_decoder
+    from pydicom.pixels.decoders.base import get_decoder
 
     from srkit.errors import UnsupportedError
 
