@@ -231,3 +231,56 @@ def test_bearer_token_guards_the_images(tmp_path):
     got = _png(http.get(url, headers={"Authorization": "Bearer s3cret"}))
     assert got.shape == (128, 128)
     db.close()
+
+
+def _serve(db: Database):
+    import threading
+
+    import uvicorn
+
+    from tests.peers import free_port, wait_for_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.peers
+def test_loadables_page_in_chromium(archive, tmp_path):
+    from tests.conftest import require_tool, skip_or_fail
+
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install playwright)")
+    _, db, _ = archive
+    seg = pydicom.dcmread(data_path(LIVER))
+    server, thread, base = _serve(db)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--no-first-run"],
+            )  # fmt: skip
+            page = browser.new_page()
+            page.goto(f"{base}/series/{seg.SeriesInstanceUID}/loadables")
+            page.wait_for_load_state("networkidle")
+            sizes = page.eval_on_selector_all(
+                "img.preview", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])"
+            )
+            assert sizes == [[True, 160, 160]]
+            assert page.locator("tr.loadable td.selected").first.inner_text() == "yes"
+            shot = tmp_path / "loadables.png"
+            page.screenshot(path=str(shot), full_page=True)
+            browser.close()
+        assert Image.open(shot).size[0] > 0
+    finally:
+        server.should_exit = True
+        thread.join(10)
