@@ -322,3 +322,25 @@ def test_slice_order_is_volume_order():
     ]
     assert along == sorted(along)
     assert len(ordered) == 16
+
+
+def test_seg_frames_by_plane_position_without_source_references():
+    """The syngo.via SEG names no source image per frame: frames are matched to the CT
+    slices of its frame of reference by position."""
+    seg = pydicom.dcmread(data_path("seg/qr_syngo_seg.dcm"))
+    per_frame = seg.PerFrameFunctionalGroupsSequence
+    assert not any("DerivationImageSequence" in item for item in per_frame)
+    stored = seg.pixel_array
+    found = 0
+    for ct in _by_uid(CT3).values():
+        z = float(ct.ImagePositionPatient[2])
+        (n,) = [
+            k
+            for k, item in enumerate(per_frame)
+            if float(item.PlanePositionSequence[0].ImagePositionPatient[2]) == z
+        ]
+        masks = segment_masks(seg, ct)
+        assert set(masks) == {1}
+        assert (masks[1] == (stored[n] == 1)).all()
+        found += int(masks[1].sum())
+    assert found == int((stored == 1).sum()) > 0

@@ -412,7 +412,9 @@ def _plane(ds: Any, frame: int) -> tuple[Any, Any, Any, tuple[float, float], flo
 
 
 def _seg_frames_on(seg: Any, image: Any, frame: int) -> list[int]:
-    """1-based SEG frame numbers that lie on ``frame`` of ``image``."""
+    """1-based SEG frame numbers that lie on ``frame`` of ``image``: the frames derived
+    from it (Source Image Sequence), else those whose plane position lies within half a
+    slice of its plane, parallel to it, in the same Frame of Reference."""
     import numpy as np
 
     uid = str(image.get("SOPInstanceUID", ""))
@@ -430,10 +432,14 @@ def _seg_frames_on(seg: Any, image: Any, frame: int) -> list[int]:
                 listed = [] if frames is None else [int(f) for f in _as_list(frames)]
                 if not listed or image_frames == 1 or frame in listed:
                     by_reference.append(n)
-    if any_reference:
+    if by_reference:
         return sorted(set(by_reference))
+    # no frame names this image: frames that lie on its plane, in its frame of reference
+    seg_for, image_for = seg.get("FrameOfReferenceUID"), image.get("FrameOfReferenceUID")
     plane = _plane(image, frame)
-    if plane is None:
+    if plane is None or (any_reference and seg_for != image_for):
+        return []
+    if seg_for and image_for and seg_for != image_for:
         return []
     origin, row_dir, col_dir, _, thickness = plane
     normal = np.cross(row_dir, col_dir)
