@@ -22,6 +22,7 @@ from srkit.load.preview import (
     overlay_scoords,
     overlay_segments,
     render_frame,
+    scoord_images,
     segment_color,
     segment_masks,
     slice_order,
@@ -236,6 +237,7 @@ def test_sr_regions_on_the_image():
     assert ("POLYLINE", [(25.0, 45.0), (45.0, 45.0), (45.0, 65.0), (25.0, 65.0)]) in regions
     # the SCOORD3D point (123.5, 234.1, -23.7) mm is 52 mm from this slice: not drawn
     assert len(regions) == 2
+    assert scoord_images(data_path(SR_GROUPS)) == [str(ct.SOPInstanceUID)]
 
 
 def _distance_to_segment(p, a, b):

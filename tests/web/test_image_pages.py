@@ -194,6 +194,16 @@ def test_sr_regions_drawn_on_the_referenced_image(archive):
     assert not yellow[:43].any()
 
 
+def test_window_query(archive):
+    http, _, _ = archive
+    ct = pydicom.dcmread(data_files(f"{CT3}/*.dcm")[0])
+    url = f"/preview/{ct.SOPInstanceUID}.png"
+    bone = _png(http.get(url, params={"window": "300,1500"}))
+    assert (bone == _png(http.get(url, params={"window": "300,1500,LINEAR"}))).all()
+    assert (bone == np.asarray(frame_image(ct, window=(300, 1500)))).all()
+    assert (bone != _png(http.get(url))).any()  # the file's 40/400
+
+
 def test_errors(archive):
     http, _, series = archive
     ct = pydicom.dcmread(data_files(f"{CT3}/*.dcm")[0])
@@ -209,6 +219,9 @@ def test_errors(archive):
         (url, {"seg": str(ct.SOPInstanceUID)}, 422, "is not a SEG"),
         (url, {"sr": str(ct.SOPInstanceUID)}, 422, "is not an SR"),
         (url, {"segment": 1}, 400, "segment needs seg"),
+        (url, {"window": "40"}, 422, "window must be center,width"),
+        (url, {"window": "40,400,sigmoid"}, 422, "window must be center,width"),
+        (url, {"window": "40,0"}, 422, "width must be a positive number"),
         ("/series/1.2.3.4/loadables", {}, 404, "no such series"),
         ("/series/1.2.*/loadables", {}, 400, "not a UID"),
         ("/series/1.2.3.4/preview.png", {}, 404, "no such series"),

@@ -37,6 +37,7 @@ __all__ = [
     "segment_color",
     "segment_masks",
     "image_regions",
+    "scoord_images",
     "number_of_frames",
     "slice_order",
     "seg_source_instances",
@@ -623,6 +624,21 @@ def image_regions(
             if points:
                 out.append((str(item.graphic_type), points))
     return out
+
+
+def scoord_images(sr: Any) -> list[str]:
+    """SOP Instance UIDs of the images the SR's SCOORD regions select, in document
+    order, each once."""
+    doc = _document(sr)
+    out: dict[str, None] = {}
+    for position in doc.walk():
+        if position.item.value_type != "SCOORD":
+            continue
+        for child in position.item.children:
+            ref = getattr(child, "referenced", None)
+            if child.value_type == "IMAGE" and ref is not None:
+                out.setdefault(ref.sop_instance_uid, None)
+    return list(out)
 
 
 def _project(data: Sequence[float], plane: Any) -> list[tuple[float, float]]:

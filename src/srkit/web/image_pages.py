@@ -7,8 +7,8 @@ Routes (behind the server's bearer token when one is set):
   tolerances), each with a preview of its middle slice; a SEG or SR series is examined
   together with the series it references, so its preview shows the regions drawn on
   the image;
-- ``/preview/{sop_uid}.png?frame=N&size=S&seg=SEG_UID&segment=K&sr=SR_UID``: one frame
-  as PNG (:func:`srkit.load.preview.render_frame`), with that SEG's segments (or only
+- ``/preview/{sop_uid}.png?frame=N&size=S&window=C,W&seg=SEG_UID&segment=K&sr=SR_UID``:
+  one frame as PNG (:func:`srkit.load.preview.render_frame`), with that SEG's segments (or only
   segment ``K``) and that SR's SCOORD/SCOORD3D regions that lie on it;
 - ``/series/{uid}/preview.png?slice=K&size=S``: slice ``K`` (0-based, volume order as
   :class:`~srkit.load.volume.Volume` stacks it; the middle one by default).
@@ -20,6 +20,7 @@ slice out of range, a file that cannot be rendered). Every text shown is HTML-es
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,23 @@ def _overlay_source(db: Any, uid: str | None, what: str, sop_classes: tuple[str,
     return ds
 
 
+def _window(text: str | None) -> tuple[float, float] | None:
+    """``"center,width"`` (as WADO-RS ``window``, PS3.18 8.3.5.1.4; a function after a
+    second comma must be ``linear``) -> (center, width); 422 otherwise."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2].lower() != "linear"):
+            raise ValueError
+        center, width = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise HTTPException(422, "window must be center,width (linear)") from None
+    if not width > 0 or not math.isfinite(center) or not math.isfinite(width):
+        raise HTTPException(422, "window width must be a positive number")
+    return center, width
+
+
 def _preview(
     db: Any,
     sop_uid: str,
@@ -118,6 +136,7 @@ def _preview(
     seg: str | None,
     segment: int | None,
     sr: str | None,
+    window: str | None = None,
 ) -> bytes:
     from srkit.load.sopclasses import LABEL_MAP_SEGMENTATION, SEGMENTATION
 
@@ -130,7 +149,9 @@ def _preview(
     segments = [segment] if segment is not None else None
     if segments and segment not in {int(s.SegmentNumber) for s in seg_ds.SegmentSequence}:
         raise HTTPException(404, f"the SEG has no segment {segment}")
-    return _render(path, frame, size, seg=seg_ds, segments=segments, sr=sr_ds)
+    return _render(
+        path, frame, size, seg=seg_ds, segments=segments, sr=sr_ds, window=_window(window)
+    )
 
 
 def _series_preview(db: Any, uid: str, index: int | None, size: int | None) -> bytes:
@@ -200,8 +221,13 @@ def _thumbnail(loadable: Any, sop_of: dict[str, str]) -> str | None:
             return f"/preview/{seg_uid}.png?" + urlencode({**size, "frame": len(sources) // 2 + 1})
         return None
     if loadable.plugin == "tid1500":
+        from srkit.load.preview import scoord_images
+
         sr_uid = sop_of.get(loadable.files[0])
-        for source in loadable.extra.get("source_instances", []):
+        # an image with a region drawn on it first, else any image the report names
+        candidates = scoord_images(loadable.files[0]) if sr_uid else []
+        candidates += list(loadable.extra.get("source_instances", []))
+        for source in candidates:
             if source in known and sr_uid:
                 return f"/preview/{source}.png?" + urlencode({**size, "sr": sr_uid})
         return None
@@ -304,8 +330,9 @@ def image_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
         seg: str | None = Query(None, max_length=64),
         segment: int | None = Query(None, ge=1),
         sr: str | None = Query(None, max_length=64),
+        window: str | None = Query(None, max_length=80),
     ) -> Response:
-        data = await run_in_threadpool(_preview, db, sop_uid, frame, size, seg, segment, sr)
+        data = await run_in_threadpool(_preview, db, sop_uid, frame, size, seg, segment, sr, window)
         return Response(data, media_type="image/png", headers=_PNG_HEADERS)
 
     @app.get("/series/{uid}/preview.png", dependencies=deps)
