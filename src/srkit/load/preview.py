@@ -196,8 +196,9 @@ def _to_uint8(values: Any, lo: float, hi: float) -> Any:
 
     if hi <= lo:
         return np.where(values >= hi, 255, 0).astype(np.uint8)
-    scaled = (values.astype(np.float64) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    # float32 is exact enough for 256 grey levels and twice as fast as float64
+    scaled = (values.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
+    return np.clip(np.rint(scaled, out=scaled), 0, 255, out=scaled).astype(np.uint8)
 
 
 def _grey(ds: Any, arr: Any, frame: int, window: tuple[float, float] | None) -> Any:
@@ -210,7 +211,9 @@ def _grey(ds: Any, arr: Any, frame: int, window: tuple[float, float] | None) -> 
         top = float(ds.get("MaximumFractionalValue", 255) or 255)
         return _to_uint8(arr, 0.0, top)
     slope, intercept = _rescale(ds, frame)
-    values = arr.astype(np.float64) * slope + intercept
+    values = arr.astype(np.float32)
+    if slope != 1 or intercept != 0:
+        values = values * np.float32(slope) + np.float32(intercept)
     if (
         window is None
         and _frame_item(ds, frame, "FrameVOILUTSequence") is None
@@ -316,7 +319,7 @@ def encode_image(image: Any, *, size: int | None = None, fmt: str = "png") -> by
     if FORMATS[key] == "JPEG":
         image.save(buffer, format="JPEG", quality=90)
     else:
-        image.save(buffer, format="PNG", optimize=False)
+        image.save(buffer, format="PNG", compress_level=1)  # speed over a few % of size
     return buffer.getvalue()
 
 
@@ -558,11 +561,14 @@ def overlay_segments(
     colours = {
         int(item.SegmentNumber): segment_color(item) for item in seg_ds.get("SegmentSequence", [])
     }
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
+    rgb = np.array(image.convert("RGB"), dtype=np.uint8)
     for number, mask in sorted(segment_masks(seg_ds, source, frame, segments=segments).items()):
-        colour = np.array(colours.get(number, _PALETTE[(number - 1) % len(_PALETTE)]), float)
-        rgb[mask] = (1 - alpha) * rgb[mask] + alpha * colour
-    return Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), mode="RGB")
+        colour = colours.get(number, _PALETTE[(number - 1) % len(_PALETTE)])
+        where = np.nonzero(mask)
+        blend = (1 - alpha) * rgb[where].astype(np.float32)
+        blend += np.float32(alpha) * np.asarray(colour, dtype=np.float32)
+        rgb[where] = np.clip(np.rint(blend), 0, 255).astype(np.uint8)
+    return Image.fromarray(rgb, mode="RGB")
 
 
 # -- SR overlays --------------------------------------------------------------------
