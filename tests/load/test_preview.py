@@ -346,3 +346,14 @@ def test_seg_frames_by_plane_position_without_source_references():
         assert (masks[1] == (stored[n] == 1)).all()
         found += int(masks[1].sum())
     assert found == int((stored == 1).sum()) > 0
+
+
+def test_fractional_seg_frame_scaled_by_its_maximum():
+    seg = pydicom.dcmread(data_path("seg/highdicom_seg_image_ct_true_fractional.dcm"))
+    assert seg.SegmentationType == "FRACTIONAL"
+    top = float(seg.MaximumFractionalValue)
+    stored = seg.pixel_array
+    for frame in (1, 2, 3):
+        got = _png(render_frame(seg, frame)).astype(int)
+        assert (got == np.clip(np.rint(stored[frame - 1] / top * 255), 0, 255)).all()
+    assert len(np.unique(stored)) > 2
