@@ -179,8 +179,8 @@ def _dicom_date(text: str, field: str) -> str:
 
 
 def _name_pattern(text: str) -> str:
-    """A name as typed (``Lovelace, Ada``, ``love*``) as a PN match value: a name
-    without wildcards matches the names that start with it."""
+    """A name as typed (``Lovelace, Ada``, ``love*``, ``Lovelace0?``) as a PN match
+    value: it matches the names that start with it (wildcards ``*`` ``?`` inside)."""
     value = text.strip()
     if not value:
         return ""
@@ -188,9 +188,7 @@ def _name_pattern(text: str) -> str:
         family, _, given = value.partition(",")
         value = f"{family.strip()}^{given.strip()}"
     value = value.replace("^ ", "^")
-    if "*" not in value and "?" not in value:
-        value += "*"
-    return value
+    return value if value.endswith("*") else value + "*"
 
 
 def _text_pattern(text: str) -> str:
