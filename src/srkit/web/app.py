@@ -412,7 +412,7 @@ class Pages:
                 "uid": d["sop_instance_uid"],
                 "title": d.get("title_meaning") or _sop_class(d.get("sop_class_uid")),
                 "template": d.get("template") or "",
-                "kind": d.get("kind") or "",
+                "kind": str(d.get("kind") or "").replace("_", " "),
             }
             for d in self.db.sr_documents(study_instance_uid=uid)
         ]

@@ -1,6 +1,7 @@
 """Dose pages of ``srkit serve``: reference levels, alerts, charts and exports.
 
-Routes (all behind the server's bearer token when one is set):
+Routes (all behind the server's token when one is set: the bearer token or the
+browser's session cookie, :mod:`srkit.web.login`):
 
 - ``/dose/drl``: local DRLs per standard name, body region and station (issue 12 part 2),
   and ``/dose/exams``: each exam against its DRL (ratio, above/below);
@@ -30,7 +31,8 @@ _STYLE = (
     "nav a{margin-right:1em}</style>"
 )
 _NAV = (
-    '<nav><a href="/">Patients</a><a href="/dose">Dose</a><a href="/dose/drl">DRLs</a>'
+    '<nav><a href="/studies">Studies</a><a href="/patients">Patients</a>'
+    '<a href="/measurements">Measurements</a><a href="/dose">Dose</a><a href="/dose/drl">DRLs</a>'
     '<a href="/dose/exams">Exams vs DRL</a><a href="/dose/alerts">Alerts</a>'
     '<a href="/dose/charts">Charts</a><a href="/dose/export.xlsx">Export (XLSX)</a></nav>'
 )

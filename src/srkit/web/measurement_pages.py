@@ -8,7 +8,7 @@ chosen quantity's distribution and each lesion's values over the time points
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -17,6 +17,9 @@ from fastapi.responses import HTMLResponse
 from srkit.errors import SrkitError
 from srkit.web.charts import histogram, lesion_lines
 from srkit.web.formatting import date_text, person_name
+
+if TYPE_CHECKING:
+    from srkit.web.app import Pages
 
 __all__ = ["COLUMNS", "measurement_page"]
 
@@ -89,12 +92,12 @@ def _choices(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
     return choices
 
 
-def _charts(rows: list[dict[str, Any]], quantity: str) -> tuple[str, str]:
+def _charts(rows: list[dict[str, Any]], quantity: str) -> tuple[str, str, str]:
     """The histogram and the lesion lines of one quantity (the chosen one, or the one
-    measured most often) in its most used unit."""
+    measured most often) in its most used unit, and which quantity that is."""
     numeric = [r for r in rows if isinstance(r.get("value"), (int, float))]
     if not numeric:
-        return "", ""
+        return "", "", ""
     if not quantity:
         counts: dict[str, int] = {}
         for r in numeric:
@@ -102,7 +105,7 @@ def _charts(rows: list[dict[str, Any]], quantity: str) -> tuple[str, str]:
         quantity = max(counts, key=lambda k: counts[k])
     chosen = [r for r in numeric if _key(r.get("quantity")) == quantity]
     if not chosen:
-        return "", ""
+        return "", "", ""
     units: dict[str, int] = {}
     for r in chosen:
         units[_unit(r)] = units.get(_unit(r), 0) + 1
@@ -128,10 +131,11 @@ def _charts(rows: list[dict[str, Any]], quantity: str) -> tuple[str, str]:
     return (
         histogram(values, unit, f"Distribution of {name}"),
         lesion_lines(named, unit, f"{name} per lesion over time"),
+        f"{name} ({unit})" if unit else name,
     )
 
 
-def measurement_page(pages: Any, request: Request) -> HTMLResponse:
+def measurement_page(pages: Pages, request: Request) -> HTMLResponse:
     """``/measurements``: the table, its filters and its charts."""
     params = request.query_params
     chosen = {name: params.get(name, "") for name, _ in CODE_FILTERS}
@@ -156,7 +160,7 @@ def measurement_page(pages: Any, request: Request) -> HTMLResponse:
     def url(page: int) -> str:
         return "?" + urlencode({**kept, "page": page})
 
-    hist, lines = _charts(rows, chosen["quantity"])
+    hist, lines, charted = _charts(rows, chosen["quantity"])
     table = [
         {
             "cells": [_cell(key, r) for _, key in COLUMNS],
@@ -180,6 +184,7 @@ def measurement_page(pages: Any, request: Request) -> HTMLResponse:
         previous=url(number - 1) if number > 1 else None,
         next=url(number + 1) if number < pages_count else None,
         histogram=hist,
+        chart_quantity=charted,
         lesions=lines,
         error=error,
         crumbs=[("Studies", "/studies")],
