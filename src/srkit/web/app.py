@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,6 +50,8 @@ NOT_IMAGES = frozenset(
 )
 """Modalities of series without pixels to preview."""
 SR_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.88."
+MAX_REFERENCES = 200
+"""Referenced images shown on a report's page."""
 """The SOP classes of structured reports and key object selections (PS3.4 B.5)."""
 
 STUDY_COLUMNS = (
@@ -499,10 +502,7 @@ class Pages:
             (_series_title(row), f"/series/{_q(row['SeriesInstanceUID'])}"),
         ]
         sop_class = str(row.get("SOPClassUID") or "")
-        if sop_class.startswith(SR_CLASS_ROOT):
-            report_html, dump, error, references = _report(path)
-        else:
-            report_html, dump, error, references = None, None, None, []
+        view = _report(path) if sop_class.startswith(SR_CLASS_ROOT) else ReportView()
         params = request.query_params
         context: dict[str, Any] = {
             "uid": uid,
@@ -510,18 +510,19 @@ class Pages:
             "crumbs": crumbs,
             "kind": _sop_class(row.get("SOPClassUID")),
         }
-        if report_html is not None or dump is not None:
-            for ref in references:
-                ref["known"] = bool(self.db.query("IMAGE", {"SOPInstanceUID": ref["uid"]}, limit=1))
-            title = f"{context['kind']} - {person_name(row.get('PatientName'))} "
+        if view.html is not None or view.dump is not None:
+            for ref in view.references[:MAX_REFERENCES]:
+                self._resolve(ref)
+            title = f"{view.title or context['kind']} - {person_name(row.get('PatientName'))} "
             title += date_text(row.get("StudyDate"))
             return self.page(
                 request,
                 "instance.html",
                 title=title.strip(" -"),
-                report_html=report_html,
-                dump=dump,
-                references=references,
+                report_html=view.html,
+                dump=view.dump,
+                references=view.references[:MAX_REFERENCES],
+                more_references=max(0, len(view.references) - MAX_REFERENCES),
                 **context,
             )
         facts, frames, segments, sources = _image_header(path)
@@ -547,9 +548,35 @@ class Pages:
             preview=urlencode(preview),
             segments=segments,
             sources=sources,
-            error=error if error and error != "not a structured report" else "",
+            error=view.error if view.error != "not a structured report" else "",
             **context,
         )
+
+    def _resolve(self, ref: dict[str, Any]) -> None:
+        """Where an IMAGE reference of a report leads: the image in this archive (its
+        number and series), for a SEG segment the image it was made from with the
+        segment drawn over it; ``known`` is False for an image not here."""
+        rows = self.db.query(
+            "IMAGE",
+            {"SOPInstanceUID": ref["uid"]},
+            fields=["InstanceNumber", "SeriesNumber", "Modality"],
+            limit=1,
+        )
+        ref["known"] = bool(rows)
+        ref["target"] = ref["uid"]
+        if rows:
+            found = rows[0]
+            ref["where"] = (
+                f"{found.get('Modality') or ''} series {found.get('SeriesNumber') or '?'}, "
+                f"image {found.get('InstanceNumber') or '?'}"
+            ).strip()
+        if ref["segments"] and rows:
+            path = self.db.instance_path(ref["uid"])
+            source = _segment_source(path, int(ref["segments"].split(",")[0]))
+            if source is not None and self.db.query(
+                "IMAGE", {"SOPInstanceUID": source}, fields=["InstanceNumber"], limit=1
+            ):
+                ref["target"] = source
 
 
 class _Quoted(dict[str, Any]):
@@ -655,6 +682,7 @@ def _image_header(path: Any) -> tuple[list[tuple[str, str]], int, list[dict[str,
         {
             "number": int(s.SegmentNumber),
             "label": str(s.get("SegmentLabel") or ""),
+            "source": _source_of(ds, int(s.SegmentNumber)),
             "category": str(s.SegmentedPropertyTypeCodeSequence[0].CodeMeaning)
             if s.get("SegmentedPropertyTypeCodeSequence")
             else "",
@@ -716,9 +744,19 @@ def _references(doc: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _report(
-    path: Any,
-) -> tuple[str | None, list[str] | None, str | None, list[dict[str, Any]]]:
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """What an SR instance's page shows: the rendered report (or the dump lines), its
+    title, its IMAGE references; or only why it could not be read."""
+
+    html: str | None = None
+    dump: list[str] | None = None
+    error: str | None = None
+    references: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
+
+
+def _report(path: Any) -> ReportView:
     """The report as HTML (``srkit.render.html`` when present) or dump lines, and its
     IMAGE references; for a file that is not an SR, the reason only."""
     from srkit.codec import read
@@ -727,17 +765,48 @@ def _report(
     try:
         doc = read(path)
     except NotStructuredReportError:
-        return None, None, "not a structured report", []
+        return ReportView(error="not a structured report")
     except SrkitError as exc:
-        return None, None, str(exc), []
+        return ReportView(error=str(exc))
     references = _references(doc)
+    title = doc.title.meaning if doc.title is not None and doc.title.meaning else ""
     try:
         html = importlib.import_module("srkit.render.html")
-        return str(html.render_html(doc)), None, None, references
+        return ReportView(html=str(html.render_html(doc)), references=references, title=title)
     except Exception:  # renderer missing or failing: the plain tree still helps
         from srkit.render.text import dump_lines
 
-        return None, list(dump_lines(doc)), None, references
+        return ReportView(dump=list(dump_lines(doc)), references=references, title=title)
+
+
+def _segment_source(path: Any, segment: int) -> str | None:
+    """The image the first frame of ``segment`` of a SEG was derived from (PS3.3
+    C.8.20.3: Derivation Image and Source Image of the per-frame groups), or its first
+    referenced image; None when the SEG names none."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # not readable: the link goes to the SEG itself
+        return None
+    return _source_of(ds, segment)
+
+
+def _source_of(ds: Any, segment: int) -> str | None:
+    """:func:`_segment_source` of a read SEG data set."""
+    for group in ds.get("PerFrameFunctionalGroupsSequence") or []:
+        ident = group.get("SegmentIdentificationSequence") or []
+        if not ident or int(ident[0].get("ReferencedSegmentNumber") or 0) != segment:
+            continue
+        for derivation in group.get("DerivationImageSequence") or []:
+            for source in derivation.get("SourceImageSequence") or []:
+                if "ReferencedSOPInstanceUID" in source:
+                    return str(source.ReferencedSOPInstanceUID)
+    for series in ds.get("ReferencedSeriesSequence") or []:
+        for instance in series.get("ReferencedInstanceSequence") or []:
+            if "ReferencedSOPInstanceUID" in instance:
+                return str(instance.ReferencedSOPInstanceUID)
+    return None
 
 
 def _rows(result: Any) -> list[dict[str, Any]]:
