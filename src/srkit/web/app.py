@@ -351,6 +351,12 @@ class Pages:
             filters["StudyDescription"] = _text_pattern(search["description"])
         except BadFilter as exc:
             error = str(exc)
+        patient_id = search["patient_id"].strip()
+        if patient_id and not any(c in patient_id for c in "*?\\"):
+            found = self.db.query("PATIENT", {"PatientID": patient_id}, limit=1)
+            if found:
+                who = person_name(found[0].get("PatientName"))
+                title = f"Studies of {who} ({patient_id})" if who else f"Studies of {patient_id}"
         return self.worklist(
             request,
             "STUDY",
@@ -467,7 +473,7 @@ class Pages:
         return self.page(
             request,
             "series.html",
-            title=_series_title(series),
+            title=_series_title(series, who=True),
             series=series,
             rows=rows,
             image=image,
@@ -610,11 +616,15 @@ def _study_title(row: Mapping[str, Any]) -> str:
     return " - ".join(p for p in parts if p) or "Study"
 
 
-def _series_title(row: Mapping[str, Any]) -> str:
-    """``CT series 2: Axial 5 mm``."""
+def _series_title(row: Mapping[str, Any], *, who: bool = False) -> str:
+    """``CT series 2: Axial 5 mm``, with ``who``: ``... - Lovelace, Ada 2025-01-06``."""
     head = f"{row.get('Modality') or ''} series {row.get('SeriesNumber') or ''}".strip()
     description = str(row.get("SeriesDescription") or "")
-    return f"{head}: {description}" if description else head
+    text = f"{head}: {description}" if description else head
+    if who:
+        person = person_name(row.get("PatientName")) or str(row.get("PatientID") or "")
+        text += f" - {person} {date_text(row.get('StudyDate'))}".rstrip()
+    return text
 
 
 def _study_facts(study: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -844,17 +854,27 @@ def _table_page(
     chart: str = "",
     columns: Sequence[tuple[str, str]] = (),
     link: str | None = None,
-    limit: int = 2000,
+    size: int = 100,
 ) -> HTMLResponse:
-    """A table of ``rows``: the chosen ``(heading, key)`` columns, the first cell
-    linking to ``/instances/<row[link]>`` when ``link`` is given."""
+    """A page of a table of ``rows`` (``?page=N``, ``size`` rows a page): the chosen
+    ``(heading, key)`` columns, the first cell linking to ``/instances/<row[link]>``
+    when ``link`` is given."""
+    pages_count = max(1, -(-len(rows) // size))
+    number = min(max(1, _int(request.query_params.get("page"), 1)), pages_count)
+    shown = rows[(number - 1) * size : number * size]
     table = [
         {
             "cells": [_FORMAT.get(key, _cell)(r.get(key)) for _, key in columns],
             "href": f"/instances/{_q(r[link])}" if link and r.get(link) else None,
         }
-        for r in rows[:limit]
+        for r in shown
     ]
+    kept = {k: v for k, v in request.query_params.items() if k != "page"}
+
+    def url(n: int) -> str:
+        return "?" + urlencode({**kept, "page": n})
+
+    first = (number - 1) * size + 1
     return pages.page(
         request,
         "list.html",
@@ -864,7 +884,10 @@ def _table_page(
         crumbs=[("Studies", "/studies")],
         chart=chart,
         total=len(rows),
-        truncated=len(rows) > limit,
+        first=first,
+        last=first + len(shown) - 1,
+        previous=url(number - 1) if number > 1 else None,
+        next=url(number + 1) if number < pages_count else None,
     )
 
 
@@ -956,11 +979,11 @@ def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
         """Conflicts recorded while filing instances (srkit.db.hierarchy), newest first;
         each row links to the instance (kept instances are indexed under their own
         patient, study and series)."""
-        rows = pages.db.conflicts(limit=2001)
+        rows = pages.db.conflicts()
         return _table_page(
             pages,
             request,
-            f"Conflicts ({len(rows) if len(rows) <= 2000 else 'over 2000'})",
+            f"Conflicts ({len(rows)})",
             rows,
             columns=CONFLICT_COLUMNS,
             link="sop_instance_uid",
