@@ -156,6 +156,14 @@ def test_open_a_study_a_report_and_a_dose_report(browser, server, archive, tmp_p
     assert page.locator("#series img").count() == 1  # the CT series' preview
     page.screenshot(path=str(tmp_path / "study.png"), full_page=True)
 
+    # the CT series: its slice preview (drawn by srkit.web.image_pages) and instances
+    page.click("#series tbody tr:first-child td:nth-child(2) a")
+    page.wait_for_load_state()
+    assert page.inner_text("h1") == "CT series 2: Axial 5 mm - Lovelace, Ada 2025-01-06"
+    assert "/preview.png?slice=3&size=512" in page.get_attribute("#slice", "src")
+    assert page.locator("#instances tbody tr").count() == 6
+    page.goto(study_url)
+
     # the TID 1500 report: its measurement with units, its images linked with the report
     page.click("#reports a:has-text('Imaging Measurement Report')")
     page.wait_for_load_state()
