@@ -120,6 +120,7 @@ def login_routes(app: FastAPI, token: str | None, render: Callable[..., str]) ->
         html = render(
             "login.html",
             title="Log in",
+            login_page=True,
             next_url=next_url,
             login_csrf=value,
             error=error,
