@@ -941,6 +941,9 @@ def _dose_chart(rows: list[dict[str, Any]]) -> str:
     return "".join(charts)
 
 
+DOSE_CRUMBS = [("Studies", "/studies"), ("Dose", "/dose")]
+
+
 def _ui_routes(app: FastAPI, pages: Pages, auth: Any) -> None:
     deps = [Depends(auth)]
 
@@ -1046,7 +1049,10 @@ def create_app(
     _ui_routes(app, pages, auth)
     from srkit.web.dose_pages import dose_routes
 
-    dose_routes(app, db, [Depends(auth)])
+    def dose_page(request: Request, title: str, body: str) -> HTMLResponse:
+        return pages.page(request, "dose.html", title=title, body=body, crumbs=DOSE_CRUMBS)
+
+    dose_routes(app, db, [Depends(auth)], page=dose_page)
     app.state.db = db
     app.state.public_url = public_url
     return app

@@ -17,10 +17,11 @@ configuration ``$SRKIT_DOSE_ALERTS`` (see :class:`srkit.dose.alerts.AlertConfig`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 __all__ = ["dose_routes"]
@@ -97,11 +98,20 @@ def _dap_unit(value: str) -> str:
     return value
 
 
-def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
-    """Add the dose pages to ``app`` (``deps``: the server's auth dependencies)."""
+def dose_routes(
+    app: FastAPI,
+    db: Any,
+    deps: list[Any],
+    page: Callable[[Request, str, str], HTMLResponse] | None = None,
+) -> None:
+    """Add the dose pages to ``app`` (``deps``: the server's auth dependencies;
+    ``page(request, title, body)``: the page around a body, a plain one by default)."""
+
+    def _page_of(request: Request, title: str, body: str) -> HTMLResponse:
+        return page(request, title, body) if page is not None else _page(title, body)
 
     @app.get("/dose/drl", response_class=HTMLResponse, dependencies=deps)
-    def drl_page() -> HTMLResponse:
+    def drl_page(request: Request) -> HTMLResponse:
         from srkit.dose.drl import local_drls
 
         exams, _table_of, _ = _context(db)
@@ -114,10 +124,10 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
             "DAP Gy.m2, Dose (RP) Gy).</p>"
             + _table(columns, [[r.get(c) for c in columns] for r in rows], table_id="drl")
         )
-        return _page("Diagnostic reference levels", body)
+        return _page_of(request, "Diagnostic reference levels", body)
 
     @app.get("/dose/exams", response_class=HTMLResponse, dependencies=deps)
-    def exams_page(dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
+    def exams_page(request: Request, dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
         from srkit.dose.charts import dap_in
         from srkit.dose.drl import compare
 
@@ -136,12 +146,12 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
                          dap_in(e.dap_total, unit), c.get("dap_ratio"),
                          "above" if above else "below"])  # fmt: skip
             marks.append(above)
-        return _page(
-            "Exams against their DRL", _table(columns, rows, table_id="exams", marks=marks)
+        return _page_of(
+            request, "Exams against their DRL", _table(columns, rows, table_id="exams", marks=marks)
         )
 
     @app.get("/dose/alerts", response_class=HTMLResponse, dependencies=deps)
-    def alerts_page() -> HTMLResponse:
+    def alerts_page(request: Request) -> HTMLResponse:
         from srkit.dose.alerts import evaluate
 
         exams, table, config = _context(db)
@@ -151,10 +161,10 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
         body = f"<p>{len(found)} alerts on {len(exams)} exams.</p>" + _table(
             columns, [[a.get(c) for c in columns] for a in found], table_id="alerts"
         )
-        return _page("Dose alerts", body)
+        return _page_of(request, "Dose alerts", body)
 
     @app.get("/dose/charts", response_class=HTMLResponse, dependencies=deps)
-    def charts_page(dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
+    def charts_page(request: Request, dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
         from srkit.dose.charts import charts
 
         unit = _dap_unit(dap_unit)
@@ -169,7 +179,7 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
                 + _table(chart.columns, chart.rows, table_id=f"table-{chart.name}")
                 + "</details></section>"
             )
-        return _page("Dose charts", "".join(parts))
+        return _page_of(request, "Dose charts", "".join(parts))
 
     @app.get("/dose/charts/{name}.csv", dependencies=deps)
     def chart_csv(name: str, dap_unit: str = Query("Gy.m2")) -> Response:
