@@ -39,6 +39,36 @@ _NAV = (
 )
 
 
+_HEADINGS = {
+    "modality": "Modality",
+    "name": "Standard name",
+    "standard name": "Standard name",
+    "body_region": "Body region",
+    "station": "Station",
+    "exams": "Exams",
+    "dlp_median": "DLP median",
+    "dlp_p75": "DLP 75th pct",
+    "ctdivol_median": "CTDIvol median",
+    "ctdivol_p75": "CTDIvol 75th pct",
+    "dap_median": "DAP median",
+    "dap_p75": "DAP 75th pct",
+    "dose_rp_median": "Dose (RP) median",
+    "dose_rp_p75": "Dose (RP) 75th pct",
+    "date": "Date",
+    "patient_id": "Patient ID",
+    "protocol": "Protocol",
+    "above": "Above DRL",
+    "code": "Code",
+    "quantity": "Quantity",
+    "value": "Value",
+    "threshold": "Threshold",
+    "unit": "Unit",
+    "reason": "Reason",
+    "sop_instance_uid": "Report",
+}
+"""Column headings of the dose tables (the keys stay those of the CSV exports)."""
+
+
 def _page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
@@ -65,7 +95,7 @@ def _table(
     table_id: str = "",
     marks: list[bool] | None = None,
 ) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{escape(_HEADINGS.get(c, c))}</th>" for c in columns)
     body = []
     for n, row in enumerate(rows):
         cls = ' class="above"' if marks and marks[n] else ""
