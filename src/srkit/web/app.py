@@ -265,6 +265,18 @@ class Pages:
                     limit=size,
                     offset=(number - 1) * size,
                 )
+                if not result.rows and result.total and number > 1:  # past the end
+                    number = -(-result.total // size)
+                    result = browse(
+                        self.db,
+                        level,
+                        filters,
+                        fields=list(columns),
+                        sort=sort,
+                        descending=descending,
+                        limit=size,
+                        offset=(number - 1) * size,
+                    )
             except SrkitError as exc:
                 error = str(exc)
         if error:
