@@ -60,7 +60,8 @@ def serve(
     """Serve DICOMweb under /dicomweb and the web interface at /.
 
     With a token ($SRKIT_TOKEN, or --token-file) every request needs
-    ``Authorization: Bearer <token>``.
+    ``Authorization: Bearer <token>``; a browser logs in once at /login with it and
+    holds a session cookie instead (DICOMweb accepts that cookie for GET and HEAD).
 
     STOW-RS answers 200 when every instance was stored, 202 when some were refused or
     stored with a conflict recorded (Warning Reason 0xB000: ``srkit ls conflicts``), 409

@@ -1,6 +1,7 @@
 """Dose pages of ``srkit serve``: reference levels, alerts, charts and exports.
 
-Routes (all behind the server's bearer token when one is set):
+Routes (all behind the server's token when one is set: the bearer token or the
+browser's session cookie, :mod:`srkit.web.login`):
 
 - ``/dose/drl``: local DRLs per standard name, body region and station (issue 12 part 2),
   and ``/dose/exams``: each exam against its DRL (ratio, above/below);
@@ -16,10 +17,11 @@ configuration ``$SRKIT_DOSE_ALERTS`` (see :class:`srkit.dose.alerts.AlertConfig`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 __all__ = ["dose_routes"]
@@ -30,10 +32,41 @@ _STYLE = (
     "nav a{margin-right:1em}</style>"
 )
 _NAV = (
-    '<nav><a href="/">Patients</a><a href="/dose">Dose</a><a href="/dose/drl">DRLs</a>'
+    '<nav><a href="/studies">Studies</a><a href="/patients">Patients</a>'
+    '<a href="/measurements">Measurements</a><a href="/dose">Dose</a><a href="/dose/drl">DRLs</a>'
     '<a href="/dose/exams">Exams vs DRL</a><a href="/dose/alerts">Alerts</a>'
     '<a href="/dose/charts">Charts</a><a href="/dose/export.xlsx">Export (XLSX)</a></nav>'
 )
+
+
+_HEADINGS = {
+    "modality": "Modality",
+    "name": "Standard name",
+    "standard name": "Standard name",
+    "body_region": "Body region",
+    "station": "Station",
+    "exams": "Exams",
+    "dlp_median": "DLP median",
+    "dlp_p75": "DLP 75th pct",
+    "ctdivol_median": "CTDIvol median",
+    "ctdivol_p75": "CTDIvol 75th pct",
+    "dap_median": "DAP median",
+    "dap_p75": "DAP 75th pct",
+    "dose_rp_median": "Dose (RP) median",
+    "dose_rp_p75": "Dose (RP) 75th pct",
+    "date": "Date",
+    "patient_id": "Patient ID",
+    "protocol": "Protocol",
+    "above": "Above DRL",
+    "code": "Code",
+    "quantity": "Quantity",
+    "value": "Value",
+    "threshold": "Threshold",
+    "unit": "Unit",
+    "reason": "Reason",
+    "sop_instance_uid": "Report",
+}
+"""Column headings of the dose tables (the keys stay those of the CSV exports)."""
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -62,7 +95,7 @@ def _table(
     table_id: str = "",
     marks: list[bool] | None = None,
 ) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{escape(_HEADINGS.get(c, c))}</th>" for c in columns)
     body = []
     for n, row in enumerate(rows):
         cls = ' class="above"' if marks and marks[n] else ""
@@ -95,11 +128,20 @@ def _dap_unit(value: str) -> str:
     return value
 
 
-def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
-    """Add the dose pages to ``app`` (``deps``: the server's auth dependencies)."""
+def dose_routes(
+    app: FastAPI,
+    db: Any,
+    deps: list[Any],
+    page: Callable[[Request, str, str], HTMLResponse] | None = None,
+) -> None:
+    """Add the dose pages to ``app`` (``deps``: the server's auth dependencies;
+    ``page(request, title, body)``: the page around a body, a plain one by default)."""
+
+    def _page_of(request: Request, title: str, body: str) -> HTMLResponse:
+        return page(request, title, body) if page is not None else _page(title, body)
 
     @app.get("/dose/drl", response_class=HTMLResponse, dependencies=deps)
-    def drl_page() -> HTMLResponse:
+    def drl_page(request: Request) -> HTMLResponse:
         from srkit.dose.drl import local_drls
 
         exams, _table_of, _ = _context(db)
@@ -112,10 +154,10 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
             "DAP Gy.m2, Dose (RP) Gy).</p>"
             + _table(columns, [[r.get(c) for c in columns] for r in rows], table_id="drl")
         )
-        return _page("Diagnostic reference levels", body)
+        return _page_of(request, "Diagnostic reference levels", body)
 
     @app.get("/dose/exams", response_class=HTMLResponse, dependencies=deps)
-    def exams_page(dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
+    def exams_page(request: Request, dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
         from srkit.dose.charts import dap_in
         from srkit.dose.drl import compare
 
@@ -134,12 +176,12 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
                          dap_in(e.dap_total, unit), c.get("dap_ratio"),
                          "above" if above else "below"])  # fmt: skip
             marks.append(above)
-        return _page(
-            "Exams against their DRL", _table(columns, rows, table_id="exams", marks=marks)
+        return _page_of(
+            request, "Exams against their DRL", _table(columns, rows, table_id="exams", marks=marks)
         )
 
     @app.get("/dose/alerts", response_class=HTMLResponse, dependencies=deps)
-    def alerts_page() -> HTMLResponse:
+    def alerts_page(request: Request) -> HTMLResponse:
         from srkit.dose.alerts import evaluate
 
         exams, table, config = _context(db)
@@ -149,10 +191,10 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
         body = f"<p>{len(found)} alerts on {len(exams)} exams.</p>" + _table(
             columns, [[a.get(c) for c in columns] for a in found], table_id="alerts"
         )
-        return _page("Dose alerts", body)
+        return _page_of(request, "Dose alerts", body)
 
     @app.get("/dose/charts", response_class=HTMLResponse, dependencies=deps)
-    def charts_page(dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
+    def charts_page(request: Request, dap_unit: str = Query("Gy.m2")) -> HTMLResponse:
         from srkit.dose.charts import charts
 
         unit = _dap_unit(dap_unit)
@@ -167,7 +209,7 @@ def dose_routes(app: FastAPI, db: Any, deps: list[Any]) -> None:
                 + _table(chart.columns, chart.rows, table_id=f"table-{chart.name}")
                 + "</details></section>"
             )
-        return _page("Dose charts", "".join(parts))
+        return _page_of(request, "Dose charts", "".join(parts))
 
     @app.get("/dose/charts/{name}.csv", dependencies=deps)
     def chart_csv(name: str, dap_unit: str = Query("Gy.m2")) -> Response:
