@@ -115,3 +115,24 @@ def test_console_script_shows_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith(f"srkit: {junk}:")
+
+
+def test_jsonl_and_text_carry_the_presentation_state_of_an_image():
+    # pydicom test-SR 1.5: IMAGE CT 1.2.3.4.5.0 frames 5,2, GSPS 1.2.3.5.6.7 (dsrdump)
+    path = data_path("sr-other/pydicom_test-SR.dcm")
+    result = _run(path, "--format", "jsonl")
+    rec = next(r for r in map(json.loads, result.stdout.splitlines()) if r["id"] == "1.5")
+    assert rec["value"] == {
+        "sop_class_uid": "1.2.840.10008.5.1.4.1.1.2",
+        "sop_instance_uid": "1.2.3.4.5.0",
+        "frames": [5, 2],
+        "presentation_state": {
+            "sop_class_uid": "1.2.840.10008.5.1.4.1.1.11.1",
+            "sop_instance_uid": "1.2.3.5.6.7",
+        },
+    }
+    text = _run(path).stdout
+    assert (
+        "<contains IMAGE:=(CT Image,1.2.3.4.5.0) frames 5,2 with "
+        "(Grayscale Softcopy Presentation State,1.2.3.5.6.7)>"
+    ) in text
