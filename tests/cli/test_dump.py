@@ -89,10 +89,27 @@ def test_bad_files_are_reported_and_the_rest_printed(tmp_path):
     assert result.exit_code == 1
     assert len(result.stdout.splitlines()) == 2
     err = result.stderr.splitlines()
-    assert len(err) == 3
+    assert len(err) == 4
     assert err[0].startswith(f"srkit: {junk}: ")
-    assert err[1] == f"srkit: {ct}: not an SR document (SOP class 1.2.840.10008.5.1.4.1.1.2)"
+    assert err[1] == (
+        f"srkit: {ct}: not an SR document (SOP class 1.2.840.10008.5.1.4.1.1.2); skipped"
+    )
     assert err[2] == f"srkit: {tmp_path / 'missing.dcm'}: no such file"
+    assert err[0].endswith("; skipped")
+    assert err[3] == "srkit dump: 4 files, 1 printed, 2 skipped, 1 error"
+
+
+def test_a_wrong_kind_of_file_is_skipped_with_a_note():
+    ct = data_path("ct/pydicom_CT_small.dcm")
+    good = data_path("sr-other/orthanc_StructuredReports_IM0.dcm")
+    result = _run(ct, good, "--format", "jsonl")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"srkit: {ct}: not an SR document (SOP class 1.2.840.10008.5.1.4.1.1.2); skipped",
+        "srkit dump: 2 files, 1 printed, 1 skipped, 0 errors",
+    ]
+    nothing = _run(ct)
+    assert nothing.exit_code == 1
 
 
 def test_bad_usage_exits_2():
