@@ -372,6 +372,7 @@ def find(
     else:
         for row in rows:
             click.echo(json.dumps(row))
+    click.echo(f"srkit find: {len(rows)} {level.lower()} matches from {peer}", err=True)
 
 
 def _row(ds: Any) -> dict[str, Any]:
