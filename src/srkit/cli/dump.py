@@ -80,6 +80,7 @@ def dump(
         if damage(doc) is not None:
             failed += 1
     out.flush()
-    summary("dump", files=len(files), printed=printed, skipped=skipped, errors=failed)
+    if printed:
+        summary("dump", files=len(files), printed=printed, skipped=skipped, errors=failed)
     if failed or not printed:
         raise SystemExit(1)
