@@ -277,3 +277,9 @@ def test_query_bad_dates_are_usage_errors(imported):
     )  # fmt: skip
     assert ends.exit_code == 2
     assert "--date-from is after --date-to" in ends.stderr
+
+
+def test_query_where_dates_are_checked_too(imported):
+    bad = CliRunner().invoke(cli, ["query", "dose", "--db", imported, "-w", "date_from=2004-01"])
+    assert bad.exit_code == 2
+    assert "Invalid value for --where: '2004-01' is not a date YYYYMMDD" in bad.stderr

@@ -371,24 +371,28 @@ def _out_options(func: Any) -> Any:
 
 
 def _filters(common: dict[str, Any], wheres: tuple[str, ...]) -> dict[str, Any]:
-    filters = {k: v for k, v in common.items() if v is not None}
+    """The query's filters; dates (also given as ``-w date_from=...``) checked, a bad
+    one a usage error naming the form (:mod:`srkit.cli.faces`)."""
     from srkit.cli.faces import check_date
 
+    filters = {k: v for k, v in common.items() if v is not None}
+    given = {k: f"--{k.replace('_', '-')}" for k in filters}
+    for item in wheres:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not FILTER=VALUE", param_hint="--where")
+        key = key.strip().replace("-", "_")
+        filters[key] = value
+        given[key] = "--where"
     for key in ("date_from", "date_to"):
-        value = filters.get(key)
-        if value is not None:
-            check_date(value, f"--{key.replace('_', '-')}")
+        if filters.get(key) is not None:
+            check_date(str(filters[key]), given[key])
     if (
         filters.get("date_from")
         and filters.get("date_to")
         and (filters["date_from"] > filters["date_to"])
     ):
         raise click.BadParameter("--date-from is after --date-to", param_hint="--date-to")
-    for item in wheres:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not FILTER=VALUE", param_hint="--where")
-        filters[key.strip().replace("-", "_")] = value
     return filters
 
 
