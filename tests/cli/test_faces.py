@@ -83,3 +83,10 @@ def test_render_of_a_wrong_kind_of_file_fails_as_nothing_could_be_used():
     result = CliRunner().invoke(cli, ["render", str(data_path("ct/pydicom_CT_small.dcm"))])
     assert result.exit_code == 1
     assert "not an SR document" in result.stderr
+
+
+def test_find_checks_its_date_keys_before_connecting():
+    # port 9 of the loopback: nothing listens there, and nothing is tried
+    result = CliRunner().invoke(cli, ["find", "127.0.0.1:9", "-k", "StudyDate=2024-01-01"])
+    assert result.exit_code == 2
+    assert "'2024-01-01' is not YYYYMMDD or YYYYMMDD-YYYYMMDD" in result.stderr

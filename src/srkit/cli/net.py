@@ -357,10 +357,13 @@ def find(
         "SERIES": ["SeriesInstanceUID", "Modality", "SeriesNumber"],
         "IMAGE": ["SOPInstanceUID", "SOPClassUID", "InstanceNumber"],
     }[level.upper()]
+    from srkit.cli.faces import check_key_value
+
+    matching = {k: check_key_value(k, v, "--key") for k, v in _keys(keys).items()}
     results = do_find(
         _peer(peer, called, config_file),
         level,
-        _keys(keys),
+        matching,
         fields=fields or default,
         model=model,
         calling_aet=aet,
