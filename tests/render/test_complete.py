@@ -216,10 +216,13 @@ def test_content_dates_times_and_names_are_formatted_as_the_header() -> None:
     text = render_text(doc)
     assert "Content date  2001-02-13 18:47:46" in text
     assert "Patient       Test, S R" in text
+    # Verifying Observer Names "Riesmeier^Jörg", "Observer^Verifying": in text as in HTML
+    assert "Verified by   Riesmeier, Jörg; Observer, Verifying" in text
     assert "  Date: 2000-12-06" in text
     assert "  Time: 12:00:00" in text
     assert "  DateTime: 2000-12-06 12:00:00" in text
     html = unescape(render_html(doc))
+    assert "<dd>Riesmeier, Jörg; Observer, Verifying</dd>" in html
     assert '<span class="value">2000-12-06 12:00:00</span>' in html
     assert "20001206" not in html
 

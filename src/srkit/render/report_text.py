@@ -198,8 +198,11 @@ def render_text(doc: Document, diagnostics: list[Diagnostic] | None = None) -> s
     view = document_view(doc, diagnostics)
     title = _c(view["title"])
     lines = [title, "#" * len(title)]
-    width = max((len(r["label"]) for r in view["header"]), default=0)
-    lines += [f"{r['label']:<{width}}  {escape_control(str(r['value']))}" for r in view["header"]]
+    header = [(r["label"], str(r["value"])) for r in view["header"]]
+    if view["observers"]:
+        header.append(("Verified by", "; ".join(view["observers"])))
+    width = max((len(label) for label, _ in header), default=0)
+    lines += [f"{label:<{width}}  {escape_control(value)}" for label, value in header]
     for child in view["root"]["children"]:
         lines += _node(child, 0)
     lines += ["", "Diagnostics", "==========="]
