@@ -293,7 +293,9 @@ def ls(
     with _open(db_url, must_exist=True) as db:
         rows = db.query(lvl, filters, limit=limit, offset=offset, fuzzy=fuzzy)
     _print(rows, fmt, _COLUMNS[lvl])
-    click.echo(f"srkit ls: {len(rows)} {level}", err=True)
+    one = {"patients": "patient", "studies": "study", "instances": "instance"}
+    word = one.get(level, level) if len(rows) == 1 else level
+    click.echo(f"srkit ls: {len(rows)} {word}", err=True)
 
 
 def _ls_conflicts(
