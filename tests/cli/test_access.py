@@ -192,3 +192,13 @@ def test_servers_warn_when_exposed(tmp_path, monkeypatch):
     )
     assert listen.stderr.splitlines()[1] == failed
     assert listened.stderr.splitlines() == [failed]
+
+
+def test_serve_default_port_is_not_orthancs():
+    from click.testing import CliRunner
+
+    from srkit.cli.main import cli
+
+    help_text = CliRunner().invoke(cli, ["serve", "--help"]).stdout
+    assert "[default: 8700;" in help_text
+    assert "default: 8042" not in help_text

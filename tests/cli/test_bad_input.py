@@ -50,17 +50,19 @@ def test_measurements_of_a_truncated_report_keep_the_rows_read_and_fail(truncate
     assert f"srkit: {path}: file is truncated" in result.stderr
 
 
-def test_dose_goes_on_past_a_bad_named_file(tmp_path):
+def test_dose_skips_a_named_file_of_the_wrong_kind(tmp_path):
+    # the rule of every command: a wrong kind of file is skipped with a note, exit 0
     junk = tmp_path / "text.txt"
     junk.write_text("hello")
     result = _run(
         "dose", data_path(GE), junk, data_path("rdsr/openrem_CT-RDSR-Toshiba_DoseCheck.dcm")
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 0
     reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["manufacturer"] for r in reports] == ["GE Medical Systems", "TOSHIBA"]
-    (line,) = result.stderr.splitlines()
-    assert line.startswith(f"srkit: {junk}: not a DICOM file")
+    note, done = result.stderr.splitlines()
+    assert note == f"srkit: {junk}: not a DICOM file (no data elements found); skipped"
+    assert done == "srkit dose: 2 reports, 2 rows, 0 errors \u2192 stdout"
 
 
 def test_dose_of_a_truncated_report_fails(truncated):

@@ -42,18 +42,44 @@ def test_import_summary_and_exit_codes(fresh_url, tmp_path):
     shutil.copytree(data_path("ct/pydicom_CT2"), folder)
     (folder / "notes.txt").write_text("not DICOM")
     result = CliRunner().invoke(cli, ["import", str(folder), "--db", fresh_url, "--format", "json"])
-    assert result.exit_code == 1
+    # a file that is not DICOM is skipped with a note: exit 0 (srkit.cli.faces)
+    assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["imported"] == 4
     assert [p.endswith("notes.txt") for p, _ in report["rejected"]] == [True]
     lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("srkit: ")
-    assert "notes.txt" in lines[0]
-    assert lines[-1] == "srkit import: 4 imported, 0 skipped, 0 updated, 1 rejected, 0 conflicts"
+    assert lines[0] == (
+        f"srkit: {folder / 'notes.txt'}: not a DICOM file "
+        "(no SOP Class UID, patient or content found); skipped"
+    )
+    assert lines[-1] == (
+        "srkit import: 5 files, 4 stored, 0 already there, 1 skipped (not DICOM), "
+        "0 rejected, 0 conflicts"
+    )
     (folder / "notes.txt").unlink()
+    (folder / "17106.dcm").write_bytes(data_path("ct/pydicom_CT2/17106.dcm").read_bytes()[:300])
     again = CliRunner().invoke(cli, ["import", str(folder), "--db", fresh_url])
-    assert again.exit_code == 0
-    assert "0 imported, 4 skipped" in again.stderr
+    assert again.exit_code == 1  # a broken DICOM file is an error, not a wrong kind
+    assert "3 already there" in again.stderr
+    assert "0 skipped (not DICOM), 1 rejected" in again.stderr
+
+
+def test_import_of_nothing_usable_fails(fresh_url, tmp_path):
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    result = CliRunner().invoke(cli, ["import", str(tmp_path), "--db", fresh_url])
+    assert result.exit_code == 1
+    assert (
+        result.stderr.splitlines()[-1] == f"srkit: nothing imported: no DICOM file among {tmp_path}"
+    )
+
+
+def test_import_of_a_missing_path_makes_no_database(tmp_path):
+    db = tmp_path / "new.sqlite"
+    missing = tmp_path / "no-such-folder"
+    result = CliRunner().invoke(cli, ["import", str(missing), "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == f"srkit: {missing}: no such file or directory (nothing imported)\n"
+    assert not db.exists()
 
 
 def test_ls_levels_and_filters(imported):
@@ -97,10 +123,23 @@ def test_ls_levels_and_filters(imported):
 
 
 def test_ls_bad_input(imported):
-    bad = CliRunner().invoke(cli, ["ls", "studies", "--db", imported, "--study-date", "2004-5"])
-    assert bad.exit_code == 1
-    assert bad.stderr.startswith("srkit: invalid date range")
-    assert len(bad.stderr.strip().splitlines()) == 1
+    for value in ("2004-5", "2004-01-19", "20041319", "yesterday", "20061231-20040101"):
+        bad = CliRunner().invoke(cli, ["ls", "studies", "--db", imported, "--study-date", value])
+        assert bad.exit_code == 2, value  # a usage error naming the expected form
+        assert "Invalid value for --study-date" in bad.stderr
+        assert "YYYYMMDD or YYYYMMDD-YYYYMMDD" in bad.stderr or "ends before" in bad.stderr
+    time = CliRunner().invoke(cli, ["ls", "studies", "--db", imported, "-k", "StudyTime=25h"])
+    assert time.exit_code == 2
+    assert "HHMMSS" in time.stderr
+    mod = CliRunner().invoke(cli, ["ls", "series", "--db", imported, "--modality", "C.T"])
+    assert mod.exit_code == 2
+    assert "a modality code such as CT" in mod.stderr
+    lower = CliRunner().invoke(
+        cli, ["ls", "series", "--db", imported, "--modality", "mr", "--format", "json"]
+    )
+    assert lower.exit_code == 0
+    assert {s["Modality"] for s in json.loads(lower.stdout)} == {"MR"}
+    assert lower.stderr == "srkit ls: 1 series\n"
     usage = CliRunner().invoke(cli, ["ls", "frames", "--db", imported])
     assert usage.exit_code == 2
     key = CliRunner().invoke(cli, ["ls", "studies", "--db", imported, "-k", "nonsense"])
@@ -207,3 +246,40 @@ def test_database_from_srkit_db(fresh_url, tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["ls", "studies"])
     assert result.exit_code == 1
     assert "no such database" in result.stderr
+
+
+def test_ls_series_and_instances_in_the_order_a_person_reads(imported):
+    series = json.loads(run("ls", "series", "--db", imported, "--format", "json").stdout)
+    keys = [(s["StudyDate"] or "99999999", s["SeriesNumber"] or 0) for s in series]
+    # by study date first (a study's series together), then by Series Number
+    dates = [k[0] for k in keys]
+    assert dates == sorted(dates)
+    by_study: dict[str, list[int]] = {}
+    for s in series:
+        by_study.setdefault(s["StudyInstanceUID"], []).append(s["SeriesNumber"] or 0)
+    assert all(numbers == sorted(numbers) for numbers in by_study.values())
+    mr = json.loads(
+        run("ls", "instances", "--db", imported, "--modality", "MR", "--format", "json").stdout
+    )
+    # dcm4che MR01..MR16: one series, Instance Number 1..16 in order (not by UID)
+    assert [i["InstanceNumber"] for i in mr] == list(range(1, 17))
+    assert [i["SOPInstanceUID"] for i in mr] != sorted(i["SOPInstanceUID"] for i in mr)
+
+
+def test_query_bad_dates_are_usage_errors(imported):
+    for option, value in (("--date-from", "2004-01-19"), ("--date-to", "20041332")):
+        bad = CliRunner().invoke(cli, ["query", "dose", "--db", imported, option, value])
+        assert bad.exit_code == 2
+        assert f"{value!r} is not a date YYYYMMDD" in bad.stderr
+    ends = CliRunner().invoke(
+        cli, ["query", "measurements", "--db", imported, "--date-from", "20060101",
+              "--date-to", "20040101"]
+    )  # fmt: skip
+    assert ends.exit_code == 2
+    assert "--date-from is after --date-to" in ends.stderr
+
+
+def test_query_where_dates_are_checked_too(imported):
+    bad = CliRunner().invoke(cli, ["query", "dose", "--db", imported, "-w", "date_from=2004-01"])
+    assert bad.exit_code == 2
+    assert "Invalid value for --where: '2004-01' is not a date YYYYMMDD" in bad.stderr

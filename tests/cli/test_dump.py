@@ -89,10 +89,27 @@ def test_bad_files_are_reported_and_the_rest_printed(tmp_path):
     assert result.exit_code == 1
     assert len(result.stdout.splitlines()) == 2
     err = result.stderr.splitlines()
-    assert len(err) == 3
+    assert len(err) == 4
     assert err[0].startswith(f"srkit: {junk}: ")
-    assert err[1] == f"srkit: {ct}: not an SR document (SOP class 1.2.840.10008.5.1.4.1.1.2)"
+    assert err[1] == (
+        f"srkit: {ct}: not an SR document (SOP class 1.2.840.10008.5.1.4.1.1.2); skipped"
+    )
     assert err[2] == f"srkit: {tmp_path / 'missing.dcm'}: no such file"
+    assert err[0].endswith("; skipped")
+    assert err[3] == "srkit dump: 4 files, 1 printed, 2 skipped, 1 error"
+
+
+def test_a_wrong_kind_of_file_is_skipped_with_a_note():
+    ct = data_path("ct/pydicom_CT_small.dcm")
+    good = data_path("sr-other/orthanc_StructuredReports_IM0.dcm")
+    result = _run(ct, good, "--format", "jsonl")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"srkit: {ct}: not an SR document (SOP class 1.2.840.10008.5.1.4.1.1.2); skipped",
+        "srkit dump: 2 files, 1 printed, 1 skipped, 0 errors",
+    ]
+    nothing = _run(ct)
+    assert nothing.exit_code == 1
 
 
 def test_bad_usage_exits_2():
@@ -115,3 +132,24 @@ def test_console_script_shows_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith(f"srkit: {junk}:")
+
+
+def test_jsonl_and_text_carry_the_presentation_state_of_an_image():
+    # pydicom test-SR 1.5: IMAGE CT 1.2.3.4.5.0 frames 5,2, GSPS 1.2.3.5.6.7 (dsrdump)
+    path = data_path("sr-other/pydicom_test-SR.dcm")
+    result = _run(path, "--format", "jsonl")
+    rec = next(r for r in map(json.loads, result.stdout.splitlines()) if r["id"] == "1.5")
+    assert rec["value"] == {
+        "sop_class_uid": "1.2.840.10008.5.1.4.1.1.2",
+        "sop_instance_uid": "1.2.3.4.5.0",
+        "frames": [5, 2],
+        "presentation_state": {
+            "sop_class_uid": "1.2.840.10008.5.1.4.1.1.11.1",
+            "sop_instance_uid": "1.2.3.5.6.7",
+        },
+    }
+    text = _run(path).stdout
+    assert (
+        "<contains IMAGE:=(CT Image,1.2.3.4.5.0) frames 5,2 with "
+        "(Grayscale Softcopy Presentation State,1.2.3.5.6.7)>"
+    ) in text

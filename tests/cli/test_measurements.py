@@ -87,7 +87,9 @@ def test_bad_file_reported_and_good_rows_still_written(tmp_path: Path) -> None:
     assert "broken.dcm" in result.stderr
     assert "notes.txt" not in result.stderr
     assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.strip().splitlines()[1:] == [
+        "srkit measurements: 2 files, 1 row, 1 error \u2192 stdout"
+    ]
 
 
 def test_missing_path_named() -> None:
@@ -97,11 +99,32 @@ def test_missing_path_named() -> None:
 
 
 def test_non_tid1500_file_gives_no_rows() -> None:
-    result = _run(
-        str(data_path("sr-other/pydicom_test-SR.dcm")), str(data_path("ct/pydicom_CT_small.dcm"))
-    )
-    assert result.exit_code == 0
+    # the rule of every command: a wrong kind of file is skipped with a note; nothing
+    # at all to use is exit 1
+    sr, ct = data_path("sr-other/pydicom_test-SR.dcm"), data_path("ct/pydicom_CT_small.dcm")
+    result = _run(str(sr), str(ct))
+    assert result.exit_code == 1
     assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"srkit: {sr}: not a TID 1500 measurement report; skipped",
+        f"srkit: {ct}: not an SR document; skipped",
+        "srkit measurements: 2 files, 0 rows, 0 errors \u2192 stdout",
+        f"srkit: no TID 1500 measurement report found in {sr}, {ct}",
+    ]
+
+
+def test_a_wrong_kind_of_file_beside_a_report_is_skipped(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not dicom")
+    report = data_path("sr-tid1500/highdicom_sr_document.dcm")
+    out = tmp_path / "m.csv"
+    result = _run(str(notes), str(report), "--format", "csv", "-o", str(out))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"srkit: {notes}: not a DICOM file (no SOP Class UID, patient or content found); skipped",
+        f"srkit measurements: 2 files, 1 row, 0 errors \u2192 {out}",
+    ]
+    assert len(out.read_text().splitlines()) == 2
 
 
 def test_verbose_prints_diagnostics() -> None:

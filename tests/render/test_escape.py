@@ -89,7 +89,7 @@ def test_render_text_keeps_line_breaks_indented(hostile):
     lines = result.stdout.splitlines()
     at = lines.index(f"  Text Code: {SHOWN}")
     assert lines[at + 1 : at + 3] == [" " * 13 + "second line", " " * 13 + "third"]
-    assert "Patient       Evil\\x1b[31m Name\\x9b" in lines
+    assert "Patient       Evil\\x1b[31m, Name\\x9b" in lines
     assert any("Len\\x1b[5mgth" in line for line in lines)
 
 

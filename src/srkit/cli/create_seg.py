@@ -49,3 +49,4 @@ def create_seg(labels: str, image: str, meta: str, output: str) -> None:
         fail(f"{image}: no files")
     written = write_seg(volume_from_nifti(labels), files, description, output)
     click.echo(str(written))
+    click.echo(f"srkit create seg: {len(files)} source images \u2192 {written}", err=True)

@@ -80,22 +80,47 @@ def import_cmd(
     """Index the DICOM files under PATH... (folders recursively, DICOMDIR files).
 
     Files indexed already are skipped; SR content (measurements, dose) is indexed
-    too. Each file that cannot be imported is named on stderr with the reason, the
-    others are imported, and the exit code is then 1. Files filed with a conflict
+    too. A file that is not DICOM is skipped with a note (exit 0, unless no file at
+    all was DICOM: exit 1); a DICOM file that cannot be imported (truncated, no
+    UIDs) is named on stderr with the reason, the others are imported, and the exit
+    code is then 1. A PATH that does not exist is an error before anything is done. Files filed with a conflict
     (patient attributes that differ, a study or series UID of another patient or
     study, a replaced or kept copy) are named as warnings: ``srkit ls conflicts``.
     """
+    import os
+
+    from srkit.cli.faces import is_wrong_kind
+
+    for path in paths:
+        if not os.path.lexists(path):
+            # a mistyped path: nothing is imported and no database is made
+            raise SrkitError("no such file or directory (nothing imported)", source=path)
     with _open(db_url, policy=policy) as db:
         report = db.import_paths(paths, copy=copy, workers=workers, progress=True)
         _dose_alerts(db, report.uids)
-    for path, reason in report.rejected + report.conflicts:
+    wrong = [(p, r) for p, r in report.rejected if is_wrong_kind(r)]
+    broken = [(p, r) for p, r in report.rejected if not is_wrong_kind(r)]
+    for path, reason in wrong:
+        report_error(f"{path}: {reason}; skipped")
+    for path, reason in broken + report.conflicts:
         report_error(f"{path}: {reason}")
     for path, reason in report.warnings:
         report_error(f"warning: {path}: {reason}")
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
-    click.echo(f"srkit import: {report.summary()}", err=True)
-    if report.failed:
+    files = report.imported + report.skipped + report.updated + report.failed
+    line = f"{files} files, {report.imported} stored, {report.skipped} already there"
+    if report.updated:
+        line += f", {report.updated} updated"
+    line += f", {len(wrong)} skipped (not DICOM), {len(broken)} rejected"
+    line += f", {len(report.conflicts)} conflicts"
+    if report.warnings:
+        line += f", {len(report.warnings)} filed with a conflict (srkit ls conflicts)"
+    click.echo(f"srkit import: {line}", err=True)
+    used = report.imported + report.skipped + report.updated
+    if broken or report.conflicts or (wrong and not used):
+        if wrong and not used and not broken and not report.conflicts:
+            report_error("nothing imported: no DICOM file among " + ", ".join(paths))
         raise SystemExit(1)
 
 
@@ -238,7 +263,13 @@ def ls(
     if level == "conflicts":
         _ls_conflicts(db_url, study_uid, keys, limit, fmt)
         return
+    from srkit.cli.faces import check_date_range, check_key_value, check_modality
+
     lvl = _LEVELS[level]
+    if study_date is not None:
+        study_date = check_date_range(study_date, "--study-date")
+    if modality is not None:
+        modality = check_modality(modality, "--modality")
     filters: dict[str, str] = {}
     for keyword, value in (
         ("PatientID", patient_id),
@@ -258,10 +289,13 @@ def ls(
         keyword, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"{item!r} is not KEYWORD=VALUE", param_hint="--key")
-        filters[keyword.strip()] = value
+        filters[keyword.strip()] = check_key_value(keyword.strip(), value, "--key")
     with _open(db_url, must_exist=True) as db:
         rows = db.query(lvl, filters, limit=limit, offset=offset, fuzzy=fuzzy)
     _print(rows, fmt, _COLUMNS[lvl])
+    one = {"patients": "patient", "studies": "study", "instances": "instance"}
+    word = one.get(level, level) if len(rows) == 1 else level
+    click.echo(f"srkit ls: {len(rows)} {word}", err=True)
 
 
 def _ls_conflicts(
@@ -339,18 +373,28 @@ def _out_options(func: Any) -> Any:
 
 
 def _filters(common: dict[str, Any], wheres: tuple[str, ...]) -> dict[str, Any]:
+    """The query's filters; dates (also given as ``-w date_from=...``) checked, a bad
+    one a usage error naming the form (:mod:`srkit.cli.faces`)."""
+    from srkit.cli.faces import check_date
+
     filters = {k: v for k, v in common.items() if v is not None}
-    for key in ("date_from", "date_to"):
-        value = filters.get(key)
-        if value is not None and not (len(value) == 8 and value.isdigit()):
-            raise click.BadParameter(
-                f"{value!r} is not a date YYYYMMDD", param_hint=f"--{key.replace('_', '-')}"
-            )
+    given = {k: f"--{k.replace('_', '-')}" for k in filters}
     for item in wheres:
         key, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"{item!r} is not FILTER=VALUE", param_hint="--where")
-        filters[key.strip().replace("-", "_")] = value
+        key = key.strip().replace("-", "_")
+        filters[key] = value
+        given[key] = "--where"
+    for key in ("date_from", "date_to"):
+        if filters.get(key) is not None:
+            check_date(str(filters[key]), given[key])
+    if (
+        filters.get("date_from")
+        and filters.get("date_to")
+        and (filters["date_from"] > filters["date_to"])
+    ):
+        raise click.BadParameter("--date-from is after --date-to", param_hint="--date-to")
     return filters
 
 
@@ -396,6 +440,7 @@ def measurements(
         rows = db.query_measurements(**filters)
     schema = QUALITATIVE if filters.get("kind") == "qualitative" else MEASUREMENTS
     write_rows(rows, fmt, output, schema=with_context(schema) if context else schema)
+    click.echo(f"srkit query measurements: {len(rows)} rows \u2192 {output or 'stdout'}", err=True)
 
 
 @query.command()
@@ -475,6 +520,7 @@ def dose(
 
             rows = with_reference_levels(db, rows, drl_file, mapping, local=local_drl)
     write_rows(rows, fmt, output)
+    click.echo(f"srkit query dose: {len(rows)} rows \u2192 {output or 'stdout'}", err=True)
 
 
 _RM_LEVELS = {

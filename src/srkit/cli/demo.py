@@ -33,14 +33,11 @@ def plot_summary(
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    points = sorted(
-        (str(d.get("study_date") or d.get("start_of_xray_irradiation") or "")[:10], d)
-        for d in doses
-        if d.get("dlp_total") is not None
-    )
-    left.plot(
-        [p[0] for p in points], [p[1]["dlp_total"] for p in points], marker="o", color="#b5432f"
-    )
+    for patient, points in dlp_series(doses).items():
+        # one series per patient: a line joins only the exams of one patient
+        left.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=patient)
+    if 1 < len(dlp_series(doses)) <= 10:
+        left.legend(title="patient", fontsize=7)
     left.set_title("CT dose length product per study")
     left.set_ylabel("DLP total (mGy.cm)")
     left.tick_params(axis="x", rotation=45)
@@ -58,6 +55,34 @@ def plot_summary(
     fig.savefig(out, dpi=90)
     plt.close(fig)
     return out
+
+
+def dlp_series(doses: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
+    """Each patient's exams as (date, DLP total) in date order, patients in order of
+    their first exam: the series of the DLP plot (exams of different patients are
+    never joined by a line)."""
+    from srkit.render.formats import format_date
+
+    series: dict[str, list[tuple[str, float]]] = {}
+    for d in sorted(doses, key=lambda d: str(d.get("study_date") or "")):
+        if not isinstance(d.get("dlp_total"), float):
+            continue
+        when = (
+            format_date(str(d.get("study_date") or ""))
+            or str(d.get("start_of_xray_irradiation") or "")[:10]
+        )
+        series.setdefault(str(d.get("patient_id") or "?"), []).append((when, d["dlp_total"]))
+    return series
+
+
+SHOWN = 40
+"""The most measurement rows the demo prints (the rest: srkit query measurements)."""
+
+
+def summary_png(folder: Path) -> Path:
+    """Where the plot goes: beside the samples folder, not in it (so that ``srkit
+    import`` of the folder finds only DICOM files)."""
+    return folder.parent / f"{folder.name}-summary.png"
 
 
 @click.command()
@@ -101,10 +126,14 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
             + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in counts if counts[k])
         )
         measurements = db.query_measurements()
-        table = Table(title="Measurements (TID 1500)")
+        shown = measurements[:SHOWN]
+        title = f"Measurements (TID 1500): {len(measurements)}"
+        if len(shown) < len(measurements):
+            title = f"Measurements (TID 1500): first {len(shown)} of {len(measurements)}"
+        table = Table(title=title)
         for col in ("patient", "lesion", "site", "quantity", "value", "units"):
             table.add_column(col, justify="right" if col == "value" else "left")
-        for row in measurements[:18]:
+        for row in shown:
             table.add_row(
                 str(row.get("patient_id") or ""),
                 str(row.get("tracking_identifier") or ""),
@@ -135,8 +164,11 @@ def demo(url: str | None, folder: Path | None, studies: int, seed: int) -> None:
                 f"{row['max_ctdivol']:.2f}" if isinstance(row.get("max_ctdivol"), float) else "",
             )
         console.print(dose_table)
-        png = plot_summary(measurements, doses, folder / "summary.png")
+        png = plot_summary(measurements, doses, summary_png(folder))
         console.print(f"[bold]Plot[/]: {png}")
-        console.print(
-            "Next: srkit ls studies, srkit query dose --format csv, srkit serve --port 8080"
-        )
+        console.print("Next: srkit ls studies, srkit query dose --format csv, srkit serve")
+    click.echo(
+        f"srkit demo: {len(made)} studies made in {folder}, {report.imported} instances "
+        f"stored, {len(measurements)} measurements, {len(doses)} dose reports \u2192 {db.url}",
+        err=True,
+    )

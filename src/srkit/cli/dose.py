@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 
+from srkit.cli import faces
 from srkit.cli.common import iter_files, progress, report_error, user_errors
-from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, SrkitWarning
+from srkit.cli.faces import is_wrong_kind
+from srkit.errors import SrkitError, SrkitWarning
 
 __all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
 
@@ -79,8 +81,9 @@ def iter_reports(
 
     A file named on the command line that cannot be read, or that is damaged
     (truncated), is reported on stderr and added to ``failed`` (raised when
-    ``failed`` is None); the others go on. Files found in folders that are not
-    DICOM, not SR or not dose reports are skipped quietly. ``strict_units`` makes a
+    ``failed`` is None); the others go on. A file of the wrong kind (not DICOM, not
+    SR, not a dose report) is skipped: with a note when named, quietly when found
+    in a folder. ``strict_units`` makes a
     number whose unit cannot be understood null instead of keeping it unnormalised.
     """
     from srkit.codec import damage, read
@@ -94,13 +97,16 @@ def iter_reports(
                 warnings.simplefilter("ignore", SrkitWarning)
                 doc = read(path)
         except SrkitError as exc:
-            # a non-DICOM or non-SR file found in a folder is skipped quietly
-            quiet = isinstance(exc, NotDicomError | NotStructuredReportError) and path not in named
-            if not quiet:
-                if failed is None:
-                    raise
-                failed.append(path)
-                report_error(str(exc) if exc.source else f"{path}: {exc}")
+            # a file of the wrong kind (not DICOM, not SR) is skipped: quietly when
+            # found in a folder, with a note when named (srkit.cli.faces)
+            if is_wrong_kind(exc):
+                if path in named:
+                    report_error(f"{path}: {exc.message}; skipped")
+                continue
+            if failed is None:
+                raise
+            failed.append(path)
+            report_error(str(exc) if exc.source else f"{path}: {exc}")
             continue
         problem = damage(doc)
         if problem is not None:
@@ -226,6 +232,13 @@ def tabulate(
         from srkit.cli.dose_plot import plot_dose
 
         plot_dose(reports, plot)
+    faces.summary(
+        "dose",
+        reports=len(reports),
+        rows=len(rows),
+        errors=len(set(failed)),
+        out=output or "stdout",
+    )
     if failed:
         raise SystemExit(1)
 

@@ -102,7 +102,9 @@ def drl(
         plot_drl(exams, DrlTable(entries, local_drls(exams, by=("name",))), plot)
     if per_exam:
         table = DrlTable(entries, local_drls(exams, by=("name",)))
-        write_rows(exam_rows(exams, table), fmt, output)
+        per = exam_rows(exams, table)
+        write_rows(per, fmt, output)
+        click.echo(f"srkit dose drl: {len(per)} exams \u2192 {output or 'stdout'}", err=True)
         return
     rows = local_drls(exams, by=keys)
     if entries:
@@ -119,6 +121,10 @@ def drl(
                 )
             row["national_source"] = entry.source if entry is not None else None
     write_rows(rows, fmt, output)
+    click.echo(
+        f"srkit dose drl: {len(exams)} exams, {len(rows)} groups \u2192 {output or 'stdout'}",
+        err=True,
+    )
 
 
 @click.command()
@@ -134,7 +140,13 @@ def unmapped(db_url: str | None, mapping: str, fmt: str, output: str | None) -> 
     from srkit.tables.write import write_rows
 
     exams, protocol_map = _load(db_url, mapping)
-    write_rows(find_unmapped(exams, protocol_map), fmt, output)
+    found = find_unmapped(exams, protocol_map)
+    write_rows(found, fmt, output)
+    click.echo(
+        f"srkit dose unmapped: {len(exams)} exams, {len(found)} protocol names not mapped "
+        f"\u2192 {output or 'stdout'}",
+        err=True,
+    )
 
 
 @click.command()
@@ -246,3 +258,4 @@ def ssde(db_url: str | None, fmt: str, output: str | None) -> None:
     with _open(db_url, must_exist=True) as db:
         rows = [r.to_dict() for r in database_ssde(db)]
     write_rows(rows, fmt, output)
+    click.echo(f"srkit dose ssde: {len(rows)} exams \u2192 {output or 'stdout'}", err=True)

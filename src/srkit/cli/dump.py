@@ -35,17 +35,20 @@ def dump(
 ) -> None:
     """Print the content tree of each SR FILE.
 
-    A file that cannot be read gets one line on stderr; the others still print,
-    and the exit code is 1. Errors found in a document are printed on stderr (all
+    A file that is not DICOM or not SR is skipped with a note (exit 1 only when
+    nothing was printed). A file that cannot be read gets one line on stderr; the
+    others still print, and the exit code is 1. Errors found in a document are printed on stderr (all
     problems with -v); a damaged (truncated) file prints what could be read and
     makes the exit code 1.
     """
+    from srkit.cli.faces import is_wrong_kind, summary
     from srkit.codec import damage, read
     from srkit.render.escape import escape_control
     from srkit.render.records import document_records
     from srkit.render.text import dump_lines
 
     failed = 0
+    skipped = 0
     printed = 0
     out = sys.stdout
     many = len(files) > 1
@@ -55,6 +58,10 @@ def dump(
                 warnings.simplefilter("ignore", SrkitWarning)
                 doc = read(name, policy=policy)
         except SrkitError as exc:
+            if is_wrong_kind(exc):  # not DICOM, not SR: a note (srkit.cli.faces)
+                skipped += 1
+                report_error(f"{name}: {exc.message}; skipped")
+                continue
             failed += 1
             report_error(str(exc) if exc.source else f"{name}: {exc}")
             continue
@@ -73,5 +80,7 @@ def dump(
         if damage(doc) is not None:
             failed += 1
     out.flush()
-    if failed:
+    if printed:
+        summary("dump", files=len(files), printed=printed, skipped=skipped, errors=failed)
+    if failed or not printed:
         raise SystemExit(1)

@@ -229,6 +229,7 @@ def load_cmd(
             target = _with_suffix(target, ".json")
             volume.to_json(target)
         click.echo(str(target))
+    click.echo(f"srkit load: {len(chosen)} of {len(items)} loadables written", err=True)
 
 
 def _with_suffix(path: Path, suffix: str) -> Path:
@@ -309,3 +310,4 @@ def export_dicom(
     finally:
         db.close()
     click.echo(new_uid)
+    click.echo(f"srkit export dicom: {len(files)} images stored as series {new_uid}", err=True)

@@ -53,9 +53,11 @@ def measurements(
 ) -> None:
     """Write the measurements of every TID 1500 report under PATHS as a table.
 
-    PATHS are files or folders (searched recursively; files that are not DICOM SR
-    are skipped). A file that cannot be read is named on stderr and the exit code
-    is 1, while the rows of every other file are still written.
+    PATHS are files or folders (searched recursively). A file of the wrong kind (not
+    DICOM, not SR, not TID 1500) is skipped, with a note when it was named; the exit
+    code is 1 only when no report at all was found. A report that cannot be read is
+    named on stderr and the exit code is 1, while the rows of every other file are
+    still written.
     """
     from srkit.codec import damage
     from srkit.diagnostics import Severity
@@ -64,9 +66,15 @@ def measurements(
 
     if fmt == "parquet" and out is None:
         raise click.UsageError("--format parquet needs -o FILE")
+    from srkit.cli.faces import is_wrong_kind, summary
+
     failed: list[str] = []
+    skipped: list[str] = []
 
     def on_error(path: Path, exc: SrkitError) -> None:
+        if is_wrong_kind(exc):  # not DICOM: skipped with a note (srkit.cli.faces)
+            on_skip(path, exc.message)
+            return
         failed.append(str(path))
         report_error(str(exc) if exc.source else f"{path}: {exc}")
 
@@ -77,6 +85,7 @@ def measurements(
             report_error(f"{path}: {problem.message} (rows read before it are kept)")
 
     def on_skip(path: Path, why: str) -> None:
+        skipped.append(str(path))
         if str(path) in named:
             report_error(f"{path}: {why}; skipped")
 
@@ -102,5 +111,10 @@ def measurements(
         )
     )
     write_rows(rows, fmt, out, schema=MEASUREMENTS if kind == "quantitative" else QUALITATIVE)
-    if failed:
+    errors = len(set(failed))
+    summary("measurements", files=len(files), rows=len(rows), errors=errors, out=out or "stdout")
+    used = len(files) - len(skipped) - len([f for f in set(failed) if f not in skipped])
+    if not used and not failed:
+        report_error("no TID 1500 measurement report found in " + ", ".join(paths))
+    if failed or not used:
         raise SystemExit(1)

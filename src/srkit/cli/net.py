@@ -357,10 +357,13 @@ def find(
         "SERIES": ["SeriesInstanceUID", "Modality", "SeriesNumber"],
         "IMAGE": ["SOPInstanceUID", "SOPClassUID", "InstanceNumber"],
     }[level.upper()]
+    from srkit.cli.faces import check_key_value
+
+    matching = {k: check_key_value(k, v, "--key") for k, v in _keys(keys).items()}
     results = do_find(
         _peer(peer, called, config_file),
         level,
-        _keys(keys),
+        matching,
         fields=fields or default,
         model=model,
         calling_aet=aet,
@@ -372,6 +375,7 @@ def find(
     else:
         for row in rows:
             click.echo(json.dumps(row))
+    click.echo(f"srkit find: {len(rows)} {level.lower()} matches from {peer}", err=True)
 
 
 def _row(ds: Any) -> dict[str, Any]:

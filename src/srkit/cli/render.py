@@ -57,3 +57,13 @@ def render(file: str, fmt: str, output: str | None, no_validate: bool) -> None:
     if problem is not None:
         report_error(f"{file}: {problem.message} (what was read is rendered)")
         raise SystemExit(1)
+    from srkit.cli.faces import summary
+    from srkit.render.html import merged_diagnostics
+
+    found = merged_diagnostics(doc, diagnostics)
+    summary(
+        "render",
+        errors=sum(1 for d in found if d.severity == "ERROR"),
+        warnings=sum(1 for d in found if d.severity == "WARNING"),
+        out=f"{output or 'stdout'} ({fmt})",
+    )

@@ -24,7 +24,7 @@ __all__ = ["serve", "dicomweb"]
 
 
 @click.command()
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8042, show_default=True)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8700, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
 @token_options
@@ -59,7 +59,8 @@ def serve(
 ) -> None:
     """Serve DICOMweb under /dicomweb and the web interface at /.
 
-    With a token ($SRKIT_TOKEN, or --token-file) every request needs
+    The port is 8700 by default (not Orthanc's 8042, so that both can run side by
+    side). With a token ($SRKIT_TOKEN, or --token-file) every request needs
     ``Authorization: Bearer <token>``; a browser logs in once at /login with it and
     holds a session cookie instead (DICOMweb accepts that cookie for GET and HEAD).
 

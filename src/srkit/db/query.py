@@ -373,11 +373,29 @@ def _conditions(level: str, filters: Mapping[str, Any], fuzzy: bool) -> list[Col
 
 
 _ORDER = {
-    "PATIENT": ("patient_name", "patient_id"),
-    "STUDY": ("study_date", "study_time", "study_instance_uid"),
-    "SERIES": ("series_number", "series_instance_uid"),
-    "IMAGE": ("instance_number", "sop_instance_uid"),
+    "PATIENT": (("PATIENT", "patient_name"), ("PATIENT", "patient_id")),
+    "STUDY": (("STUDY", "study_date"), ("STUDY", "study_time"), ("STUDY", "study_instance_uid")),
+    "SERIES": (
+        ("STUDY", "study_date"),
+        ("STUDY", "study_time"),
+        ("STUDY", "study_instance_uid"),
+        ("SERIES", "series_number"),
+        ("SERIES", "series_instance_uid"),
+    ),
+    "IMAGE": (
+        ("STUDY", "study_date"),
+        ("STUDY", "study_time"),
+        ("STUDY", "study_instance_uid"),
+        ("SERIES", "series_number"),
+        ("SERIES", "series_instance_uid"),
+        ("IMAGE", "instance_number"),
+        ("IMAGE", "sop_instance_uid"),
+    ),
 }
+"""The order of a level's rows as a person reads a worklist: studies by date and time,
+the series of a study by Series Number, the instances of a series by Instance Number
+(numbers compared as integers); a UID only breaks ties (the tables above a level are
+joined to it: :func:`_joined`)."""
 
 
 def _count(level: str, target: str) -> Any:
@@ -463,7 +481,7 @@ def level_query(
     stmt = select(*columns).select_from(joined)
     for cond in _conditions(level, filters, fuzzy):
         stmt = stmt.where(cond)
-    order = [table.c[c].asc().nulls_last() for c in _ORDER[level]]
+    order = [TABLES[lv].c[c].asc().nulls_last() for lv, c in _ORDER[level]]
     stmt = stmt.order_by(*order, table.c.pk)
     if limit is not None:
         stmt = stmt.limit(sql_integer("limit", limit, low=0))

@@ -33,14 +33,27 @@ from srkit.model.items import (
     CompositeContentItem,
     ContainerContentItem,
     ContentItem,
+    DateContentItem,
+    DateTimeContentItem,
     ImageContentItem,
     NumContentItem,
+    PNameContentItem,
     ReferenceContentItem,
     Scoord3DContentItem,
     ScoordContentItem,
     TcoordContentItem,
+    TextContentItem,
+    TimeContentItem,
     UnknownContentItem,
     WaveformContentItem,
+)
+from srkit.render.escape import text_lines
+from srkit.render.formats import (
+    format_date,
+    format_date_time,
+    format_datetime,
+    format_name,
+    format_time,
 )
 from srkit.templates.registry import Rule, detection
 
@@ -84,11 +97,33 @@ def _ref_text(item: CompositeContentItem | ImageContentItem | WaveformContentIte
             text += f", frames {', '.join(map(str, item.frames))}"
         if item.segments:
             text += f", segment {', '.join(map(str, item.segments))}"
+        pstate = item.presentation_state
+        if pstate is not None:
+            text += (
+                f", presentation state {sop_class_name(pstate.sop_class_uid)} "
+                f"{pstate.sop_instance_uid}"
+            )
+        rwvm = item.real_world_value_mapping
+        if rwvm is not None:
+            text += f", real world value mapping {rwvm.sop_instance_uid}"
     return text
 
 
 def value_text(item: ContentItem) -> str:
-    """The value of an item as a person reads it (units and codes apart)."""
+    """The value of an item as a person reads it (units and codes apart): dates,
+    times and names formatted as the header's (:mod:`srkit.render.formats`), the
+    line breaks of a TEXT value as LF (CR LF, LF CR and CR too, PS3.5 Section
+    6.1.3) and its other control characters escaped (:mod:`srkit.render.escape`)."""
+    if isinstance(item, TextContentItem):
+        return "\n".join(text_lines(item.value))
+    if isinstance(item, DateContentItem):
+        return format_date(item.value)
+    if isinstance(item, TimeContentItem):
+        return format_time(item.value)
+    if isinstance(item, DateTimeContentItem):
+        return format_datetime(item.value)
+    if isinstance(item, PNameContentItem):
+        return format_name(item.value)
     if isinstance(item, NumContentItem):
         if item.number is None:
             return item.qualifier.meaning if item.qualifier else "(no value)"
@@ -117,6 +152,7 @@ def _item_view(item_id: str, item: ContentItem) -> View:
         "kind": "item",
         "id": item_id,
         "relationship": item.relationship,
+        "value_type": item.value_type,
         "name": code_view(item.concept),
         "value": value_text(item),
         "code": code_view(item.value) if isinstance(item, CodeContentItem) else None,
@@ -153,31 +189,53 @@ def _group_view(item_id: str, item: ContentItem) -> View:
     }
 
 
+SOURCE_ID = "113832"
+"""Identification of the X-Ray Source (TID 10014): names the source of a dual-source
+CT's second set of parameters in its column headers."""
+
+
+def _container_label(node: ContentItem, count: int) -> str:
+    for child in node.children:
+        if child.concept is not None and child.concept.value == SOURCE_ID:
+            return f"source {value_text(child)}"
+    return str(count)
+
+
 def _event_cells(item_id: str, event: ContentItem) -> dict[str, View]:
+    """The event's values by column; a concept seen again in another container (the
+    second X-ray source of a dual-source CT) gets a column of its own, its header
+    naming the source (``KVP (source B)``) or numbering it: nothing is dropped."""
     cells: dict[str, View] = {}
-    stack = [(item_id, event)]
+    stack: list[tuple[str, ContentItem, str]] = [(item_id, event, "")]
     while stack:
-        path, node = stack.pop(0)
+        path, node, label = stack.pop(0)
         for n, child in enumerate(node.children, 1):
             child_id = f"{path}.{n}"
             if isinstance(child, ContainerContentItem):
-                stack.append((child_id, child))
+                stack.append((child_id, child, _container_label(child, len(stack) + 2)))
                 continue
             if child.concept is None or (
                 not isinstance(child, NumContentItem | CodeContentItem)
-                and child.value_type not in ("TEXT", "DATETIME")
+                and child.value_type not in ("TEXT", "DATETIME", "DATE", "TIME", "PNAME")
             ):
                 continue
-            key = child.concept.meaning or child.concept.value
-            if key in cells or child.concept.value in EVENT_SKIP:
+            if child.concept.value in EVENT_SKIP:
                 continue
+            key = child.concept.meaning or child.concept.value
+            name = code_view(child.concept)
+            if key in cells:
+                key = f"{key} ({label or n})"
+                if key in cells:
+                    continue  # the same concept twice in one container: listed below
+                if name is not None:
+                    name = {**name, "text": f"{name['text']} ({label or n})"}
             units = child.units if isinstance(child, NumContentItem) else None
             cells[key] = {
                 "id": child_id,
                 "value": value_text(child),
                 "code": code_view(child.value) if isinstance(child, CodeContentItem) else None,
                 "units": code_view(units),
-                "name": code_view(child.concept),
+                "name": name,
             }
     return cells
 
@@ -248,15 +306,6 @@ def merged_diagnostics(doc: Document, diagnostics: list[Diagnostic] | None) -> l
     return out
 
 
-def _date(date: str | None, time: str | None = None) -> str:
-    text = ""
-    if date and len(date) >= 8:
-        text = f"{date[:4]}-{date[4:6]}-{date[6:8]}"
-    if time and len(time) >= 4:
-        text += f" {time[:2]}:{time[2:4]}" + (f":{time[4:6]}" if len(time) >= 6 else "")
-    return text.strip()
-
-
 def _template_text(doc: Document) -> str:
     """``TID 1500`` as declared; ``TID 1500 (not declared)`` when only the title,
     content or SOP class show it (:func:`srkit.templates.registry.detection`)."""
@@ -274,23 +323,28 @@ def document_view(doc: Document, diagnostics: list[Diagnostic] | None = None) ->
     header = [
         (
             "Patient",
-            f"{(doc.patient.name or '').replace('^', ' ').strip()} "
+            f"{format_name(doc.patient.name)} "
             f"{'(' + doc.patient.id + ')' if doc.patient.id else ''}".strip(),
         ),
         (
             "Birth date / sex",
-            " ".join(x for x in (_date(doc.patient.birth_date), doc.patient.sex or "") if x),
+            " ".join(x for x in (format_date(doc.patient.birth_date), doc.patient.sex or "") if x),
         ),
         (
             "Study",
             " ".join(
-                x for x in (doc.study.description or "", _date(doc.study.date, doc.study.time)) if x
+                x
+                for x in (
+                    doc.study.description or "",
+                    format_date_time(doc.study.date, doc.study.time),
+                )
+                if x
             ),
         ),
         ("Accession", doc.study.accession_number or ""),
         ("Series", doc.series.description or ""),
         ("Document", f"{sop_class_name(doc.sop_class_uid)}"),
-        ("Content date", _date(doc.content_date, doc.content_time)),
+        ("Content date", format_date_time(doc.content_date, doc.content_time)),
         (
             "Status",
             ", ".join(
@@ -309,7 +363,7 @@ def document_view(doc: Document, diagnostics: list[Diagnostic] | None = None) ->
     return {
         "title": code_view(title) or {"text": "Structured Report", "title": ""},
         "header": [{"label": k, "value": v} for k, v in header if v],
-        "observers": [o.name.replace("^", " ") for o in doc.verifying_observers],
+        "observers": [format_name(o.name) for o in doc.verifying_observers],
         "root": root,
         "sop_instance_uid": doc.sop_instance_uid,
         "diagnostics": [

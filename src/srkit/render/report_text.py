@@ -10,6 +10,7 @@ value's first line.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from srkit.diagnostics import Diagnostic
@@ -39,17 +40,61 @@ def _value(node: View) -> str:
     return escape_control(_raw_value(node))
 
 
+CELL = 40
+"""The widest a table column gets; longer cells wrap onto more lines (never cut)."""
+WIDTH = 132
+"""The widest a table gets; an events table with more columns is split into several,
+each repeating the event number (every column is shown)."""
+
+
+def _wrap(cell: str, width: int) -> list[str]:
+    if len(cell) <= width:
+        return [cell]
+    return textwrap.wrap(cell, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
 def _table(head: list[str], rows: list[list[str]], indent: str) -> list[str]:
-    widths = [len(h) for h in head]
+    """An aligned table; a cell wider than :data:`CELL` wraps inside its column."""
+    widths = [min(len(h), CELL) for h in head]
     for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    widths = [min(w, 40) for w in widths]
+        widths = [max(w, min(len(c), CELL)) for w, c in zip(widths, row, strict=True)]
 
-    def line(cells: list[str]) -> str:
-        clipped = [c if len(c) <= 40 else c[:37] + "..." for c in cells]
-        return indent + "  ".join(c.ljust(w) for c, w in zip(clipped, widths, strict=True)).rstrip()
+    def lines(cells: list[str]) -> list[str]:
+        wrapped = [_wrap(c, w) for c, w in zip(cells, widths, strict=True)]
+        height = max(len(w) for w in wrapped)
+        out = []
+        for n in range(height):
+            parts = [(w[n] if n < len(w) else "").ljust(width) for w, width in zip(wrapped, widths)]
+            out.append((indent + "  ".join(parts)).rstrip())
+        return out
 
-    return [line(head), indent + "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+    out = [*lines(head), indent + "  ".join("-" * w for w in widths)]
+    for row in rows:
+        out += lines(row)
+    return out
+
+
+def _column_chunks(widths: list[int], room: int) -> list[list[int]]:
+    """Indices of the columns after the first, in groups whose table fits ``room``."""
+    chunks: list[list[int]] = [[]]
+    used = widths[0]
+    for n in range(1, len(widths)):
+        need = widths[n] + 2
+        if chunks[-1] and used + need > room:
+            chunks.append([])
+            used = widths[0]
+        chunks[-1].append(n)
+        used += need
+    return chunks
+
+
+def _detail(node: View) -> str:
+    """A modifier of a measurement, with its own modifiers (the laterality of a
+    finding site) in brackets: ``Finding Site: Kidney (Laterality: Left)``."""
+    name = _c(node.get("name"))
+    text = f"{name}: {_value(node)}" if name else _value(node)
+    subs = [_detail(child) for child in node.get("children") or () if child.get("kind") == "item"]
+    return f"{text} ({'; '.join(subs)})" if subs else text
 
 
 def _item(node: View, depth: int) -> list[str]:
@@ -71,17 +116,28 @@ def _group(node: View, depth: int) -> list[str]:
         lines += _item(fact, depth + 1)
     if node["rows"]:
         rows = [
-            [_c(r["name"]), escape_control(str(r["value"])), _c(r["units"])] for r in node["rows"]
+            [
+                _c(r["name"]),
+                escape_control(str(r["value"])),
+                _c(r["units"]),
+                "; ".join(_detail(m) for m in r["modifiers"]),
+            ]
+            for r in node["rows"]
         ]
-        lines += _table(["Measurement", "Value", "Units"], rows, indent + "  ")
+        head = ["Measurement", "Value", "Units", "Details"]
+        if not any(row[3] for row in rows):
+            head, rows = head[:3], [row[:3] for row in rows]
+        lines += _table(head, rows, indent + "  ")
     for child in node["children"]:
         lines += _node(child, depth + 1)
     return lines
 
 
 def _events(node: View, depth: int) -> list[str]:
+    """The events as a table; split into several tables of the same events (each
+    naming its columns' range) when all columns would not fit :data:`WIDTH`."""
     indent = "  " * depth
-    columns = node["columns"][:8]
+    columns = node["columns"]
     head = ["#"] + [_c(c["name"]) for c in columns]
     rows = []
     for n, row in enumerate(node["rows"], 1):
@@ -90,8 +146,21 @@ def _events(node: View, depth: int) -> list[str]:
             cell = row["cells"].get(col["key"])
             cells.append(_value(cell) if cell else "")
         rows.append(cells)
+    widths = [min(len(h), CELL) for h in head]
+    for row in rows:
+        widths = [max(w, min(len(c), CELL)) for w, c in zip(widths, row, strict=True)]
+    chunks = _column_chunks(widths, WIDTH - len(indent) - 2)
     title = f"{indent}{_c(node['title'])} ({len(rows)} events)"
-    return [title, *_table(head, rows, indent + "  ")]
+    if len(chunks) == 1:
+        return [title, *_table(head, rows, indent + "  ")]
+    lines = [title]
+    for chunk in chunks:
+        pick = [0, *chunk]
+        lines.append(f"{indent}  columns {chunk[0]}-{chunk[-1]} of {len(columns)}:")
+        lines += _table(
+            [head[i] for i in pick], [[r[i] for i in pick] for r in rows], indent + "  "
+        )
+    return lines
 
 
 def _section(node: View, depth: int) -> list[str]:
@@ -129,8 +198,11 @@ def render_text(doc: Document, diagnostics: list[Diagnostic] | None = None) -> s
     view = document_view(doc, diagnostics)
     title = _c(view["title"])
     lines = [title, "#" * len(title)]
-    width = max((len(r["label"]) for r in view["header"]), default=0)
-    lines += [f"{r['label']:<{width}}  {escape_control(str(r['value']))}" for r in view["header"]]
+    header = [(r["label"], str(r["value"])) for r in view["header"]]
+    if view["observers"]:
+        header.append(("Verified by", "; ".join(view["observers"])))
+    width = max((len(label) for label, _ in header), default=0)
+    lines += [f"{label:<{width}}  {escape_control(value)}" for label, value in header]
     for child in view["root"]["children"]:
         lines += _node(child, 0)
     lines += ["", "Diagnostics", "==========="]

@@ -57,7 +57,8 @@ def _value_text(item: ContentItem) -> str:
             if item.segments:
                 text += f" segments {','.join(map(str, item.segments))}"
             if item.presentation_state:
-                text += f" with {sop_class_name(item.presentation_state.sop_class_uid)}"
+                ps = item.presentation_state
+                text += f" with ({sop_class_name(ps.sop_class_uid)},{ps.sop_instance_uid})"
         if isinstance(item, WaveformContentItem) and item.channels:
             text += f" channels {','.join(map(str, item.channels))}"
         return text
