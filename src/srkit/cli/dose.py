@@ -10,17 +10,17 @@ event. ``srkit dose drl|unmapped|alerts --db URL`` work on the database instead
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from srkit.cli.common import iter_files, progress, report_error, user_errors
-from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, SrkitWarning
+from srkit.cli.common import progress, report_error, user_errors
+from srkit.errors import SrkitError
+from srkit.tables.dose import event_rows
 
-__all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
+__all__ = ["dose", "tabulate", "iter_reports", "DoseGroup"]
 
 _SUBCOMMANDS = {
     "drl": "drl",
@@ -75,85 +75,30 @@ def iter_reports(
     failed: list[Path] | None = None,
     strict_units: bool = False,
 ) -> Iterator[tuple[Path, Any]]:
-    """``(file, DoseReport)`` for every dose report under ``paths``.
+    """``(file, DoseReport)`` for every dose report under ``paths``
+    (:func:`srkit.extract.dose.dose_reports`), problems on stderr.
 
-    A file named on the command line that cannot be read, or that is damaged
-    (truncated), is reported on stderr and added to ``failed`` (raised when
-    ``failed`` is None); the others go on. Files found in folders that are not
-    DICOM, not SR or not dose reports are skipped quietly. ``strict_units`` makes a
-    number whose unit cannot be understood null instead of keeping it unnormalised.
+    A named file that cannot be read or is damaged is reported and added to
+    ``failed`` (raised when ``failed`` is None); the others go on.
     """
-    from srkit.codec import damage, read
-    from srkit.templates.dose import dose_report
+    from srkit.extract.dose import dose_reports
 
-    named = {Path(p) for p in paths}
-    files = list(iter_files(paths))
-    for path in progress(files, "dose reports"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", SrkitWarning)
-                doc = read(path)
-        except SrkitError as exc:
-            # a non-DICOM or non-SR file found in a folder is skipped quietly
-            quiet = isinstance(exc, NotDicomError | NotStructuredReportError) and path not in named
-            if not quiet:
-                if failed is None:
-                    raise
-                failed.append(path)
-                report_error(str(exc) if exc.source else f"{path}: {exc}")
-            continue
-        problem = damage(doc)
-        if problem is not None:
-            if failed is None:
-                raise SrkitError(problem.message, source=str(path))
-            failed.append(path)
-            report_error(f"{path}: {problem.message} (events read before it are kept)")
-        report = dose_report(doc, strict_units=strict_units)
-        if report is None:
-            if path in named:
-                report_error(f"{path}: not a radiation dose report; skipped")
-            continue
+    def error(path: Path, exc: SrkitError) -> None:
+        assert failed is not None
+        failed.append(path)
+        report_error(str(exc) if exc.source else f"{path}: {exc}")
+
+    for path, report in dose_reports(
+        paths,
+        strict_units=strict_units,
+        on_error=None if failed is None else error,
+        on_skip=lambda path, reason: report_error(f"{path}: {reason}"),
+        each=lambda files: progress(files, "dose reports"),
+    ):
         if show_diagnostics:
             for diagnostic in report.diagnostics:
                 report_error(f"{path}: {diagnostic}")
         yield path, report
-
-
-def _expand(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    """Nested objects as ``a.b`` keys, lists of objects as ``a.1.b`` (1-based)."""
-    if isinstance(value, dict) and not (set(value) >= {"value", "scheme"}):
-        for key, item in value.items():
-            _expand(item, f"{prefix}.{key}" if prefix else key, out)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        for n, item in enumerate(value, 1):
-            _expand(item, f"{prefix}.{n}", out)
-    else:
-        out[prefix] = value
-
-
-def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The CSV rows of one report: one per event, the report's fields repeated.
-
-    Each row carries the accumulated record of the event's plane (TID 10001) or the
-    one accumulated record (TID 10011) under ``accumulated.``; an event of a report
-    without events still yields one row, so that no report disappears.
-    """
-    head = {k: v for k, v in report.items() if k not in ("accumulated", "events")}
-    accumulated: list[dict[str, Any]] = report.get("accumulated") or []
-    rows = []
-    for n, event in enumerate(report.get("events") or [None], 1):
-        row: dict[str, Any] = {}
-        _expand(head, "", row)
-        plane = (event or {}).get("acquisition_plane")
-        match = next(
-            (a for a in accumulated if a.get("acquisition_plane") == plane),
-            accumulated[0] if accumulated else {},
-        )
-        _expand(match, "accumulated", row)
-        row["event_number"] = n if event is not None else None
-        _expand(event or {}, "event", row)
-        rows.append(row)
-    return rows
 
 
 @click.command("dose")
