@@ -428,6 +428,12 @@ def measurements(
 @click.option(
     "--local-drl", is_flag=True, help="Compare with local 75th percentiles where no national DRL."
 )
+@click.option(
+    "--context",
+    is_flag=True,
+    help="Add the patient and study columns (patient_id, patient_name, study_date, "
+    "accession_number, series_modality, series_manufacturer).",
+)
 @user_errors
 def dose(
     db_url: str | None,
@@ -439,13 +445,17 @@ def dose(
     drl_file: str | None,
     mapping: str | None,
     local_drl: bool,
+    context: bool,
     **common: Any,
 ) -> None:
     """Radiation dose reports or events (TID 10011, TID 10001).
 
     With --drl (and/or --local-drl) each report row also carries its protocol, standard
     name, reference levels and ``<quantity>_ratio`` / ``<quantity>_above`` columns.
+    The columns are those of ``srkit dose`` (``--summary``; events: ``--events``),
+    the same in every format.
     """
+    from srkit.tables.schemas import dose_schema
     from srkit.tables.write import write_rows
 
     event = level == "event"
@@ -474,7 +484,8 @@ def dose(
             from srkit.dose.drl import with_reference_levels
 
             rows = with_reference_levels(db, rows, drl_file, mapping, local=local_drl)
-    write_rows(rows, fmt, output)
+    compared = bool(drl_file or local_drl or mapping)
+    write_rows(rows, fmt, output, schema=dose_schema(level, context=context, drl=compared))
 
 
 _RM_LEVELS = {

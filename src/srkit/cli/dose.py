@@ -104,11 +104,16 @@ def iter_reports(
 @click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="jsonl",
-    show_default=True,
+    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv", "parquet"]), default="jsonl",
+    show_default=True, help="parquet needs -o FILE.",
 )  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (stdout).")
 @click.option("--summary", is_flag=True, help="One row per report: device, totals, maxima.")
+@click.option(
+    "--events",
+    is_flag=True,
+    help="One row per irradiation event in every format (always so for csv and parquet).",
+)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw dose per event (PNG).")
 @click.option(
     "--diagnostics", "show_diagnostics", is_flag=True, help="Print what each report got wrong."
@@ -129,6 +134,7 @@ def tabulate(
     fmt: str,
     output: str | None,
     summary: bool,
+    events: bool,
     plot: str | None,
     show_diagnostics: bool,
     strict_units: bool,
@@ -141,9 +147,13 @@ def tabulate(
     unit srkit cannot understand keeps its value and unit as {"value", "unit",
     "scheme", "normalised": false} and is reported with --diagnostics; with
     --strict-units it is null instead.
+
+    Rows (--summary, --events, csv, parquet) have the fixed columns of
+    ``srkit query dose`` (srkit.tables.schemas.DOSE_REPORTS, DOSE_EVENTS).
     """
-    from srkit.tables.write import write_rows
-    from srkit.templates.dose import dose_summary
+    from srkit.tables.dose import report_row
+    from srkit.tables.schemas import DOSE_EVENTS, DOSE_REPORTS
+    from srkit.tables.write import Schema, write_rows
 
     if plot:
         _check_writable(plot)
@@ -158,15 +168,21 @@ def tabulate(
         raise SrkitError("no radiation dose report found in " + ", ".join(paths))
     if dap_unit and not summary:
         raise click.UsageError("--dap-unit goes with --summary (the records stay in Gy.m2)")
+    if summary and events:
+        raise click.UsageError("--summary and --events are two shapes: choose one")
+    schema: Schema | None = None
     if summary:
-        rows: list[dict[str, Any]] = [dose_summary(r) for r in reports]
+        rows: list[dict[str, Any]] = [report_row(r) for r in reports]
+        schema = DOSE_REPORTS
         if dap_unit and dap_unit != "Gy.m2":
             rows = [_dap_display(row, dap_unit) for row in rows]
-    elif fmt == "csv":
+            schema = _dap_schema(schema, dap_unit)
+    elif events or fmt in ("csv", "parquet"):
         rows = [row for r in reports for row in event_rows(r)]
+        schema = DOSE_EVENTS
     else:
         rows = reports
-    write_rows(rows, fmt, output)
+    write_rows(rows, fmt, output, schema=schema)
     if plot:
         from srkit.cli.dose_plot import plot_dose
 
@@ -192,6 +208,20 @@ def _dap_display(row: dict[str, Any], unit: str) -> dict[str, Any]:
         (f"{k}_{unit}" if k in _DAP_KEYS else k): (dap_in(v, unit) if k in _DAP_KEYS else v)
         for k, v in row.items()
     }
+
+
+def _dap_schema(schema: Any, unit: str) -> Any:
+    """``schema`` with its DAP total columns renamed as :func:`_dap_display` does."""
+    from srkit.tables.write import Schema
+
+    def name(column: str) -> str:
+        return f"{column}_{unit}" if column in _DAP_KEYS else column
+
+    return Schema(
+        columns=[name(c) for c in schema.columns],
+        codes=schema.codes,
+        types={name(k): v for k, v in schema.types.items()},
+    )
 
 
 def _check_writable(path: str) -> None:
