@@ -85,6 +85,7 @@ __all__ = [
     "dose_report",
     "extract_rows",
     "dose_reports",
+    "validate_files",
     "Database",
     "__version__",
 ]
@@ -95,6 +96,7 @@ _LAZY = {
     "dose_report": ("srkit.templates.dose", "dose_report"),
     "extract_rows": ("srkit.extract", "extract_rows"),
     "dose_reports": ("srkit.extract", "dose_reports"),
+    "validate_files": ("srkit.validate.report", "validate_files"),
     "Database": ("srkit.db", "Database"),
 }
 """The main verbs, imported when first used (Jinja2, SQLAlchemy and the template readers
