@@ -8,18 +8,18 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import POLICY_OPTION, report_error, user_errors
+from srkit.cli.common import (
+    DB_OPTION,
+    POLICY_OPTION,
+    format_option,
+    output_option,
+    report_error,
+    user_errors,
+)
 from srkit.errors import SrkitError
 from srkit.model.levels import normalise_level
 
 __all__ = ["check", "import_cmd", "ls", "query", "rm"]
-
-DB_OPTION = click.option(
-    "--db",
-    "db_url",
-    metavar="URL",
-    help="SQLite path or postgresql:// URL (default: $SRKIT_DB, else the user's data folder).",
-)
 
 
 def _open(db_url: str | None, *, must_exist: bool = False, policy: str = "keep-first") -> Any:
@@ -59,14 +59,7 @@ def _display(url: str) -> str:
 @DB_OPTION
 @click.option("--copy", is_flag=True, help="Copy the files into the database's storage folder.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parsing processes (default: CPUs).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: the report on stdout.",
-)
+@format_option("text", "json", default="text", note="json: the report on stdout")
 @POLICY_OPTION
 @user_errors
 def import_cmd(
@@ -207,13 +200,7 @@ def _sop_classes(value: str) -> str:
 @click.option("--fuzzy", is_flag=True, help="Fuzzy name matching.")
 @click.option("--limit", type=click.IntRange(min=0))
 @click.option("--offset", type=click.IntRange(min=0), default=0)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "jsonl", "csv"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", "jsonl", "csv", default="text")
 @user_errors
 def ls(
     level: str,
@@ -311,17 +298,8 @@ def query() -> None:
 
 
 def _out_options(func: Any) -> Any:
-    func = click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout."
-    )(func)
-    func = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["jsonl", "json", "csv", "parquet"]),
-        default="jsonl",
-        show_default=True,
-        help="parquet needs -o FILE.",
-    )(func)
+    func = output_option()(func)
+    func = format_option("jsonl", "json", "csv", "parquet", default="jsonl")(func)
     func = click.option("--limit", type=click.IntRange(min=0))(func)
     func = click.option("--date-from", help="Study date from (YYYYMMDD).")(func)
     func = click.option("--date-to", help="Study date to (YYYYMMDD).")(func)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import progress, report_error, user_errors
+from srkit.cli.common import format_option, output_option, progress, report_error, user_errors
 from srkit.errors import SrkitError
 from srkit.tables.dose import event_rows
 
@@ -103,11 +103,8 @@ def iter_reports(
 
 @click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv", "parquet"]), default="jsonl",
-    show_default=True, help="parquet needs -o FILE.",
-)  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (stdout).")
+@format_option("json", "jsonl", "csv", "parquet", default="jsonl")
+@output_option()
 @click.option("--summary", is_flag=True, help="One row per report: device, totals, maxima.")
 @click.option(
     "--events",

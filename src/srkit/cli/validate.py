@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import progress, report_error, user_errors
+from srkit.cli.common import (
+    READ_POLICY_OPTION,
+    format_option,
+    progress,
+    report_error,
+    user_errors,
+)
 
 __all__ = ["validate"]
 
@@ -20,16 +26,8 @@ def _line(diag: Any) -> str:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "--policy",
-    type=click.Choice(["strict", "tolerant", "permissive"]),
-    default="tolerant",
-    show_default=True,
-    help="How the reader treats content that breaks a rule.",
-)
+@format_option("text", "json", default="text")
+@READ_POLICY_OPTION
 @user_errors
 def validate(files: tuple[str, ...], fmt: str, policy: str) -> None:
     """Check each SR FILE against its IOD and templates.
