@@ -57,7 +57,14 @@ def test_a_truncated_report_keeps_the_events_before_the_damage(tmp_path: Path) -
     cut = tmp_path / "cut.dcm"
     cut.write_bytes(data[: int(len(data) * 0.8)])
     errors: list[str] = []
-    found = list(dose_reports([cut], on_error=lambda p, e: errors.append(str(e))))
+    codes: list[str | None] = []
+
+    def error(path: Path, exc: SrkitError) -> None:
+        errors.append(str(exc))
+        codes.append(exc.code)
+
+    found = list(dose_reports([cut], on_error=error))
+    assert codes == ["file-truncated"]
     assert len(errors) == 1
     assert errors[0].startswith(f"{cut}: ")
     assert "events read before it are kept" in errors[0]

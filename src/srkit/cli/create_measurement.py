@@ -125,7 +125,7 @@ def measurement_report(
     try:
         parsed = spec_from_dcmqi(data)
     except SrkitError as exc:
-        raise SrkitError(exc.message, source=metadata) from None
+        raise SrkitError(exc.message, source=metadata, code=exc.code) from None
     if not images and not segs:
         raise click.UsageError("give the referenced images with --image (files or folders)")
     library = _order(_load(_expand(images, "image")), parsed.image_library, "image")

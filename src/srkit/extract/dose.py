@@ -64,13 +64,10 @@ def dose_reports(
             continue
         problem = damage(doc)
         if problem is not None:
-            error = SrkitError(problem.message, source=str(path))
             if on_error is None:
-                raise error
-            on_error(
-                path,
-                SrkitError(f"{problem.message} (events read before it are kept)", source=str(path)),
-            )
+                raise SrkitError(problem.message, source=str(path), code=problem.code)
+            kept = f"{problem.message} (events read before it are kept)"
+            on_error(path, SrkitError(kept, source=str(path), code=problem.code))
         report = dose_report(doc, strict_units=strict_units)
         if report is None:
             if path in named and on_skip is not None:
