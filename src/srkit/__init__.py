@@ -84,6 +84,8 @@ __all__ = [
     "measurement_rows",
     "dose_report",
     "extract_rows",
+    "dose_reports",
+    "validate_files",
     "Database",
     "__version__",
 ]
@@ -93,6 +95,8 @@ _LAZY = {
     "measurement_rows": ("srkit.templates.tid1500", "measurement_rows"),
     "dose_report": ("srkit.templates.dose", "dose_report"),
     "extract_rows": ("srkit.extract", "extract_rows"),
+    "dose_reports": ("srkit.extract", "dose_reports"),
+    "validate_files": ("srkit.validate.report", "validate_files"),
     "Database": ("srkit.db", "Database"),
 }
 """The main verbs, imported when first used (Jinja2, SQLAlchemy and the template readers

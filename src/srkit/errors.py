@@ -28,12 +28,18 @@ class SrkitError(Exception):
         What went wrong, for a person.
     source : str, optional
         The file (or other source) the error is about.
+    code : str, optional
+        A stable name of the kind of error, for programs: they test the code, never
+        the message, which is for people and may be reworded. Errors that come from
+        reading a file use the reader's codes (:class:`srkit.codec.diagnostic_codes.
+        ReadCode`: ``"file-truncated"``, ...).
     """
 
-    def __init__(self, message: str, *, source: str | None = None) -> None:
+    def __init__(self, message: str, *, source: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
+        self.code = code
 
     def __str__(self) -> str:
         if self.source:

@@ -171,7 +171,7 @@ def test_query_dose(imported):
     ).stdout
     table = list(csv.DictReader(io.StringIO(events)))
     assert table
-    assert all(float(r["ct_dose.mean_ctdivol"]) >= 20 for r in table)
+    assert all(float(r["event.ct_dose.mean_ctdivol"]) >= 20 for r in table)
     assert {r["manufacturer"] for r in table} <= {"SIEMENS", "GE Medical Systems", "TOSHIBA"}
 
 

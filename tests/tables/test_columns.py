@@ -71,3 +71,14 @@ def test_context_columns_follow_the_contract_columns(sources):
     assert header[-len(CONTEXT_COLUMNS) :] == list(CONTEXT_COLUMNS)
     # the database selects exactly these (one list of names for both)
     assert tuple(c.key for c in _CONTEXT) == CONTEXT_COLUMNS
+
+
+def test_context_modality_is_the_sr_series_modality(sources):
+    """The measurement row's ``modality`` is its series' own (``SR``), filled (a dose
+    row calls it ``series_modality``, its report's ``modality`` being what the dose is
+    about)."""
+    _tmp, _folder, db = sources
+    out = _run("query", "measurements", "--db", db, "--format", "csv", "--context")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows
+    assert {r["modality"] for r in rows} == {"SR"}

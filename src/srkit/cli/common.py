@@ -14,7 +14,12 @@ from srkit.errors import SrkitError
 from srkit.extract.inputs import iter_files
 
 __all__ = [
+    "DB_OPTION",
     "POLICY_OPTION",
+    "READ_POLICY_OPTION",
+    "db_option",
+    "format_option",
+    "output_option",
     "fail",
     "report_error",
     "user_errors",
@@ -36,6 +41,51 @@ POLICY_OPTION = click.option(
 )
 """``--on-conflict``, for every command that writes into the database
 (:data:`srkit.db.hierarchy.POLICIES`)."""
+
+_DB_HELP = "SQLite path or postgresql:// URL"
+
+
+def db_option(dest: str = "db_url", *, role: str | None = None) -> Callable[[F], F]:
+    """``--db URL``, the same for every command (``contract.md``: an SQLite path or a
+    PostgreSQL URL). Without ``role`` the default is told ($SRKIT_DB, else the user's
+    data folder); a command that uses a database only when given one says what for."""
+    tail = f" {role}" if role else " (default: $SRKIT_DB, else the user's data folder)."
+    return click.option("--db", dest, metavar="URL", default=None, help=_DB_HELP + tail)
+
+
+DB_OPTION = db_option()
+"""``--db URL`` of the commands that work on the database."""
+
+READ_POLICY_OPTION = click.option(
+    "--policy",
+    type=click.Choice(["strict", "tolerant", "permissive"]),
+    default="tolerant",
+    show_default=True,
+    help="How the reader treats SR content that breaks a rule (srkit.codec.ReadPolicy).",
+)
+"""``--policy``, for every command that reads SR files."""
+
+
+def format_option(*choices: str, default: str | None, note: str | None = None) -> Callable[[F], F]:
+    """``--format`` (into ``fmt``): the choices of the command, its default, the same
+    help everywhere (Parquet, being binary, needs ``-o FILE``)."""
+    extra = [n for n in (note, "parquet needs -o FILE" if "parquet" in choices else None) if n]
+    text = "Output format" + (f" ({'; '.join(extra)})." if extra else ".")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=default is not None,
+        help=text,
+    )
+
+
+def output_option(dest: str = "output") -> Callable[[F], F]:
+    """``-o/--output FILE``: where the table goes instead of stdout."""
+    return click.option(
+        "-o", "--output", dest, type=click.Path(dir_okay=False), help="File to write (stdout)."
+    )
 
 
 def report_error(message: str) -> None:

@@ -115,8 +115,8 @@ def measurement_report(
     from srkit.codec import read_dataset
     from srkit.codec.writer import to_dataset, write
     from srkit.templates.dcmqi import spec_from_dcmqi
+    from srkit.templates.measurement_report_builder import build_measurement_report
     from srkit.templates.tid1500 import measurement_rows
-    from srkit.templates.tid1500_builder import build_measurement_report
 
     try:
         data = json.loads(Path(metadata).read_text(encoding="utf-8"))
@@ -125,7 +125,7 @@ def measurement_report(
     try:
         parsed = spec_from_dcmqi(data)
     except SrkitError as exc:
-        raise SrkitError(exc.message, source=metadata) from None
+        raise SrkitError(exc.message, source=metadata, code=exc.code) from None
     if not images and not segs:
         raise click.UsageError("give the referenced images with --image (files or folders)")
     library = _order(_load(_expand(images, "image")), parsed.image_library, "image")

@@ -8,18 +8,18 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import POLICY_OPTION, report_error, user_errors
+from srkit.cli.common import (
+    DB_OPTION,
+    POLICY_OPTION,
+    format_option,
+    output_option,
+    report_error,
+    user_errors,
+)
 from srkit.errors import SrkitError
 from srkit.model.levels import normalise_level
 
 __all__ = ["check", "import_cmd", "ls", "query", "rm"]
-
-DB_OPTION = click.option(
-    "--db",
-    "db_url",
-    metavar="URL",
-    help="SQLite path or postgresql:// URL (default: $SRKIT_DB, else the user's data folder).",
-)
 
 
 def _open(db_url: str | None, *, must_exist: bool = False, policy: str = "keep-first") -> Any:
@@ -59,14 +59,7 @@ def _display(url: str) -> str:
 @DB_OPTION
 @click.option("--copy", is_flag=True, help="Copy the files into the database's storage folder.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parsing processes (default: CPUs).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: the report on stdout.",
-)
+@format_option("text", "json", default="text", note="json: the report on stdout")
 @POLICY_OPTION
 @user_errors
 def import_cmd(
@@ -232,13 +225,7 @@ def _sop_classes(value: str) -> str:
 @click.option("--fuzzy", is_flag=True, help="Fuzzy name matching.")
 @click.option("--limit", type=click.IntRange(min=0))
 @click.option("--offset", type=click.IntRange(min=0), default=0)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "jsonl", "csv"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", "jsonl", "csv", default="text")
 @user_errors
 def ls(
     level: str,
@@ -345,17 +332,8 @@ def query() -> None:
 
 
 def _out_options(func: Any) -> Any:
-    func = click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout."
-    )(func)
-    func = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["jsonl", "json", "csv", "parquet"]),
-        default="jsonl",
-        show_default=True,
-        help="parquet needs -o FILE.",
-    )(func)
+    func = output_option()(func)
+    func = format_option("jsonl", "json", "csv", "parquet", default="jsonl")(func)
     func = click.option("--limit", type=click.IntRange(min=0))(func)
     func = click.option("--date-from", help="Study date from (YYYYMMDD).")(func)
     func = click.option("--date-to", help="Study date to (YYYYMMDD).")(func)
@@ -473,6 +451,12 @@ def measurements(
 @click.option(
     "--local-drl", is_flag=True, help="Compare with local 75th percentiles where no national DRL."
 )
+@click.option(
+    "--context",
+    is_flag=True,
+    help="Add the patient and study columns (patient_id, patient_name, study_date, "
+    "accession_number, series_modality, series_manufacturer).",
+)
 @user_errors
 def dose(
     db_url: str | None,
@@ -484,13 +468,17 @@ def dose(
     drl_file: str | None,
     mapping: str | None,
     local_drl: bool,
+    context: bool,
     **common: Any,
 ) -> None:
     """Radiation dose reports or events (TID 10011, TID 10001).
 
     With --drl (and/or --local-drl) each report row also carries its protocol, standard
     name, reference levels and ``<quantity>_ratio`` / ``<quantity>_above`` columns.
+    The columns are those of ``srkit dose`` (``--summary``; events: ``--events``),
+    the same in every format.
     """
+    from srkit.tables.schemas import dose_schema
     from srkit.tables.write import write_rows
 
     event = level == "event"
@@ -519,7 +507,8 @@ def dose(
             from srkit.dose.drl import with_reference_levels
 
             rows = with_reference_levels(db, rows, drl_file, mapping, local=local_drl)
-    write_rows(rows, fmt, output)
+    compared = bool(drl_file or local_drl or mapping)
+    write_rows(rows, fmt, output, schema=dose_schema(level, context=context, drl=compared))
     click.echo(f"srkit query dose: {len(rows)} rows \u2192 {output or 'stdout'}", err=True)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import user_errors
+from srkit.cli.common import db_option, user_errors
 
 __all__ = ["demo", "plot_summary"]
 
@@ -86,9 +86,7 @@ def summary_png(folder: Path) -> Path:
 
 
 @click.command()
-@click.option(
-    "--db", "url", default=None, help="Database URL or SQLite path (default: user data folder)."
-)
+@db_option("url")
 @click.option(
     "--folder",
     type=click.Path(file_okay=False, path_type=Path),

@@ -10,7 +10,6 @@ event. ``srkit dose drl|unmapped|alerts --db URL`` work on the database instead
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ from typing import Any
 import click
 
 from srkit.cli import faces
-from srkit.cli.common import iter_files, progress, report_error, user_errors
-from srkit.cli.faces import is_wrong_kind
-from srkit.errors import SrkitError, SrkitWarning
+from srkit.cli.common import format_option, output_option, progress, report_error, user_errors
+from srkit.errors import SrkitError
+from srkit.tables.dose import event_rows
 
-__all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
+__all__ = ["dose", "tabulate", "iter_reports", "DoseGroup"]
 
 _SUBCOMMANDS = {
     "drl": "drl",
@@ -77,99 +76,42 @@ def iter_reports(
     failed: list[Path] | None = None,
     strict_units: bool = False,
 ) -> Iterator[tuple[Path, Any]]:
-    """``(file, DoseReport)`` for every dose report under ``paths``.
+    """``(file, DoseReport)`` for every dose report under ``paths``
+    (:func:`srkit.extract.dose.dose_reports`), problems on stderr.
 
-    A file named on the command line that cannot be read, or that is damaged
-    (truncated), is reported on stderr and added to ``failed`` (raised when
-    ``failed`` is None); the others go on. A file of the wrong kind (not DICOM, not
-    SR, not a dose report) is skipped: with a note when named, quietly when found
-    in a folder. ``strict_units`` makes a
-    number whose unit cannot be understood null instead of keeping it unnormalised.
+    A named file that cannot be read or is damaged is reported and added to
+    ``failed`` (raised when ``failed`` is None); the others go on.
     """
-    from srkit.codec import damage, read
-    from srkit.templates.dose import dose_report
+    from srkit.extract.dose import dose_reports
 
-    named = {Path(p) for p in paths}
-    files = list(iter_files(paths))
-    for path in progress(files, "dose reports"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", SrkitWarning)
-                doc = read(path)
-        except SrkitError as exc:
-            # a file of the wrong kind (not DICOM, not SR) is skipped: quietly when
-            # found in a folder, with a note when named (srkit.cli.faces)
-            if is_wrong_kind(exc):
-                if path in named:
-                    report_error(f"{path}: {exc.message}; skipped")
-                continue
-            if failed is None:
-                raise
-            failed.append(path)
-            report_error(str(exc) if exc.source else f"{path}: {exc}")
-            continue
-        problem = damage(doc)
-        if problem is not None:
-            if failed is None:
-                raise SrkitError(problem.message, source=str(path))
-            failed.append(path)
-            report_error(f"{path}: {problem.message} (events read before it are kept)")
-        report = dose_report(doc, strict_units=strict_units)
-        if report is None:
-            if path in named:
-                report_error(f"{path}: not a radiation dose report; skipped")
-            continue
+    def error(path: Path, exc: SrkitError) -> None:
+        assert failed is not None
+        failed.append(path)
+        report_error(str(exc) if exc.source else f"{path}: {exc}")
+
+    for path, report in dose_reports(
+        paths,
+        strict_units=strict_units,
+        on_error=None if failed is None else error,
+        on_skip=lambda path, reason: report_error(f"{path}: {reason}"),
+        each=lambda files: progress(files, "dose reports"),
+    ):
         if show_diagnostics:
             for diagnostic in report.diagnostics:
                 report_error(f"{path}: {diagnostic}")
         yield path, report
 
 
-def _expand(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    """Nested objects as ``a.b`` keys, lists of objects as ``a.1.b`` (1-based)."""
-    if isinstance(value, dict) and not (set(value) >= {"value", "scheme"}):
-        for key, item in value.items():
-            _expand(item, f"{prefix}.{key}" if prefix else key, out)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        for n, item in enumerate(value, 1):
-            _expand(item, f"{prefix}.{n}", out)
-    else:
-        out[prefix] = value
-
-
-def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The CSV rows of one report: one per event, the report's fields repeated.
-
-    Each row carries the accumulated record of the event's plane (TID 10001) or the
-    one accumulated record (TID 10011) under ``accumulated.``; an event of a report
-    without events still yields one row, so that no report disappears.
-    """
-    head = {k: v for k, v in report.items() if k not in ("accumulated", "events")}
-    accumulated: list[dict[str, Any]] = report.get("accumulated") or []
-    rows = []
-    for n, event in enumerate(report.get("events") or [None], 1):
-        row: dict[str, Any] = {}
-        _expand(head, "", row)
-        plane = (event or {}).get("acquisition_plane")
-        match = next(
-            (a for a in accumulated if a.get("acquisition_plane") == plane),
-            accumulated[0] if accumulated else {},
-        )
-        _expand(match, "accumulated", row)
-        row["event_number"] = n if event is not None else None
-        _expand(event or {}, "event", row)
-        rows.append(row)
-    return rows
-
-
 @click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="jsonl",
-    show_default=True,
-)  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (stdout).")
+@format_option("json", "jsonl", "csv", "parquet", default="jsonl")
+@output_option()
 @click.option("--summary", is_flag=True, help="One row per report: device, totals, maxima.")
+@click.option(
+    "--events",
+    is_flag=True,
+    help="One row per irradiation event in every format (always so for csv and parquet).",
+)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw dose per event (PNG).")
 @click.option(
     "--diagnostics", "show_diagnostics", is_flag=True, help="Print what each report got wrong."
@@ -190,6 +132,7 @@ def tabulate(
     fmt: str,
     output: str | None,
     summary: bool,
+    events: bool,
     plot: str | None,
     show_diagnostics: bool,
     strict_units: bool,
@@ -202,9 +145,13 @@ def tabulate(
     unit srkit cannot understand keeps its value and unit as {"value", "unit",
     "scheme", "normalised": false} and is reported with --diagnostics; with
     --strict-units it is null instead.
+
+    Rows (--summary, --events, csv, parquet) have the fixed columns of
+    ``srkit query dose`` (srkit.tables.schemas.DOSE_REPORTS, DOSE_EVENTS).
     """
-    from srkit.tables.write import write_rows
-    from srkit.templates.dose import dose_summary
+    from srkit.tables.dose import report_row
+    from srkit.tables.schemas import DOSE_EVENTS, DOSE_REPORTS
+    from srkit.tables.write import Schema, write_rows
 
     if plot:
         _check_writable(plot)
@@ -219,15 +166,21 @@ def tabulate(
         raise SrkitError("no radiation dose report found in " + ", ".join(paths))
     if dap_unit and not summary:
         raise click.UsageError("--dap-unit goes with --summary (the records stay in Gy.m2)")
+    if summary and events:
+        raise click.UsageError("--summary and --events are two shapes: choose one")
+    schema: Schema | None = None
     if summary:
-        rows: list[dict[str, Any]] = [dose_summary(r) for r in reports]
+        rows: list[dict[str, Any]] = [report_row(r) for r in reports]
+        schema = DOSE_REPORTS
         if dap_unit and dap_unit != "Gy.m2":
             rows = [_dap_display(row, dap_unit) for row in rows]
-    elif fmt == "csv":
+            schema = _dap_schema(schema, dap_unit)
+    elif events or fmt in ("csv", "parquet"):
         rows = [row for r in reports for row in event_rows(r)]
+        schema = DOSE_EVENTS
     else:
         rows = reports
-    write_rows(rows, fmt, output)
+    write_rows(rows, fmt, output, schema=schema)
     if plot:
         from srkit.cli.dose_plot import plot_dose
 
@@ -260,6 +213,20 @@ def _dap_display(row: dict[str, Any], unit: str) -> dict[str, Any]:
         (f"{k}_{unit}" if k in _DAP_KEYS else k): (dap_in(v, unit) if k in _DAP_KEYS else v)
         for k, v in row.items()
     }
+
+
+def _dap_schema(schema: Any, unit: str) -> Any:
+    """``schema`` with its DAP total columns renamed as :func:`_dap_display` does."""
+    from srkit.tables.write import Schema
+
+    def name(column: str) -> str:
+        return f"{column}_{unit}" if column in _DAP_KEYS else column
+
+    return Schema(
+        columns=[name(c) for c in schema.columns],
+        codes=schema.codes,
+        types={name(k): v for k, v in schema.types.items()},
+    )
 
 
 def _check_writable(path: str) -> None:

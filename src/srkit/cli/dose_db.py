@@ -10,19 +10,13 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import user_errors
-from srkit.cli.db import DB_OPTION, _open
+from srkit.cli.common import DB_OPTION, format_option, output_option, user_errors
+from srkit.cli.db import _open
 
 __all__ = ["drl", "unmapped", "alerts", "export", "ssde", "exam_rows"]
 
-_FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "json", "csv"]),
-    default="jsonl",
-    show_default=True,
-)
-_OUTPUT = click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (stdout).")
+_FORMAT = format_option("jsonl", "json", "csv", default="jsonl")
+_OUTPUT = output_option()
 _MAPPING = click.option(
     "--mapping",
     type=click.Path(dir_okay=False),
@@ -206,9 +200,7 @@ def alerts(
 @DB_OPTION
 @_MAPPING
 @_NATIONAL
-@click.option(
-    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), help="Default: from the file name."
-)
+@format_option("xlsx", "csv", default=None, note="default: from the file name")
 @click.option(
     "--dap-unit",
     type=click.Choice(["Gy.m2", "Gy.cm2", "uGy.m2", "cGy.cm2", "mGy.cm2", "dGy.cm2"]),

@@ -8,7 +8,7 @@ import warnings
 
 import click
 
-from srkit.cli.common import report_error, user_errors
+from srkit.cli.common import READ_POLICY_OPTION, format_option, report_error, user_errors
 from srkit.errors import SrkitError, SrkitWarning
 
 __all__ = ["dump"]
@@ -16,16 +16,8 @@ __all__ = ["dump"]
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True
-)
-@click.option(
-    "--policy",
-    type=click.Choice(["strict", "tolerant", "permissive"]),
-    default="tolerant",
-    show_default=True,
-    help="How to treat content that breaks a rule.",
-)
+@format_option("text", "jsonl", default="text")
+@READ_POLICY_OPTION
 @click.option("--ids/--no-ids", default=False, help="Prefix each line with the item id (text).")
 @click.option("--no-header", is_flag=True, help="Only the tree (text).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print warnings and notes on stderr.")

@@ -19,7 +19,7 @@ import re
 
 import click
 
-from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError
+from srkit.errors import SrkitError
 
 __all__ = [
     "DATE_FORM",
@@ -126,13 +126,15 @@ def check_key_value(keyword: str, value: str, hint: str) -> str:
 
 def is_wrong_kind(error: SrkitError | str) -> bool:
     """Whether a read error (or an import's rejection reason) says the file is of the
-    wrong kind (no DICOM at all, or no SR) rather than broken."""
-    if isinstance(error, NotStructuredReportError):
-        return True
-    message = error.message if isinstance(error, SrkitError) else error
-    if isinstance(error, SrkitError) and not isinstance(error, NotDicomError):
-        return False
-    return message.startswith(_NOT_DICOM)
+    wrong kind (no DICOM at all, or no SR) rather than broken.
+
+    An error is judged by its code (:data:`srkit.codec.diagnostic_codes.WRONG_KIND_CODES`);
+    an import's rejection reason, a string, by how the reader words it."""
+    if isinstance(error, SrkitError):
+        from srkit.codec.diagnostic_codes import is_wrong_kind as wrong_kind
+
+        return wrong_kind(error)
+    return error.startswith(_NOT_DICOM) or error.startswith("not an SR document")
 
 
 def summary(command: str, **counts: int | str) -> None:

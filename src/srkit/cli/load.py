@@ -15,8 +15,14 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import fail, iter_files, report_error, user_errors
-from srkit.cli.db import DB_OPTION
+from srkit.cli.common import (
+    DB_OPTION,
+    fail,
+    format_option,
+    iter_files,
+    report_error,
+    user_errors,
+)
 
 __all__ = ["examine_cmd", "load_cmd", "export"]
 
@@ -100,9 +106,7 @@ def _examine(
 @DB_OPTION
 @click.option("--series", metavar="UID", help="Only this Series Instance UID.")
 @click.option("--plugin", metavar="NAME", help="Only this load plugin (scalar, seg, ...).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json", default="text")
 @TOLERANCE_OPTION
 @user_errors
 def examine_cmd(

@@ -12,7 +12,14 @@ from typing import Any
 
 import click
 
-from srkit.cli.common import progress, report_error, user_errors
+from srkit.cli.common import (
+    READ_POLICY_OPTION,
+    format_option,
+    output_option,
+    progress,
+    report_error,
+    user_errors,
+)
 from srkit.errors import SrkitError
 from srkit.extract.measurements import extract_rows, measurement_files
 
@@ -21,15 +28,8 @@ __all__ = ["measurements"]
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "csv", "parquet", "json"]),
-    default="jsonl",
-    show_default=True,
-    help="Output format (Parquet needs -o).",
-)
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="Output file.")
+@format_option("jsonl", "csv", "parquet", "json", default="jsonl")
+@output_option("out")
 @click.option(
     "--kind",
     type=click.Choice(["quantitative", "qualitative"]),
@@ -37,13 +37,7 @@ __all__ = ["measurements"]
     show_default=True,
     help="Numeric measurements, or coded qualitative evaluations.",
 )
-@click.option(
-    "--policy",
-    type=click.Choice(["strict", "tolerant", "permissive"]),
-    default="tolerant",
-    show_default=True,
-    help="How to treat SR content that breaks a rule.",
-)
+@READ_POLICY_OPTION
 @click.option(
     "-v", "--verbose", is_flag=True, help="Print every problem found in a report on stderr."
 )

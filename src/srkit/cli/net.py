@@ -14,7 +14,16 @@ from typing import Any
 import click
 
 from srkit.cli.access import exposure_warning, warn
-from srkit.cli.common import POLICY_OPTION, fail, iter_files, report_error, user_errors
+from srkit.cli.common import (
+    DB_OPTION,
+    POLICY_OPTION,
+    db_option,
+    fail,
+    format_option,
+    iter_files,
+    report_error,
+    user_errors,
+)
 
 __all__ = ["listen", "echo", "find", "move", "get", "send"]
 
@@ -82,7 +91,7 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=11112, show_default=True)
 @click.option("--aet", default="SRKIT", show_default=True, callback=_ae_title, help="Our AE title.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
+@DB_OPTION
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Peers file.")
 @click.option(
     "--workers",
@@ -333,7 +342,7 @@ def echo(peer: str, aet: str, called: str | None, timeout: float, config_file: s
 @click.option("--key", "-k", "keys", multiple=True, help="KEYWORD=VALUE to match.")
 @click.option("--field", "-f", "fields", multiple=True, help="Keyword to return.")
 @click.option("--model", type=MODEL, default="study", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl")
+@format_option("jsonl", "json", default="jsonl")
 @_peer_options
 @user_errors
 def find(
@@ -449,7 +458,7 @@ def move(
 @click.option("--key", "-k", "keys", multiple=True, help="KEYWORD=VALUE (unique keys).")
 @click.option("--model", type=MODEL, default="study", show_default=True)
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Folder for the files.")
-@click.option("--db", "db_url", default=None, help="Store into this database instead.")
+@db_option(role="to store into instead of files.")
 @_peer_options
 @user_errors
 def get(
@@ -499,7 +508,7 @@ def _save(ds: Any, folder: Path) -> None:
 @click.command()
 @click.argument("peer")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--db", "db_url", default=None, help="Send database selections from here.")
+@db_option(role="to send the --study/--series selections from.")
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (with --db).")
 @click.option("--series", "series", multiple=True, help="Series Instance UID (with --db).")
 @_peer_options

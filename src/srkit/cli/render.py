@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from srkit.cli.common import report_error, user_errors
+from srkit.cli.common import output_option, report_error, user_errors
 from srkit.errors import SrkitWarning
 
 __all__ = ["render"]
@@ -18,7 +18,7 @@ __all__ = ["render"]
 @click.argument("file", type=click.Path())
 @click.option("--html", "fmt", flag_value="html", help="A self-contained HTML page.")
 @click.option("--text", "fmt", flag_value="text", default=True, help="Text for a terminal.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@output_option()
 @click.option(
     "--no-validate", is_flag=True, help="List only the reader's diagnostics, not validation's."
 )

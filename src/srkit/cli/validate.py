@@ -1,16 +1,21 @@
-"""``srkit validate FILE...``: IOD and template findings, one line each, or JSON."""
+"""``srkit validate FILE...``: IOD and template findings, one line each, or JSON
+(the verb is :func:`srkit.validate.report.validate_files`)."""
 
 from __future__ import annotations
 
 import json
 import sys
-import warnings
 from typing import Any
 
 import click
 
-from srkit.cli.common import progress, report_error, user_errors
-from srkit.errors import SrkitError, SrkitWarning
+from srkit.cli.common import (
+    READ_POLICY_OPTION,
+    format_option,
+    progress,
+    report_error,
+    user_errors,
+)
 
 __all__ = ["validate"]
 
@@ -21,16 +26,8 @@ def _line(diag: Any) -> str:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "--policy",
-    type=click.Choice(["strict", "tolerant", "permissive"]),
-    default="tolerant",
-    show_default=True,
-    help="How the reader treats content that breaks a rule.",
-)
+@format_option("text", "json", default="text")
+@READ_POLICY_OPTION
 @user_errors
 def validate(files: tuple[str, ...], fmt: str, policy: str) -> None:
     """Check each SR FILE against its IOD and templates.
@@ -38,47 +35,28 @@ def validate(files: tuple[str, ...], fmt: str, policy: str) -> None:
     Prints one line per finding, ``ERROR|WARNING <item id> <message>`` (the item id
     is ``header`` for header attributes), prefixed with the file name when several
     files are given. ``--format json`` prints a JSON array with one object per file.
-    Exits 1 if any file has an ERROR or cannot be read.
+    Exits 1 if any file has an ERROR or cannot be read. Ends with one line on
+    stderr: ``srkit validate: 3 files, 0 errors, 2 warnings``.
     """
-    from srkit.codec import read
     from srkit.render.escape import escape_control
-    from srkit.validate import all_diagnostics, templates_for
+    from srkit.validate.report import validate_files
 
-    failed = False
-    reports: list[dict[str, Any]] = []
+    report = validate_files(files, policy=policy, each=lambda n: progress(n, "validating"))
     out = sys.stdout
     many = len(files) > 1
-    for name in progress(list(files), "validating"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", SrkitWarning)
-                doc = read(name, policy=policy)
-        except SrkitError as exc:
-            failed = True
-            report_error(str(exc) if exc.source else f"{name}: {exc}")
-            continue
-        diags = all_diagnostics(doc)
-        if any(d.severity.value == "ERROR" for d in diags):
-            failed = True
-        if fmt == "json":
-            reports.append(
-                {
-                    "file": name,
-                    "sop_class_uid": doc.sop_class_uid,
-                    "sop_instance_uid": doc.sop_instance_uid,
-                    "templates": templates_for(doc),
-                    "errors": sum(d.severity.value == "ERROR" for d in diags),
-                    "warnings": sum(d.severity.value == "WARNING" for d in diags),
-                    "diagnostics": [d.to_dict() for d in diags],
-                }
-            )
-            continue
-        prefix = f"{name}: " if many else ""
-        for diag in diags:
-            if diag.severity.value in ("ERROR", "WARNING"):
-                out.write(escape_control(prefix + _line(diag)) + "\n")
+    for result in report.results:
+        if result.error is not None:
+            exc = result.error
+            report_error(str(exc) if exc.source else f"{result.file}: {exc}")
+        elif fmt == "text":
+            prefix = f"{result.file}: " if many else ""
+            for diag in result.diagnostics:
+                if diag.severity.value in ("ERROR", "WARNING"):
+                    out.write(escape_control(prefix + _line(diag)) + "\n")
     if fmt == "json":
-        out.write(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
+        readable = [r.to_dict() for r in report.results if r.error is None]
+        out.write(json.dumps(readable, indent=2, ensure_ascii=False) + "\n")
     out.flush()
-    if failed:
+    click.echo(f"srkit validate: {report.summary()}", err=True)
+    if not report.ok:
         raise SystemExit(1)

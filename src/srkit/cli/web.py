@@ -18,7 +18,15 @@ from srkit.cli.access import (
     token_options,
     warn,
 )
-from srkit.cli.common import POLICY_OPTION, fail, iter_files, report_error, user_errors
+from srkit.cli.common import (
+    DB_OPTION,
+    POLICY_OPTION,
+    db_option,
+    fail,
+    iter_files,
+    report_error,
+    user_errors,
+)
 
 __all__ = ["serve", "dicomweb"]
 
@@ -26,7 +34,7 @@ __all__ = ["serve", "dicomweb"]
 @click.command()
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8700, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--db", "db_url", default=None, help="Database URL or SQLite path.")
+@DB_OPTION
 @token_options
 @click.option(
     "--max-upload",
@@ -153,7 +161,7 @@ def _open_db(url: str | None) -> Any:
 @dicomweb.command()
 @click.argument("url")
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (default: all).")
-@click.option("--db", "db_url", default=None, help="Store into this database.")
+@db_option(role="to store into (instead of --out).")
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Write files here instead.")
 @token_options
 @user_errors
@@ -191,7 +199,7 @@ def pull(
 @dicomweb.command()
 @click.argument("url")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--db", "db_url", default=None, help="Push database studies from here.")
+@db_option(role="to push the --study selections from.")
 @click.option("--study", "studies", multiple=True, help="Study Instance UID (with --db).")
 @token_options
 @user_errors

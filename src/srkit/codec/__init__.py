@@ -11,7 +11,7 @@ stable codes), :mod:`~srkit.codec.fixups` (the fix-up registry),
 :mod:`~srkit.codec.writer` (model -> Dataset, DICOM JSON).
 """
 
-from srkit.codec.diagnostic_codes import ReadCode, damage
+from srkit.codec.diagnostic_codes import ReadCode, damage, is_wrong_kind
 from srkit.codec.loader import Loaded, load, load_dataset, prune_children
 from srkit.codec.policy import ReadPolicy
 from srkit.codec.reader import read, read_dataset, read_loaded
@@ -21,6 +21,7 @@ __all__ = [
     "ReadCode",
     "ReadPolicy",
     "damage",
+    "is_wrong_kind",
     "load",
     "load_dataset",
     "prune_children",

@@ -14,6 +14,11 @@ code                             severity  meaning
 ===============================  ========  ================================================
 file-truncated                   ERROR     the bytes stop inside an element; content after
                                            it is lost (a damage code)
+not-dicom                        ERROR     no DICOM data set at all (a file of the wrong
+                                           kind: batch commands skip it with a note;
+                                           the code of the error raised, no diagnostic)
+not-structured-report            ERROR     DICOM, but no SR document (the code of the
+                                           error raised, no diagnostic)
 root-unreadable                  ERROR     the root content item could not be read (a
                                            damage code)
 root-not-container               ERROR     the root content item is not a CONTAINER
@@ -95,13 +100,15 @@ from srkit.diagnostics import Diagnostic, Severity
 if TYPE_CHECKING:
     from srkit.model.document import Document
 
-__all__ = ["DAMAGE_CODES", "ReadCode", "damage"]
+__all__ = ["DAMAGE_CODES", "WRONG_KIND_CODES", "ReadCode", "damage", "is_wrong_kind"]
 
 
 class ReadCode(StrEnum):
     """The code of each kind of problem the reader records (see the module's table)."""
 
     FILE_TRUNCATED = "file-truncated"
+    NOT_DICOM = "not-dicom"
+    NOT_STRUCTURED_REPORT = "not-structured-report"
     ROOT_UNREADABLE = "root-unreadable"
     ROOT_NOT_CONTAINER = "root-not-container"
     ROOT_NO_TITLE = "root-no-title"
@@ -160,6 +167,17 @@ class ReadCode(StrEnum):
 
 
 DAMAGE_CODES = frozenset({ReadCode.FILE_TRUNCATED, ReadCode.ROOT_UNREADABLE})
+
+WRONG_KIND_CODES = frozenset({ReadCode.NOT_DICOM, ReadCode.NOT_STRUCTURED_REPORT})
+"""The codes of errors that say a file is of the wrong kind (no DICOM, no SR) rather
+than broken: batch commands skip such a file with a note (``srkit.cli.faces``)."""
+
+
+def is_wrong_kind(error: BaseException) -> bool:
+    """Whether a read error says the file is of the wrong kind, by its code."""
+    return getattr(error, "code", None) in WRONG_KIND_CODES
+
+
 """Codes saying the file itself is damaged: the document holds only part of what
 the file should have held (``srkit dump`` exits 1 on them)."""
 

@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from srkit.codec import tags as T
+from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.fastparse import FastParseError, LightDataset, parse_file
 from srkit.codec.values import ValueReader, elements
 from srkit.errors import NotDicomError, SrkitError
@@ -130,7 +131,9 @@ def load(source: Source, *, stop_before_pixels: bool = False) -> Loaded:
     except Exception as exc:  # pydicom raises many kinds on garbage input
         if isinstance(exc, EOFError) or "No tag to read" in str(exc):
             raise NotDicomError(
-                f"truncated or corrupt DICOM file ({short_error(exc)})", source=name
+                f"truncated or corrupt DICOM file ({short_error(exc)})",
+                source=name,
+                code=ReadCode.FILE_TRUNCATED,
             ) from None
         raise NotDicomError(
             f"not a readable DICOM file ({short_error(exc)})", source=name
@@ -139,16 +142,22 @@ def load(source: Source, *, stop_before_pixels: bool = False) -> Loaded:
     if not keys or not any(0x00080000 <= k < 0xFFFE0000 for k in keys):
         if getattr(ds, "preamble", None) is not None or ds.get("file_meta"):
             raise NotDicomError(
-                "truncated DICOM file (no data elements after the header)", source=name
+                "truncated DICOM file (no data elements after the header)",
+                source=name,
+                code=ReadCode.FILE_TRUNCATED,
             )
-        raise NotDicomError("not a DICOM file (no data elements found)", source=name)
+        raise NotDicomError(
+            "not a DICOM file (no data elements found)", source=name, code=ReadCode.NOT_DICOM
+        )
     if any(k >= 0xFFFE0000 for k in keys) or (
         0x00080016 not in elements(ds)
         and 0x0040A040 not in elements(ds)
         and 0x00100010 not in elements(ds)
     ):
         raise NotDicomError(
-            "not a DICOM file (no SOP Class UID, patient or content found)", source=name
+            "not a DICOM file (no SOP Class UID, patient or content found)",
+            source=name,
+            code=ReadCode.NOT_DICOM,
         )
     return Loaded(ds, _NO_SEQUENCES, name)
 

@@ -146,7 +146,9 @@ def _document(r: ContentReader) -> Document:
     has_trial = T.FINDINGS_SEQUENCE_TRIAL in elements(ds)
     if not is_sr_sop_class(sop_class) and value_type is None and not has_trial:
         what = f"SOP class {sop_class}" if sop_class else "no SOP Class UID"
-        raise NotStructuredReportError(f"not an SR document ({what})", source=r.source)
+        raise NotStructuredReportError(
+            f"not an SR document ({what})", source=r.source, code=ReadCode.NOT_STRUCTURED_REPORT
+        )
     if sop_class and not is_sr_sop_class(sop_class):
         r.problem(
             "", ReadCode.SOP_CLASS_NOT_SR, f"SOP class {sop_class} is not an SR storage class"

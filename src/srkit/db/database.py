@@ -233,7 +233,7 @@ class Database:
         try:
             return record_from_dataset(ds), data
         except SrkitError as exc:
-            raise SrkitError(exc.message, source=uids[2] or None) from None
+            raise SrkitError(exc.message, source=uids[2] or None, code=exc.code) from None
         except Exception as exc:
             raise SrkitError(f"cannot index dataset ({type(exc).__name__}: {exc})") from None
 

@@ -23,6 +23,7 @@ from pydicom.datadict import keyword_dict
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.reader import load_dataset
 from srkit.db.attributes import ATTRIBUTES, BY_LEVEL, INTEGER_COLUMNS
 from srkit.db.hierarchy import patient_key
@@ -234,7 +235,7 @@ def _load(data: bytes, name: str) -> Dataset:
     try:
         return load_dataset(io.BytesIO(data))
     except SrkitError as exc:
-        raise SrkitError(exc.message, source=name) from None
+        raise SrkitError(exc.message, source=name, code=exc.code) from None
 
 
 def _record(ds: Dataset, data: bytes, name: str, dicomdir: str) -> dict[str, Any]:
@@ -249,7 +250,7 @@ def _record(ds: Dataset, data: bytes, name: str, dicomdir: str) -> dict[str, Any
             warnings.simplefilter("ignore")
             rec = record_from_dataset(ds)
     except SrkitError as exc:
-        raise SrkitError(exc.message, source=name) from None
+        raise SrkitError(exc.message, source=name, code=exc.code) from None
     rec["size"] = len(data)
     rec["content_hash"] = hashlib.sha256(data).hexdigest()
     return rec
@@ -265,7 +266,9 @@ def _check_complete(ds: Dataset, size: int, name: str) -> None:
     if elem is not None and pixel_length not in (None, 0xFFFFFFFF):
         start = getattr(elem, "value_tell", None)
         if start is not None and start + pixel_length > size:
-            raise SrkitError("truncated file (Pixel Data cut short)", source=name)
+            raise SrkitError(
+                "truncated file (Pixel Data cut short)", source=name, code=ReadCode.FILE_TRUNCATED
+            )
     for key in list(ds._dict)[-1:]:
         try:
             last = ds.get_item(key)
@@ -278,7 +281,11 @@ def _check_complete(ds: Dataset, size: int, name: str) -> None:
             and length not in (None, 0xFFFFFFFF)
             and value_tell + length > size
         ):
-            raise SrkitError("truncated file (last element cut short)", source=name)
+            raise SrkitError(
+                "truncated file (last element cut short)",
+                source=name,
+                code=ReadCode.FILE_TRUNCATED,
+            )
 
 
 # -- staged files (C-STORE, STOW-RS) ---------------------------------------------------
@@ -357,14 +364,18 @@ def _parse_header(path: str | os.PathLike[str], size: int, name: str) -> tuple[A
                 (length,) = struct.unpack(order + "H", head[6:8])
                 start = at + 8
             if length != _UNDEFINED and start + length > size:
-                raise SrkitError("truncated file (Pixel Data cut short)", source=name)
+                raise SrkitError(
+                    "truncated file (Pixel Data cut short)",
+                    source=name,
+                    code=ReadCode.FILE_TRUNCATED,
+                )
     _check_complete(ds, size, name)  # the last element read, when there is no Pixel Data
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rec = record_from_dataset(ds)
     except SrkitError as exc:
-        raise SrkitError(exc.message, source=name) from None
+        raise SrkitError(exc.message, source=name, code=exc.code) from None
     return ds, rec
 
 

@@ -194,7 +194,7 @@ def dose_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:
             .join(S.study, S.series.c.study_pk == S.study.c.pk)
             .join(S.patient, S.study.c.patient_pk == S.patient.c.pk)
         )
-        stmt = select(e.c.row, e.c.event_number, *report_cols, *_CONTEXT).select_from(joined)
+        stmt = select(e.c.event_number, r.c.report, *report_cols, *_CONTEXT).select_from(joined)
         order = [S.study.c.study_date, S.instance.c.sop_instance_uid, e.c.event_number]
         shape = "event"
     elif level == "report":
@@ -263,8 +263,15 @@ def document_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:
 
 
 def run(conn: Connection, stmt: Select[Any], shape: str) -> list[dict[str, Any]]:
-    """Execute and shape the rows as plain dicts."""
+    """Execute and shape the rows as plain dicts.
+
+    An event row is the row :func:`srkit.tables.dose.event_rows` makes of the stored
+    report (the row ``srkit dose`` makes of the file), with the patient and study.
+    """
+    from srkit.tables.dose import event_rows
+
     out = []
+    events: dict[str, list[dict[str, Any]]] = {}  # the rows of each report, made once
     for row in conn.execute(stmt):
         m = dict(row._mapping)
         context = {
@@ -278,19 +285,16 @@ def run(conn: Connection, stmt: Select[Any], shape: str) -> list[dict[str, Any]]
                 "series_manufacturer",
             )
         }
-        # the SR's own series modality ("SR"), not the modality a dose report is about
-        context["series_modality"] = context.pop("modality")
+        if shape in ("event", "report"):
+            # the SR's own series modality ("SR"), not the modality a dose report is about
+            context["series_modality"] = context.pop("modality")
         if shape == "row":
             item = json.loads(m["row"])
         elif shape == "event":
-            item = {
-                "sop_instance_uid": m["sop_instance_uid"],
-                "study_instance_uid": m["study_instance_uid"],
-                "template": m["template"],
-                "manufacturer": m["manufacturer"],
-                "event_number": m["event_number"],
-                **json.loads(m["row"]),
-            }
+            uid = m["sop_instance_uid"]
+            if uid not in events:
+                events[uid] = event_rows(json.loads(m["report"]))
+            item = dict(events[uid][m["event_number"] - 1])
         elif shape == "report":
             # the row of ``srkit dose --summary`` (same keys, same numbers), plus the
             # procedure reported and the patient and study it belongs to

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from srkit.codec.diagnostic_codes import ReadCode
 from srkit.errors import MissingDependencyError, SrkitError
 
 __all__ = ["LoadError", "read_pixels", "read_native_frame", "CODECS_EXTRA"]
@@ -62,7 +63,9 @@ def read_pixels(path: str) -> tuple[Any, Any]:
     except (ValueError, EOFError, KeyError, AttributeError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "length" in first.lower() or "truncat" in first.lower() or "buffer" in first.lower():
-            raise LoadError(f"truncated pixel data ({first})", source=path) from None
+            raise LoadError(
+                f"truncated pixel data ({first})", source=path, code=ReadCode.FILE_TRUNCATED
+            ) from None
         raise LoadError(f"pixel data cannot be read ({first})", source=path) from None
     return ds, arr
 

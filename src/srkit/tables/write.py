@@ -29,6 +29,7 @@ from srkit.errors import MissingDependencyError, SrkitError
 __all__ = [
     "FORMATS",
     "Schema",
+    "conform",
     "finite",
     "flatten",
     "json_default",
@@ -53,12 +54,24 @@ class Schema:
         Columns holding code objects.
     types : mapping of str to str
         Arrow type of the other columns: ``"string"``, ``"int"``, ``"float"``,
-        ``"strings"`` (a list of strings), ``"code_or_float"`` (either, stored as JSON text).
+        ``"bool"``, ``"strings"`` (a list of strings), ``"json"`` (any value, written
+        as JSON text in CSV and Parquet).
+    rest : str, optional
+        A ``"json"`` column that collects, keyed by column name, every value of a row
+        that the schema has no column for or whose value does not fit its column's
+        kind (a vendor's private item, a number kept in its own unit); without it
+        such values are left to the writer.
     """
 
     columns: Sequence[str]
     codes: frozenset[str] = frozenset()
     types: Mapping[str, str] = field(default_factory=dict)
+    rest: str | None = None
+    ignore: frozenset[str] = frozenset()
+
+    def kind(self, name: str) -> str:
+        """``"code"`` or the Arrow type name of a column (``"string"`` unless given)."""
+        return "code" if name in self.codes else self.types.get(name, "string")
 
 
 def json_default(value: Any) -> Any:
@@ -121,6 +134,7 @@ def _arrow_type(pa: Any, kind: str) -> Any:
         "string": pa.string(),
         "int": pa.int64(),
         "float": pa.float64(),
+        "bool": pa.bool_(),
         "strings": pa.list_(pa.string()),
         "json": pa.string(),
     }[kind]
@@ -169,9 +183,22 @@ def to_arrow(rows: list[Mapping[str, Any]], schema: Schema | None = None) -> Any
     return pa.table(out)
 
 
+def _json_cells(row: Mapping[str, Any], schema: Schema | None) -> Mapping[str, Any]:
+    """``"json"`` columns of ``schema`` as JSON text (one CSV cell each)."""
+    if schema is None:
+        return row
+    names = [n for n in schema.columns if schema.kind(n) == "json" and row.get(n) is not None]
+    if not names:
+        return row
+    out = dict(row)
+    for name in names:
+        out[name] = json.dumps(out[name], default=json_default, ensure_ascii=False)
+    return out
+
+
 def _csv(rows: Iterable[Mapping[str, Any]], stream: IO[str], schema: Schema | None) -> None:
     codes = schema.codes if schema else frozenset()
-    flat = [flatten(r, codes=codes) for r in rows]
+    flat = [flatten(_json_cells(r, schema), codes=codes) for r in rows]
     columns: dict[str, None] = {}
     if schema is not None:
         for name in schema.columns:
@@ -208,10 +235,48 @@ def _text(
         raise SrkitError(f"unknown format {fmt!r}")
 
 
+def _fits(value: Any, kind: str) -> bool:
+    """Whether a (non-null) value can be written in a column of ``kind``."""
+    if kind == "code":
+        return _is_code(value)
+    if kind == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "strings":
+        return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+    if kind == "json":
+        return True
+    return isinstance(value, str)
+
+
+def conform(row: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """``row`` with exactly the schema's columns, in order; with ``schema.rest``, what
+    the other columns cannot hold goes there (``None`` when nothing does)."""
+    out = {name: row.get(name) for name in schema.columns}
+    if schema.rest is None:
+        return out
+    rest: dict[str, Any] = {}
+    for name, value in row.items():
+        if name not in out:
+            if value is not None and name not in schema.ignore:
+                rest[name] = value
+        elif name != schema.rest and value is not None and not _fits(value, schema.kind(name)):
+            rest[name] = value
+            out[name] = None
+    previous = row.get(schema.rest)
+    if isinstance(previous, Mapping):
+        rest = {**previous, **rest}
+    out[schema.rest] = rest or None
+    return out
+
+
 def _ordered(rows: list[Mapping[str, Any]], schema: Schema | None) -> list[Mapping[str, Any]]:
     if schema is None:
         return rows
-    return [{name: row.get(name) for name in schema.columns} for row in rows]
+    return [conform(row, schema) for row in rows]
 
 
 def write_rows(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from srkit.model.levels import Level
 from srkit.net.charset import needs_utf8
 
 __all__ = ["BINARY_INT", "SINGLE_TEXT", "attr", "bulk_value", "dataset_json", "row_json"]
@@ -70,10 +71,10 @@ def _tag(keyword: str) -> str:
     return f"{tag:08X}"
 
 
-RETRIEVE = {
-    "STUDY": "/studies/{StudyInstanceUID}",
-    "SERIES": "/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}",
-    "IMAGE": "/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}/instances/{SOPInstanceUID}",
+RETRIEVE: dict[str, str] = {
+    Level.STUDY: "/studies/{StudyInstanceUID}",
+    Level.SERIES: "/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}",
+    Level.IMAGE: "/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}/instances/{SOPInstanceUID}",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from srkit.db.query import MAX_SQL_INTEGER
 from srkit.errors import SrkitError
+from srkit.model.levels import Level
 
 __all__ = [
     "ALL_FIELDS",
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 QIDO_DEFAULTS: dict[str, tuple[str, ...]] = {
-    "STUDY": (
+    Level.STUDY: (
         "StudyDate",
         "StudyTime",
         "AccessionNumber",
@@ -48,7 +49,7 @@ QIDO_DEFAULTS: dict[str, tuple[str, ...]] = {
         "NumberOfStudyRelatedSeries",
         "NumberOfStudyRelatedInstances",
     ),
-    "SERIES": (
+    Level.SERIES: (
         "StudyInstanceUID",
         "Modality",
         "SeriesDescription",
@@ -56,7 +57,7 @@ QIDO_DEFAULTS: dict[str, tuple[str, ...]] = {
         "SeriesInstanceUID",
         "NumberOfSeriesRelatedInstances",
     ),
-    "IMAGE": (
+    Level.IMAGE: (
         "StudyInstanceUID",
         "SeriesInstanceUID",
         "SOPClassUID",
@@ -70,8 +71,8 @@ QIDO_DEFAULTS: dict[str, tuple[str, ...]] = {
 """Attributes every QIDO-RS answer carries, by level (PS3.18 Tables 10.6.3-3 to -5)."""
 
 ALL_FIELDS: dict[str, tuple[str, ...]] = {
-    "STUDY": QIDO_DEFAULTS["STUDY"] + ("InstitutionName",),
-    "SERIES": QIDO_DEFAULTS["SERIES"]
+    Level.STUDY: QIDO_DEFAULTS[Level.STUDY] + ("InstitutionName",),
+    Level.SERIES: QIDO_DEFAULTS[Level.SERIES]
     + (
         "SeriesDate",
         "SeriesTime",
@@ -80,7 +81,7 @@ ALL_FIELDS: dict[str, tuple[str, ...]] = {
         "ManufacturerModelName",
         "StationName",
     ),
-    "IMAGE": QIDO_DEFAULTS["IMAGE"]
+    Level.IMAGE: QIDO_DEFAULTS[Level.IMAGE]
     + (
         "ContentDate",
         "ContentTime",

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from srkit.errors import SrkitError
+from srkit.model.levels import Level
 from srkit.net.dicomweb.answers import base_url, json_response, problem
 from srkit.net.dicomweb.auth import check_path_uids
 from srkit.net.dicomweb.dicomjson import row_json
@@ -54,10 +55,12 @@ def _qido(db: Any, request: Request, prefix: str, level: str, fixed: dict[str, s
 
 def qido_routes(router: APIRouter, db: Any, prefix: str) -> None:
     def studies(request: Request) -> Response:
-        return _qido(db, request, prefix, "STUDY", {})
+        return _qido(db, request, prefix, Level.STUDY, {})
 
     def series(request: Request, study: str | None = None) -> Response:
-        return _qido(db, request, prefix, "SERIES", {"StudyInstanceUID": study} if study else {})
+        return _qido(
+            db, request, prefix, Level.SERIES, {"StudyInstanceUID": study} if study else {}
+        )
 
     def instances(
         request: Request, study: str | None = None, series: str | None = None
@@ -65,7 +68,7 @@ def qido_routes(router: APIRouter, db: Any, prefix: str) -> None:
         fixed = {"StudyInstanceUID": study} if study else {}
         if series:
             fixed["SeriesInstanceUID"] = series
-        return _qido(db, request, prefix, "IMAGE", fixed)
+        return _qido(db, request, prefix, Level.IMAGE, fixed)
 
     router.add_api_route("/studies", studies, methods=["GET"])
     router.add_api_route("/series", series, methods=["GET"])

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 
 from srkit.errors import SrkitError
+from srkit.model.levels import Level
 from srkit.net.dicomweb import multipart
 from srkit.net.dicomweb.answers import base_url, json_response, problem
 from srkit.net.dicomweb.auth import check_path_uids
@@ -38,12 +39,12 @@ def _paths(db: Any, study: str, series: str | None = None, sop: str | None = Non
 
     try:
         if sop:
-            rows = db.query("IMAGE", filters, fields=["SOPInstanceUID"])
+            rows = db.query(Level.IMAGE, filters, fields=["SOPInstanceUID"])
             found = [db.instance_path(r["SOPInstanceUID"]) for r in rows]
         elif series:
-            found = db.instance_paths("SERIES", series, within=filters)
+            found = db.instance_paths(Level.SERIES, series, within=filters)
         else:
-            found = db.instance_paths("STUDY", study)
+            found = db.instance_paths(Level.STUDY, study)
     except AmbiguousUidError as exc:
         # a study UID filed under two patients: never hand one patient's files for
         # the other's (srkit.db.hierarchy); retrieve by series or instance instead

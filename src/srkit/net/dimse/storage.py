@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from srkit.codec.diagnostic_codes import ReadCode
 from srkit.errors import SrkitError
 from srkit.net.dimse.association import Association
 from srkit.net.dimse.commands import Field
@@ -87,7 +88,7 @@ class Storage:
         except SrkitError as exc:
             LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc.message)
             return CANNOT_UNDERSTAND, (
-                "data set cut short" if "truncated" in exc.message else "cannot decode"
+                "data set cut short" if exc.code == ReadCode.FILE_TRUNCATED else "cannot decode"
             )
         except Exception as exc:  # malformed data set: anything a parser raises
             LOGGER.warning("C-STORE from %s: cannot decode data set: %s", caller, exc)

@@ -51,7 +51,7 @@ from srkit.model.items import (
     TextContentItem,
     UidRefContentItem,
 )
-from srkit.templates.tid1419 import (
+from srkit.templates.roi_measurement import (
     AlgorithmIdentification,
     Measurement,
     read_algorithm,
