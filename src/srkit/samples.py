@@ -117,8 +117,8 @@ def _ct_slice(
 def _measurement_report(
     study: dict[str, str], images: list[Dataset], rng: random.Random, now: _dt.datetime
 ) -> object:
-    from srkit.templates import measurement_group, roi_measurement
-    from srkit.templates.measurement_report_builder import ReportSpec, build_measurement_report
+    from srkit.templates import tid1419, tid1501
+    from srkit.templates.tid1500_builder import ReportSpec, build_measurement_report
 
     mm = Code.make("mm", "UCUM", "millimeter")
     mm2 = Code.make("mm2", "UCUM", "square millimeter")
@@ -131,7 +131,7 @@ def _measurement_report(
         area = round(3.14159 * long_axis * short_axis / 4, 1)
         cx, cy = rng.uniform(20, 44), rng.uniform(20, 44)
         groups.append(
-            measurement_group.MeasurementGroup(
+            tid1501.MeasurementGroup(
                 number=n + 1,
                 template="1410",
                 tracking_identifier=f"Lesion {n + 1}",
@@ -144,19 +144,19 @@ def _measurement_report(
                     data=(cx - 4, cy, cx + 4, cy, cx, cy - 3, cx, cy + 3),
                 ),
                 measurements=(
-                    roi_measurement.Measurement(
+                    tid1419.Measurement(
                         quantity=Code.make("103339001", "SCT", "Long Axis"),
                         number=str(long_axis),
                         value=long_axis,
                         units=mm,
                     ),
-                    roi_measurement.Measurement(
+                    tid1419.Measurement(
                         quantity=Code.make("103340004", "SCT", "Short Axis"),
                         number=str(short_axis),
                         value=short_axis,
                         units=mm,
                     ),
-                    roi_measurement.Measurement(
+                    tid1419.Measurement(
                         quantity=Code.make("42798000", "SCT", "Area"),
                         number=str(area),
                         value=area,
@@ -174,7 +174,7 @@ def _measurement_report(
 def _dose_report(
     study: dict[str, str], rng: random.Random, flavour: str, now: _dt.datetime
 ) -> object:
-    from srkit.templates.dose_ct_builder import build_ct_dose_report
+    from srkit.templates.tid10011_builder import build_ct_dose_report
 
     events: list[dict[str, Any]] = []
     start = now.replace(microsecond=0)

@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from srkit.codec import write
-from srkit.templates.dose_ct_builder import build_ct_dose_report
+from srkit.templates.tid10011_builder import build_ct_dose_report
 from tests.conftest import data_path
 
 ARTIS = "rdsr/pyskindose_siemens_axiom_artis.dcm"

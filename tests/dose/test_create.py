@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from srkit.cli.main import cli
 from srkit.codec import read, write
 from srkit.templates.dose import dose_report
-from srkit.templates.dose_ct_builder import DoseBuildError, build_ct_dose_report, sct_record
+from srkit.templates.tid10011_builder import DoseBuildError, build_ct_dose_report, sct_record
 from tests.conftest import data_path, require_tool
 
 CT = [

@@ -22,7 +22,7 @@ from srkit.codec import read, write
 from srkit.db import Database
 from srkit.dose.ssde import conversion_factor, exam_ssde
 from srkit.templates.dose import dose_report
-from srkit.templates.dose_ct_builder import build_ct_dose_report
+from srkit.templates.tid10011_builder import build_ct_dose_report
 from tests.conftest import data_files, data_path, skip_or_fail
 
 SIEMENS_CT = "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"

@@ -120,14 +120,14 @@ def test_finding_category_is_the_snomed_code_not_dcm_130400() -> None:
 def test_template_modules_use_the_vocabulary_objects() -> None:
     """templates/ and validate/ hold the vocabulary's codes, not copies."""
     from srkit.render import html
-    from srkit.templates import measurement_group, roi_measurement
+    from srkit.templates import tid1419, tid1501
     from srkit.validate.templates import dose as vdose
-    from srkit.validate.templates import measurement_report as vt
+    from srkit.validate.templates import tid1500 as vt
 
-    assert measurement_group.FINDING_CATEGORY is concepts.FINDING_CATEGORY
-    assert measurement_group.MEASUREMENT_GROUP is vt.MEASUREMENT_GROUP is html.MEASUREMENT_GROUP
+    assert tid1501.FINDING_CATEGORY is concepts.FINDING_CATEGORY
+    assert tid1501.MEASUREMENT_GROUP is vt.MEASUREMENT_GROUP is html.MEASUREMENT_GROUP
     assert tid1500.MEASUREMENT_REPORT is concepts.IMAGING_MEASUREMENT_REPORT
-    assert roi_measurement.FINDING_SITE is vt.FINDING_SITE is concepts.FINDING_SITE
+    assert tid1419.FINDING_SITE is vt.FINDING_SITE is concepts.FINDING_SITE
     assert vdose.DOSE_REPORT is concepts.XRAY_RADIATION_DOSE_REPORT
     assert html.EVENTS == (concepts.CT_ACQUISITION, concepts.IRRADIATION_EVENT_XRAY_DATA)
 

@@ -97,7 +97,7 @@ def dose_report(
     from srkit.model.document import Patient
     from srkit.templates.dose import dose_report as read_dose
     from srkit.templates.dose_common import REPORT_KEYS
-    from srkit.templates.dose_ct_builder import build_ct_dose_report, record_patient, sct_record
+    from srkit.templates.tid10011_builder import build_ct_dose_report, record_patient, sct_record
 
     del new_uids  # fresh UIDs are the default; --keep-uids keeps them
     data = load_record(record, index)

@@ -115,8 +115,8 @@ def measurement_report(
     from srkit.codec import read_dataset
     from srkit.codec.writer import to_dataset, write
     from srkit.templates.dcmqi import spec_from_dcmqi
-    from srkit.templates.measurement_report_builder import build_measurement_report
     from srkit.templates.tid1500 import measurement_rows
+    from srkit.templates.tid1500_builder import build_measurement_report
 
     try:
         data = json.loads(Path(metadata).read_text(encoding="utf-8"))

@@ -4,7 +4,7 @@ dcmqi (https://github.com/QIICR/dcmqi, ``doc/schemas/sr-tid1500-schema.json``)
 describes a measurement report as JSON: header options, an observer, file names of
 the image library and of the "composite context" (SEG, RWVM), and measurement groups
 with ``measurementItems`` and ``qualitativeEvaluations``. :func:`spec_from_dcmqi`
-turns it into a :class:`~srkit.templates.measurement_report_builder.ReportSpec`;
+turns it into a :class:`~srkit.templates.tid1500_builder.ReportSpec`;
 :func:`report_to_dcmqi` turns a read report back into the same format, as dcmqi's
 ``tid1500reader`` writes it, for comparison.
 """
@@ -21,14 +21,10 @@ from srkit.model.code import Code
 from srkit.model.items import SopReference
 from srkit.model.sopclass import REAL_WORLD_VALUE_MAPPING, SEGMENTATION
 from srkit.templates.context import DEVICE, PERSON, ObserverContext
-from srkit.templates.measurement_group import (
-    MeasurementGroup,
-    QualitativeEvaluation,
-    SegmentReference,
-)
-from srkit.templates.measurement_report_builder import IMAGING_PROCEDURE, ReportSpec
-from srkit.templates.roi_measurement import AlgorithmIdentification, Measurement, NumericValue
+from srkit.templates.tid1419 import AlgorithmIdentification, Measurement, NumericValue
 from srkit.templates.tid1500 import MeasurementReport
+from srkit.templates.tid1500_builder import IMAGING_PROCEDURE, ReportSpec
+from srkit.templates.tid1501 import MeasurementGroup, QualitativeEvaluation, SegmentReference
 
 __all__ = [
     "DcmqiMetadata",

@@ -16,7 +16,7 @@ from srkit.codec.sopclass import XRAY_RADIATION_DOSE_SR
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.model.code import Code
 from srkit.model.document import Document
-from srkit.templates import dose_ct, dose_projection_xray
+from srkit.templates import tid10001, tid10011
 from srkit.templates.dose_common import XRAY_DOSE_REPORT, DoseReport
 
 __all__ = ["DoseReport", "is_dose_report", "dose_report", "dose_template", "dose_summary"]
@@ -32,16 +32,16 @@ def dose_template(doc: Document) -> str | None:
     declared = doc.template_id
     if declared in ("10011", "10001"):
         return declared
-    procedure = dose_projection_xray.procedure_of(doc)
-    if procedure == dose_ct.CT_PROCEDURE:
+    procedure = tid10001.procedure_of(doc)
+    if procedure == tid10011.CT_PROCEDURE:
         return "10011"
     concepts = {c.concept for c in doc.root.children if c.concept is not None}
-    if dose_ct.CT_ACQUISITION in concepts or dose_ct.CT_ACCUMULATED_DOSE_DATA in concepts:
+    if tid10011.CT_ACQUISITION in concepts or tid10011.CT_ACCUMULATED_DOSE_DATA in concepts:
         return "10011"
     if (
-        procedure in dose_projection_xray.KNOWN_PROCEDURES
-        or dose_projection_xray.IRRADIATION_EVENT_XRAY_DATA in concepts
-        or dose_projection_xray.ACCUMULATED_XRAY_DOSE_DATA in concepts
+        procedure in tid10001.KNOWN_PROCEDURES
+        or tid10001.IRRADIATION_EVENT_XRAY_DATA in concepts
+        or tid10001.ACCUMULATED_XRAY_DOSE_DATA in concepts
     ):
         return "10001"
     return None
@@ -97,7 +97,7 @@ def dose_report(doc: Document, *, strict_units: bool = False) -> DoseReport | No
                 fixup="ge_enhanced_sr_dose_report",
             )
         )
-    reader = dose_ct.read if template == "10011" else dose_projection_xray.read
+    reader = tid10011.read if template == "10011" else tid10001.read
     report = reader(doc, strict_units=strict_units)
     report.diagnostics[:0] = notes
     return report
@@ -118,7 +118,7 @@ def _modality(report: dict[str, Any]) -> str:
     procedure = report.get("procedure_reported")
     if isinstance(procedure, dict):
         code = Code.from_dict(procedure)
-        known = dose_projection_xray.KNOWN_PROCEDURES.get(code)
+        known = tid10001.KNOWN_PROCEDURES.get(code)
         return known or str(procedure.get("meaning") or procedure.get("value"))
     return "unknown"
 

@@ -25,7 +25,7 @@ the validator, the renderers and the archive index. The rules, in order:
 
 Otherwise the document follows no template srkit knows (``None``). Measurement groups
 inside a TID 1500 report (TID 1501 / 1410 / 1411) are told apart by
-:mod:`srkit.templates.measurement_group`, not here.
+:mod:`srkit.templates.tid1501`, not here.
 """
 
 from __future__ import annotations

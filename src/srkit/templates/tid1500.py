@@ -4,7 +4,7 @@ See PS3.16 `TID 1500 <https://dicom.nema.org/medical/dicom/current/output/chtml/
 chapter_A.html#sect_TID_1500>`_. The report has a header (language, observer context of
 TID 1001/1002, procedure reported), an image library (TID 1600), the ``Imaging
 Measurements`` container with measurement groups (TID 1410, 1411, 1501: see
-:mod:`srkit.templates.measurement_group`), optionally ``Derived Imaging Measurements`` and report
+:mod:`srkit.templates.tid1501`), optionally ``Derived Imaging Measurements`` and report
 level ``Qualitative Evaluations``.
 
 Rows follow the contract's measurement table (the Imaging Data Commons
@@ -45,13 +45,13 @@ from srkit.templates.context import (
     read_observer_context,
     read_subject_context,
 )
-from srkit.templates.measurement_group import (
+from srkit.templates.registry import TID_1500, detect_id
+from srkit.templates.tid1419 import Measurement
+from srkit.templates.tid1501 import (
     MeasurementGroup,
     QualitativeEvaluation,
     read_measurement_group,
 )
-from srkit.templates.registry import TID_1500, detect_id
-from srkit.templates.roi_measurement import Measurement
 
 __all__ = [
     "MEASUREMENT_REPORT",

@@ -16,12 +16,12 @@ from srkit.templates import registry
 from srkit.templates.registry import detect_id
 from srkit.validate.templates.dose import CT_RADIATION_DOSE, PROJECTION_XRAY_DOSE
 from srkit.validate.templates.engine import Template, check, cid_keys
-from srkit.validate.templates.measurement_report import MEASUREMENT_REPORT
 from srkit.validate.templates.reports import (
     BASIC_DIAGNOSTIC_REPORT,
     KEY_OBJECT_SELECTION,
     ROOT_CIDS,
 )
+from srkit.validate.templates.tid1500 import MEASUREMENT_REPORT
 
 __all__ = ["TEMPLATES", "templates_for", "check_templates"]
 

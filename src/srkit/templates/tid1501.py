@@ -51,7 +51,7 @@ from srkit.model.items import (
     TextContentItem,
     UidRefContentItem,
 )
-from srkit.templates.roi_measurement import (
+from srkit.templates.tid1419 import (
     AlgorithmIdentification,
     Measurement,
     read_algorithm,

@@ -1,7 +1,7 @@
 """Build a TID 1500 Measurement Report (Comprehensive 3D SR) from records.
 
-The input records are the reader's own (:class:`~srkit.templates.measurement_group.MeasurementGroup`,
-:class:`~srkit.templates.roi_measurement.Measurement`, :class:`~srkit.templates.context.
+The input records are the reader's own (:class:`~srkit.templates.tid1501.MeasurementGroup`,
+:class:`~srkit.templates.tid1419.Measurement`, :class:`~srkit.templates.context.
 ObserverContext`), so that reading what was built gives back the same rows. The
 referenced images, segmentations and other objects are given as pydicom Datasets:
 they provide the patient and study of the header, the image library (TID 1600), the
@@ -48,8 +48,8 @@ from srkit.model.items import (
     UidRefContentItem,
 )
 from srkit.model.sopclass import COMPREHENSIVE_3D_SR
-from srkit.templates import measurement_group as g
-from srkit.templates import roi_measurement as m
+from srkit.templates import tid1419 as m
+from srkit.templates import tid1501 as g
 from srkit.templates.concepts import standard_meaning
 from srkit.templates.context import ObserverContext, observer_context_items
 from srkit.templates.tid1500 import (

@@ -14,8 +14,8 @@ import warnings
 from srkit.codec import load_dataset, read, write
 from srkit.model import CodeContentItem, Document
 from srkit.model.concepts import FINDING_CATEGORY
-from srkit.templates.measurement_report_builder import ReportSpec, build_measurement_report
 from srkit.templates.tid1500 import qualitative_rows, read_measurement_report
+from srkit.templates.tid1500_builder import ReportSpec, build_measurement_report
 from tests.conftest import data_path
 
 TID1500 = "sr-tid1500/highdicom_sr_document_with_multiple_groups.dcm"

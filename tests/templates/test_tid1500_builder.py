@@ -17,14 +17,10 @@ from srkit.errors import SrkitError
 from srkit.model import Code
 from srkit.templates.context import ObserverContext
 from srkit.templates.dcmqi import report_to_dcmqi, spec_from_dcmqi
-from srkit.templates.measurement_group import (
-    MeasurementGroup,
-    QualitativeEvaluation,
-    SegmentReference,
-)
-from srkit.templates.measurement_report_builder import ReportSpec, build_measurement_report
-from srkit.templates.roi_measurement import Measurement
+from srkit.templates.tid1419 import Measurement
 from srkit.templates.tid1500 import measurement_rows, qualitative_rows, read_measurement_report
+from srkit.templates.tid1500_builder import ReportSpec, build_measurement_report
+from srkit.templates.tid1501 import MeasurementGroup, QualitativeEvaluation, SegmentReference
 from tests.conftest import data_path, require_tool
 
 CT = "ct/dcmqi_ct-3slice"

@@ -45,7 +45,7 @@ from srkit.templates.dose_common import (
     dcm,
     iso_to_dt,
 )
-from srkit.templates.dose_ct import CT_ACCUMULATED_DOSE_DATA, CT_ACQUISITION, CT_PROCEDURE
+from srkit.templates.tid10011 import CT_ACCUMULATED_DOSE_DATA, CT_ACQUISITION, CT_PROCEDURE
 from srkit.templates.units import STANDARD_SPELLINGS, UNIT_MEANINGS, prescribed_unit
 
 __all__ = [
