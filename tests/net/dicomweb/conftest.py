@@ -20,6 +20,7 @@ with warnings.catch_warnings():
 REFERENCE = (
     "ct/pydicom_CT2/*.dcm",
     "ct/dcmqi_23x38x3/*.dcm",
+    "ct/dcmqi_ct-3slice/*.dcm",
     "sr-tid1500/*.dcm",
 )
 SEG_UNALIGNED = "seg/dcmqi_23x38x3_label_seg.dcm"
