@@ -392,6 +392,8 @@ def create_app(
     token: str | None = None,
     max_upload: int = DEFAULT_MAX_UPLOAD,
     public_url: str | None = None,
+    cors_origins: Sequence[str] = (),
+    viewer_dir: Any = None,
 ) -> FastAPI:
     """The application: DICOMweb under ``/dicomweb``, pages at ``/``.
 
@@ -406,6 +408,12 @@ def create_app(
     public_url : str, optional
         The server's URL as clients see it (``http://host:port``), for Retrieve URLs
         and BulkDataURIs; taken from each request's Host header when None.
+    cors_origins : sequence of str
+        Origins (``http://host:port``, or ``*``) whose pages may call the server
+        (CORS, :mod:`srkit.web.cors`); none by default, and then no CORS headers.
+    viewer_dir : Path, optional
+        The OHIF viewer's ``dist`` folder, served under ``/viewer``
+        (:mod:`srkit.web.viewer`).
     """
     if db is None:
         from srkit.db import Database
@@ -417,6 +425,14 @@ def create_app(
     from srkit.web.dose_pages import dose_routes
 
     dose_routes(app, db, [Depends(bearer_auth(token))])
+    if viewer_dir is not None:
+        from srkit.web.viewer import viewer_routes
+
+        viewer_routes(app, viewer_dir, [Depends(bearer_auth(token))])
+    if cors_origins:
+        from srkit.web.cors import add_cors
+
+        add_cors(app, cors_origins)
     app.state.db = db
     app.state.public_url = public_url
     return app
