@@ -106,10 +106,13 @@ _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</sc
 
 
 def index_html(dist: Path) -> str:
-    """The package's ``index.html`` with its scripts under ``/viewer`` and without
-    scripts from other sites (the polyfill.io tag: no internet is needed)."""
+    """The package's ``index.html`` with its scripts under ``/viewer``, without
+    scripts from other sites (the polyfill.io tag: no internet is needed) and with an
+    empty icon."""
     text = (dist / "index.html").read_text(encoding="utf-8")
     text = _REMOTE_SCRIPT.sub("", text)
+    if 'rel="icon"' not in text:  # no request for a /favicon.ico srkit does not have
+        text = text.replace("<head>", '<head>\n  <link rel="icon" href="data:," />', 1)
     return _SCRIPT_SRC.sub(lambda m: f'src="{PREFIX}/{m.group(1)}"', text)
 
 

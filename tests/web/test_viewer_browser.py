@@ -1,0 +1,152 @@
+"""The OHIF viewer in Chromium against a real ``srkit serve --viewer``: the study list,
+a CT series opened through srkit's DICOMweb, scrolled with the mouse wheel, rendered
+(a canvas of many grey levels), with no failed request and no console error."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from srkit.db import Database
+from tests.conftest import data_files, require_module, require_tool
+from tests.peers import free_port, wait_for_port
+from tests.web.test_viewer import installed_viewer
+
+pytestmark = pytest.mark.peers
+
+CT = "ct/dcmqi_ct-3slice/*.dcm"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SRC = Path(__file__).resolve().parents[2] / "src"
+SCREENSHOTS = (
+    Path(os.environ.get("SRKIT_SCREENSHOTS", "")) if os.environ.get("SRKIT_SCREENSHOTS") else None
+)
+
+CANVAS_STATS = """(canvas) => {
+  const ctx = canvas.getContext('2d');
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  const levels = new Set();
+  for (let i = 0; i < data.length; i += 4) levels.add(data[i]);
+  return {width: canvas.width, height: canvas.height, levels: levels.size};
+}"""
+
+
+@pytest.fixture
+def served(tmp_path):
+    """``srkit serve --viewer`` in a process of its own, on a database holding the
+    3-slice CT of /work/shared/data."""
+    dist = installed_viewer()
+    files = data_files(CT)
+    assert len(files) == 3
+    db = Database(tmp_path / "db.sqlite")
+    for path in files:
+        db.store(path.read_bytes())
+    db.close()
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("SRKIT_TOKEN", None)
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from srkit.cli.main import cli; cli()", "serve", "--viewer",
+         "--viewer-dir", str(dist), "--db", str(tmp_path / "db.sqlite"), "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}", files, tmp_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_ohif_opens_and_scrolls_a_ct_series(served):
+    url, files, tmp_path = served
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    sync_api = require_module("playwright.sync_api", "browser tests")
+    ct = pydicom.dcmread(files[0], stop_before_pixels=True)
+    failed: list[str] = []
+    errors: list[str] = []
+    dicomweb: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+            page.on("requestfailed", lambda r: failed.append(f"{r.failure} {r.url}"))
+            page.on("request", lambda r: "/dicomweb/" in r.url and dicomweb.append(r.url))
+            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url + "/viewer/")
+            # the study list: the patient as the file has it, its modality
+            row = page.get_by_text(str(ct.PatientName))
+            row.wait_for(timeout=30_000)
+            assert page.get_by_text(str(ct.PatientID)).count() >= 1
+            page.screenshot(path=str(shot(tmp_path, "ohif-study-list.png")))
+            row.click()
+            # the series opens in a Cornerstone viewport
+            page.wait_for_selector(".viewport-element canvas", timeout=30_000)
+            overlay = page.get_by_text(re.compile(r"Img: \d+ \d+/3"))
+            overlay.wait_for(timeout=30_000)
+            canvas = page.locator(".viewport-element canvas").first
+            wait_rendered(page, canvas)
+            before = overlay.inner_text()
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.wheel(0, 200)
+            deadline = time.monotonic() + 20
+            while overlay.inner_text() == before and time.monotonic() < deadline:
+                page.mouse.wheel(0, 200)
+                page.wait_for_timeout(300)
+            after = overlay.inner_text()
+            assert after != before, "the mouse wheel did not change the slice"
+            stats = wait_rendered(page, canvas)
+            page.screenshot(path=str(shot(tmp_path, "ohif-ct-scrolled.png")))
+        finally:
+            browser.close()
+    assert stats["width"] > 100
+    assert stats["height"] > 100
+    assert stats["levels"] > 50, stats  # a CT slice, not a blank or uniform canvas
+    # everything came from srkit's DICOMweb: the study list, the series, its frames
+    assert any("/studies?" in u and "includefield=" in u for u in dicomweb)
+    assert any(str(ct.StudyInstanceUID) in u and "/metadata" in u for u in dicomweb)
+    assert any("/frames/" in u for u in dicomweb)
+    assert failed == []
+    assert errors == []
+
+
+def wait_rendered(page, canvas, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = canvas.evaluate(CANVAS_STATS)
+        if stats["levels"] > 50 or time.monotonic() > deadline:
+            return stats
+        page.wait_for_timeout(200)
+
+
+def shot(tmp_path, name):
+    folder = SCREENSHOTS or tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
