@@ -425,6 +425,9 @@ def create_app(
     from srkit.web.dose_pages import dose_routes
 
     dose_routes(app, db, [Depends(bearer_auth(token))])
+    from srkit.web.image_pages import image_routes
+
+    image_routes(app, db, [Depends(bearer_auth(token))])
     if viewer_dir is not None:
         from srkit.web.viewer import viewer_routes
 
