@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from srkit.errors import SrkitError
 from srkit.net.dicomweb.auth import bearer_auth, check_path_uids
-from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, make_router
+from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, make_router, make_wado_uri_router
 
 __all__ = ["create_app"]
 
@@ -421,6 +421,7 @@ def create_app(
         db = Database(db_url)
     app = FastAPI(title="srkit", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(make_router(db, prefix="/dicomweb", token=token, max_upload=max_upload))
+    app.include_router(make_wado_uri_router(db, token=token))
     _ui_routes(app, Pages(db), bearer_auth(token))
     from srkit.web.dose_pages import dose_routes
 

@@ -38,7 +38,7 @@ is one of the viewer's routes, such as ``/viewer/<Study Instance UID>``)."""
 
 INSTALL_HINT = (
     f"install it with `npm pack {OHIF_PACKAGE}` and `tar xzf ohif-viewer-*.tgz` in a folder "
-    f"(or `npm install --prefix DIR {OHIF_PACKAGE}`), then give --viewer-dir DIR or set ${ENV}"
+    f"DIR, then give --viewer-dir DIR or set ${ENV}"
 )
 
 

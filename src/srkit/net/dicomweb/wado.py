@@ -22,7 +22,15 @@ from srkit.net.dicomweb.negotiate import PIXEL_MEDIA, choose
 from srkit.net.dicomweb.params import QueryParameterError, decimal
 from srkit.net.dicomweb.transcode import TranscodeError, can_transcode, frame_bytes, instance_bytes
 
-__all__ = ["FRAME_MEDIA", "MAX_FRAME_NUMBER", "frame_numbers", "frame_parts", "wado_routes"]
+__all__ = [
+    "FRAME_MEDIA",
+    "MAX_FRAME_NUMBER",
+    "frame_numbers",
+    "frame_parts",
+    "instance_files",
+    "read_instance",
+    "wado_routes",
+]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.addHandler(logging.NullHandler())
@@ -31,7 +39,9 @@ DICOM = "application/dicom"
 OCTETS = "application/octet-stream"
 
 
-def _paths(db: Any, study: str, series: str | None = None, sop: str | None = None) -> list[Path]:
+def instance_files(
+    db: Any, study: str, series: str | None = None, sop: str | None = None
+) -> list[Path]:
     """Files of a study, series or instance, checked to belong to the parents named."""
     check_path_uids(study, series, sop)
     filters = {"StudyInstanceUID": study}
@@ -104,7 +114,7 @@ def _instance_choices(paths: Sequence[Path], accept: str | None) -> list[str | N
 
 
 def _transcoded(path: Path, ts: str) -> bytes:
-    ds = _read(path)
+    ds = read_instance(path)
     try:
         return instance_bytes(ds, ts)
     except TranscodeError as exc:
@@ -153,7 +163,7 @@ def _multipart(parts: Sequence[tuple[str, bytes]], media: str, ts: str | None = 
     )
 
 
-def _read(path: Path, *, pixels: bool = True) -> Any:
+def read_instance(path: Path, *, pixels: bool = True) -> Any:
     from pydicom import dcmread
 
     try:
@@ -166,7 +176,7 @@ def _read(path: Path, *, pixels: bool = True) -> Any:
 def _metadata(paths: Sequence[Path], base: str) -> list[dict[str, Any]]:
     out = []
     for path in paths:
-        ds = _read(path)
+        ds = read_instance(path)
         uri = (
             f"{base}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
             f"/instances/{ds.SOPInstanceUID}/bulk"
@@ -177,22 +187,22 @@ def _metadata(paths: Sequence[Path], base: str) -> list[dict[str, Any]]:
 
 def wado_routes(router: APIRouter, db: Any, prefix: str) -> None:
     def study(request: Request, study: str) -> Response:
-        return _stream_files(_paths(db, study), request.headers.get("accept"))
+        return _stream_files(instance_files(db, study), request.headers.get("accept"))
 
     def series(request: Request, study: str, series: str) -> Response:
-        return _stream_files(_paths(db, study, series), request.headers.get("accept"))
+        return _stream_files(instance_files(db, study, series), request.headers.get("accept"))
 
     def instance(request: Request, study: str, series: str, sop: str) -> Response:
-        return _stream_files(_paths(db, study, series, sop), request.headers.get("accept"))
+        return _stream_files(instance_files(db, study, series, sop), request.headers.get("accept"))
 
     def metadata(
         request: Request, study: str, series: str | None = None, sop: str | None = None
     ) -> Response:
-        paths = _paths(db, study, series, sop)
+        paths = instance_files(db, study, series, sop)
         return json_response(_metadata(paths, base_url(request, prefix)))
 
     def bulk(study: str, series: str, sop: str, tag: str) -> Response:
-        ds = _read(_paths(db, study, series, sop)[0])
+        ds = read_instance(instance_files(db, study, series, sop)[0])
         try:
             data = bulk_value(ds, tag)
         except KeyError:
@@ -204,7 +214,7 @@ def wado_routes(router: APIRouter, db: Any, prefix: str) -> None:
             numbers = frame_numbers(frame_list)
         except QueryParameterError as exc:
             return problem(exc)
-        ds = _read(_paths(db, study, series, sop)[0])
+        ds = read_instance(instance_files(db, study, series, sop)[0])
         accept = request.headers.get("accept")
         try:
             media, ts, parts = frame_parts(ds, numbers, accept)
