@@ -110,6 +110,7 @@ def test_ohif_opens_and_scrolls_a_ct_series(served):
             page.wait_for_selector(".viewport-element canvas", timeout=30_000)
             overlay = page.get_by_text(re.compile(r"Img: \d+ \d+/3"))
             overlay.wait_for(timeout=30_000)
+            assert page.url == f"{url}/viewer/viewer/{ct.StudyInstanceUID}"
             canvas = page.locator(".viewport-element canvas").first
             wait_rendered(page, canvas)
             before = overlay.inner_text()
@@ -150,3 +151,70 @@ def shot(tmp_path, name):
     folder = SCREENSHOTS or tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
+
+
+def viewport_picture(page, url, route=None):
+    """Open the CT series of the study list at ``url`` in OHIF and return the
+    viewport's pixels (RGBA), once rendered and settled."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if route is not None:
+        page.route("**/dicomweb/**", route)
+    page.goto(url + "/viewer/")
+    row = page.get_by_text("JANCT000")
+    row.wait_for(timeout=30_000)
+    row.click()
+    page.wait_for_selector(".viewport-element canvas", timeout=30_000)
+    page.get_by_text(re.compile(r"Img: \d+ \d+/3")).wait_for(timeout=30_000)
+    canvas = page.locator(".viewport-element canvas").first
+    wait_rendered(page, canvas)
+    page.wait_for_timeout(1500)  # prefetching done, nothing repainting
+    data = canvas.evaluate("(c) => c.toDataURL('image/png')")
+    png = base64.b64decode(data.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_ohif_pixels_as_on_orthanc(served):
+    """The same viewer, the same study: the CT slice OHIF draws from srkit's DICOMweb
+    is pixel for pixel the one it draws from Orthanc's (its requests to /dicomweb
+    answered by Orthanc's /dicom-web, the browser seeing one origin)."""
+    import numpy as np
+
+    from tests.conftest import skip_or_fail
+    from tests.peers import ORTHANC, Orthanc, dicomweb_plugin
+
+    url, files, tmp_path = served
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    require_tool("Orthanc", ORTHANC)
+    if dicomweb_plugin() is None:
+        skip_or_fail("orthanc-dicomweb is not installed")
+    sync_api = require_module("playwright.sync_api", "browser tests")
+    with Orthanc(tmp_path / "orthanc") as orthanc:
+        orthanc.upload(files)
+        answered: list[str] = []
+
+        def to_orthanc(route):
+            target = route.request.url.replace(url + "/dicomweb", orthanc.dicomweb_url, 1)
+            answered.append(target)
+            response = route.fetch(url=target)
+            route.fulfill(response=response)
+
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                ours = viewport_picture(
+                    browser.new_page(viewport={"width": 1280, "height": 900}), url
+                )
+                theirs = viewport_picture(
+                    browser.new_page(viewport={"width": 1280, "height": 900}), url, to_orthanc
+                )
+            finally:
+                browser.close()
+    assert any("/frames/" in u for u in answered)  # Orthanc served the pixels
+    assert ours.shape == theirs.shape
+    assert len(np.unique(ours[..., 0])) > 50
+    assert np.array_equal(ours, theirs), int(np.abs(ours.astype(int) - theirs).max())
