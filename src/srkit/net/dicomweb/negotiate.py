@@ -168,10 +168,10 @@ def choose(
     can_make : callable
         ``can_make(from_ts, to_ts)``: whether srkit can transcode.
 
-    A range that accepts the stored data is taken as it is (``transfer-syntax=*``,
-    no ``transfer-syntax`` for instances, as Orthanc does, or the stored one named);
-    pixel data without ``transfer-syntax`` gets the media type's default (PS3.18
-    Table 8.7.3-5), native as Explicit VR Little Endian.
+    A range that accepts the stored data is taken as it is (``*/*``,
+    ``transfer-syntax=*``, or the stored one named); a media type without
+    ``transfer-syntax`` gets its default (PS3.18 Table 8.7.3-5: Explicit VR Little
+    Endian for ``application/dicom`` and native frames, as Orthanc answers).
     """
     stored_media = bare if bare == "application/dicom" else pixel_media(stored_ts)
     native = stored_ts in NATIVE
@@ -190,7 +190,9 @@ def choose(
         if media == "application/dicom":
             if bare != "application/dicom":
                 continue
-            if ts in (None, "*") or ts == stored_ts:
+            if ts is None:
+                ts = DEFAULT_TS[media]  # Explicit VR Little Endian, as Orthanc answers
+            if ts == "*" or ts == stored_ts:
                 return media, stored_ts
             if can_make(stored_ts, ts):
                 return media, ts
