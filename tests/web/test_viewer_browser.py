@@ -4,6 +4,7 @@ a CT series opened through srkit's DICOMweb, scrolled with the mouse wheel, rend
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 
@@ -46,14 +48,13 @@ CANVAS_STATS = """(canvas) => {
 }"""
 
 
-@pytest.fixture
-def served(tmp_path):
-    """``srkit serve --viewer`` in a process of its own, on a database holding the
-    3-slice CT of /work/shared/data."""
+@contextlib.contextmanager
+def serving(folder, files):
+    """``srkit serve --viewer`` in a process of its own, on a new database in
+    ``folder`` holding ``files``; yields its URL."""
     dist = installed_viewer()
-    files = data_files(CT)
-    assert len(files) == 3
-    db = Database(tmp_path / "db.sqlite")
+    folder.mkdir(parents=True, exist_ok=True)
+    db = Database(folder / "db.sqlite")
     for path in files:
         db.store(path.read_bytes())
     db.close()
@@ -63,16 +64,16 @@ def served(tmp_path):
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
     env.pop("SRKIT_TOKEN", None)
-    log = (tmp_path / "serve.log").open("wb")
+    log = (folder / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from srkit.cli.main import cli; cli()", "serve", "--viewer",
-         "--viewer-dir", str(dist), "--db", str(tmp_path / "db.sqlite"), "--port", str(port)],
+         "--viewer-dir", str(dist), "--db", str(folder / "db.sqlite"), "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     log.close()
     try:
         wait_for_port(port, timeout=30)
-        yield f"http://127.0.0.1:{port}", files, tmp_path
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         try:
@@ -80,6 +81,15 @@ def served(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """srkit serving the 3-slice CT of /work/shared/data, with the viewer."""
+    files = data_files(CT)
+    assert len(files) == 3
+    with serving(tmp_path / "native", files) as url:
+        yield url, files, tmp_path
 
 
 def test_ohif_opens_and_scrolls_a_ct_series(served):
@@ -182,8 +192,6 @@ def test_ohif_pixels_as_on_orthanc(served):
     """The same viewer, the same study: the CT slice OHIF draws from srkit's DICOMweb
     is pixel for pixel the one it draws from Orthanc's (its requests to /dicomweb
     answered by Orthanc's /dicom-web, the browser seeing one origin)."""
-    import numpy as np
-
     from tests.conftest import skip_or_fail
     from tests.peers import ORTHANC, Orthanc, dicomweb_plugin
 
@@ -218,3 +226,51 @@ def test_ohif_pixels_as_on_orthanc(served):
     assert ours.shape == theirs.shape
     assert len(np.unique(ours[..., 0])) > 50
     assert np.array_equal(ours, theirs), int(np.abs(ours.astype(int) - theirs).max())
+
+
+def test_ohif_shows_a_jpeg_lossless_series(served):
+    """The same CT compressed by DCMTK to JPEG Lossless (1.2.840.10008.1.2.4.70): the
+    viewer asks for native frames (srkit's app-config.js), srkit decompresses them,
+    and the slice drawn is pixel for pixel the uncompressed one's."""
+    url, files, tmp_path = served
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    dcmcjpeg = require_tool("dcmcjpeg", "/usr/bin/dcmcjpeg")
+    sync_api = require_module("playwright.sync_api", "browser tests")
+    compressed = []
+    for path in files:
+        out = tmp_path / "jpeg" / path.name
+        out.parent.mkdir(exist_ok=True)
+        subprocess.run([dcmcjpeg, "+e1", "+ua", str(path), str(out)], check=True)
+        assert pydicom.dcmread(out).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.70"
+        compressed.append(out)
+    frames: list[tuple[str, str]] = []
+    failed: list[str] = []
+
+    def watch(page):
+        def on_response(rsp):
+            if rsp.status >= 400:
+                failed.append(f"{rsp.status} {rsp.url}")
+            if "/frames/" in rsp.url:
+                frames.append((rsp.request.headers.get("accept", ""), rsp.headers["content-type"]))
+
+        page.on("response", on_response)
+        page.on("requestfailed", lambda r: failed.append(f"{r.failure} {r.url}"))
+        return page
+
+    with serving(tmp_path / "jpeg-db", compressed) as jpeg_url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            size = {"width": 1280, "height": 900}
+            native = viewport_picture(browser.new_page(viewport=size), url)
+            page = watch(browser.new_page(viewport=size))
+            lossless = viewport_picture(page, jpeg_url)
+            page.screenshot(path=str(shot(tmp_path, "ohif-ct-jpeg-lossless.png")))
+        finally:
+            browser.close()
+    assert failed == []
+    assert frames
+    for accept, ctype in frames:
+        assert "transfer-syntax=1.2.840.10008.1.2.1" in accept
+        assert 'type="application/octet-stream"' in ctype
+    assert len(np.unique(lossless[..., 0])) > 50
+    assert np.array_equal(native, lossless)

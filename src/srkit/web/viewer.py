@@ -68,9 +68,27 @@ def find_viewer(given: str | os.PathLike[str] | None = None) -> Path:
     return found
 
 
+NATIVE_FRAMES_SHIM = """\
+// The standalone build cannot load its in-browser image decoders (their worker chunks
+// are not in the package): ask for frames as native pixels, which srkit decompresses
+// (PS3.18 8.7.3), instead of transfer-syntax=* (the stored, maybe compressed, bytes).
+(function () {
+  var setRequestHeader = XMLHttpRequest.prototype.setRequestHeader;
+  XMLHttpRequest.prototype.setRequestHeader = function (name, value) {
+    if (String(name).toLowerCase() === "accept" &&
+        /type="?application\\/octet-stream"?/.test(value)) {
+      value = value.replace("transfer-syntax=*", "transfer-syntax=1.2.840.10008.1.2.1");
+    }
+    return setRequestHeader.call(this, name, value);
+  };
+})();
+"""
+
+
 def app_config(dicomweb: str = "/dicomweb", basename: str = PREFIX) -> str:
     """The viewer's ``app-config.js``: one DICOMweb server, srkit's, on the page's own
-    origin (PS3.18 QIDO-RS, WADO-RS and WADO-URI roots)."""
+    origin (PS3.18 QIDO-RS, WADO-RS and WADO-URI roots), and the viewer's frame
+    requests made to ask for native pixels (:data:`NATIVE_FRAMES_SHIM`)."""
     server = {
         "name": "srkit",
         "qidoSupportsIncludeField": True,
@@ -82,6 +100,7 @@ def app_config(dicomweb: str = "/dicomweb", basename: str = PREFIX) -> str:
     fields = "".join(f"        {json.dumps(k)}: {json.dumps(v)},\n" for k, v in server.items())
     return (
         "// written by srkit: the OHIF viewer on srkit's DICOMweb (same origin)\n"
+        f"{NATIVE_FRAMES_SHIM}"
         f"var srkitRoot = window.location.origin + {json.dumps(dicomweb)};\n"
         "window.config = {\n"
         f"  routerBasename: {json.dumps(basename)},\n"
