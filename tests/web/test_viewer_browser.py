@@ -163,8 +163,8 @@ def shot(tmp_path, name):
     return folder / name
 
 
-def viewport_picture(page, url, route=None):
-    """Open the CT series of the study list at ``url`` in OHIF and return the
+def viewport_picture(page, url, route=None, patient="JANCT000", slices=3):
+    """Open the series of ``patient`` in OHIF's study list at ``url`` and return the
     viewport's pixels (RGBA), once rendered and settled."""
     import base64
     import io
@@ -175,11 +175,11 @@ def viewport_picture(page, url, route=None):
     if route is not None:
         page.route("**/dicomweb/**", route)
     page.goto(url + "/viewer/")
-    row = page.get_by_text("JANCT000")
+    row = page.get_by_text(patient)
     row.wait_for(timeout=30_000)
     row.click()
     page.wait_for_selector(".viewport-element canvas", timeout=30_000)
-    page.get_by_text(re.compile(r"Img: \d+ \d+/3")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(rf"Img: \d+ \d+/{slices}")).wait_for(timeout=30_000)
     canvas = page.locator(".viewport-element canvas").first
     wait_rendered(page, canvas)
     page.wait_for_timeout(1500)  # prefetching done, nothing repainting
@@ -274,3 +274,38 @@ def test_ohif_shows_a_jpeg_lossless_series(served):
         assert 'type="application/octet-stream"' in ctype
     assert len(np.unique(lossless[..., 0])) > 50
     assert np.array_equal(native, lossless)
+
+
+def test_ohif_opens_and_scrolls_an_mr_series(tmp_path):
+    """The 16-slice MR series of /work/shared/data: opened, rendered, scrolled."""
+    files = data_files("mr/dcm4che_MR/*")
+    assert len(files) == 16
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    sync_api = require_module("playwright.sync_api", "browser tests")
+    mr = pydicom.dcmread(files[0], stop_before_pixels=True)
+    failed: list[str] = []
+    with serving(tmp_path / "mr", files) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+            page.on("requestfailed", lambda r: failed.append(f"{r.failure} {r.url}"))
+            first = viewport_picture(page, url, patient=str(mr.PatientName), slices=16)
+            overlay = page.get_by_text(re.compile(r"Img: \d+ \d+/16"))
+            before = overlay.inner_text()
+            box = page.locator(".viewport-element canvas").first.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            deadline = time.monotonic() + 20
+            while overlay.inner_text() == before and time.monotonic() < deadline:
+                page.mouse.wheel(0, 200)
+                page.wait_for_timeout(300)
+            assert overlay.inner_text() != before
+            canvas = page.locator(".viewport-element canvas").first
+            stats = wait_rendered(page, canvas)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(shot(tmp_path, "ohif-mr-scrolled.png")))
+        finally:
+            browser.close()
+    assert len(np.unique(first[..., 0])) > 50
+    assert stats["levels"] > 50
+    assert failed == []
