@@ -225,6 +225,15 @@ def test_instance_transcoded(srkit_http, orthanc_ref, compressed):
         assert theirs.file_meta.TransferSyntaxUID == JPEG_LL, accept
 
 
+def test_compressed_media_without_transfer_syntax(srkit_http, compressed):
+    for ts, media in ((JPEG_LL, "image/jpeg"), (JLS, "image/jls")):
+        ds = compressed[ts]
+        status, ctype, body = get(srkit_http, frames_url(ds), f'multipart/related; type="{media}"')
+        assert status == 200
+        (part,) = parts(ctype, body)
+        assert part.headers["content-type"] == f"{media}; transfer-syntax={ts}"
+
+
 def test_choose_rules():
     assert [i.q for i in parse_accept("a/b; q=0.2, c/d, e/f; q=0")] == [1.0, 0.2]
     assert choose(None, JPEG_LL, bare="application/octet-stream", can_make=can_transcode) == (

@@ -171,7 +171,9 @@ def choose(
     A range that accepts the stored data is taken as it is (``*/*``,
     ``transfer-syntax=*``, or the stored one named); a media type without
     ``transfer-syntax`` gets its default (PS3.18 Table 8.7.3-5: Explicit VR Little
-    Endian for ``application/dicom`` and native frames, as Orthanc answers).
+    Endian for ``application/dicom`` and native frames, as Orthanc answers), except
+    that a compressed media type asked of frames stored in it gets them as stored
+    (``image/jpeg`` of a JPEG Baseline image).
     """
     stored_media = bare if bare == "application/dicom" else pixel_media(stored_ts)
     native = stored_ts in NATIVE
@@ -205,6 +207,8 @@ def choose(
                 return stored_media, EXPLICIT_LE if native else stored_ts
             ts = DEFAULT_TS.get(media)
         if ts is None:
+            if media == stored_media and not native:
+                return stored_media, stored_ts  # image/jpeg asked of JPEG: as stored
             ts = DEFAULT_TS.get(media)
             if ts is None:
                 continue
