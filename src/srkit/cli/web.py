@@ -27,6 +27,7 @@ from srkit.cli.common import (
     report_error,
     user_errors,
 )
+from srkit.errors import SrkitError
 
 __all__ = ["serve", "dicomweb"]
 
@@ -52,6 +53,27 @@ __all__ = ["serve", "dicomweb"]
     "beyond it gets 503 with Retry-After; 0: no limit.",
 )
 @click.option("--public-url", default=None, help="URL clients use (default: from Host).")
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages from ORIGIN (http://host:port, or *) call the server (CORS); "
+    "repeatable. Default: no cross-origin access.",
+)
+@click.option(
+    "--viewer",
+    is_flag=True,
+    help="Serve the OHIF viewer under /viewer, configured for this server's DICOMweb "
+    "(needs --viewer-dir or $SRKIT_VIEWER_DIR).",
+)
+@click.option(
+    "--viewer-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where @ohif/viewer is installed: its dist folder, the package, or an npm "
+    "prefix holding node_modules/@ohif/viewer (default: $SRKIT_VIEWER_DIR).",
+)
 @POLICY_OPTION
 @user_errors
 def serve(
@@ -63,6 +85,9 @@ def serve(
     max_upload: int,
     max_in_flight: int,
     public_url: str | None,
+    cors_origins: tuple[str, ...],
+    viewer: bool,
+    viewer_dir: str | None,
     policy: str,
 ) -> None:
     """Serve DICOMweb under /dicomweb and the web interface at /.
@@ -82,19 +107,33 @@ def serve(
     from srkit.db import Database
     from srkit.db.staging import IN_FLIGHT, clean_stale
     from srkit.web.app import create_app
+    from srkit.web.cors import check_origin
+    from srkit.web.viewer import find_viewer
 
+    for origin in cors_origins:
+        try:
+            check_origin(origin)
+        except SrkitError as exc:
+            raise click.BadParameter(exc.message, param_hint="--cors-origin") from None
+    dist = find_viewer(viewer_dir) if viewer or viewer_dir else None
     IN_FLIGHT.limit = max_in_flight << 20
     token = resolve_token(token, token_file)
     exposed = exposure_warning("serve", host, protected=token is not None)
     if exposed is not None:
         warn(*exposed)
     db = Database(db_url, conflict_policy=policy)
-    app = create_app(db, token=token, max_upload=max_upload, public_url=public_url)
+    app = create_app(
+        db,
+        token=token,
+        max_upload=max_upload,
+        public_url=public_url,
+        cors_origins=cors_origins,
+        viewer_dir=dist,
+    )
     clean_stale(db.storage)  # staged files of dead processes only
     sock = _bind(host, port)
-    click.echo(
-        f"srkit: serving http://{host}:{sock.getsockname()[1]}/ (DICOMweb at /dicomweb)", err=True
-    )
+    where = "DICOMweb at /dicomweb" + (", OHIF viewer at /viewer" if dist else "")
+    click.echo(f"srkit: serving http://{host}:{sock.getsockname()[1]}/ ({where})", err=True)
     config = uvicorn.Config(app, log_level="warning")
     escape_logs()
     uvicorn.Server(config).run(sockets=[sock])

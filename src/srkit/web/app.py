@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse
 
 from srkit.errors import SrkitError
 from srkit.net.dicomweb.auth import SESSION_COOKIE, Sessions, check_path_uids
-from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, make_router
+from srkit.net.dicomweb.routes import DEFAULT_MAX_UPLOAD, make_router, make_wado_uri_router
 from srkit.web.formatting import (
     date_text,
     datetime_text,
@@ -1030,6 +1030,8 @@ def create_app(
     token: str | None = None,
     max_upload: int = DEFAULT_MAX_UPLOAD,
     public_url: str | None = None,
+    cors_origins: Sequence[str] = (),
+    viewer_dir: Any = None,
 ) -> FastAPI:
     """The application: DICOMweb under ``/dicomweb``, pages at ``/``.
 
@@ -1046,6 +1048,12 @@ def create_app(
     public_url : str, optional
         The server's URL as clients see it (``http://host:port``), for Retrieve URLs
         and BulkDataURIs; taken from each request's Host header when None.
+    cors_origins : sequence of str
+        Origins (``http://host:port``, or ``*``) whose pages may call the server
+        (CORS, :mod:`srkit.web.cors`); none by default, and then no CORS headers.
+    viewer_dir : Path, optional
+        The OHIF viewer's ``dist`` folder, served under ``/viewer``
+        (:mod:`srkit.web.viewer`).
     """
     from srkit.web.login import login_routes, page_auth
 
@@ -1055,6 +1063,7 @@ def create_app(
         db = Database(db_url)
     app = FastAPI(title="srkit", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(make_router(db, prefix="/dicomweb", token=token, max_upload=max_upload))
+    app.include_router(make_wado_uri_router(db, token=token))
     pages = Pages(db, token)
     login_routes(app, token, pages.render)
     auth = page_auth(token)
@@ -1068,6 +1077,14 @@ def create_app(
     from srkit.web.image_pages import image_routes
 
     image_routes(app, db, [Depends(auth)])
+    if viewer_dir is not None:
+        from srkit.web.viewer import viewer_routes
+
+        viewer_routes(app, viewer_dir, [Depends(auth)])
+    if cors_origins:
+        from srkit.web.cors import add_cors
+
+        add_cors(app, cors_origins)
     app.state.db = db
     app.state.public_url = public_url
     return app

@@ -4,7 +4,7 @@ responses, and the bulk data a metadata answer points to (PS3.18 Section 8.6.1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from srkit.model.levels import Level
@@ -79,12 +79,22 @@ RETRIEVE: dict[str, str] = {
 
 
 def row_json(
-    row: Mapping[str, Any], fields: Sequence[str], level: str, base: str
+    row: Mapping[str, Any],
+    fields: Sequence[str],
+    level: str,
+    base: str,
+    required: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """A QIDO-RS result (DICOM JSON) from a database row; with its Retrieve URL."""
+    """A QIDO-RS result (DICOM JSON) from a database row; with its Retrieve URL.
+
+    An attribute of ``fields`` without a value is left out unless it is in
+    ``required`` (all of ``fields`` when None), where it is an attribute without
+    ``Value`` (PS3.18 Section F.2.2)."""
     out: dict[str, Any] = {}
     for keyword in fields:
-        out[_tag(keyword)] = attr(keyword, row.get(keyword))
+        item = attr(keyword, row.get(keyword))
+        if "Value" in item or required is None or keyword in required:
+            out[_tag(keyword)] = item
     template = RETRIEVE.get(level)
     if template:
         try:

@@ -23,6 +23,7 @@ __all__ = [
     "INTEGER_VR_RANGES",
     "MAX_SQL_INTEGER",
     "QIDO_DEFAULTS",
+    "QIDO_REQUIRED",
     "Query",
     "QueryParameterError",
     "attribute_path",
@@ -68,7 +69,39 @@ QIDO_DEFAULTS: dict[str, tuple[str, ...]] = {
         "NumberOfFrames",
     ),
 }
-"""Attributes every QIDO-RS answer carries, by level (PS3.18 Tables 10.6.3-3 to -5)."""
+"""Attributes a QIDO-RS answer returns by default, by level (PS3.18 Tables 10.6.3-3
+to -5), each present only when it has a value unless in :data:`QIDO_REQUIRED`."""
+
+QIDO_REQUIRED: dict[str, frozenset[str]] = {
+    "STUDY": frozenset(
+        {
+            "StudyDate",
+            "StudyTime",
+            "AccessionNumber",
+            "ReferringPhysicianName",
+            "PatientName",
+            "PatientID",
+            "PatientBirthDate",
+            "PatientSex",
+            "StudyInstanceUID",
+            "StudyID",
+            "NumberOfStudyRelatedSeries",
+            "NumberOfStudyRelatedInstances",
+        }
+    ),
+    "SERIES": frozenset(
+        {"Modality", "SeriesInstanceUID", "SeriesNumber", "NumberOfSeriesRelatedInstances"}
+    ),
+    "IMAGE": frozenset(
+        {"StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID", "InstanceNumber"}
+    ),
+}
+"""The attributes of a level present in every QIDO-RS result, as an attribute without
+``Value`` when empty (the Type 2 return keys Orthanc's DICOMweb plugin always answers).
+Every other attribute is left out when it has no value at that level (a series
+attribute such as Modality asked of a study, an empty description): viewers read
+``Value`` of what is there (OHIF's study list does ``Modality.Value.indexOf``).
+ModalitiesInStudy is computed from the study's series."""
 
 ALL_FIELDS: dict[str, tuple[str, ...]] = {
     Level.STUDY: QIDO_DEFAULTS[Level.STUDY] + ("InstitutionName",),

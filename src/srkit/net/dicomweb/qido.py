@@ -13,7 +13,12 @@ from srkit.model.levels import Level
 from srkit.net.dicomweb.answers import base_url, json_response, problem
 from srkit.net.dicomweb.auth import check_path_uids
 from srkit.net.dicomweb.dicomjson import row_json
-from srkit.net.dicomweb.params import QueryParameterError, parse_query, qido_fields
+from srkit.net.dicomweb.params import (
+    QIDO_REQUIRED,
+    QueryParameterError,
+    parse_query,
+    qido_fields,
+)
 from srkit.net.matching import split_filters
 
 __all__ = ["qido_routes"]
@@ -39,7 +44,7 @@ def _qido(db: Any, request: Request, prefix: str, level: str, fixed: dict[str, s
     except SrkitError as exc:
         raise HTTPException(400, str(exc)) from None
     base = base_url(request, prefix)
-    body = [row_json(row, fields, level, base) for row in rows]
+    body = [row_json(row, fields, level, base, QIDO_REQUIRED[level]) for row in rows]
     headers = {}
     if ignored:  # PS3.18 Section 8.3.4.1: unsupported matching keys are ignored
         headers["Warning"] = (

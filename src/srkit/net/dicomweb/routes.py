@@ -1,6 +1,7 @@
-"""DICOMweb over the database: the router of QIDO-RS, WADO-RS and STOW-RS
-(PS3.18 Chapters 8 and 10; :mod:`~srkit.net.dicomweb.qido`,
-:mod:`~srkit.net.dicomweb.wado`, :mod:`~srkit.net.dicomweb.stow`).
+"""DICOMweb over the database: the router of QIDO-RS, WADO-RS, STOW-RS, rendered
+images and thumbnails, and WADO-URI (PS3.18 Chapters 8 to 10;
+:mod:`~srkit.net.dicomweb.qido`, :mod:`~srkit.net.dicomweb.wado`,
+:mod:`~srkit.net.dicomweb.stow`, :mod:`~srkit.net.dicomweb.rendered`).
 
 :func:`make_router` returns a FastAPI router; :mod:`srkit.web.app` mounts it under
 ``/dicomweb``. Database calls run in the thread pool. Errors become HTTP statuses
@@ -16,10 +17,11 @@ from fastapi import APIRouter, Depends
 from srkit.db.staging import InFlight
 from srkit.net.dicomweb.auth import bearer_auth
 from srkit.net.dicomweb.qido import qido_routes
+from srkit.net.dicomweb.rendered import rendered_routes, wado_uri_routes
 from srkit.net.dicomweb.stow import stow_routes
 from srkit.net.dicomweb.wado import wado_routes
 
-__all__ = ["DEFAULT_MAX_UPLOAD", "make_router"]
+__all__ = ["DEFAULT_MAX_UPLOAD", "make_router", "make_wado_uri_router"]
 
 DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
 """Default STOW-RS body limit in bytes (HTTP 413 beyond it)."""
@@ -53,5 +55,15 @@ def make_router(
     router = APIRouter(prefix=prefix, dependencies=[Depends(bearer_auth(token))])
     qido_routes(router, db, prefix)
     wado_routes(router, db, prefix)
+    rendered_routes(router, db)
+    wado_uri_routes(router, db)
     stow_routes(router, db, prefix, max_upload, in_flight)
+    return router
+
+
+def make_wado_uri_router(db: Any, *, token: str | None = None) -> APIRouter:
+    """WADO-URI at ``/wado`` of the server's root too (where Orthanc and most archives
+    answer it; PS3.18 Chapter 9), beside ``/dicomweb/wado``."""
+    router = APIRouter(dependencies=[Depends(bearer_auth(token))])
+    wado_uri_routes(router, db)
     return router

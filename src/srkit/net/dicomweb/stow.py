@@ -163,6 +163,7 @@ def _store_part(
             LOGGER.exception("STOW-RS: storing %s failed", uids.get("instance"))
             return uids, PROCESSING_FAILURE
         uids["study"] = study_uid
+        uids["series"] = str(rec["series"]["series_instance_uid"])
         if outcome.status == "refused":
             LOGGER.warning("STOW-RS: %s refused: %s", uids.get("instance"), outcome.warning)
             return uids, DUPLICATE_SOP_INSTANCE
@@ -188,7 +189,10 @@ def _stow_response(
             item["00081197"] = attr("FailureReason", reason)
             failed.append(item)
         else:
-            url = f"{base}/studies/{uids['study']}/instances/{uids['instance']}"
+            url = (
+                f"{base}/studies/{uids['study']}/series/{uids['series']}"
+                f"/instances/{uids['instance']}"
+            )
             item["00081190"] = attr("RetrieveURL", url)
             if uids.get("warning"):
                 # stored with a conflict recorded (srkit.net.status: 0xB000)
