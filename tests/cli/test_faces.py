@@ -58,11 +58,36 @@ def test_times_modalities_and_keys():
     assert check_key_value("StudyDescription", "anything at all", "--key") == "anything at all"
 
 
-def test_wrong_kind_is_told_from_broken():
-    assert is_wrong_kind(NotDicomError("not a DICOM file (no data elements found)"))
-    assert is_wrong_kind(NotStructuredReportError("not an SR document"))
-    assert not is_wrong_kind(NotDicomError("truncated DICOM file (no data elements after ...)"))
+def test_wrong_kind_is_told_from_broken(tmp_path):
+    """Judged by the error's code (not-dicom, not-structured-report), not its words."""
+    from srkit.codec import read
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not DICOM at all\n" * 20)
+    ct = data_path("ct/pydicom_CT_small.dcm")
+    whole = data_path("rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm").read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(whole[:200])
+
+    def error(path):
+        with pytest.raises(SrkitError) as caught:
+            read(path)
+        return caught.value
+
+    not_dicom, not_sr, truncated = error(text), error(ct), error(cut)
+    assert isinstance(not_dicom, NotDicomError)
+    assert not_dicom.code == "not-dicom"
+    assert isinstance(not_sr, NotStructuredReportError)
+    assert not_sr.code == "not-structured-report"
+    assert is_wrong_kind(not_dicom)
+    assert is_wrong_kind(not_sr)
+    assert not is_wrong_kind(truncated), truncated
+    # the words do not decide: a reworded message keeps its kind, and a message that
+    # merely looks like one without the code is not taken for it
+    assert is_wrong_kind(NotDicomError("reworded", code="not-dicom"))
+    assert not is_wrong_kind(NotDicomError("not a DICOM file (no data elements found)"))
     assert not is_wrong_kind(SrkitError("no such file"))
+    # an import's rejection reason is a string: judged by the reader's words
     assert is_wrong_kind("not a DICOM file (no SOP Class UID, patient or content found)")
     assert not is_wrong_kind("lacks SOP Instance UID")
 
