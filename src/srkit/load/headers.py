@@ -12,7 +12,7 @@ alone, is read by pydicom's ``dcmread``. Both give the same elements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,14 +44,26 @@ class Header:
     """Where the pixel data element is (:class:`srkit.codec.fastparse.PixelElement`),
     when the header was parsed by srkit; ``None`` when pydicom read it, or when there
     is no pixel data."""
+    _facts: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def fact(self, key: str, make: Callable[[Header], Any]) -> Any:
+        """A value derived from this header, made once (``make(self)``) and kept: every
+        plugin asks for the SOP class of every file, and examine and load for the same
+        image-plane attributes."""
+        facts = self._facts
+        if key not in facts:
+            facts[key] = make(self)
+        return facts[key]
 
     @property
     def sop_class_uid(self) -> str:
-        return str(getattr(self.dataset, "SOPClassUID", ""))
+        return self.fact("SOPClassUID", lambda h: str(getattr(h.dataset, "SOPClassUID", "")))
 
     @property
     def series_uid(self) -> str:
-        return str(getattr(self.dataset, "SeriesInstanceUID", ""))
+        return self.fact(
+            "SeriesInstanceUID", lambda h: str(getattr(h.dataset, "SeriesInstanceUID", ""))
+        )
 
     @property
     def sop_instance_uid(self) -> str:

@@ -153,9 +153,9 @@ class ScalarVolumePlugin:
         localizer: bool = False,
         series_numbers: list[int] | None = None,
     ) -> Loadable:
-        from srkit.load.geometry import check_geometry, slice_info
+        from srkit.load.geometry import check_geometry
 
-        infos = [slice_info(f, headers.headers[f].dataset) for f in files]
+        infos = [_slice_info(headers.headers[f]) for f in files]
         geo = check_geometry(
             infos, headers.tolerances or self.tolerances, series_numbers=series_numbers
         )
@@ -214,7 +214,7 @@ class ScalarVolumePlugin:
         """
         import numpy as np
 
-        from srkit.load.geometry import GEOMETRY_CODES, check_geometry, slice_info
+        from srkit.load.geometry import GEOMETRY_CODES, check_geometry
         from srkit.load.headers import read_header, recent_header
         from srkit.load.pixels import LoadError, native_frame, read_native_into, read_pixels
         from srkit.load.regularize import MODES, resample
@@ -234,7 +234,7 @@ class ScalarVolumePlugin:
                 headers[f] = (recent_header(f) if fast else None) or read_header(f, fast=fast)
             except Exception as exc:
                 raise LoadError(f"not a readable DICOM file ({exc})", source=f) from None
-        infos = [slice_info(f, h.dataset) for f, h in headers.items()]
+        infos = [_slice_info(h) for h in headers.values()]
         geo = check_geometry(
             infos,
             tolerances or self.tolerances,
@@ -311,6 +311,13 @@ class ScalarVolumePlugin:
             meta=_meta(first_ds),
             name=loadable.name,
         )
+
+
+def _slice_info(header: Header) -> Any:
+    """The :class:`~srkit.load.geometry.SliceInfo` of a header, made once."""
+    from srkit.load.geometry import slice_info
+
+    return header.fact("slice_info", lambda h: slice_info(h.path, h.dataset))
 
 
 def _units(ds: Any) -> str:
