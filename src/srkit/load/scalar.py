@@ -253,8 +253,10 @@ class ScalarVolumePlugin:
         lo, hi = np.inf, -np.inf
         for i, info in enumerate(geo.slices):
             header = headers[info.path]
-            if stack is not None and read_native_into(
-                info.path, header.dataset, stack[i], header.pixels
+            if (
+                fast
+                and stack is not None
+                and read_native_into(info.path, header.dataset, stack[i], header.pixels)
             ):
                 ds, frame = header.dataset, stack[i]
             else:
