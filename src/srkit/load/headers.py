@@ -57,12 +57,14 @@ class Header:
 
     @property
     def sop_class_uid(self) -> str:
-        return self.fact("SOPClassUID", lambda h: str(getattr(h.dataset, "SOPClassUID", "")))
+        return str(self.fact("SOPClassUID", lambda h: str(getattr(h.dataset, "SOPClassUID", ""))))
 
     @property
     def series_uid(self) -> str:
-        return self.fact(
-            "SeriesInstanceUID", lambda h: str(getattr(h.dataset, "SeriesInstanceUID", ""))
+        return str(
+            self.fact(
+                "SeriesInstanceUID", lambda h: str(getattr(h.dataset, "SeriesInstanceUID", ""))
+            )
         )
 
     @property

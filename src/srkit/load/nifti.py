@@ -156,7 +156,8 @@ def _write_direct(image: Any, array: Any, path: Path) -> bool:
     image.update_header()
     header = image.header
     header.set_slope_inter(1.0, 0.0)  # what nibabel's writer sets for unscaled data
-    data = memoryview(array).cast("B")
+    data = memoryview(array.data).cast("B")
+    fh: Any
     with ImageOpener(str(path), "wb") as fh:
         header.write_to(fh)
         seek_tell(fh, header.get_data_offset(), write0=True)
