@@ -21,6 +21,7 @@ from srkit.diagnostics import Severity
 from srkit.load.loadable import LoadWarning
 
 __all__ = [
+    "derived",
     "Header",
     "HeaderCache",
     "read_header",
@@ -236,3 +237,40 @@ def cached_header(path: str) -> Any:
     """The dataset of :func:`recent_header`, or ``None``."""
     header = recent_header(path)
     return None if header is None else header.dataset
+
+
+_DERIVED: dict[tuple[Any, ...], Any] = {}
+DERIVED_LIMIT = 4096
+
+
+def derived(ds: Any, tag: int, name: str, derive: Callable[[Any], Any]) -> Any:
+    """``derive(ds)``, a value made from the one element ``tag`` of ``ds``, kept by that
+    element's stored bytes: the images of a series mostly repeat their orientation,
+    spacing, size and rescale, and pydicom converts an element anew in every dataset.
+
+    Parameters
+    ----------
+    ds : pydicom.Dataset
+        A header.
+    tag : int
+        The only element ``derive`` reads.
+    name : str
+        Names ``derive`` (the values of different derivations are kept apart).
+    derive : callable
+        Makes the value from ``ds``; when it raises, nothing is kept.
+    """
+    from pydicom.dataelem import RawDataElement
+
+    elem = getattr(ds, "_dict", {}).get(tag)
+    if type(elem) is not RawDataElement or not isinstance(elem.value, bytes):
+        return derive(ds)
+    key = (name, tag, elem.VR, elem.is_implicit_VR, elem.is_little_endian, elem.value)
+    try:
+        return _DERIVED[key]
+    except KeyError:
+        pass
+    value = derive(ds)
+    if len(_DERIVED) >= DERIVED_LIMIT:
+        _DERIVED.clear()
+    _DERIVED[key] = value
+    return value

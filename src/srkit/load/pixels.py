@@ -99,6 +99,12 @@ class NativeFrame:
     explicit: bool
 
 
+_LAYOUT_TAGS = (0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280103, 0x00280002, 0x00280008)
+"""Rows, Columns, Bits Allocated, Bits Stored, Pixel Representation, Samples per Pixel,
+Number of Frames: what :func:`native_frame` reads, besides the transfer syntax."""
+_LAYOUTS: dict[tuple[Any, ...], NativeFrame | None] = {}
+
+
 def native_frame(header: Any) -> NativeFrame | None:
     """How the pixels of ``header``'s file are stored, when they can be read straight
     from the file: one frame, one sample, 8, 16 or 32 bits allocated, Implicit or
@@ -109,6 +115,38 @@ def native_frame(header: Any) -> NativeFrame | None:
     header : pydicom.Dataset
         The file's header (read with ``stop_before_pixels``).
     """
+    key = _layout_key(header)
+    if key is not None and key in _LAYOUTS:
+        return _LAYOUTS[key]
+    plan = _native_frame(header)
+    if key is not None:
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = plan
+    return plan
+
+
+def _layout_key(header: Any) -> tuple[Any, ...] | None:
+    """The stored bytes of the elements :func:`native_frame` reads, when none has been
+    converted yet (the same bytes give the same layout); ``None`` otherwise."""
+    from pydicom.dataelem import RawDataElement
+
+    meta = getattr(header, "file_meta", None)
+    elements = getattr(header, "_dict", None)
+    if meta is None or elements is None:
+        return None
+    key: list[Any] = []
+    for elem in (getattr(meta, "_dict", {}).get(0x00020010), *map(elements.get, _LAYOUT_TAGS)):
+        if elem is None:
+            key.append(None)
+        elif type(elem) is RawDataElement and isinstance(elem.value, bytes):
+            key.append((elem.VR, elem.is_implicit_VR, elem.is_little_endian, elem.value))
+        else:
+            return None
+    return tuple(key)
+
+
+def _native_frame(header: Any) -> NativeFrame | None:
     import numpy as np
 
     meta = getattr(header, "file_meta", None)
