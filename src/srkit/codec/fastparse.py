@@ -327,27 +327,62 @@ def _top_level(
     and, with ``stop_before_pixels``, the pixel data element the parse stopped at.
 
     Tags are made with ``BaseTag`` (pydicom's ``Tag()`` checks its argument's type
-    first): this loop runs for every element of every stored instance.
+    first), raw elements with ``tuple.__new__`` (the named tuple's own ``__new__`` is
+    a Python function), and the element header is decoded inline (as
+    :meth:`_Parser.header` does): this loop runs for every element of every stored
+    instance and of every header read by the load layer.
     """
     data = parser.data
     size = len(data)
     out: dict[Any, Any] = {}
     parsed: dict[int, list[LightDataset]] = {}
     implicit = parser.implicit
-    header = parser.header
+    make = tuple.__new__
     raw_element = RawDataElement
     base_tag = BaseTag
+    unpack_head = _HEAD.unpack_from
+    unpack_explicit = _EXPLICIT.unpack_from
+    unpack_u32 = _U32.unpack_from
+    vr_text = _VR_TEXT
+    long_vrs = _LONG_VRS
+    sq_cache = _SQ_CACHE
+    vr: str | None
     while pos < size:
-        tag, vr, length, vpos = header(pos)
+        if pos + 8 > size:
+            raise FastParseError("truncated element header")
+        if implicit:
+            group, elem, length = unpack_head(data, pos)
+            vr = None
+            vpos = pos + 8
+        else:
+            group, elem, vr_bytes, length = unpack_explicit(data, pos)
+            if group == 0xFFFE:
+                length = unpack_u32(data, pos + 4)[0]
+                vr = None
+                vpos = pos + 8
+            else:
+                vr = vr_text.get(vr_bytes)
+                if vr is None:
+                    raise FastParseError(f"invalid VR at {pos}")
+                if vr_bytes in long_vrs:
+                    if pos + 12 > size:
+                        raise FastParseError("truncated element header")
+                    length = unpack_u32(data, pos + 8)[0]
+                    vpos = pos + 12
+                else:
+                    vpos = pos + 8
+        tag = (group << 16) | elem
         if tag == 0xFFFCFFFC:  # trailing padding
             break
         if stop_before_pixels and tag in PIXEL_TAGS:
             return out, parsed, PixelElement(tag, vr, length, vpos)
-        if (
-            vr == "SQ"
-            or (length == _UNDEFINED and (vr is None or vr == "UN"))
-            or (vr is None and _is_sequence_tag(tag))
-        ):
+        if vr is None:
+            is_sequence = sq_cache.get(tag)
+            if is_sequence is None:
+                is_sequence = _is_sequence_tag(tag)
+        else:
+            is_sequence = False
+        if vr == "SQ" or (length == _UNDEFINED and (vr is None or vr == "UN")) or is_sequence:
             seq, stop = parser.sequence(tag, vpos, length)
             parsed[tag] = seq.items
             value_end = stop - 8 if seq.undefined else stop
@@ -370,7 +405,7 @@ def _top_level(
             raise FastParseError("truncated value")
         value = bytes(data[vpos:stop])
         key = base_tag(tag)
-        out[key] = raw_element(key, vr, length, value, vpos, implicit, True)
+        out[key] = make(raw_element, (key, vr, length, value, vpos, implicit, True, True, False))
         if tag == 0x00080005:
             terms = [t.strip() for t in value.decode("ascii", "replace").strip("\x00 ").split("\\")]
             parser.encoding = terms if len(terms) > 1 else terms[0]
