@@ -11,8 +11,9 @@ tool runs in its own process (peak memory is that process's maximum resident set
 All three write the same format, like for like: uncompressed ``.nii`` (``--format nii``,
 dcm2niix ``-z n``) or ``.nii.gz`` at gzip level 1 (``--format nii.gz``: dcm2niix ``-z i -1``,
 its internal zlib, since pigz is not assumed; srkit and nibabel write level 1). Each tool
-runs ``--repeat`` times; the figures are the medians (the machine is shared: the load
-average before the run is reported beside them).
+runs ``--repeat`` times; the figures are the medians of wall time, of CPU time (user +
+system, which a busy shared machine disturbs less) and of peak memory, with the load
+average before and after.
 
     python benchmarks/bench_load.py [--slices 400] [--repeat 3] [--format nii]
 """
@@ -66,7 +67,8 @@ t = time.perf_counter()
 from srkit.load import examine, load
 (item,) = [x for x in examine([sys.argv[1]]) if x.selected]
 load(item).to_nifti(sys.argv[2])
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t, r.ru_utime + r.ru_stime, r.ru_maxrss)
 """
 
 HIGHDICOM = """
@@ -77,7 +79,8 @@ import highdicom as hd, nibabel as nib, pydicom
 files = sorted(Path(sys.argv[1]).glob("*.dcm"))
 vol = hd.get_volume_from_series([pydicom.dcmread(f) for f in files], dtype="float32")
 nib.save(vol.to_nibabel(), sys.argv[2])
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t, r.ru_utime + r.ru_stime, r.ru_maxrss)
 """
 
 DCM2NIIX = """
@@ -85,18 +88,19 @@ import resource, subprocess, sys, time
 t = time.perf_counter()
 subprocess.run([sys.argv[3], *sys.argv[4:], "-b", "y", "-f", "vol", "-o", sys.argv[2], sys.argv[1]],
                check=True, capture_output=True)
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.perf_counter() - t, r.ru_utime + r.ru_stime, r.ru_maxrss)
 """
 
 
-def run(code: str, *args: str) -> tuple[float, float]:
+def run(code: str, *args: str) -> tuple[float, float, float]:
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True
     )
     if proc.returncode:
         raise SystemExit(f"bench_load: {args[1]}: {proc.stderr.strip().splitlines()[-1]}")
-    seconds, kib = proc.stdout.split()[-2:]
-    return float(seconds), float(kib) / 1024
+    seconds, cpu, kib = proc.stdout.split()[-3:]
+    return float(seconds), float(cpu), float(kib) / 1024
 
 
 def main() -> None:
@@ -122,7 +126,7 @@ def main() -> None:
             ("srkit", SRKIT, []),
             ("highdicom", HIGHDICOM, []),
         ):
-            runs: list[tuple[float, float]] = []
+            runs: list[tuple[float, float, float]] = []
             for r in range(args.repeat):
                 out = work / f"{name}-{r}"
                 out.mkdir()
@@ -130,14 +134,18 @@ def main() -> None:
                 runs.append(run(code, str(src), target, *extra))
                 shutil.rmtree(out, ignore_errors=True)
             results[name] = {
-                "seconds": round(statistics.median(s for s, _ in runs), 3),
-                "peak_mb": round(statistics.median(m for _, m in runs), 1),
-                "runs_seconds": [round(s, 3) for s, _ in runs],
+                "seconds": round(statistics.median(s for s, _, _ in runs), 3),
+                "cpu_seconds": round(statistics.median(c for _, c, _ in runs), 3),
+                "peak_mb": round(statistics.median(m for _, _, m in runs), 1),
+                "runs_seconds": [round(s, 3) for s, _, _ in runs],
             }
         results["load_average_after"] = round(os.getloadavg()[0], 2)
         s, d, h = (results[k]["seconds"] for k in ("srkit", "dcm2niix", "highdicom"))
         results["volume_mb"] = round(volume_mb, 1)
         results["srkit_vs_dcm2niix_time"] = round(s / d, 2)
+        cpu = {k: results[k]["cpu_seconds"] for k in ("srkit", "dcm2niix", "highdicom")}
+        results["srkit_vs_dcm2niix_cpu"] = round(cpu["srkit"] / cpu["dcm2niix"], 2)
+        results["highdicom_vs_srkit_cpu"] = round(cpu["highdicom"] / cpu["srkit"], 2)
         results["highdicom_vs_srkit_time"] = round(h / s, 2)
         results["srkit_peak_vs_volume"] = round(results["srkit"]["peak_mb"] / volume_mb, 2)
         print(json.dumps(results, indent=2))
