@@ -240,6 +240,7 @@ def cached_header(path: str) -> Any:
 
 
 _DERIVED: dict[tuple[Any, ...], Any] = {}
+_UNKNOWN = object()
 DERIVED_LIMIT = 4096
 
 
@@ -265,10 +266,9 @@ def derived(ds: Any, tag: int, name: str, derive: Callable[[Any], Any]) -> Any:
     if type(elem) is not RawDataElement or not isinstance(elem.value, bytes):
         return derive(ds)
     key = (name, tag, elem.VR, elem.is_implicit_VR, elem.is_little_endian, elem.value)
-    try:
-        return _DERIVED[key]
-    except KeyError:
-        pass
+    known = _DERIVED.get(key, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
     value = derive(ds)
     if len(_DERIVED) >= DERIVED_LIMIT:
         _DERIVED.clear()

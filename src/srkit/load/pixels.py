@@ -103,6 +103,7 @@ _LAYOUT_TAGS = (0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280103, 0x00
 """Rows, Columns, Bits Allocated, Bits Stored, Pixel Representation, Samples per Pixel,
 Number of Frames: what :func:`native_frame` reads, besides the transfer syntax."""
 _LAYOUTS: dict[tuple[Any, ...], NativeFrame | None] = {}
+_UNKNOWN = object()
 
 
 def native_frame(header: Any) -> NativeFrame | None:
@@ -116,8 +117,10 @@ def native_frame(header: Any) -> NativeFrame | None:
         The file's header (read with ``stop_before_pixels``).
     """
     key = _layout_key(header)
-    if key is not None and key in _LAYOUTS:
-        return _LAYOUTS[key]
+    if key is not None:
+        known = _LAYOUTS.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
     plan = _native_frame(header)
     if key is not None:
         if len(_LAYOUTS) > 256:
