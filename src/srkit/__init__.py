@@ -1,6 +1,7 @@
 """srkit: a toolkit and local archive for DICOM Structured Reports."""
 
-from srkit.codec import ReadPolicy, from_json, read, to_dataset, to_json, write
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.errors import (
     InvalidDocumentError,
@@ -11,32 +12,35 @@ from srkit.errors import (
     SrkitWarning,
     VendorQuirkWarning,
 )
-from srkit.model import (
-    Code,
-    CodeContentItem,
-    CompositeContentItem,
-    ContainerContentItem,
-    ContentItem,
-    DateContentItem,
-    DateTimeContentItem,
-    Document,
-    ImageContentItem,
-    NumContentItem,
-    PNameContentItem,
-    ReferenceContentItem,
-    RelationshipType,
-    Scoord3DContentItem,
-    ScoordContentItem,
-    SopReference,
-    TableContentItem,
-    TcoordContentItem,
-    TextContentItem,
-    TimeContentItem,
-    UidRefContentItem,
-    UnknownContentItem,
-    ValueType,
-    WaveformContentItem,
-)
+
+if _TYPE_CHECKING:
+    from srkit.codec import ReadPolicy, from_json, read, to_dataset, to_json, write
+    from srkit.model import (
+        Code,
+        CodeContentItem,
+        CompositeContentItem,
+        ContainerContentItem,
+        ContentItem,
+        DateContentItem,
+        DateTimeContentItem,
+        Document,
+        ImageContentItem,
+        NumContentItem,
+        PNameContentItem,
+        ReferenceContentItem,
+        RelationshipType,
+        Scoord3DContentItem,
+        ScoordContentItem,
+        SopReference,
+        TableContentItem,
+        TcoordContentItem,
+        TextContentItem,
+        TimeContentItem,
+        UidRefContentItem,
+        UnknownContentItem,
+        ValueType,
+        WaveformContentItem,
+    )
 
 __version__ = "0.1.0"
 
@@ -98,9 +102,40 @@ _LAZY = {
     "dose_reports": ("srkit.extract", "dose_reports"),
     "validate_files": ("srkit.validate.report", "validate_files"),
     "Database": ("srkit.db", "Database"),
+    "ReadPolicy": ("srkit.codec", "ReadPolicy"),
+    "from_json": ("srkit.codec", "from_json"),
+    "read": ("srkit.codec", "read"),
+    "to_dataset": ("srkit.codec", "to_dataset"),
+    "to_json": ("srkit.codec", "to_json"),
+    "write": ("srkit.codec", "write"),
+    "Code": ("srkit.model", "Code"),
+    "CodeContentItem": ("srkit.model", "CodeContentItem"),
+    "CompositeContentItem": ("srkit.model", "CompositeContentItem"),
+    "ContainerContentItem": ("srkit.model", "ContainerContentItem"),
+    "ContentItem": ("srkit.model", "ContentItem"),
+    "DateContentItem": ("srkit.model", "DateContentItem"),
+    "DateTimeContentItem": ("srkit.model", "DateTimeContentItem"),
+    "Document": ("srkit.model", "Document"),
+    "ImageContentItem": ("srkit.model", "ImageContentItem"),
+    "NumContentItem": ("srkit.model", "NumContentItem"),
+    "PNameContentItem": ("srkit.model", "PNameContentItem"),
+    "ReferenceContentItem": ("srkit.model", "ReferenceContentItem"),
+    "RelationshipType": ("srkit.model", "RelationshipType"),
+    "Scoord3DContentItem": ("srkit.model", "Scoord3DContentItem"),
+    "ScoordContentItem": ("srkit.model", "ScoordContentItem"),
+    "SopReference": ("srkit.model", "SopReference"),
+    "TableContentItem": ("srkit.model", "TableContentItem"),
+    "TcoordContentItem": ("srkit.model", "TcoordContentItem"),
+    "TextContentItem": ("srkit.model", "TextContentItem"),
+    "TimeContentItem": ("srkit.model", "TimeContentItem"),
+    "UidRefContentItem": ("srkit.model", "UidRefContentItem"),
+    "UnknownContentItem": ("srkit.model", "UnknownContentItem"),
+    "ValueType": ("srkit.model", "ValueType"),
+    "WaveformContentItem": ("srkit.model", "WaveformContentItem"),
 }
 """The main verbs, imported when first used (Jinja2, SQLAlchemy and the template readers
-are not loaded by ``import srkit``)."""
+are not loaded by ``import srkit``); the codec and the model too, so that a user of
+another layer (``srkit.load``) does not pay for the SR reader and writer."""
 
 
 def __getattr__(name: str) -> object:

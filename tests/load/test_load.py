@@ -493,18 +493,47 @@ def test_native_fast_path_equals_pydicom(pattern):
             assert np.array_equal(fast, full), f
 
 
-def test_fast_path_declines_what_it_cannot_read(tmp_path):
+@pytest.mark.parametrize("signed", [0, 1])
+def test_fast_path_clears_unused_bits_as_pydicom(tmp_path, signed):
     from srkit.load.pixels import read_native_frame
 
-    files = make_series(
-        tmp_path, "bits", axial_positions([0, 2]), edit=lambda i, ds: setattr(ds, "BitsStored", 12)
-    )
+    def edit(i, ds):
+        raw = np.frombuffer(ds.PixelData, "<u2").copy()
+        raw[:4] = [0xF000, 0x0FFF, 0x0800, 0x8001]  # high bits set, sign bit 11 set
+        ds.PixelData = raw.tobytes()
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, signed
+
+    files = make_series(tmp_path, f"bits{signed}", axial_positions([0, 2]), edit=edit)
     header = pydicom.dcmread(files[0], stop_before_pixels=True)
-    assert read_native_frame(str(files[0]), header) is None
+    fast = read_native_frame(str(files[0]), header)
+    full = pydicom.dcmread(files[0]).pixel_array
+    assert fast.dtype == full.dtype == (np.int16 if signed else np.uint16)
+    assert np.array_equal(fast, full)
+    assert fast.ravel()[:4].tolist() == ([0, -1, -2048, 1] if signed else [0, 4095, 2048, 1])
+
+
+def test_fast_path_declines_what_it_cannot_read(tmp_path):
+    from pydicom.uid import RLELossless
+
+    from srkit.load.pixels import read_native_frame
+
     trunc = make_series(tmp_path / "t", "short", axial_positions([0, 2]))
     trunc[0].write_bytes(trunc[0].read_bytes()[:-10])
     header = pydicom.dcmread(trunc[0], stop_before_pixels=True)
     assert read_native_frame(str(trunc[0]), header) is None
+    rle = make_series(
+        tmp_path / "r", "rle", axial_positions([0, 2]), edit=lambda i, ds: ds.compress(RLELossless)
+    )
+    header = pydicom.dcmread(rle[0], stop_before_pixels=True)
+    assert read_native_frame(str(rle[0]), header) is None
+
+    def two_frames(i, ds):
+        ds.NumberOfFrames = 2
+        ds.PixelData = ds.PixelData * 2
+
+    multi = make_series(tmp_path / "m", "multi", axial_positions([0]), edit=two_frames)
+    header = pydicom.dcmread(multi[0], stop_before_pixels=True)
+    assert read_native_frame(str(multi[0]), header) is None
 
 
 def test_loadables_of_one_series_that_share_no_file_do_not_compete():

@@ -11,10 +11,35 @@ stable codes), :mod:`~srkit.codec.fixups` (the fix-up registry),
 :mod:`~srkit.codec.writer` (model -> Dataset, DICOM JSON).
 """
 
-from srkit.codec.diagnostic_codes import ReadCode, damage, is_wrong_kind
-from srkit.codec.loader import Loaded, load, load_dataset, prune_children
-from srkit.codec.policy import ReadPolicy
-from srkit.codec.reader import read, read_dataset, read_loaded
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from srkit.codec.diagnostic_codes import ReadCode, damage, is_wrong_kind
+    from srkit.codec.loader import Loaded, load, load_dataset, prune_children
+    from srkit.codec.policy import ReadPolicy
+    from srkit.codec.reader import read, read_dataset, read_loaded
+    from srkit.codec.writer import from_json, to_dataset, to_json, write
+
+_LAZY = {
+    "ReadCode": "srkit.codec.diagnostic_codes",
+    "damage": "srkit.codec.diagnostic_codes",
+    "is_wrong_kind": "srkit.codec.diagnostic_codes",
+    "Loaded": "srkit.codec.loader",
+    "load": "srkit.codec.loader",
+    "load_dataset": "srkit.codec.loader",
+    "prune_children": "srkit.codec.loader",
+    "ReadPolicy": "srkit.codec.policy",
+    "read": "srkit.codec.reader",
+    "read_dataset": "srkit.codec.reader",
+    "read_loaded": "srkit.codec.reader",
+    "from_json": "srkit.codec.writer",
+    "to_dataset": "srkit.codec.writer",
+    "to_json": "srkit.codec.writer",
+    "write": "srkit.codec.writer",
+}
+"""Names re-exported from the codec's modules, imported when first used (a user of one
+module, such as the load layer of :mod:`~srkit.codec.fastparse`, does not import the
+reader and writer)."""
 
 __all__ = [
     "Loaded",
@@ -28,7 +53,18 @@ __all__ = [
     "read",
     "read_dataset",
     "read_loaded",
+    "from_json",
+    "to_dataset",
+    "to_json",
+    "write",
 ]
-from srkit.codec.writer import from_json, to_dataset, to_json, write
 
-__all__ += ["from_json", "to_dataset", "to_json", "write"]
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'srkit.codec' has no attribute {name!r}")

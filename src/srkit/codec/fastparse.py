@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
@@ -29,7 +29,10 @@ __all__ = [
     "FastParseError",
     "LightDataset",
     "LightSequence",
+    "PixelElement",
+    "PIXEL_TAGS",
     "parse_file",
+    "parse_header",
     "parse_items",
     "split_file_meta",
 ]
@@ -52,6 +55,20 @@ _VR_TEXT = {bytes([a, b]): chr(a) + chr(b) for a in range(65, 91) for b in range
 """Every well-formed VR (two upper-case letters) as text, decoded once."""
 
 _SQ_CACHE: dict[int, bool] = {}
+
+PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+"""Float Pixel Data, Double Float Pixel Data, Pixel Data: where a header ends (the tags
+pydicom's ``stop_before_pixels`` stops at)."""
+
+
+class PixelElement(NamedTuple):
+    """Where a file's pixel data element is: its tag, VR (``None`` in implicit VR),
+    value length and the file offset of its value."""
+
+    tag: int
+    vr: str | None
+    length: int
+    offset: int
 
 
 class FastParseError(Exception):
@@ -303,29 +320,69 @@ def split_file_meta(data: bytes) -> tuple[FileMetaDataset, int]:
     return _meta(data, pos)
 
 
-def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, list[LightDataset]]]:
-    """Top-level raw elements (sequences kept as bytes for pydicom) and parsed sequences.
+def _top_level(
+    parser: _Parser, pos: int, *, stop_before_pixels: bool = False
+) -> tuple[dict[Any, Any], dict[int, list[LightDataset]], PixelElement | None]:
+    """Top-level raw elements (sequences kept as bytes for pydicom), parsed sequences,
+    and, with ``stop_before_pixels``, the pixel data element the parse stopped at.
 
     Tags are made with ``BaseTag`` (pydicom's ``Tag()`` checks its argument's type
-    first): this loop runs for every element of every stored instance.
+    first), raw elements with ``tuple.__new__`` (the named tuple's own ``__new__`` is
+    a Python function), and the element header is decoded inline (as
+    :meth:`_Parser.header` does): this loop runs for every element of every stored
+    instance and of every header read by the load layer.
     """
     data = parser.data
     size = len(data)
     out: dict[Any, Any] = {}
     parsed: dict[int, list[LightDataset]] = {}
     implicit = parser.implicit
-    header = parser.header
+    make = tuple.__new__
     raw_element = RawDataElement
     base_tag = BaseTag
+    unpack_head = _HEAD.unpack_from
+    unpack_explicit = _EXPLICIT.unpack_from
+    unpack_u32 = _U32.unpack_from
+    vr_text = _VR_TEXT
+    long_vrs = _LONG_VRS
+    sq_cache = _SQ_CACHE
+    vr: str | None
     while pos < size:
-        tag, vr, length, vpos = header(pos)
+        if pos + 8 > size:
+            raise FastParseError("truncated element header")
+        if implicit:
+            group, elem, length = unpack_head(data, pos)
+            vr = None
+            vpos = pos + 8
+        else:
+            group, elem, vr_bytes, length = unpack_explicit(data, pos)
+            if group == 0xFFFE:
+                length = unpack_u32(data, pos + 4)[0]
+                vr = None
+                vpos = pos + 8
+            else:
+                vr = vr_text.get(vr_bytes)
+                if vr is None:
+                    raise FastParseError(f"invalid VR at {pos}")
+                if vr_bytes in long_vrs:
+                    if pos + 12 > size:
+                        raise FastParseError("truncated element header")
+                    length = unpack_u32(data, pos + 8)[0]
+                    vpos = pos + 12
+                else:
+                    vpos = pos + 8
+        tag = (group << 16) | elem
         if tag == 0xFFFCFFFC:  # trailing padding
             break
-        if (
-            vr == "SQ"
-            or (length == _UNDEFINED and (vr is None or vr == "UN"))
-            or (vr is None and _is_sequence_tag(tag))
-        ):
+        if stop_before_pixels and tag in PIXEL_TAGS:
+            return out, parsed, PixelElement(tag, vr, length, vpos)
+        if vr is None:
+            is_sequence = sq_cache.get(tag)
+            if is_sequence is None:
+                is_sequence = _is_sequence_tag(tag)
+        else:
+            is_sequence = False
+        if vr == "SQ" or (length == _UNDEFINED and (vr is None or vr == "UN")) or is_sequence:
             seq, stop = parser.sequence(tag, vpos, length)
             parsed[tag] = seq.items
             value_end = stop - 8 if seq.undefined else stop
@@ -348,12 +405,12 @@ def _top_level(parser: _Parser, pos: int) -> tuple[dict[Any, Any], dict[int, lis
             raise FastParseError("truncated value")
         value = bytes(data[vpos:stop])
         key = base_tag(tag)
-        out[key] = raw_element(key, vr, length, value, vpos, implicit, True)
+        out[key] = make(raw_element, (key, vr, length, value, vpos, implicit, True, True, False))
         if tag == 0x00080005:
             terms = [t.strip() for t in value.decode("ascii", "replace").strip("\x00 ").split("\\")]
             parser.encoding = terms if len(terms) > 1 else terms[0]
         pos = stop
-    return out, parsed
+    return out, parsed, None
 
 
 def parse_file(
@@ -389,7 +446,7 @@ def parse_file(
     if ts not in (IMPLICIT_LE, EXPLICIT_LE):
         raise FastParseError(f"transfer syntax {ts}")
     parser = _Parser(body, ts == IMPLICIT_LE, None)
-    elements, parsed = _top_level(parser, 0)
+    elements, parsed, _ = _top_level(parser, 0)
     ds = FileDataset(
         filename,
         elements,
@@ -399,3 +456,75 @@ def parse_file(
         is_little_endian=True,
     )
     return ds, parsed
+
+
+def parse_header(
+    data: bytes, filename: str = "", *, whole: bool = True
+) -> tuple[FileDataset, PixelElement | None] | None:
+    """The header of a Part 10 file: what pydicom's ``dcmread(stop_before_pixels=True)``
+    reads, as raw elements, and where the pixel data element is (PS3.10 7.1, PS3.5 7).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes, or (``whole=False``) only its start.
+    filename : str
+        Becomes the dataset's ``filename``.
+    whole : bool
+        Whether ``data`` is the whole file.
+
+    Returns
+    -------
+    (FileDataset, PixelElement or None), or None
+        ``None`` when ``data`` is only the start of the file and the header runs past it
+        (read more and call again). Value offsets (``value_tell``, the pixel element's
+        ``offset``) are file offsets.
+
+    Raises
+    ------
+    FastParseError
+        For anything this parser leaves to pydicom: no ``DICM`` prefix (pydicom then
+        decides whether it is DICOM at all), no or another transfer syntax than the two
+        little endian native ones, a first element whose VR says the other VR
+        encoding than the transfer syntax, malformed lengths.
+    """
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise FastParseError("no DICM prefix")
+    try:
+        meta, pos = _meta(data, 132)
+    except FastParseError:
+        if whole:
+            raise
+        return None
+    ts_elem = meta._dict.get(Tag(0x00020010))
+    if ts_elem is None:
+        raise FastParseError("no transfer syntax")
+    ts = bytes(ts_elem.value or b"").decode("ascii", "replace").strip("\x00 ")
+    if ts not in (IMPLICIT_LE, EXPLICIT_LE):
+        raise FastParseError(f"transfer syntax {ts}")
+    implicit = ts == IMPLICIT_LE
+    if pos + 6 <= len(data):
+        a, b = data[pos + 4], data[pos + 5]
+        if (not (0x40 < a < 0x5B and 0x40 < b < 0x5B)) != implicit:
+            raise FastParseError("the first element's VR encoding is not the transfer syntax's")
+    elif not whole:
+        return None
+    parser = _Parser(memoryview(data), implicit, None)
+    try:
+        elements, _, pixels = _top_level(parser, pos, stop_before_pixels=True)
+    except FastParseError:
+        if whole:
+            raise
+        return None
+    if pixels is None and not whole:
+        return None
+    ds = FileDataset(
+        filename,
+        elements,
+        preamble=data[:128],
+        file_meta=meta,
+        is_implicit_VR=implicit,
+        is_little_endian=True,
+    )
+    ds.set_original_encoding(implicit, True, ds._character_set)
+    return ds, pixels

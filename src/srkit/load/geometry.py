@@ -121,27 +121,48 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     return out if len(out) == n and all(math.isfinite(v) for v in out) else None
 
 
+def _frames(ds: Any) -> int:
+    try:
+        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _tilt(ds: Any) -> float | None:
+    tilt = getattr(ds, "GantryDetectorTilt", None)
+    return float(tilt) if tilt not in (None, "") else None
+
+
+_SHARED: tuple[tuple[str, int, Any], ...] = (
+    (
+        "orientation",
+        0x00200037,
+        lambda ds: _floats(getattr(ds, "ImageOrientationPatient", None), 6),
+    ),
+    ("pixel_spacing", 0x00280030, lambda ds: _floats(getattr(ds, "PixelSpacing", None), 2)),
+    ("rows", 0x00280010, lambda ds: int(getattr(ds, "Rows", 0) or 0)),
+    ("columns", 0x00280011, lambda ds: int(getattr(ds, "Columns", 0) or 0)),
+    ("slope", 0x00281053, lambda ds: float(getattr(ds, "RescaleSlope", 1) or 1)),
+    ("intercept", 0x00281052, lambda ds: float(getattr(ds, "RescaleIntercept", 0) or 0)),
+    ("gantry_tilt", 0x00181120, _tilt),
+    ("frames", 0x00280008, _frames),
+)
+"""The image-plane attributes a series usually repeats, with the element each is made
+from: made once per distinct stored value (:func:`srkit.load.headers.derived`)."""
+
+
 def slice_info(path: str, ds: Any) -> SliceInfo:
     """The :class:`SliceInfo` of a dataset (absent or malformed values become ``None``)."""
+    from srkit.load.headers import derived
+
     number = getattr(ds, "InstanceNumber", None)
-    tilt = getattr(ds, "GantryDetectorTilt", None)
-    try:
-        frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError):
-        frames = 1
+    shared = {name: derived(ds, tag, f"slice_info.{name}", make) for name, tag, make in _SHARED}
     return SliceInfo(
         path=path,
         sop_instance_uid=str(getattr(ds, "SOPInstanceUID", "")),
         position=_floats(getattr(ds, "ImagePositionPatient", None), 3),  # type: ignore[arg-type]
-        orientation=_floats(getattr(ds, "ImageOrientationPatient", None), 6),  # type: ignore[arg-type]
-        pixel_spacing=_floats(getattr(ds, "PixelSpacing", None), 2),  # type: ignore[arg-type]
-        rows=int(getattr(ds, "Rows", 0) or 0),
-        columns=int(getattr(ds, "Columns", 0) or 0),
         instance_number=int(number) if number not in (None, "") else None,
-        slope=float(getattr(ds, "RescaleSlope", 1) or 1),
-        intercept=float(getattr(ds, "RescaleIntercept", 0) or 0),
-        gantry_tilt=float(tilt) if tilt not in (None, "") else None,
-        frames=frames,
+        **shared,
     )
 
 

@@ -7,6 +7,11 @@ The sidecar uses dcm2niix's key names where they exist (``Modality``,
 ``SrkitGeometryWarnings``, ``SrkitSliceInstanceUIDs``, ``SrkitRegularization``,
 ``SrkitSliceDisplacementMm`` (with ``report``), ``SrkitUnits``, ``SrkitWindowPresets``,
 ``SrkitDtypePolicy``.
+
+A volume whose array is C-contiguous (slice, row, column) already holds the bytes of a
+NIfTI image (column fastest): nibabel writes the header, and the array goes to the
+file as it is (:func:`write_nifti`), without nibabel's copy of every slice; the file is
+byte for byte the one ``nibabel.save`` writes (``.nii.gz`` at nibabel's gzip level 1).
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["write_nifti", "sidecar_path", "ras_affine", "sidecar", "DCM2NIIX_KEYS"]
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+DIRECT_DTYPES = frozenset(["i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8"])
+"""dtypes (kind and size, in native byte order) written straight from the array."""
+CHUNK = 1 << 24
+"""Bytes handed to the file (or the gzip stream) at a time."""
 
 DCM2NIIX_KEYS = {
     "ManufacturerModelName": "ManufacturersModelName",
@@ -119,7 +128,8 @@ def write_nifti(volume: Volume, path: str | Path, *, sidecar: bool = True) -> Pa
     image.set_sform(affine, code=1)
     image.header.set_xyzt_units("mm")
     image.header["descrip"] = f"srkit {volume.regularization}"[:80].encode()
-    nib.save(image, str(path))
+    if not _write_direct(image, volume.array, path):
+        nib.save(image, str(path))
     if sidecar:
         from srkit.load.nifti import sidecar as make_sidecar
 
@@ -127,3 +137,30 @@ def write_nifti(volume: Volume, path: str | Path, *, sidecar: bool = True) -> Pa
             json.dumps(make_sidecar(volume), indent=2) + "\n", encoding="utf-8"
         )
     return path
+
+
+def _write_direct(image: Any, array: Any, path: Path) -> bool:
+    """Write ``image`` with the bytes of ``array`` as its data, as ``nibabel.save`` would
+    (same header, same gzip stream); ``False`` (nothing written) when ``array`` is not
+    a C-contiguous 3-D array of a plain dtype, or nibabel would store another dtype."""
+    from nibabel.openers import ImageOpener
+    from nibabel.volumeutils import seek_tell
+
+    if not isinstance(array, np.ndarray) or array.ndim != 3 or not array.flags.c_contiguous:
+        return False
+    dtype = array.dtype
+    if f"{dtype.kind}{dtype.itemsize}" not in DIRECT_DTYPES or not dtype.isnative:
+        return False
+    if image.get_data_dtype(finalize=True) != array.dtype:
+        return False
+    image.update_header()
+    header = image.header
+    header.set_slope_inter(1.0, 0.0)  # what nibabel's writer sets for unscaled data
+    data = memoryview(array.data).cast("B")
+    fh: Any
+    with ImageOpener(str(path), "wb") as fh:
+        header.write_to(fh)
+        seek_tell(fh, header.get_data_offset(), write0=True)
+        for start in range(0, len(data), CHUNK):
+            fh.write(data[start : start + CHUNK])
+    return True

@@ -153,9 +153,9 @@ class ScalarVolumePlugin:
         localizer: bool = False,
         series_numbers: list[int] | None = None,
     ) -> Loadable:
-        from srkit.load.geometry import check_geometry, slice_info
+        from srkit.load.geometry import check_geometry
 
-        infos = [slice_info(f, headers.headers[f].dataset) for f in files]
+        infos = [_slice_info(headers.headers[f]) for f in files]
         geo = check_geometry(
             infos, headers.tolerances or self.tolerances, series_numbers=series_numbers
         )
@@ -186,6 +186,7 @@ class ScalarVolumePlugin:
         regularize: str = "none",
         dtype: str = "auto",
         tolerances: Any = None,
+        fast: bool = True,
         **_: Any,
     ) -> Any:
         """The :class:`~srkit.load.volume.Volume` of a loadable.
@@ -200,6 +201,10 @@ class ScalarVolumePlugin:
             Rescale dtype policy (:data:`srkit.load.volume.DTYPE_POLICIES`).
         tolerances : GeometryTolerances, optional
             Tolerances of the geometry checks.
+        fast : bool
+            Parse headers with srkit's parser and read native pixel data straight into
+            the volume (``False``: pydicom's ``dcmread`` and pixel handlers for every
+            file, the reference path; both give the same volume).
 
         Raises
         ------
@@ -208,23 +213,28 @@ class ScalarVolumePlugin:
             multi-frame images), or a file's pixel data cannot be read.
         """
         import numpy as np
-        from pydicom import dcmread
 
-        from srkit.load.geometry import GEOMETRY_CODES, check_geometry, slice_info
-        from srkit.load.headers import cached_header
-        from srkit.load.pixels import LoadError, read_native_frame, read_pixels
+        from srkit.load.geometry import GEOMETRY_CODES, check_geometry
+        from srkit.load.headers import read_header, recent_header
+        from srkit.load.pixels import LoadError, native_frame, read_native_into, read_pixels
         from srkit.load.regularize import MODES, resample
-        from srkit.load.volume import Volume, WindowPreset, apply_rescale, rescaled_dtype
+        from srkit.load.volume import (
+            Volume,
+            WindowPreset,
+            apply_rescale,
+            empty_array,
+            rescaled_dtype,
+        )
 
         if regularize not in MODES:
             raise LoadError(f"unknown regularisation {regularize!r} (one of {', '.join(MODES)})")
-        headers: dict[str, Any] = {}
+        headers: dict[str, Header] = {}
         for f in loadable.files:
             try:
-                headers[f] = cached_header(f) or dcmread(f, stop_before_pixels=True)
+                headers[f] = (recent_header(f) if fast else None) or read_header(f, fast=fast)
             except Exception as exc:
                 raise LoadError(f"not a readable DICOM file ({exc})", source=f) from None
-        infos = [slice_info(f, ds) for f, ds in headers.items()]
+        infos = [_slice_info(h) for h in headers.values()]
         geo = check_geometry(
             infos,
             tolerances or self.tolerances,
@@ -236,24 +246,35 @@ class ScalarVolumePlugin:
             raise LoadError(f"cannot load {loadable.name!r} as a volume: {message}")
         n = len(geo.slices)
         first_ds = None
-        stack = None
+        # native frames go straight from the files into the volume; the others (and
+        # every frame with fast=False) through pydicom's pixel handlers
+        plan = native_frame(headers[geo.slices[0].path].dataset) if fast else None
+        stack = empty_array((n, *plan.shape), plan.dtype) if plan is not None else None
         lo, hi = np.inf, -np.inf
         for i, info in enumerate(geo.slices):
-            frame = read_native_frame(info.path, headers[info.path])
-            if frame is None:
-                ds, frame = read_pixels(info.path)
+            header = headers[info.path]
+            if (
+                fast
+                and stack is not None
+                and read_native_into(info.path, header.dataset, stack[i], header.pixels)
+            ):
+                ds, frame = header.dataset, stack[i]
             else:
-                ds = headers[info.path]
-            if frame.ndim != 2:
-                raise LoadError(
-                    f"expected one grey-level frame, found shape {frame.shape}", source=info.path
-                )
-            if stack is None:
+                ds, frame = read_pixels(info.path)
+                if frame.ndim != 2:
+                    raise LoadError(
+                        f"expected one grey-level frame, found shape {frame.shape}",
+                        source=info.path,
+                    )
+                if stack is None or (
+                    i == 0 and (frame.dtype, frame.shape) != (stack.dtype, stack.shape[1:])
+                ):
+                    stack = empty_array((n, *frame.shape), frame.dtype)
+                elif frame.shape != stack.shape[1:]:
+                    raise LoadError(f"frame shape {frame.shape} differs", source=info.path)
+                stack[i] = frame
+            if i == 0:
                 first_ds = ds
-                stack = np.empty((n, *frame.shape), dtype=frame.dtype)
-            elif frame.shape != stack.shape[1:]:
-                raise LoadError(f"frame shape {frame.shape} differs", source=info.path)
-            stack[i] = frame
             lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
         assert stack is not None
         assert first_ds is not None
@@ -264,7 +285,7 @@ class ScalarVolumePlugin:
         elif len(set(pairs)) == 1:
             array = apply_rescale(stack, pairs[0][0], pairs[0][1], target, inplace=True)
         else:
-            array = np.empty(stack.shape, dtype=target)
+            array = empty_array(stack.shape, target)
             for i, (s, b) in enumerate(pairs):
                 array[i] = apply_rescale(stack[i], s, b, target)
         del stack
@@ -292,6 +313,13 @@ class ScalarVolumePlugin:
             meta=_meta(first_ds),
             name=loadable.name,
         )
+
+
+def _slice_info(header: Header) -> Any:
+    """The :class:`~srkit.load.geometry.SliceInfo` of a header, made once."""
+    from srkit.load.geometry import slice_info
+
+    return header.fact("slice_info", lambda h: slice_info(h.path, h.dataset))
 
 
 def _units(ds: Any) -> str:

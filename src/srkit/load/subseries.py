@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from srkit.load.headers import Header
+from srkit.load.headers import Header, derived
 
 __all__ = ["SPLIT_KEYS", "SubSeries", "split", "is_localizer"]
 
@@ -75,12 +75,19 @@ def split(headers: Sequence[Header]) -> list[SubSeries]:
         Parts in key order, then in order of first appearance; parts with the same
         files as an earlier part are left out.
     """
+    from pydicom.datadict import tag_for_keyword
+
     out: list[SubSeries] = []
     seen: set[frozenset[str]] = {frozenset(h.path for h in headers)}
     for key in SPLIT_KEYS:
         groups: dict[str, list[str]] = {}
+        tag = None if key == "DiffusionGradientOrientation" else tag_for_keyword(key)
         for h in headers:
-            groups.setdefault(_value(h.dataset, key), []).append(h.path)
+            if tag is None:
+                value = _value(h.dataset, key)
+            else:
+                value = derived(h.dataset, tag, f"split.{key}", lambda ds: _value(ds, key))  # noqa: B023
+            groups.setdefault(value, []).append(h.path)
         if len(groups) < 2:
             continue
         for value, files in groups.items():

@@ -11,6 +11,7 @@ dtype policy (:data:`DTYPE_POLICIES`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,14 @@ import numpy as np
 
 from srkit.load.loadable import LoadWarning
 
-__all__ = ["Volume", "WindowPreset", "DTYPE_POLICIES", "rescaled_dtype", "apply_rescale"]
+__all__ = [
+    "Volume",
+    "WindowPreset",
+    "DTYPE_POLICIES",
+    "rescaled_dtype",
+    "apply_rescale",
+    "empty_array",
+]
 
 DTYPE_POLICIES = ("auto", "float32", "float64", "raw")
 """``auto``: integer slopes and intercepts keep an integer type (int16 when the rescaled
@@ -150,21 +158,60 @@ def rescaled_dtype(
     return np.dtype("float64")
 
 
+SMALL_ARRAY = 1 << 22
+"""Arrays below this many bytes come from ``numpy.empty`` as usual (numpy's own
+threshold for asking for huge pages is the same 4 MiB)."""
+
+
+def empty_array(shape: Sequence[int], dtype: Any) -> Any:
+    """An uninitialised array for a volume, its memory mapped and filled in at once.
+
+    ``numpy.empty`` asks the kernel for transparent huge pages for a large array; where
+    free memory is fragmented the kernel compacts memory to find them when the array is
+    first written, which for a 200 MB volume costs several times the reading of its
+    files (measured here: 0.4-0.5 s of CPU against 0.12 s). This array is an anonymous
+    private mapping populated with ordinary pages in one system call; elsewhere than
+    on Linux, and for small arrays, it is ``numpy.empty``.
+    """
+    import mmap
+
+    dtype = np.dtype(dtype)
+    shape = tuple(int(n) for n in shape)
+    nbytes = math.prod(shape) * dtype.itemsize
+    populate = getattr(mmap, "MAP_POPULATE", None)
+    if nbytes < SMALL_ARRAY or populate is None:
+        return np.empty(shape, dtype=dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype).reshape(shape)
+
+
+def _converted(frame: Any, dtype: Any) -> Any:
+    """``frame.astype(dtype)`` in an :func:`empty_array`."""
+    out = empty_array(frame.shape, dtype)
+    np.copyto(out, frame, casting="unsafe")
+    return out
+
+
 def apply_rescale(
     frame: Any, slope: float, intercept: float, dtype: Any, *, inplace: bool = False
 ) -> Any:
     """``frame * slope + intercept`` in ``dtype`` (without a float round trip for integers).
 
     With ``inplace`` and ``frame`` already of ``dtype`` the values are changed in place
-    (no second copy of the volume).
+    (no second copy of the volume); otherwise one converted copy is made and scaled in
+    place (the same values as ``frame.astype(dtype) * slope + intercept``).
     """
+    dtype = np.dtype(dtype)
     if slope == 1 and intercept == 0:
-        return frame.astype(dtype, copy=False)
-    if np.dtype(dtype).kind in "iu":
-        out = frame if inplace and frame.dtype == np.dtype(dtype) else frame.astype(dtype)
+        return frame if frame.dtype == dtype else _converted(frame, dtype)
+    if dtype.kind in "iu":
+        out = frame if inplace and frame.dtype == dtype else _converted(frame, dtype)
         if slope != 1:
             out *= int(slope)
         if intercept:
             out += int(intercept)
         return out
-    return frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+    out = _converted(frame, dtype)
+    out *= dtype.type(slope)
+    out += dtype.type(intercept)
+    return out
