@@ -22,6 +22,8 @@ from tests.conftest import SR_FILES, data_path
 
 PINNED = {
     "FILE_TRUNCATED": "file-truncated",
+    "NOT_DICOM": "not-dicom",
+    "NOT_STRUCTURED_REPORT": "not-structured-report",
     "ROOT_UNREADABLE": "root-unreadable",
     "ROOT_NOT_CONTAINER": "root-not-container",
     "ROOT_NO_TITLE": "root-no-title",

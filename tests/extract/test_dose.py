@@ -41,15 +41,20 @@ def test_named_files_that_are_no_dose_report_are_said(tmp_path: Path) -> None:
             on_skip=lambda p, why: skipped.append((p, why)),
         )
     )
-    # the Toshiba report is read; the named text file and the named CT image are
-    # errors (not DICOM, not SR); the same kinds of files found in a folder are skipped
-    # quietly
+    # the Toshiba report is read; the named text file and the named CT image are of the
+    # wrong kind (not DICOM, not SR): skipped with a note, not errors (srkit.cli.faces);
+    # the same kinds of files found in a folder are skipped quietly
     assert [p.name for p, _ in found] == ["openrem_CT-RDSR-Toshiba_DoseCheck.dcm"]
-    assert [p for p, _ in errors] == [text, image]
-    assert errors[0][1].startswith(str(text))
-    assert skipped == []
+    assert errors == []
+    assert [p for p, _ in skipped] == [text, image]
+    assert skipped[0][1].startswith("not a DICOM file")
+    assert skipped[0][1].endswith("; skipped")
+    assert skipped[1][1].startswith("not an SR document")
+    # a broken file of the right kind stays an error, raised without on_error
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data_path(TOSHIBA).read_bytes()[:200])
     with pytest.raises(SrkitError):
-        list(dose_reports([text]))
+        list(dose_reports([cut]))
 
 
 def test_a_truncated_report_keeps_the_events_before_the_damage(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def archive(tmp_path_factory):
         "path": root / "db.sqlite",
         "study": ada,
         "long_axis": long_axis,
-        "event_dlp": event["ct_dose"]["dlp"],
+        "event_dlp": event["event.ct_dose.dlp"],
     }
 
 
