@@ -39,7 +39,6 @@ class Storage:
     def __init__(self, db: Any, config: PeersConfig) -> None:
         self.db = db
         self.config = config
-        warm()
 
     def __call__(self, assoc: Association, msg: Message) -> None:
         """Write and index the instance, then answer.
@@ -149,8 +148,9 @@ def warm() -> None:
     """Load at start what the first C-STOREs of each kind would otherwise load while
     a peer waits: the parsers and indexers, pydicom's SR concept dictionary and the
     standard meanings built from it (the dose report reader checks meanings), the
-    dose alert rules. About a second once per process, paid before the first
-    association rather than by the first dose report's sender."""
+    dose alert rules. About a second once per process: ``srkit listen`` pays it
+    before it serves (:func:`srkit.net.dimse.workers.serve`), not the first dose
+    report's sender."""
     import srkit.codec.fastparse
     import srkit.codec.reader
     import srkit.db.ingest
