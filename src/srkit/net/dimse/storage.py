@@ -149,8 +149,8 @@ def warm() -> None:
     a peer waits: the parsers and indexers, pydicom's SR concept dictionary and the
     standard meanings built from it (the dose report reader checks meanings), the
     dose alert rules. About a second once per process: ``srkit listen`` pays it
-    before it serves (:func:`srkit.net.dimse.workers.serve`), not the first dose
-    report's sender."""
+    before it opens its port (and forks its workers), not the first dose report's
+    sender."""
     import srkit.codec.fastparse
     import srkit.codec.reader
     import srkit.db.ingest

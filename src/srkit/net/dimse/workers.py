@@ -142,9 +142,6 @@ def serve(sock: socket.socket, make_server: Callable[[], Any], *, grace: float =
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    from srkit.net.dimse.storage import warm
-
-    warm()  # connections wait in the backlog meanwhile, not in mid-association
     server = make_server()
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.25}, daemon=True
