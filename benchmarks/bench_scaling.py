@@ -286,7 +286,7 @@ def bench_query(
             for key, filters in QUERIES.items():
                 got = db.query("STUDY", filters)
                 assert len(got) == EXPECTED[key], (key, len(got))
-                t = median_time(lambda f=filters: db.query("STUDY", f), max(rounds, 5))
+                t = median_time(lambda f=filters: db.query("STUDY", f), max(rounds, 21))
                 rows.append(("db.query", key, studies, t))
         port = free_port()
         listen = _server(["listen", "--aet", "SRKIT", "--db", str(db_path)], port)
@@ -428,7 +428,7 @@ def main() -> None:
             print("reading (median of rounds):")
             read_rows = bench_read(args.items, args.rounds, tmp)
         if "query" in parts:
-            print("query latency (median of >= 5 rounds):")
+            print("query latency (median of >= 5 rounds, db.query >= 21):")
             query_rows = bench_query(args.studies, args.rounds, args.cache, tmp)
         if "import" in parts:
             print(f"import of {args.batch} CT files (median of rounds):")
