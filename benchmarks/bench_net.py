@@ -1,9 +1,12 @@
 """C-STORE ingest and C-FIND latency: srkit listen vs Orthanc vs DCMTK storescp.
 
 Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,auto]
-[--rounds 3]``.
-Every server gets the same files (real CT images with fresh UIDs) from the same client,
-DCMTK ``storescu``: once over one association, once over four parallel associations;
+[--rounds 3] [--corpus ct,mixed]``.
+Every server gets the same files from the same client, DCMTK ``storescu -R``: the
+uniform corpus (``ct``: real CT images with fresh UIDs) and the mixed one (``mixed``:
+every real file of ``../shared/data`` DCMTK can send, images, SEG, dose SRs, TID 1500
+and other SRs, with fresh UIDs, :func:`corpus.make_corpus`), once over one association,
+once over four parallel associations;
 srkit once per ``--workers`` value (``srkit listen --workers N``). C-FIND latency: all
 studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
 ``--workers`` value) vs Orthanc. Prints instances/s, milliseconds and ratios.
@@ -12,6 +15,7 @@ studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (f
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.peers
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus
 
 from tests.peers import (
     Orthanc,
@@ -31,6 +36,8 @@ from tests.peers import (
     peer_env,
     wait_for_port,
 )
+
+from corpus import make_corpus
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STORESCU = "/usr/bin/storescu"
@@ -42,7 +49,7 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [STORESCU, "-aec", aet, "127.0.0.1", str(port), *map(str, chunk)],
+            [STORESCU, "-R", "-aec", aet, "127.0.0.1", str(port), *map(str, chunk)],
             env=peer_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -169,6 +176,68 @@ def stop(server: object) -> None:
         server.stop()  # type: ignore[attr-defined]
 
 
+def sendable() -> list[Path]:
+    """The real files of ../shared/data DCMTK storescu can send: DCMTK parses them
+    (``dcmdump`` succeeds) and knows their SOP class (not Label Map Segmentation)."""
+    out = []
+    for path in sorted(DATA.rglob("*.dcm")):
+        probe = subprocess.run(
+            ["dcmdump", "-q", "+P", "0008,0016", str(path)],
+            capture_output=True,
+            text=True,
+            env=peer_env(),
+        )
+        if probe.returncode == 0 and "1.2.840.10008.5.1.4.1.1.66.7" not in probe.stdout:
+            out.append(path)
+    return out
+
+
+def ingest_table(
+    files: list[Path], root: Path, chosen: list[str], workers: list[str], rounds: int
+) -> None:
+    """C-STORE rates of every chosen server on ``files``, and srkit's ratios."""
+    root.mkdir()
+
+    def dcmtk(folder: Path) -> tuple[object, int, str]:
+        server = Storescp(folder).start()
+        return server, server.port, server.aet
+
+    def orthanc(folder: Path) -> tuple[object, int, str]:
+        server = Orthanc(folder, dicomweb=False).start()
+        return server, server.dicom_port, server.aet
+
+    def srkit(n: str) -> Callable[[Path], tuple[object, int, str]]:
+        def start(folder: Path) -> tuple[object, int, str]:
+            proc, port = srkit_server(folder, n)
+            return proc, port, "SRKIT"
+
+        return start
+
+    Starter = Callable[[Path], tuple[object, int, str]]
+    starters: list[tuple[str, Starter]] = [("storescp", dcmtk), ("orthanc", orthanc)]
+    starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
+    results: dict[str, dict[int, float]] = {}
+    for name, start in starters:
+        if name.split("-")[0] not in chosen:
+            continue
+        results[name] = run_ingest(name, start, files, root, rounds)
+        print(
+            f"C-STORE {name:9s}: 1 association {results[name][1]:6.0f}/s "
+            f"({len(files) / results[name][1]:5.2f} s), "
+            f"4 associations {results[name][4]:6.0f}/s",
+            flush=True,
+        )
+    for name in results:
+        for peer in ("orthanc", "storescp"):
+            if name.startswith("srkit") and peer in results:
+                print(
+                    f"ratio {name}/{peer}: "
+                    + ", ".join(
+                        f"{results[name][n] / results[peer][n]:.2f} ({n} assoc.)" for n in (1, 4)
+                    )
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
@@ -183,6 +252,7 @@ def main() -> None:
         help="comma-separated srkit listen --workers values (1, 2, auto)",
     )
     parser.add_argument("--no-find", action="store_true", help="skip the C-FIND latency")
+    parser.add_argument("--corpus", default="ct", help="comma-separated subset of ct,mixed")
     parser.add_argument(
         "--rounds", type=int, default=1, help="runs per server and case; the median is kept"
     )
@@ -190,56 +260,25 @@ def main() -> None:
     chosen = [s.strip() for s in args.servers.split(",")]
     workers = [w.strip() for w in args.workers.split(",")]
     sources = sorted((DATA / "ct").rglob("*.dcm"))
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
         root = Path(tmp)
         files = fresh_copies(sources, args.count, root / "files", per_series=50, per_study=1)
-        size = sum(p.stat().st_size for p in files) / len(files) / 1024
-        print(f"{len(files)} CT files from {len(sources)} real ones, {size:.0f} KiB on average")
-
-        def dcmtk(folder: Path) -> tuple[object, int, str]:
-            server = Storescp(folder).start()
-            return server, server.port, server.aet
-
-        def orthanc(folder: Path) -> tuple[object, int, str]:
-            server = Orthanc(folder, dicomweb=False).start()
-            return server, server.dicom_port, server.aet
-
-        def srkit(n: str) -> Callable[[Path], tuple[object, int, str]]:
-            def start(folder: Path) -> tuple[object, int, str]:
-                proc, port = srkit_server(folder, n)
-                return proc, port, "SRKIT"
-
-            return start
-
-        Starter = Callable[[Path], tuple[object, int, str]]
-        starters: list[tuple[str, Starter]] = [("storescp", dcmtk), ("orthanc", orthanc)]
-        starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
-        results: dict[str, dict[int, float]] = {}
-        for name, start in starters:
-            if name.split("-")[0] not in chosen:
-                continue
-            results[name] = run_ingest(name, start, files, root, args.rounds)
-            print(
-                f"C-STORE {name:9s}: 1 association {results[name][1]:6.0f}/s, "
-                f"4 associations {results[name][4]:6.0f}/s",
-                flush=True,
-            )
-        for name in results:
-            for peer in ("orthanc", "storescp"):
-                if name.startswith("srkit") and peer in results:
-                    print(
-                        f"ratio {name}/{peer}: "
-                        + ", ".join(
-                            f"{results[name][n] / results[peer][n]:.2f} ({n} assoc.)"
-                            for n in (1, 4)
-                        )
-                    )
-
-        if args.no_find or "srkit" not in chosen:
+        corpora = {"ct": files}
+        if "mixed" in args.corpus:
+            real = sendable()
+            corpora["mixed"] = make_corpus(root / "mixed-files", len(real), real)
+        for corpus_name in args.corpus.split(","):
+            cfiles = corpora[corpus_name.strip()]
+            size = sum(p.stat().st_size for p in cfiles) / len(cfiles) / 1024
+            print(f"{corpus_name}: {len(cfiles)} files, {size:.0f} KiB on average")
+            ingest_table(cfiles, root / corpus_name, chosen, workers, args.rounds)
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if args.no_find or "srkit" not in chosen or "ct" not in args.corpus:
             return
         # C-FIND over the same data: both servers hold every file
         o_server = Orthanc(root / "find-orthanc", dicomweb=False).start()
-        s_proc, s_port = srkit_server(root / f"srkit-w{workers[0]}-1", workers[0])
+        s_proc, s_port = srkit_server(root / "ct" / f"srkit-w{workers[0]}-1", workers[0])
         try:
             storescu(o_server.dicom_port, o_server.aet, files, 4)
             o_ms, o_n = find_latency(o_server.dicom_port, o_server.aet)

@@ -31,8 +31,9 @@ def make_corpus(out: Path, count: int, sources: list[Path] | None = None) -> lis
         ds.StudyInstanceUID = study
         ds.SeriesInstanceUID = series
         ds.SOPInstanceUID = inst
-        if "file_meta" in ds and ds.file_meta is not None:
-            ds.file_meta.MediaStorageSOPInstanceUID = inst
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None:
+            meta.MediaStorageSOPInstanceUID = inst
         path = out / f"{n:05d}_{sources[n % len(sources)].stem}.dcm"
         ds.save_as(path)
         paths.append(path)

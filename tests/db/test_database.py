@@ -266,7 +266,7 @@ def test_schema_version(fresh_url):
     from srkit.db import Database
 
     with Database(fresh_url) as db, db._reader.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
     with Database(fresh_url) as db:  # opening again runs no migration and keeps the data
         assert db.counts()["instances"] == 0
 

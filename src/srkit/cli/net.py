@@ -251,6 +251,9 @@ def listen(
     clean_stale(db.storage)  # staged files of dead processes; transfers in progress stay
     # the limit is the listener's: each of its worker processes counts its own share
     IN_FLIGHT.limit = (max_in_flight << 20) // max(1, workers)
+    from srkit.net.dimse.storage import warm
+
+    warm()  # before the port opens (and before workers fork): no peer waits for it
     try:
         sock = bind(host, port, wait=BIND_WAIT)
     except OSError as exc:

@@ -28,6 +28,7 @@ from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.diagnostic_codes import damage as damage
 from srkit.codec.fastparse import LightDataset
 from srkit.codec.fixups import trial_findings_content
+from srkit.codec.gcpause import paused
 from srkit.codec.header import read_header
 from srkit.codec.loader import Loaded as Loaded
 from srkit.codec.loader import Source, remembered_sequences
@@ -79,7 +80,8 @@ def read(source: Source | Dataset, *, policy: ReadPolicy | str = ReadPolicy.TOLE
     """
     if isinstance(source, Dataset):
         return read_dataset(source, policy=policy)
-    return read_loaded(load(source), policy=policy)
+    with paused():  # the whole read: parsing and the tree (one pause, one collection after)
+        return read_loaded(load(source), policy=policy)
 
 
 def read_loaded(loaded: Loaded, *, policy: ReadPolicy | str = ReadPolicy.TOLERANT) -> Document:
@@ -120,7 +122,8 @@ def read_dataset(
         sequences = remembered_sequences(ds) or {}
     reader = ContentReader(ReadPolicy(policy), ds, sequences, source_name)
     try:
-        doc = _document(reader)
+        with paused():
+            doc = _document(reader)
     except SrkitError as exc:
         if exc.source is None:
             exc.source = source_name

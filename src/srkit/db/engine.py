@@ -16,7 +16,7 @@ from srkit.errors import MissingDependencyError, SrkitError
 
 __all__ = ["resolve_url", "sqlite_file", "default_storage", "make_engines", "upgrade", "HEAD"]
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest migration; a database at this revision needs no alembic run."""
 
 

@@ -24,6 +24,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from srkit.codec.diagnostic_codes import ReadCode
+from srkit.codec.gcpause import paused
 from srkit.codec.reader import load_dataset
 from srkit.db.attributes import ATTRIBUTES, BY_LEVEL, INTEGER_COLUMNS
 from srkit.db.hierarchy import patient_key
@@ -209,10 +210,11 @@ def parse_bytes(data: bytes, name: str) -> tuple[Dataset, dict[str, Any]]:
     The dataset is complete for SR documents; for images it holds the indexed
     attributes only.
     """
-    ds = _quick(data)
-    if ds is None:
-        ds = _load(data, name)
-    return ds, _record(ds, data, name, "a DICOMDIR (import its folder or the DICOMDIR itself)")
+    with paused():  # see srkit.codec.gcpause: an SR's tree is many small objects
+        ds = _quick(data)
+        if ds is None:
+            ds = _load(data, name)
+        return ds, _record(ds, data, name, "a DICOMDIR (import its folder or the DICOMDIR itself)")
 
 
 def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict[str, Any]]:
@@ -227,8 +229,9 @@ def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict
     SrkitError
         Not DICOM, truncated, a DICOMDIR, or lacking a UID the index needs.
     """
-    ds = _load(data, name)
-    return ds, _record(ds, data, name, "a DICOMDIR is not an instance")
+    with paused():  # see srkit.codec.gcpause: an SR's tree is many small objects
+        ds = _load(data, name)
+        return ds, _record(ds, data, name, "a DICOMDIR is not an instance")
 
 
 def _load(data: bytes, name: str) -> Dataset:

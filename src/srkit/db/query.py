@@ -32,10 +32,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, null, or_, select
+from sqlalchemy import Select, and_, func, literal, null, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from srkit.db import schema as S
 from srkit.db.attributes import ATTRIBUTES, Attribute
@@ -191,8 +195,16 @@ def match(column: Any, value: str, vr: str, *, fuzzy: bool = False) -> ColumnEle
 
 
 def _person_name(column: Any, value: str, fuzzy: bool) -> ColumnElement[bool]:
-    """PN matching: case-insensitive; fuzzy matches the start of any name component."""
+    """PN matching: case-insensitive; fuzzy matches the start of any name component.
+
+    Compares ``lower(column)`` (an indexed expression, migration 0003) rather than
+    ``ILIKE``, which no index serves; a wildcard with a literal ASCII prefix also
+    bounds ``lower(column)`` to that prefix's range, so SQLite's expression index
+    answers ``Smith*`` without a scan (PostgreSQL's ``text_pattern_ops`` index
+    serves the anchored ``LIKE`` itself).
+    """
     pattern = _like_pattern(value)
+    lowered = func.lower(column)
     if fuzzy:
         return or_(
             column.ilike(f"{pattern}%", escape="\\"),
@@ -200,8 +212,55 @@ def _person_name(column: Any, value: str, fuzzy: bool) -> ColumnElement[bool]:
             column.ilike(f"% {pattern}%", escape="\\"),
         )
     if "*" in value or "?" in value:
-        return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
-    return func.lower(column) == value.lower()
+        lowered_pattern = pattern.lower() if pattern.isascii() else func.lower(pattern)
+        like = lowered.like(lowered_pattern, escape="\\")
+        prefix = _literal_prefix(value).lower()
+        if not prefix or not prefix.isascii():
+            return like
+        high = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return and_(PrefixRange(lowered, prefix, high), like)
+    return lowered == value.lower()
+
+
+def _literal_prefix(value: str) -> str:
+    """The characters of a match value before its first wildcard."""
+    for n, char in enumerate(value):
+        if char in "*?":
+            return value[:n]
+    return value
+
+
+class PrefixRange(ColumnElement[bool]):
+    """``low <= expr < high``: the range of strings starting with a prefix, compiled
+    for SQLite (whose ``LIKE`` uses no expression index) and as ``true`` elsewhere
+    (PostgreSQL's anchored ``LIKE`` uses a ``text_pattern_ops`` index; a plain range
+    would compare in the database's collation, not byte order)."""
+
+    inherit_cache = True
+    # not Boolean: SQLite would compare a Boolean expression in WHERE with 1, which
+    # hides the range from the planner
+    type = NullType()  # type: ignore[assignment]
+    _traverse_internals = [
+        ("expr", InternalTraversal.dp_clauseelement),
+        ("low", InternalTraversal.dp_clauseelement),
+        ("high", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, expr: Any, low: str, high: str) -> None:
+        self.expr = expr
+        self.low = literal(low)
+        self.high = literal(high)
+
+
+@compiles(PrefixRange)
+def _prefix_range_default(element: PrefixRange, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(true(), **kw))
+
+
+@compiles(PrefixRange, "sqlite")
+def _prefix_range_sqlite(element: PrefixRange, compiler: Any, **kw: Any) -> str:
+    cond = and_(element.expr >= element.low, element.expr < element.high)
+    return str(compiler.process(cond.self_group(), **kw))
 
 
 _PARENT = {
@@ -223,17 +282,20 @@ def _joined(level: str) -> Any:
 
 
 def _below(level: str, attr_level: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """EXISTS a descendant at ``attr_level`` of the current ``level`` row meeting it."""
-    order = LEVELS.index(attr_level)
-    chain = [TABLES[lv] for lv in LEVELS[LEVELS.index(level) + 1 : order + 1]]
-    sub = select(chain[-1].c.pk)
-    prev = TABLES[level]
-    clauses = []
-    for lv, table in zip(LEVELS[LEVELS.index(level) + 1 :], chain):
-        fk, _ = _PARENT[lv]
-        clauses.append(table.c[fk] == prev.c.pk)
-        prev = table
-    return exists(sub.where(and_(*clauses, condition)))
+    """The current ``level`` row has a descendant at ``attr_level`` meeting ``condition``.
+
+    Written ``pk IN (SELECT parent key FROM descendants WHERE ...)`` rather than a
+    correlated EXISTS: the condition's own index finds the descendants, where EXISTS
+    would read the descendants of every row of the level (a scan of the archive).
+    """
+    chain = LEVELS[LEVELS.index(level) + 1 : LEVELS.index(attr_level) + 1]
+    first = TABLES[chain[0]]
+    joined: Any = first
+    for upper, lower in pairwise(chain):
+        fk, _ = _PARENT[lower]
+        joined = joined.join(TABLES[lower], TABLES[lower].c[fk] == TABLES[upper].c.pk)
+    sub = select(first.c[_PARENT[chain[0]][0]]).select_from(joined).where(condition)
+    return TABLES[level].c.pk.in_(sub)
 
 
 def sequence_item(keyword: str, raw: Any) -> dict[str, str]:

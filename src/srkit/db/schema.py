@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 __all__ = [
@@ -86,6 +87,11 @@ patient = Table(
     Column("patient_sex", Text),
     Index(None, "patient_id"),
 )
+Index(
+    "ix_patient_lower_patient_name",
+    func.lower(patient.c.patient_name).label("lower_patient_name"),
+    postgresql_ops={"lower_patient_name": "text_pattern_ops"},
+)
 
 study = Table(
     "study",
@@ -109,6 +115,13 @@ study = Table(
     Index(None, "patient_pk"),
     Index(None, "study_date"),
     Index(None, "study_instance_uid"),
+    Index(None, "patient_id"),
+    Index(None, "accession_number"),
+)
+Index(
+    "ix_study_lower_patient_name",
+    func.lower(study.c.patient_name).label("lower_patient_name"),
+    postgresql_ops={"lower_patient_name": "text_pattern_ops"},
 )
 
 series = Table(
@@ -130,6 +143,7 @@ series = Table(
     Index(None, "study_pk"),
     Index(None, "modality"),
     Index(None, "series_instance_uid"),
+    Index(None, "modality", "study_pk"),
 )
 
 instance = Table(

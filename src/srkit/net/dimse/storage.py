@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.errors import SrkitError
+from srkit.model import Code
 from srkit.net.dimse.association import Association
 from srkit.net.dimse.commands import Field
 from srkit.net.dimse.messages import Message, file_meta
@@ -55,11 +56,16 @@ class Storage:
         cut short, or the database refuses it (bad UIDs); 0xA700 when the disk or
         database fails.
         """
-        status, comment = self._store(assoc, msg)
+        stored: list[dict[str, Any]] = []
+        status, comment = self._store(assoc, msg, stored)
         extra = {0x0902: comment[:64]} if comment else None
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
+        for rec in stored:  # a new dose report: its alerts, once the peer has its answer
+            _dose_alert_hook(self.db, rec)
 
-    def _store(self, assoc: Association, msg: Message) -> tuple[int, str]:
+    def _store(
+        self, assoc: Association, msg: Message, stored: list[dict[str, Any]]
+    ) -> tuple[int, str]:
         from srkit.db.ingest import parse_received, parse_staged
 
         caller = assoc.calling_ae
@@ -98,12 +104,14 @@ class Storage:
             str(instance["sop_instance_uid"]) != sop_instance
         ):
             return NOT_MATCHING, "UIDs differ from the request"
-        return self._commit(rec, data, caller, sop_instance)
+        return self._commit(rec, data, caller, sop_instance, stored)
 
-    def _commit(self, rec: dict[str, Any], data: Any, caller: str, uid: str) -> tuple[int, str]:
+    def _commit(
+        self, rec: dict[str, Any], data: Any, caller: str, uid: str, stored: list[dict[str, Any]]
+    ) -> tuple[int, str]:
         """Store and map the outcome to a status (:func:`srkit.net.status.store_status`:
         0x0111 for a refused conflicting duplicate, 0xB000 for a stored instance whose
-        conflicts were recorded)."""
+        conflicts were recorded); a new instance's record goes to ``stored``."""
         try:
             outcome = self.db.store_outcome(rec, data, calling_ae=caller, source="c-store")
         except SrkitError as exc:
@@ -118,7 +126,7 @@ class Storage:
         if outcome.conflicts:
             LOGGER.warning("C-STORE %s from %s: %s", uid, caller, outcome.warning)
         if outcome.status in ("stored", "replaced"):  # a new instance: its dose alerts
-            _dose_alert_hook(self.db, rec)
+            stored.append(rec)
         return store_status(outcome)
 
 
@@ -135,6 +143,27 @@ def looks_like_data_set(head: bytes, syntax: Any) -> bool:
     if group < 0x0002 or (group % 2 and group < 0x0008):  # 0000-0001, 0003, 0005, 0007
         return False
     return syntax.is_implicit_VR or (65 <= head[4] <= 90 and 65 <= head[5] <= 90)
+
+
+def warm() -> None:
+    """Load at start what the first C-STOREs of each kind would otherwise load while
+    a peer waits: the parsers and indexers, pydicom's SR concept dictionary and the
+    standard meanings built from it (the dose report reader checks meanings), the
+    dose alert rules. About a second once per process: ``srkit listen`` pays it
+    before it opens its port (and forks its workers), not the first dose report's
+    sender."""
+    import srkit.codec.fastparse
+    import srkit.codec.reader
+    import srkit.db.ingest
+    import srkit.db.srindex
+    import srkit.dose.alerts
+    import srkit.dose.drl
+    import srkit.templates.dose
+    import srkit.templates.registry
+    import srkit.templates.tid1500  # noqa: F401
+    from srkit.templates.concepts import standard_meaning
+
+    standard_meaning(Code.make("113819", "DCM", "CT Acquisition"))
 
 
 def _dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
