@@ -1,42 +1,11 @@
-"""srkit: a toolkit and local archive for DICOM Structured Reports."""
+"""srkit: a toolkit and local archive for DICOM Structured Reports.
 
-from srkit.codec import ReadPolicy, from_json, read, to_dataset, to_json, write
-from srkit.diagnostics import Diagnostic, Severity
-from srkit.errors import (
-    InvalidDocumentError,
-    NonConformanceWarning,
-    NotDicomError,
-    NotStructuredReportError,
-    SrkitError,
-    SrkitWarning,
-    VendorQuirkWarning,
-)
-from srkit.model import (
-    Code,
-    CodeContentItem,
-    CompositeContentItem,
-    ContainerContentItem,
-    ContentItem,
-    DateContentItem,
-    DateTimeContentItem,
-    Document,
-    ImageContentItem,
-    NumContentItem,
-    PNameContentItem,
-    ReferenceContentItem,
-    RelationshipType,
-    Scoord3DContentItem,
-    ScoordContentItem,
-    SopReference,
-    TableContentItem,
-    TcoordContentItem,
-    TextContentItem,
-    TimeContentItem,
-    UidRefContentItem,
-    UnknownContentItem,
-    ValueType,
-    WaveformContentItem,
-)
+Every name of the API below is imported on first use (``import srkit`` loads nothing
+else, so the ``srkit`` command starts fast; the names are the same objects as in the
+subpackages).
+"""
+
+from typing import Any as _Any
 
 __version__ = "0.1.0"
 
@@ -88,18 +57,68 @@ __all__ = [
     "__version__",
 ]
 
+_ERRORS = (
+    "SrkitError",
+    "NotDicomError",
+    "NotStructuredReportError",
+    "InvalidDocumentError",
+    "SrkitWarning",
+    "NonConformanceWarning",
+    "VendorQuirkWarning",
+)
+_MODEL = (
+    "Code",
+    "CodeContentItem",
+    "CompositeContentItem",
+    "ContainerContentItem",
+    "ContentItem",
+    "DateContentItem",
+    "DateTimeContentItem",
+    "Document",
+    "ImageContentItem",
+    "NumContentItem",
+    "PNameContentItem",
+    "ReferenceContentItem",
+    "RelationshipType",
+    "Scoord3DContentItem",
+    "ScoordContentItem",
+    "SopReference",
+    "TableContentItem",
+    "TcoordContentItem",
+    "TextContentItem",
+    "TimeContentItem",
+    "UidRefContentItem",
+    "UnknownContentItem",
+    "ValueType",
+    "WaveformContentItem",
+)
+
 _LAZY = {
+    "read": ("srkit.codec", "read"),
+    "ReadPolicy": ("srkit.codec", "ReadPolicy"),
+    "Diagnostic": ("srkit.diagnostics", "Diagnostic"),
+    "Severity": ("srkit.diagnostics", "Severity"),
+    **{name: ("srkit.errors", name) for name in _ERRORS},
+    **{name: ("srkit.model", name) for name in _MODEL},
+    "write": ("srkit.codec.writer", "write"),
+    "to_json": ("srkit.codec.writer", "to_json"),
+    "from_json": ("srkit.codec.writer", "from_json"),
+    "to_dataset": ("srkit.codec.writer", "to_dataset"),
     "render_html": ("srkit.render.html", "render_html"),
     "measurement_rows": ("srkit.templates.tid1500", "measurement_rows"),
     "dose_report": ("srkit.templates.dose", "dose_report"),
     "extract_rows": ("srkit.extract", "extract_rows"),
     "Database": ("srkit.db", "Database"),
 }
-"""The main verbs, imported when first used (Jinja2, SQLAlchemy and the template readers
-are not loaded by ``import srkit``)."""
+"""name -> (module, attribute) of every name of the API, imported when first used (pydicom,
+Jinja2, SQLAlchemy and the template readers are not loaded by ``import srkit``)."""
 
 
-def __getattr__(name: str) -> object:
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
         import importlib
 
