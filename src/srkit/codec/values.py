@@ -106,10 +106,11 @@ class ValueReader:
 
     def string(self, ds: Dataset, tag: int, vr: str) -> str | None:
         """A single string value (the first if several), trimmed; ``None`` if absent."""
-        elem = elements(ds).get(tag)
+        # the reader's most called function: the helpers elements() and is_raw() inlined
+        elem = ds._dict.get(tag)
         if elem is None:
             return None
-        if is_raw(elem) and (elem.VR is None or vr == elem.VR):
+        if isinstance(elem, tuple) and (elem.VR is None or vr == elem.VR):
             raw: bytes = elem.value
             if not raw:
                 return ""
