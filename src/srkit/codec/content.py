@@ -93,8 +93,12 @@ class ContentReader(Recorder):
         self.truncated = False
 
     def check_truncated(self, ds: Dataset, path: str) -> None:
-        """A defined-length element whose bytes stop short means the file was cut."""
-        if self.truncated or not elements(ds):
+        """A defined-length element whose bytes stop short means the file was cut.
+
+        The fast parser's items never are (it refuses a cut file, which pydicom then
+        parses): only pydicom's datasets are looked at.
+        """
+        if self.truncated or isinstance(ds, LightDataset) or not elements(ds):
             return
         last = elements(ds)[next(reversed(elements(ds)))]
         if (

@@ -68,7 +68,6 @@ DEFLATED_LE = "1.2.840.10008.1.2.1.99"
 _UNDEFINED = 0xFFFFFFFF
 
 
-
 def _load_compiled() -> ModuleType | None:
     try:
         return importlib.import_module("srkit.codec._fastparse_c")
