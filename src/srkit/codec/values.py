@@ -104,13 +104,15 @@ class ValueReader:
     def _converted(self, ds: Dataset, tag: int) -> Any:
         return ds[tag].value
 
-    def string(self, ds: Dataset, tag: int, vr: str) -> str | None:
+    def string(self, ds: Any, tag: int, vr: str) -> str | None:
         """A single string value (the first if several), trimmed; ``None`` if absent."""
         # the reader's most called function: the helpers elements() and is_raw() inlined
-        elem = ds._dict.get(tag)
+        mapping: dict[int, Any] = ds._dict
+        elem = mapping.get(tag)
         if elem is None:
             return None
-        if isinstance(elem, tuple) and (elem.VR is None or vr == elem.VR):
+        still_raw = isinstance(elem, tuple)
+        if still_raw and (elem.VR is None or vr == elem.VR):
             raw: bytes = elem.value
             if not raw:
                 return ""
@@ -128,7 +130,7 @@ class ValueReader:
                 return text.rstrip("\x00 ").strip()
             first = text.split("\\", 1)[0] if vr != "PN" else text
             return first.strip(" \x00")
-        if is_raw(elem) and elem.VR is not None:
+        if still_raw and elem.VR is not None:
             self.wrong_vr.append((tag, vr, elem.VR))
         return self._fallback_string(ds, tag)
 
