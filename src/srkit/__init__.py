@@ -1,46 +1,11 @@
-"""srkit: a toolkit and local archive for DICOM Structured Reports."""
+"""srkit: a toolkit and local archive for DICOM Structured Reports.
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+Every name of the API below is imported on first use (``import srkit`` loads nothing
+else, so the ``srkit`` command starts fast; the names are the same objects as in the
+subpackages).
+"""
 
-from srkit.diagnostics import Diagnostic, Severity
-from srkit.errors import (
-    InvalidDocumentError,
-    NonConformanceWarning,
-    NotDicomError,
-    NotStructuredReportError,
-    SrkitError,
-    SrkitWarning,
-    VendorQuirkWarning,
-)
-
-if _TYPE_CHECKING:
-    from srkit.codec import ReadPolicy, from_json, read, to_dataset, to_json, write
-    from srkit.model import (
-        Code,
-        CodeContentItem,
-        CompositeContentItem,
-        ContainerContentItem,
-        ContentItem,
-        DateContentItem,
-        DateTimeContentItem,
-        Document,
-        ImageContentItem,
-        NumContentItem,
-        PNameContentItem,
-        ReferenceContentItem,
-        RelationshipType,
-        Scoord3DContentItem,
-        ScoordContentItem,
-        SopReference,
-        TableContentItem,
-        TcoordContentItem,
-        TextContentItem,
-        TimeContentItem,
-        UidRefContentItem,
-        UnknownContentItem,
-        ValueType,
-        WaveformContentItem,
-    )
+from typing import Any as _Any
 
 __version__ = "0.1.0"
 
@@ -94,7 +59,53 @@ __all__ = [
     "__version__",
 ]
 
+_ERRORS = (
+    "SrkitError",
+    "NotDicomError",
+    "NotStructuredReportError",
+    "InvalidDocumentError",
+    "SrkitWarning",
+    "NonConformanceWarning",
+    "VendorQuirkWarning",
+)
+_MODEL = (
+    "Code",
+    "CodeContentItem",
+    "CompositeContentItem",
+    "ContainerContentItem",
+    "ContentItem",
+    "DateContentItem",
+    "DateTimeContentItem",
+    "Document",
+    "ImageContentItem",
+    "NumContentItem",
+    "PNameContentItem",
+    "ReferenceContentItem",
+    "RelationshipType",
+    "Scoord3DContentItem",
+    "ScoordContentItem",
+    "SopReference",
+    "TableContentItem",
+    "TcoordContentItem",
+    "TextContentItem",
+    "TimeContentItem",
+    "UidRefContentItem",
+    "UnknownContentItem",
+    "ValueType",
+    "WaveformContentItem",
+)
+
 _LAZY = {
+    "read": ("srkit.codec", "read"),
+    "ReadPolicy": ("srkit.codec", "ReadPolicy"),
+    "Diagnostic": ("srkit.diagnostics", "Diagnostic"),
+    "Severity": ("srkit.diagnostics", "Severity"),
+    **{name: ("srkit.errors", name) for name in _ERRORS},
+    **{name: ("srkit.model", name) for name in _MODEL},
+    "write": ("srkit.codec.writer", "write"),
+    "to_json": ("srkit.codec.writer", "to_json"),
+    "from_json": ("srkit.codec.writer", "from_json"),
+    "to_dataset": ("srkit.codec.writer", "to_dataset"),
     "render_html": ("srkit.render.html", "render_html"),
     "measurement_rows": ("srkit.templates.tid1500", "measurement_rows"),
     "dose_report": ("srkit.templates.dose", "dose_report"),
@@ -102,43 +113,16 @@ _LAZY = {
     "dose_reports": ("srkit.extract", "dose_reports"),
     "validate_files": ("srkit.validate.report", "validate_files"),
     "Database": ("srkit.db", "Database"),
-    "ReadPolicy": ("srkit.codec", "ReadPolicy"),
-    "from_json": ("srkit.codec", "from_json"),
-    "read": ("srkit.codec", "read"),
-    "to_dataset": ("srkit.codec", "to_dataset"),
-    "to_json": ("srkit.codec", "to_json"),
-    "write": ("srkit.codec", "write"),
-    "Code": ("srkit.model", "Code"),
-    "CodeContentItem": ("srkit.model", "CodeContentItem"),
-    "CompositeContentItem": ("srkit.model", "CompositeContentItem"),
-    "ContainerContentItem": ("srkit.model", "ContainerContentItem"),
-    "ContentItem": ("srkit.model", "ContentItem"),
-    "DateContentItem": ("srkit.model", "DateContentItem"),
-    "DateTimeContentItem": ("srkit.model", "DateTimeContentItem"),
-    "Document": ("srkit.model", "Document"),
-    "ImageContentItem": ("srkit.model", "ImageContentItem"),
-    "NumContentItem": ("srkit.model", "NumContentItem"),
-    "PNameContentItem": ("srkit.model", "PNameContentItem"),
-    "ReferenceContentItem": ("srkit.model", "ReferenceContentItem"),
-    "RelationshipType": ("srkit.model", "RelationshipType"),
-    "Scoord3DContentItem": ("srkit.model", "Scoord3DContentItem"),
-    "ScoordContentItem": ("srkit.model", "ScoordContentItem"),
-    "SopReference": ("srkit.model", "SopReference"),
-    "TableContentItem": ("srkit.model", "TableContentItem"),
-    "TcoordContentItem": ("srkit.model", "TcoordContentItem"),
-    "TextContentItem": ("srkit.model", "TextContentItem"),
-    "TimeContentItem": ("srkit.model", "TimeContentItem"),
-    "UidRefContentItem": ("srkit.model", "UidRefContentItem"),
-    "UnknownContentItem": ("srkit.model", "UnknownContentItem"),
-    "ValueType": ("srkit.model", "ValueType"),
-    "WaveformContentItem": ("srkit.model", "WaveformContentItem"),
 }
-"""The main verbs, imported when first used (Jinja2, SQLAlchemy and the template readers
-are not loaded by ``import srkit``); the codec and the model too, so that a user of
-another layer (``srkit.load``) does not pay for the SR reader and writer."""
+"""name -> (module, attribute) of every name of the API, imported when first used (pydicom,
+Jinja2, SQLAlchemy and the template readers are not loaded by ``import srkit``)."""
 
 
-def __getattr__(name: str) -> object:
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
         import importlib
 

@@ -121,7 +121,8 @@ def leaves(draw, relationship):
     if kind == 7:
         name = draw(
             st.lists(
-                short_text.map(lambda s: s.replace("^", "").replace("=", "")),
+                # at most 64 characters a component group (PS3.5 Table 6.2-1, PN)
+                short_text.map(lambda s: s.replace("^", "").replace("=", "")[:20].strip()),
                 min_size=1,
                 max_size=3,
             )

@@ -8,6 +8,7 @@ import io
 import warnings
 
 import pytest
+from pydicom.dataset import Dataset
 
 from srkit.codec import Loaded, load, load_dataset, prune_children, read, read_dataset, read_loaded
 from srkit.codec import tags as T
@@ -43,7 +44,9 @@ def test_read_loaded_walks_the_parsed_items_and_keeps_them():
     doc = _quiet(read_loaded, loaded)
     assert doc == _quiet(read, data_path(DCMQI))
     assert len(doc) == 256
-    assert doc.header is loaded.dataset
+    # the header stands for the one FileDataset of the file, made on first use
+    assert isinstance(doc.header, Dataset)
+    assert doc.header._dict is loaded.dataset._dict
     assert doc.header_sequences is loaded.sequences
     # validation walks the same items instead of parsing the header again
     bare = dataclasses.replace(doc, header_sequences=None)

@@ -1,14 +1,15 @@
 """The only place that turns bytes, pydicom Datasets and DICOM JSON into the model and back.
 
 Modules by job: :mod:`~srkit.codec.loader` (bytes and files -> a loaded Dataset),
-:mod:`~srkit.codec.fastparse` (the fast little endian parser),
+:mod:`~srkit.codec.fastparse` (the fast little endian parser, compiled or
+pure Python; :mod:`~srkit.codec.light` its values),
 :mod:`~srkit.codec.reader` (the public ``read``: document assembly),
 :mod:`~srkit.codec.content` (the content tree walker), :mod:`~srkit.codec.value_types`
 (one builder per value type), :mod:`~srkit.codec.references` (by-reference and SOP
 references), :mod:`~srkit.codec.header` (header modules), :mod:`~srkit.codec.policy`
 (read policies, the problem recorder), :mod:`~srkit.codec.diagnostic_codes` (the
 stable codes), :mod:`~srkit.codec.fixups` (the fix-up registry),
-:mod:`~srkit.codec.writer` (model -> Dataset, DICOM JSON).
+:mod:`~srkit.codec.writer` (model -> Dataset, DICOM JSON; imported on first use).
 """
 
 from typing import TYPE_CHECKING, Any

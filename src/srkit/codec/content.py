@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
-
+from srkit.codec import fastparse
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
-from srkit.codec.fastparse import FastParseError, LightDataset, LightSequence, parse_items
+from srkit.codec.light import FastParseError, LightDataset, LightSequence, is_raw
 from srkit.codec.loader import short_error
 from srkit.codec.policy import ReadPolicy, Recorder
 from srkit.codec.value_types import BUILDERS
-from srkit.codec.values import ValueReader, elements, python_encoding
+from srkit.codec.values import ValueReader, charset_value, elements, python_encoding
 from srkit.errors import InvalidDocumentError
 from srkit.model.code import Code, CodeValueKind
 from srkit.model.items import ContentItem, ReferenceContentItem, UnknownContentItem
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["DEPTH_LIMIT", "NAMED_VALUE_TYPES", "RELATIONSHIPS", "ContentReader"]
 
@@ -72,7 +73,7 @@ class ContentReader(Recorder):
     def __init__(
         self,
         policy: ReadPolicy,
-        ds: Dataset,
+        ds: Any,
         sequences: Mapping[int, Sequence[LightDataset]],
         source: str | None,
     ) -> None:
@@ -82,7 +83,7 @@ class ContentReader(Recorder):
         cs_value: Any = None
         if charset is not None:
             try:
-                cs_value = ds[T.SPECIFIC_CHARACTER_SET].value
+                cs_value = charset_value(ds)
             except Exception:
                 cs_value = None
         self.values = ValueReader(python_encoding(cs_value or None), declared=bool(cs_value))
@@ -92,12 +93,16 @@ class ContentReader(Recorder):
         self.truncated = False
 
     def check_truncated(self, ds: Dataset, path: str) -> None:
-        """A defined-length element whose bytes stop short means the file was cut."""
-        if self.truncated or not elements(ds):
+        """A defined-length element whose bytes stop short means the file was cut.
+
+        The fast parser's items never are (it refuses a cut file, which pydicom then
+        parses): only pydicom's datasets are looked at.
+        """
+        if self.truncated or isinstance(ds, LightDataset) or not elements(ds):
             return
         last = elements(ds)[next(reversed(elements(ds)))]
         if (
-            type(last) is RawDataElement
+            is_raw(last)
             and last.value is not None
             and last.length != 0xFFFFFFFF
             and len(last.value) < last.length
@@ -145,9 +150,9 @@ class ContentReader(Recorder):
             return elem.items  # type: ignore[return-value]
         if ds is self.ds and tag in self.parsed:
             return self.parsed[tag]  # type: ignore[return-value]
-        if type(elem) is RawDataElement and elem.is_little_endian and elem.VR in ("SQ", None):
+        if is_raw(elem) and elem.is_little_endian and elem.VR in ("SQ", None):
             try:
-                return parse_items(elem, self.charset)  # type: ignore[return-value]
+                return fastparse.parse_items(elem, self.charset)  # type: ignore[return-value]
             except (FastParseError, struct.error, ValueError, IndexError):
                 pass  # pydicom reports what is wrong
         try:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any
 
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
-from srkit.codec.values import elements
+from srkit.codec.values import charset_value, elements
 from srkit.diagnostics import Severity
 from srkit.model.document import (
     Equipment,
@@ -20,6 +18,9 @@ from srkit.model.document import (
     VerifyingObserver,
 )
 from srkit.model.items import SopReference
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["read_header", "read_references"]
 
@@ -46,7 +47,7 @@ def read_header(ds: Dataset, r: Any) -> dict[str, Any]:
     charset = None
     if T.SPECIFIC_CHARACTER_SET in elements(ds):
         try:
-            value = ds[T.SPECIFIC_CHARACTER_SET].value
+            value = charset_value(ds)
             charset = "\\".join(value) if isinstance(value, list | tuple) else (value or None)
         except Exception:
             r.problem("", ReadCode.CHARSET_UNREADABLE, "unreadable Specific Character Set")

@@ -1,11 +1,12 @@
 """Load bytes and files into a pydicom Dataset (PS3.10 Section 7, PS3.5 Section 7).
 
 :func:`load` is the codec's one way in from bytes: little endian files go through
-srkit's fast parser (:mod:`srkit.codec.fastparse`), anything else and anything that
-parser refuses through pydicom. The result is a :class:`Loaded` value: the dataset
-and, when the fast parser split the file, its top-level sequences already parsed
-into light items. The reader (:func:`srkit.codec.reader.read_loaded`) takes that
-value as it is; nothing is attached to the Dataset.
+srkit's fast parser (:mod:`srkit.codec.fastparse`, which does not import pydicom),
+anything else and anything that parser refuses through pydicom. The result is a
+:class:`Loaded` value: the top level and, when the fast parser split the file, its
+top-level sequences already parsed into light items. The reader
+(:func:`srkit.codec.reader.read_loaded`) takes that value as it is; nothing is
+attached to the Dataset.
 
 Failures become srkit errors naming the file: never a pydicom traceback.
 """
@@ -19,17 +20,17 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from pydicom import dcmread
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-
+from srkit.codec import fastparse
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
-from srkit.codec.fastparse import FastParseError, LightDataset, parse_file
+from srkit.codec.light import FastParseError, LightDataset, LightFile
 from srkit.codec.values import ValueReader, elements
 from srkit.errors import NotDicomError, SrkitError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "Loaded",
@@ -54,9 +55,10 @@ class Loaded:
 
     Parameters
     ----------
-    dataset : pydicom.Dataset
-        The top level, as an ordinary pydicom Dataset (``Document.header`` of the
-        document read from it).
+    top : LightFile or pydicom.Dataset
+        The top level as the reader walks it: the fast parser's
+        :class:`~srkit.codec.light.LightFile`, or the Dataset pydicom parsed.
+        :attr:`dataset` is it as an ordinary pydicom Dataset.
     sequences : mapping of int to list of LightDataset
         Tag -> items of each top-level sequence the fast parser split (empty when
         pydicom parsed the file). The items are the same elements as the raw
@@ -68,10 +70,18 @@ class Loaded:
         Whether srkit's fast parser split the file (rather than pydicom).
     """
 
-    dataset: Dataset
+    top: LightFile | Dataset
     sequences: Mapping[int, Sequence[LightDataset]] = field(default_factory=dict)
     name: str | None = None
     fast: bool = False
+
+    @property
+    def dataset(self) -> Dataset:
+        """The top level as a pydicom Dataset (made once, on first use, for a fast parse)."""
+        top = self.top
+        if type(top) is LightFile:
+            return top.to_pydicom()
+        return top  # type: ignore[return-value]
 
 
 def source_name(source: object) -> str:
@@ -113,6 +123,9 @@ def load(source: Source, *, stop_before_pixels: bool = False) -> Loaded:
     fast = _fast_load(source, name)
     if fast is not None:
         return fast
+    from pydicom import dcmread
+    from pydicom.errors import InvalidDicomError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -184,7 +197,7 @@ _REMEMBERED: dict[int, Mapping[int, Sequence[LightDataset]]] = {}
 that are still alive (each entry leaves with its dataset)."""
 
 
-def remembered_sequences(ds: Dataset) -> Mapping[int, Sequence[LightDataset]] | None:
+def remembered_sequences(ds: object) -> Mapping[int, Sequence[LightDataset]] | None:
     """The fast parser's sequences of a dataset :func:`load_dataset` returned, if any."""
     return _REMEMBERED.get(id(ds))
 
@@ -201,7 +214,7 @@ def _fast_load(source: Source, name: str) -> Loaded | None:
     except OSError:
         return None  # pydicom's path reports it
     try:
-        ds, parsed = parse_file(data, name)
+        ds, parsed = fastparse.parse_file(data, name)
     except (FastParseError, struct.error, ValueError, IndexError):
         return None
     if not _looks_like_dicom(ds):
@@ -209,7 +222,7 @@ def _fast_load(source: Source, name: str) -> Loaded | None:
     return Loaded(ds, parsed, name, fast=True)
 
 
-def _looks_like_dicom(ds: Dataset) -> bool:
+def _looks_like_dicom(ds: LightFile) -> bool:
     keys = list(elements(ds))
     return bool(keys) and any(
         k in elements(ds) for k in (0x00080016, 0x0040A040, 0x00100010, T.FINDINGS_SEQUENCE_TRIAL)
@@ -236,7 +249,7 @@ def prune_children(loaded: Loaded | Dataset, concepts: frozenset[tuple[str, str]
     """
     items: Any = None
     if isinstance(loaded, Loaded):
-        ds = loaded.dataset
+        ds: Any = loaded.top
         items = loaded.sequences.get(T.CONTENT_SEQUENCE)
     else:
         ds = loaded

@@ -16,20 +16,20 @@ broken element becomes a :class:`~srkit.diagnostics.Diagnostic` with a stable co
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from srkit.codec import tags as T
 from srkit.codec.content import ContentReader
 from srkit.codec.diagnostic_codes import DAMAGE_CODES as DAMAGE_CODES
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.diagnostic_codes import damage as damage
-from srkit.codec.fastparse import LightDataset
 from srkit.codec.fixups import trial_findings_content
 from srkit.codec.gcpause import paused
 from srkit.codec.header import read_header
+from srkit.codec.light import LightDataset, LightFile, PydicomHeader
 from srkit.codec.loader import Loaded as Loaded
 from srkit.codec.loader import Source, remembered_sequences
 from srkit.codec.loader import load as load
@@ -49,6 +49,9 @@ from srkit.errors import (
 )
 from srkit.model.document import Document
 from srkit.model.items import ContainerContentItem
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["read", "read_dataset", "read_loaded"]
 # ``damage``, ``DAMAGE_CODES``, ``Loaded``, ``load``, ``load_dataset``, ``prune_children``,
@@ -78,10 +81,16 @@ def read(source: Source | Dataset, *, policy: ReadPolicy | str = ReadPolicy.TOLE
     ------
     NotDicomError, NotStructuredReportError, InvalidDocumentError
     """
-    if isinstance(source, Dataset):
-        return read_dataset(source, policy=policy)
+    if _is_dataset(source):
+        return read_dataset(source, policy=policy)  # type: ignore[arg-type]
     with paused():  # the whole read: parsing and the tree (one pause, one collection after)
         return read_loaded(load(source), policy=policy)
+
+
+def _is_dataset(source: object) -> bool:
+    # a Dataset exists only once pydicom is imported: a path is read without it
+    module = sys.modules.get("pydicom.dataset")
+    return module is not None and isinstance(source, module.Dataset)
 
 
 def read_loaded(loaded: Loaded, *, policy: ReadPolicy | str = ReadPolicy.TOLERANT) -> Document:
@@ -92,12 +101,12 @@ def read_loaded(loaded: Loaded, *, policy: ReadPolicy | str = ReadPolicy.TOLERAN
     later passes over the header.
     """
     return read_dataset(
-        loaded.dataset, policy=policy, source_name=loaded.name, sequences=loaded.sequences
+        loaded.top, policy=policy, source_name=loaded.name, sequences=loaded.sequences
     )
 
 
 def read_dataset(
-    ds: Dataset,
+    ds: Dataset | LightFile,
     *,
     policy: ReadPolicy | str = ReadPolicy.TOLERANT,
     source_name: str | None = None,
@@ -107,8 +116,9 @@ def read_dataset(
 
     Parameters
     ----------
-    ds : pydicom.Dataset
-        The top-level dataset.
+    ds : pydicom.Dataset or LightFile
+        The top-level dataset (a :class:`~srkit.codec.light.LightFile` from the fast
+        parser: the document's ``header`` is then its pydicom Dataset, made on first use).
     policy : ReadPolicy or str
         ``"strict"``, ``"tolerant"`` (default) or ``"permissive"``.
     source_name : str or None
@@ -185,7 +195,7 @@ def _document(r: ContentReader) -> Document:
         sop_class_uid=sop_class,
         root=root,
         diagnostics=tuple(r.diagnostics),
-        header=ds,
+        header=PydicomHeader(ds) if isinstance(ds, LightFile) else ds,
         header_sequences=r.parsed or None,
         **header,
     )

@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pydicom.dataset import Dataset
-
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.model.items import ContentItem, ReferenceContentItem, SopReference
 from srkit.model.navigation import walk
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from srkit.codec.content import ContentReader
 
 __all__ = ["REFERENCE_CYCLE", "check_references", "is_uid", "sop_reference"]

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydicom.dataset import Dataset
-
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.loader import short_error
@@ -44,11 +42,13 @@ from srkit.model.items import (
 )
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from srkit.codec.content import ContentReader
 
 __all__ = ["BUILDERS", "Builder"]
 
-Builder = Callable[["ContentReader", Dataset, str, dict[str, Any]], ContentItem]
+Builder = Callable[["ContentReader", "Dataset", str, dict[str, Any]], ContentItem]
 """``builder(reader, item, path, common)``: ``common`` holds the keyword arguments
 every item has (relationship, concept, children, ...), read by the content reader."""
 

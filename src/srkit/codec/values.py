@@ -11,14 +11,14 @@ already converted). Nested sequences are still parsed by pydicom.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
-from pydicom.valuerep import PersonName
+from srkit.codec.light import is_raw
 
-__all__ = ["ValueReader", "elements", "python_encoding"]
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+__all__ = ["ValueReader", "charset_value", "elements", "python_encoding"]
 
 _SIMPLE_ENCODINGS = {
     "": "latin_1",  # default repertoire; latin_1 never fails on bytes
@@ -49,6 +49,24 @@ def elements(ds: Any) -> dict[int, Any]:
     """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
     mapping: dict[int, Any] = ds._dict
     return mapping
+
+
+def charset_value(ds: Any) -> str | list[str] | None:
+    """The value of Specific Character Set (0008,0005) of ``ds``, as pydicom gives it
+    (trailing spaces trimmed; several values as a list); ``None`` if absent.
+
+    A raw element is decoded here (no pydicom); a converted one is pydicom's value.
+    """
+    elem = elements(ds).get(0x00080005)
+    if elem is None:
+        return None
+    if is_raw(elem) and elem.VR in (None, "CS"):
+        text = (elem.value or b"").decode("latin_1").rstrip("\x00 ")
+        return text.split("\\") if "\\" in text else text
+    value = ds[0x00080005].value
+    if value is None or isinstance(value, str):
+        return value
+    return [str(v) for v in value]
 
 
 def python_encoding(specific_character_set: str | list[str] | None) -> str | None:
@@ -86,13 +104,16 @@ class ValueReader:
     def _converted(self, ds: Dataset, tag: int) -> Any:
         return ds[tag].value
 
-    def string(self, ds: Dataset, tag: int, vr: str) -> str | None:
+    def string(self, ds: Any, tag: int, vr: str) -> str | None:
         """A single string value (the first if several), trimmed; ``None`` if absent."""
-        elem = elements(ds).get(tag)
+        # the reader's most called function: the helpers elements() and is_raw() inlined
+        mapping: dict[int, Any] = ds._dict
+        elem = mapping.get(tag)
         if elem is None:
             return None
-        if type(elem) is RawDataElement and (elem.VR is None or vr == elem.VR):
-            raw = elem.value
+        still_raw = isinstance(elem, tuple)
+        if still_raw and (elem.VR is None or vr == elem.VR):
+            raw: bytes = elem.value
             if not raw:
                 return ""
             if vr in _ASCII_VRS:
@@ -109,11 +130,14 @@ class ValueReader:
                 return text.rstrip("\x00 ").strip()
             first = text.split("\\", 1)[0] if vr != "PN" else text
             return first.strip(" \x00")
-        if type(elem) is RawDataElement and elem.VR is not None:
+        if still_raw and elem.VR is not None:
             self.wrong_vr.append((tag, vr, elem.VR))
         return self._fallback_string(ds, tag)
 
     def _fallback_string(self, ds: Dataset, tag: int) -> str | None:
+        from pydicom.multival import MultiValue
+        from pydicom.valuerep import PersonName
+
         value = self._converted(ds, tag)
         if value is None:
             return ""
@@ -138,11 +162,13 @@ class ValueReader:
         elem = elements(ds).get(tag)
         if elem is None:
             return None
-        if type(elem) is RawDataElement and (elem.VR is None or vr == elem.VR) and vr in _ASCII_VRS:
+        if is_raw(elem) and (elem.VR is None or vr == elem.VR) and vr in _ASCII_VRS:
             raw = elem.value
             if not raw:
                 return ()
             return tuple(v.strip(" \x00") for v in raw.decode("latin_1").split("\\"))
+        from pydicom.multival import MultiValue
+
         value = self._converted(ds, tag)
         if value is None or value == "":
             return ()
@@ -159,7 +185,7 @@ class ValueReader:
         elem = elements(ds).get(tag)
         if elem is None:
             return None
-        if type(elem) is RawDataElement and (elem.VR is None or vr == elem.VR):
+        if is_raw(elem) and (elem.VR is None or vr == elem.VR):
             raw = elem.value
             if not raw:
                 return ()
@@ -168,7 +194,7 @@ class ValueReader:
             count = len(raw) // size
             order = "<" if elem.is_little_endian else ">"
             return struct.unpack(f"{order}{count}{fmt}", raw[: count * size])
-        if type(elem) is RawDataElement and elem.VR is not None:
+        if is_raw(elem) and elem.VR is not None:
             self.wrong_vr.append((tag, vr, elem.VR))
         value = self._converted(ds, tag)
         if value is None or value == "" or value == b"":
@@ -177,6 +203,8 @@ class ValueReader:
             fmt = _STRUCT[vr]
             size = struct.calcsize(fmt)
             return struct.unpack(f"<{len(value) // size}{fmt}", value[: len(value) // size * size])
+        from pydicom.multival import MultiValue
+
         seq = value if isinstance(value, MultiValue | list | tuple) else [value]
         conv = float if vr in ("FL", "FD") else int
         return tuple(conv(v) for v in seq)

@@ -1,0 +1,392 @@
+"""The fast parser's core: the element splitter and item builder (PS3.5 Section 7.1, 7.5).
+
+Written in Cython's pure Python mode, one source for two implementations: compiled by
+Cython (``setup.py``) it is the C extension ``srkit.codec._fastparse_c``; imported as
+it is, the pure-Python parser. :mod:`srkit.codec.fastparse` chooses between them.
+Where the two need different code (reading the element header: C reads the bytes
+through a pointer, Python through :mod:`struct`), ``cython.compiled`` picks the
+branch when Cython compiles the file; everything else is the same lines.
+
+The splitter walks little endian bytes (implicit or explicit VR) into
+:class:`~srkit.codec.light.RawElement` tuples, items into
+:class:`~srkit.codec.light.LightDataset` and the top level into a
+:class:`~srkit.codec.light.LightFile`. Anything unusual (truncated data, malformed
+lengths, an undefined length outside a sequence) raises
+:class:`~srkit.codec.light.FastParseError` and the caller falls back to pydicom.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the type checker reads the stand-ins' signatures
+    from srkit.codec import _cython_shim as cython
+else:
+    try:
+        import cython
+    except ImportError:  # Cython is needed to build, not to run
+        from srkit.codec import _cython_shim as cython
+
+from srkit.codec.dictionary import is_sequence_tag
+from srkit.codec.light import FastParseError, LightDataset, LightFile, LightSequence, RawElement
+
+__all__ = [
+    "COMPILED",
+    "meta_elements",
+    "parse_body",
+    "parse_header_body",
+    "parse_sequence_value",
+]
+
+COMPILED: bool = cython.compiled
+"""Whether this module is the compiled extension."""
+
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+_ITEM = 0xFFFEE000
+_ITEM_END = 0xFFFEE00D
+_SEQ_END = 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+_HEAD = struct.Struct("<HHI")  # group, element, 32-bit length (implicit VR)
+_EXPLICIT = struct.Struct("<HH2sH")  # group, element, VR, 16-bit length
+_U32 = struct.Struct("<I")
+_VR_TEXT = {bytes([a, b]): chr(a) + chr(b) for a in range(65, 91) for b in range(65, 91)}
+"""Every well-formed VR (two upper-case letters) as text, decoded once."""
+_VR_CODE_TEXT = {(a << 8) | b: chr(a) + chr(b) for a in range(65, 91) for b in range(65, 91)}
+"""The same, keyed by the two bytes as a big-endian 16-bit number (the compiled path)."""
+
+_SQ_CACHE: dict[int, bool] = {}
+_new_tuple = tuple.__new__
+
+
+def _is_sequence_tag(tag: int) -> bool:
+    known = _SQ_CACHE.get(tag)
+    if known is None:
+        known = is_sequence_tag(tag)
+        _SQ_CACHE[tag] = known
+    return known
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _u16(buf: cython.p_const_uchar, pos: cython.Py_ssize_t) -> cython.uint:
+    return buf[pos] | (cython.cast(cython.uint, buf[pos + 1]) << 8)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _u32(buf: cython.p_const_uchar, pos: cython.Py_ssize_t) -> cython.uint:
+    return (
+        buf[pos]
+        | (cython.cast(cython.uint, buf[pos + 1]) << 8)
+        | (cython.cast(cython.uint, buf[pos + 2]) << 16)
+        | (cython.cast(cython.uint, buf[pos + 3]) << 24)
+    )
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _long_vr(code: cython.uint) -> cython.bint:
+    """Whether the VR (two bytes as a big-endian number) has a 32-bit length (PS3.5 7.1.2)."""
+    return (
+        code == 0x4F42  # OB
+        or code == 0x4F44  # OD
+        or code == 0x4F46  # OF
+        or code == 0x4F4C  # OL
+        or code == 0x4F56  # OV
+        or code == 0x4F57  # OW
+        or code == 0x5351  # SQ
+        or code == 0x5356  # SV
+        or code == 0x5543  # UC
+        or code == 0x554E  # UN
+        or code == 0x5552  # UR
+        or code == 0x5554  # UT
+        or code == 0x5556  # UV
+    )
+
+
+@cython.final
+@cython.cclass
+class _Parser:
+    data: bytes
+    size: cython.Py_ssize_t
+    implicit: cython.bint
+    encoding: object
+
+    def __init__(self, data: bytes, implicit: bool, encoding: Any) -> None:
+        self.data = data
+        self.size = len(data)
+        self.implicit = implicit
+        self.encoding = encoding
+
+    def header(self, pos: cython.Py_ssize_t) -> tuple[int, str | None, int, int]:
+        """(tag, VR or None, length, value position) of the element at ``pos``."""
+        data = self.data
+        if pos + 8 > self.size:
+            raise FastParseError("truncated element header")
+        group, elem = struct.unpack_from("<HH", data, pos)
+        tag = (group << 16) | elem
+        if self.implicit or group == 0xFFFE:
+            length = _U32.unpack_from(data, pos + 4)[0]
+            return tag, None, length, pos + 8
+        _, _, vr, length = _EXPLICIT.unpack_from(data, pos)
+        text = _VR_TEXT.get(vr)
+        if text is None:
+            raise FastParseError(f"invalid VR at {pos}")
+        if vr in _LONG_VRS:
+            if pos + 12 > self.size:
+                raise FastParseError("truncated element header")
+            return tag, text, _U32.unpack_from(data, pos + 8)[0], pos + 12
+        return tag, text, length, pos + 8
+
+    @cython.ccall
+    def elements(
+        self, pos: cython.Py_ssize_t, end: cython.Py_ssize_t, stop_at_item_end: cython.bint
+    ) -> tuple[dict[int, Any], int]:
+        """Parse elements from ``pos`` until ``end`` (or the item delimiter).
+
+        The element header is decoded inline (this loop is the parser's hot path);
+        item elements keep plain ``int`` tags.
+        """
+        out: dict[int, Any] = {}
+        data = self.data
+        size: cython.Py_ssize_t = self.size
+        implicit: cython.bint = self.implicit
+        vpos: cython.Py_ssize_t
+        stop: cython.Py_ssize_t
+        group: cython.uint
+        tag: cython.uint
+        length: cython.uint
+        code: cython.uint
+        new_tuple = _new_tuple
+        raw_element = RawElement
+        if cython.compiled:
+            buf: cython.p_const_uchar = data
+        else:
+            unpack_head = _HEAD.unpack_from
+            unpack_explicit = _EXPLICIT.unpack_from
+            unpack_u32 = _U32.unpack_from
+        while pos < end:
+            if pos + 8 > size:
+                raise FastParseError("truncated element header")
+            if cython.compiled:
+                group = _u16(buf, pos)
+                tag = (group << 16) | _u16(buf, pos + 2)
+                if implicit or group == 0xFFFE:
+                    length = _u32(buf, pos + 4)
+                    vr = None
+                    vpos = pos + 8
+                else:
+                    code = (cython.cast(cython.uint, buf[pos + 4]) << 8) | buf[pos + 5]
+                    if _long_vr(code):
+                        if pos + 12 > size:
+                            raise FastParseError("truncated element header")
+                        length = _u32(buf, pos + 8)
+                        vpos = pos + 12
+                    else:
+                        length = _u16(buf, pos + 6)
+                        vpos = pos + 8
+                    vr = _VR_CODE_TEXT.get(code)
+                    if vr is None:
+                        raise FastParseError(f"invalid VR at {pos}")
+            else:
+                if implicit:
+                    group, elem, length = unpack_head(data, pos)
+                    tag = (group << 16) | elem
+                    vr = None
+                    vpos = pos + 8
+                else:
+                    group, elem, vr_bytes, length = unpack_explicit(data, pos)
+                    tag = (group << 16) | elem
+                    if group == 0xFFFE:
+                        length = unpack_u32(data, pos + 4)[0]
+                        vr = None
+                        vpos = pos + 8
+                    elif vr_bytes in _LONG_VRS:
+                        if pos + 12 > size:
+                            raise FastParseError("truncated element header")
+                        length = unpack_u32(data, pos + 8)[0]
+                        vr = _VR_TEXT[vr_bytes]
+                        vpos = pos + 12
+                    else:
+                        vr = _VR_TEXT.get(vr_bytes)
+                        if vr is None:
+                            raise FastParseError(f"invalid VR at {pos}")
+                        vpos = pos + 8
+            if tag == _ITEM_END:
+                if not stop_at_item_end:
+                    raise FastParseError("unexpected item delimiter")
+                return out, vpos
+            if (
+                vr == "SQ"
+                or (length == _UNDEFINED and (vr is None or vr == "UN"))
+                or (vr is None and _is_sequence_tag(tag))
+            ):
+                seq, pos = self.sequence(tag, vpos, length)
+                out[tag] = seq
+                continue
+            if length == _UNDEFINED:
+                raise FastParseError("undefined length on a non-sequence element")
+            stop = vpos + length
+            if stop > size:
+                raise FastParseError("truncated value")
+            out[tag] = new_tuple(
+                raw_element, (tag, vr, length, data[vpos:stop], vpos, implicit, True)
+            )
+            pos = stop
+        if stop_at_item_end:
+            raise FastParseError("item without delimiter")
+        return out, pos
+
+    @cython.ccall
+    def sequence(
+        self, tag: int, pos: cython.Py_ssize_t, length: cython.uint
+    ) -> tuple[LightSequence, int]:
+        size: cython.Py_ssize_t = self.size
+        end: cython.Py_ssize_t
+        item_len: cython.uint
+        undefined: cython.bint = length == _UNDEFINED
+        end = size if undefined else pos + length
+        if end > size:
+            raise FastParseError("truncated sequence")
+        items: list[LightDataset] = []
+        encoding = self.encoding
+        while pos < end:
+            if pos + 8 > size:
+                raise FastParseError("truncated item")
+            if cython.compiled:
+                buf: cython.p_const_uchar = self.data
+                item_tag = (_u16(buf, pos) << 16) | _u16(buf, pos + 2)
+                item_len = _u32(buf, pos + 4)
+            else:
+                group, elem, item_len = _HEAD.unpack_from(self.data, pos)
+                item_tag = (group << 16) | elem
+            pos += 8
+            if item_tag == _SEQ_END:
+                if not undefined:
+                    raise FastParseError("sequence delimiter in a defined-length sequence")
+                return LightSequence(tag, items, True), pos
+            if item_tag != _ITEM:
+                raise FastParseError(f"expected an item at {pos - 8}")
+            if item_len == _UNDEFINED:
+                elements, pos = self.elements(pos, size, True)
+            else:
+                if pos + item_len > size:
+                    raise FastParseError("truncated item")
+                elements, pos = self.elements(pos, pos + item_len, False)
+            items.append(LightDataset(elements, encoding))
+        if undefined:
+            raise FastParseError("sequence without delimiter")
+        return LightSequence(tag, items, False), pos
+
+    def top_level(
+        self, pos: cython.Py_ssize_t, stop_before_pixels: bool = False
+    ) -> tuple[dict[int, Any], dict[int, Any], tuple[int, str | None, int, int] | None]:
+        """Top-level raw elements (sequences kept as their bytes), parsed sequences and,
+        with ``stop_before_pixels``, ``(tag, VR, length, value offset)`` of the pixel
+        data element the parse stopped at (Float, Double Float or Pixel Data)."""
+        data = self.data
+        size: cython.Py_ssize_t = self.size
+        out: dict[int, Any] = {}
+        parsed: dict[int, list[LightDataset]] = {}
+        implicit = self.implicit
+        while pos < size:
+            tag, vr, length, vpos = self.header(pos)
+            if tag == 0xFFFCFFFC:  # trailing padding
+                break
+            if stop_before_pixels and (tag == 0x7FE00010 or tag == 0x7FE00008 or tag == 0x7FE00009):
+                return out, parsed, (tag, vr, length, vpos)
+            if (
+                vr == "SQ"
+                or (length == _UNDEFINED and (vr is None or vr == "UN"))
+                or (vr is None and _is_sequence_tag(tag))
+            ):
+                seq, stop = self.sequence(tag, vpos, length)
+                parsed[tag] = seq.items
+                value_end = stop - 8 if seq.undefined else stop
+                out[tag] = RawElement(
+                    tag,
+                    "SQ" if vr in ("SQ", None) else vr,
+                    length,
+                    data[vpos:value_end],
+                    vpos,
+                    implicit,
+                    True,
+                )
+                pos = stop
+                continue
+            if length == _UNDEFINED:
+                raise FastParseError("encapsulated data")
+            stop = vpos + length
+            if stop > size:
+                raise FastParseError("truncated value")
+            value = data[vpos:stop]
+            out[tag] = RawElement(tag, vr, length, value, vpos, implicit, True)
+            if tag == 0x00080005:
+                terms = [
+                    t.strip() for t in value.decode("ascii", "replace").strip("\x00 ").split("\\")
+                ]
+                self.encoding = terms if len(terms) > 1 else terms[0]
+            pos = stop
+        return out, parsed, None
+
+
+def meta_elements(data: bytes, pos: int) -> tuple[dict[int, RawElement], int]:
+    """The group 0002 elements from ``pos`` (explicit VR little endian, PS3.10 7.1)
+    and the offset after them."""
+    meta: dict[int, RawElement] = {}
+    parser = _Parser(data, False, None)
+    while pos + 8 <= len(data):
+        group = struct.unpack_from("<H", data, pos)[0]
+        if group != 0x0002:
+            break
+        tag, vr, length, vpos = parser.header(pos)
+        if length == _UNDEFINED or vpos + length > len(data):
+            raise FastParseError("bad file meta information")
+        meta[tag] = RawElement(tag, vr, length, data[vpos : vpos + length], vpos, False, True)
+        pos = vpos + length
+    return meta, pos
+
+
+def parse_body(
+    body: bytes,
+    implicit: bool,
+    meta: dict[int, RawElement],
+    preamble: bytes | None,
+    filename: str,
+) -> tuple[LightFile, dict[int, list[LightDataset]]]:
+    """The data set in ``body`` as a light file, and its parsed top-level sequences."""
+    parser = _Parser(body, implicit, None)
+    elements, parsed, _ = parser.top_level(0)
+    return LightFile(elements, parser.encoding, meta, preamble, implicit, filename), parsed
+
+
+def parse_header_body(
+    data: bytes, pos: int, implicit: bool
+) -> tuple[dict[int, RawElement], tuple[int, str | None, int, int] | None]:
+    """The top-level elements of ``data`` from ``pos`` up to the pixel data element
+    (value offsets are offsets in ``data``), and where that element is."""
+    parser = _Parser(data, implicit, None)
+    elements, _, pixels = parser.top_level(pos, True)
+    return elements, pixels
+
+
+def parse_sequence_value(
+    value: bytes, implicit: bool, undefined: bool, tag: int, encoding: Any
+) -> list[LightDataset]:
+    """The items of a sequence's value bytes (without the sequence delimiter)."""
+    if undefined:
+        # pydicom keeps an undefined-length sequence without its delimiter
+        data = value + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+        parser = _Parser(data, implicit, encoding)
+        seq, _ = parser.sequence(tag, 0, _UNDEFINED)
+    else:
+        parser = _Parser(value, implicit, encoding)
+        seq, _ = parser.sequence(tag, 0, len(value))
+    items: list[LightDataset] = seq.items
+    return items
