@@ -25,10 +25,28 @@ def test_the_sequence_tags_are_pydicoms():
     assert not is_sequence_tag(0x00291008)  # private
 
 
+def _pydicoms_uid_file() -> dict[str, tuple[str, ...]]:
+    """pydicom's UID dictionary as its file has it: plugins may add transfer syntaxes
+    to the live one at run time (JPEG XL, seen in a full test run)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pydicom._uid_dict")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table: dict[str, tuple[str, ...]] = module.UID_dictionary
+    return table
+
+
 def test_the_uid_names_are_pydicoms():
-    assert {uid: entry[0] for uid, entry in UID_dictionary.items()} == UID_NAMES
-    for uid in UID_dictionary:
+    pristine = _pydicoms_uid_file()
+    assert {uid: entry[0] for uid, entry in pristine.items()} == UID_NAMES
+    for uid in pristine:
         assert UID_NAMES[uid] == UID(uid).name
+    # what the live dictionary holds beyond the file came at run time, not from PS3.6's
+    # table as pydicom ships it
+    assert set(UID_NAMES) <= set(UID_dictionary)
 
 
 def test_sop_class_names_without_pydicom_are_the_same():
