@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from srkit.cli.common import iter_files, progress, report_error, user_errors
+from srkit.cli.datasets import dataset_options
 from srkit.errors import NotDicomError, NotStructuredReportError, SrkitError, SrkitWarning
 
 __all__ = ["dose", "tabulate", "event_rows", "iter_reports", "DoseGroup"]
@@ -159,10 +160,16 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 @click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="jsonl",
-    show_default=True,
+    "--format", "fmt", type=click.Choice(["json", "jsonl", "csv", "parquet-dataset"]),
+    default="jsonl", show_default=True,
 )  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="File to write (stdout), or a folder (existing, or ending in /): a Parquet dataset "
+    "of dose_reports and dose_events.",
+)
 @click.option("--summary", is_flag=True, help="One row per report: device, totals, maxima.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw dose per event (PNG).")
 @click.option(
@@ -178,6 +185,7 @@ def event_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     type=click.Choice(["Gy.m2", "Gy.cm2", "uGy.m2", "cGy.cm2", "mGy.cm2", "dGy.cm2"]),
     help="With --summary: DAP totals in this unit (columns <name>_<unit>); default Gy.m2.",
 )
+@dataset_options
 @user_errors
 def tabulate(
     paths: tuple[str, ...],
@@ -188,6 +196,7 @@ def tabulate(
     show_diagnostics: bool,
     strict_units: bool,
     dap_unit: str | None,
+    **dataset: Any,
 ) -> None:
     """Tabulate every radiation dose report found in PATH (files, folders recursively).
 
@@ -196,7 +205,15 @@ def tabulate(
     unit srkit cannot understand keeps its value and unit as {"value", "unit",
     "scheme", "normalised": false} and is reported with --diagnostics; with
     --strict-units it is null instead.
+
+    With -o DIR (or --format parquet-dataset) the reports and events go to a Parquet
+    dataset (see srkit measurements: --jobs, --dask, --resume, URLs and manifests).
     """
+    from srkit.cli.datasets import is_dataset, run_dataset
+
+    if is_dataset(fmt, output):
+        run_dataset(paths, kind="dose", out=output, **dataset)
+        return
     from srkit.tables.write import write_rows
     from srkit.templates.dose import dose_summary
 

@@ -19,6 +19,7 @@ __all__ = ["main", "cli"]
 COMMANDS: dict[str, str] = {
     "dump": "dump:dump",
     "measurements": "measurements:measurements",
+    "instances": "instances:instances",
     "dose": "dose:dose",
     "validate": "validate:validate",
     "render": "render:render",

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from srkit.cli.common import progress, report_error, user_errors
+from srkit.cli.datasets import dataset_options, is_dataset, run_dataset
 from srkit.errors import SrkitError
 from srkit.extract.measurements import extract_rows, measurement_files
 
@@ -24,12 +25,18 @@ __all__ = ["measurements"]
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "parquet", "json"]),
+    type=click.Choice(["jsonl", "csv", "parquet", "json", "parquet-dataset"]),
     default="jsonl",
     show_default=True,
-    help="Output format (Parquet needs -o).",
+    help="Output format (Parquet needs -o; parquet-dataset: a folder, see -o).",
 )
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="Output file.")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(),
+    help="Output file, or a folder (existing, or ending in /): a Parquet dataset.",
+)
 @click.option(
     "--kind",
     type=click.Choice(["quantitative", "qualitative"]),
@@ -45,18 +52,43 @@ __all__ = ["measurements"]
     help="How to treat SR content that breaks a rule.",
 )
 @click.option(
+    "--columns",
+    type=click.Choice(["srkit", "idc"]),
+    default="srkit",
+    show_default=True,
+    help="Dataset columns: srkit's, or IDC's quantitative/qualitative_measurements views.",
+)
+@click.option(
     "-v", "--verbose", is_flag=True, help="Print every problem found in a report on stderr."
 )
+@dataset_options
 @user_errors
 def measurements(
-    paths: tuple[str, ...], fmt: str, out: str | None, kind: str, policy: str, verbose: bool
+    paths: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    kind: str,
+    policy: str,
+    columns: str,
+    verbose: bool,
+    **dataset: Any,
 ) -> None:
     """Write the measurements of every TID 1500 report under PATHS as a table.
 
     PATHS are files or folders (searched recursively; files that are not DICOM SR
     are skipped). A file that cannot be read is named on stderr and the exit code
     is 1, while the rows of every other file are still written.
+
+    With -o DIR (or --format parquet-dataset) PATHS may also be glob patterns,
+    manifest files (.txt, .s5cmd: one path or URL a line) and URLs (s3://, gs://,
+    https://); the rows go to a Parquet dataset with errors and manifest tables,
+    on --jobs N processes or a Dask cluster, resumable with --resume.
     """
+    if is_dataset(fmt, out):
+        run_dataset(paths, kind=kind, out=out, columns=columns, policy=policy, **dataset)
+        return
+    if columns != "srkit":
+        raise click.UsageError("--columns idc goes with a dataset (-o DIR)")
     from srkit.codec import damage
     from srkit.diagnostics import Severity
     from srkit.tables.schemas import MEASUREMENTS, QUALITATIVE
