@@ -11,7 +11,7 @@ from tests.extract.corpus import make_corpus
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """240 SRs with fresh UIDs and three broken files, in one folder."""
+    """120 SRs with fresh UIDs and three broken files, in one folder."""
     folder = tmp_path_factory.mktemp("corpus")
-    make_corpus(folder, 240)
+    make_corpus(folder, 120)
     return folder

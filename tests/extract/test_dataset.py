@@ -201,9 +201,10 @@ def test_idc_columns(tmp_path):
         f"SELECT measurementGroup_number, Quantity.CodeMeaning, Units.CodeValue, "
         f"segmentationSegmentNumber, srkitNotInIdcViews "
         f"FROM '{out}/quantitative_measurements/*.parquet' "
-        "WHERE Quantity.CodeValue = '118565006' AND segmentationInstanceUID IS NOT NULL"
+        "WHERE Quantity.CodeValue = '126401' AND segmentationInstanceUID IS NOT NULL"
     )
-    assert rows and all(r[0] >= 0 and r[2] == "mm3" and r[4] is None for r in rows)
+    # dcmqi's example: SUVbw over segment 1, a group IDC's views hold too
+    assert rows and all(r[:4] == (0, "SUVbw", "{SUVbw}g/ml", 1) and r[4] is None for r in rows)
     kept = sql(
         f"SELECT DISTINCT srkitNotInIdcViews FROM '{out}/quantitative_measurements/*.parquet' "
         "WHERE srkitNotInIdcViews IS NOT NULL"

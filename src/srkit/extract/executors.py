@@ -171,6 +171,8 @@ def make_executor(spec: Any = None) -> Any:
     ``"serial"``, ``"dask:ADDRESS"`` or ``"dask:local:N"``, or a Dask ``Client``."""
     if spec is None or spec == "processes":
         return ProcessExecutor()
+    if type(spec).__name__ == "Client":
+        return DaskExecutor(spec)
     if hasattr(spec, "run") and hasattr(spec, "close"):
         return spec
     if isinstance(spec, int):
@@ -183,6 +185,4 @@ def make_executor(spec: Any = None) -> Any:
         if spec.startswith("dask:"):
             return DaskExecutor(spec[5:])
         raise SrkitError(f"unknown executor {spec!r}: serial, jobs:N, dask:ADDRESS, dask:local:N")
-    if type(spec).__name__ == "Client":
-        return DaskExecutor(spec)
     raise SrkitError(f"unknown executor {spec!r}")

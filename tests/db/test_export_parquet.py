@@ -1,0 +1,35 @@
+"""``srkit export parquet --db URL -o DIR``: the datasets of the database hold the
+rows extraction from the same files writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from srkit.db import Database
+from srkit.db.export import export_dataset
+from srkit.extract.run import extract
+from tests.conftest import data_path
+from tests.extract.helpers import table_rows
+
+
+@pytest.mark.parametrize(
+    ("kind", "tables", "folders"),
+    [
+        ("quantitative", ["measurements"], ["sr-tid1500"]),
+        ("qualitative", ["qualitative"], ["sr-tid1500"]),
+        ("dose", ["dose_reports", "dose_events"], ["rdsr"]),
+        ("instances", ["instances"], ["rdsr", "sr-tid1500", "kos"]),
+    ],
+)
+def test_export_equals_extraction(tmp_path, kind, tables, folders):
+    paths = [data_path(f) for f in folders]
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        db.import_paths([str(p) for p in paths])
+        counts = export_dataset(db, tmp_path / "db", kind=kind)
+    finally:
+        db.close()
+    summary = extract(paths, kind=kind, out=tmp_path / "files", executor="serial")
+    assert counts == summary.rows and sum(counts.values()) > 0
+    for table in tables:
+        assert table_rows(tmp_path / "db", table) == table_rows(tmp_path / "files", table)
