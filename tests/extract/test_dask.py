@@ -92,15 +92,16 @@ def test_dask_scheduler_and_worker_processes(tmp_path, corpus):
         client.wait_for_workers(2, timeout=30)
         client.close()
         out = tmp_path / "m"
+        files = [str(p) for p in sorted(corpus.iterdir())[:40]]
         done = subprocess.run(
-            [sys.executable, "-m", "srkit.cli.main", "measurements", str(corpus), "-o",
-             f"{out}/", "--dask", address, "--batch-size", "16"],
+            [sys.executable, "-m", "srkit.cli.main", "measurements", *files, "-o",
+             f"{out}/", "--dask", address, "--batch-size", "8"],
             env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert done.returncode == 1  # the corpus's broken files
         assert "truncated.dcm" in done.stderr
         serial = tmp_path / "serial"
-        extract([corpus], kind="quantitative", out=serial, executor="serial")
+        extract(files, kind="quantitative", out=serial, executor="serial")
         same_dataset(serial, out, ["measurements"])
     finally:
         for proc in (worker, scheduler):

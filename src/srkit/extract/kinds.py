@@ -108,10 +108,10 @@ def open_source(path: str, options: tuple[tuple[str, Any], ...] = ()) -> Any:
     demand, so a reader that stops early fetches only what it read."""
     if not is_url(path):
         return open(path.removeprefix("file://"), "rb")
-    import fsspec
+    from fsspec.core import url_to_fs
 
-    opened = fsspec.open(path, "rb", block_size=2**18, **storage_options(path, options))
-    return opened.open()
+    fs, inner = url_to_fs(path, **storage_options(path, options))
+    return fs.open(inner, "rb", block_size=2**18)
 
 
 def _reason(exc: BaseException) -> str:
