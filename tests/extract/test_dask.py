@@ -30,7 +30,8 @@ def test_local_cluster_equals_one_process(tmp_path, corpus):
     serial, dask = tmp_path / "serial", tmp_path / "dask"
     a = extract([corpus], kind="quantitative", out=serial, executor="serial", batch_size=16)
     b = extract([corpus], kind="quantitative", out=dask, executor="dask:local:2", batch_size=16)
-    assert a.rows == b.rows and a.errors == b.errors == 2
+    assert a.rows == b.rows
+    assert a.errors == b.errors == 2
     same_dataset(serial, dask, ["measurements"])
 
 
@@ -78,13 +79,27 @@ def test_dask_scheduler_and_worker_processes(tmp_path, corpus):
     address = f"tcp://127.0.0.1:{port}"
     scheduler = subprocess.Popen(
         [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     worker = subprocess.Popen(
-        [dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--host", "127.0.0.1",
-         "--no-dashboard"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            dask,
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--no-dashboard",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         import distributed
 
@@ -94,10 +109,24 @@ def test_dask_scheduler_and_worker_processes(tmp_path, corpus):
         out = tmp_path / "m"
         files = [str(p) for p in sorted(corpus.iterdir())[:40]]
         done = subprocess.run(
-            [sys.executable, "-m", "srkit.cli.main", "measurements", *files, "-o",
-             f"{out}/", "--dask", address, "--batch-size", "8"],
-            env=env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "srkit.cli.main",
+                "measurements",
+                *files,
+                "-o",
+                f"{out}/",
+                "--dask",
+                address,
+                "--batch-size",
+                "8",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 1  # the corpus's broken files
         assert "truncated.dcm" in done.stderr
         serial = tmp_path / "serial"

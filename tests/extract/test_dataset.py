@@ -34,15 +34,17 @@ def _srkit(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 def test_measurements_dataset_answers_sql(tmp_path):
     out = tmp_path / "m"
     summary = extract([data_path("sr-tid1500")], kind="quantitative", out=out, executor="serial")
-    assert summary.errors == 0 and summary.rows == {"measurements": 36}
+    assert summary.errors == 0
+    assert summary.rows == {"measurements": 36}
     # the dcmqi example: Volume of the liver segment, in cubic millimetres
     rows = sql(
         f"SELECT quantity.meaning, value, units.value FROM '{out}/measurements/*.parquet' "
         "WHERE quantity.value = '118565006' ORDER BY value"
     )
-    assert rows and all(unit == "mm3" for _, _, unit in rows)
+    assert rows
+    assert all(unit == "mm3" for _, _, unit in rows)
     manifest = sql(f"SELECT status, count(*), sum(rows) FROM '{out}/manifest/*.parquet' GROUP BY 1")
-    assert dict((s, (n, r)) for s, n, r in manifest)["ok"] == (5, 36)
+    assert {s: (n, r) for s, n, r in manifest}["ok"] == (5, 36)
 
 
 def test_schema_is_fixed_whatever_the_data(tmp_path):
@@ -50,7 +52,9 @@ def test_schema_is_fixed_whatever_the_data(tmp_path):
     import pyarrow.parquet as pq
 
     out = tmp_path / "m"
-    extract([data_path("sr-tid1500")], kind="quantitative", out=out, executor="serial", batch_size=1)
+    extract(
+        [data_path("sr-tid1500")], kind="quantitative", out=out, executor="serial", batch_size=1
+    )
     schemas = {pq.read_schema(p) for p in (out / "measurements").glob("*.parquet")}
     assert len({str(s) for s in schemas}) == 1
     schema = next(iter(schemas))
@@ -100,8 +104,11 @@ def test_instance_columns_are_the_database_index():
 def test_bad_input_is_named_and_the_rest_proceeds(tmp_path, corpus):
     out = tmp_path / "bad"
     missing = "https://127.0.0.1:9/no-such-report.dcm"
-    inputs = [*corpus.glob("sr00000_*.dcm"), *(corpus / b for b in (
-        "truncated.dcm", "not-dicom.dcm", "ct-image.dcm")), missing]  # fmt: skip
+    inputs = [
+        *corpus.glob("sr00000_*.dcm"),
+        *(corpus / b for b in ("truncated.dcm", "not-dicom.dcm", "ct-image.dcm")),
+        missing,
+    ]
     done = _srkit("measurements", *map(str, inputs), "-o", f"{out}/", "--jobs", "1")
     assert done.returncode == 1, done.stderr
     found = errors(out)
@@ -109,7 +116,9 @@ def test_bad_input_is_named_and_the_rest_proceeds(tmp_path, corpus):
     assert names == sorted(["ct-image.dcm", "not-dicom.dcm", "truncated.dcm", missing])
     reasons = {f[0]: (f[1], f[2]) for f in found}
     assert reasons["ct-image.dcm"] == (
-        "content", "not an SR document (SOP Class UID 1.2.840.10008.5.1.4.1.1.2)")  # fmt: skip
+        "content",
+        "not an SR document (SOP Class UID 1.2.840.10008.5.1.4.1.1.2)",
+    )
     assert reasons["not-dicom.dcm"][0] == "read"
     assert reasons[missing][0] == "read"
     for name in names:
@@ -124,7 +133,8 @@ def test_jobs_two_equals_one_process(tmp_path, corpus):
     serial, pool = tmp_path / "serial", tmp_path / "pool"
     a = extract([corpus], kind="quantitative", out=serial, executor="serial", batch_size=16)
     b = extract([corpus], kind="quantitative", out=pool, executor=2, batch_size=16)
-    assert a.rows == b.rows and a.rows["measurements"] > 0
+    assert a.rows == b.rows
+    assert a.rows["measurements"] > 0
     same_dataset(serial, pool, ["measurements"])
     assert {"truncated.dcm", "not-dicom.dcm"} <= {e[0] for e in errors(pool)}
 
@@ -138,7 +148,8 @@ def test_uncommitted_parts_are_dropped_on_resume(tmp_path, corpus):
     orphan = out / "measurements" / "part-9999999-crashed.parquet"
     orphan.write_bytes(next((out / "measurements").glob("part-*.parquet")).read_bytes())
     summary = extract(files, kind="quantitative", out=out, executor="serial", resume=True)
-    assert summary.files == 0 and summary.kept == len(files)
+    assert summary.files == 0
+    assert summary.kept == len(files)
     assert not orphan.exists()
     assert table_rows(out, "measurements") == before
 
@@ -162,8 +173,19 @@ def test_kill_then_resume_equals_a_clean_run(tmp_path, corpus):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     extract([corpus], kind="quantitative", out=clean, executor="serial", batch_size=8)
     env = {**os.environ, "PYTHONPATH": SRC}
-    args = [sys.executable, "-m", "srkit.cli.main", "measurements", str(corpus), "-o",
-            str(killed) + "/", "--jobs", "1", "--batch-size", "8"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "srkit.cli.main",
+        "measurements",
+        str(corpus),
+        "-o",
+        str(killed) + "/",
+        "--jobs",
+        "1",
+        "--batch-size",
+        "8",
+    ]
     proc = subprocess.Popen(args, env=env, stderr=subprocess.DEVNULL)
     manifest = killed / "manifest"
     deadline = time.monotonic() + 60
@@ -187,16 +209,18 @@ def test_manifest_and_glob_inputs(tmp_path, corpus):
     first = sorted(corpus.glob("sr0001*.dcm"))
     listing.write_text("".join(f"cp {p} .\n" for p in first[:5]) + f"{first[5]}\n# comment\n")
     out = tmp_path / "m"
-    summary = extract([listing, str(corpus / "sr0002*.dcm")], kind="qualitative", out=out,
-                      executor="serial")  # fmt: skip
+    summary = extract(
+        [listing, str(corpus / "sr0002*.dcm")], kind="qualitative", out=out, executor="serial"
+    )
     assert summary.listed == 6 + len(list(corpus.glob("sr0002*.dcm")))
     assert summary.errors == 0
 
 
 def test_idc_columns(tmp_path):
     out = tmp_path / "idc"
-    extract([data_path("sr-tid1500")], kind="quantitative", columns="idc", out=out,
-            executor="serial")  # fmt: skip
+    extract(
+        [data_path("sr-tid1500")], kind="quantitative", columns="idc", out=out, executor="serial"
+    )
     rows = sql(
         f"SELECT measurementGroup_number, Quantity.CodeMeaning, Units.CodeValue, "
         f"segmentationSegmentNumber, srkitNotInIdcViews "
@@ -204,15 +228,24 @@ def test_idc_columns(tmp_path):
         "WHERE Quantity.CodeValue = '126401' AND segmentationInstanceUID IS NOT NULL"
     )
     # dcmqi's example: SUVbw over segment 1, a group IDC's views hold too
-    assert rows and all(r[:4] == (0, "SUVbw", "{SUVbw}g/ml", 1) and r[4] is None for r in rows)
+    assert rows
+    assert all(r[:4] == (0, "SUVbw", "{SUVbw}g/ml", 1) and r[4] is None for r in rows)
     kept = sql(
         f"SELECT DISTINCT srkitNotInIdcViews FROM '{out}/quantitative_measurements/*.parquet' "
         "WHERE srkitNotInIdcViews IS NOT NULL"
     )
     assert kept  # srkit keeps groups IDC's views drop (planar ROIs of highdicom's example)
     qual = tmp_path / "q"
-    extract([data_path("sr-tid1500")], kind="qualitative", columns="idc", out=qual,
-            executor="serial")  # fmt: skip
-    names = [c[0] for c in sql(f"DESCRIBE SELECT * FROM '{qual}/qualitative_measurements/*.parquet'")]
-    assert "Units" not in names and names[:4] == [
-        "PatientID", "SOPInstanceUID", "SeriesInstanceUID", "measurementGroup_number"]  # fmt: skip
+    extract(
+        [data_path("sr-tid1500")], kind="qualitative", columns="idc", out=qual, executor="serial"
+    )
+    names = [
+        c[0] for c in sql(f"DESCRIBE SELECT * FROM '{qual}/qualitative_measurements/*.parquet'")
+    ]
+    assert "Units" not in names
+    assert names[:4] == [
+        "PatientID",
+        "SOPInstanceUID",
+        "SeriesInstanceUID",
+        "measurementGroup_number",
+    ]

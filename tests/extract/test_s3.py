@@ -36,20 +36,31 @@ def s3_server():
 def test_s3_bucket_equals_the_files(tmp_path, corpus, s3_server):
     import s3fs
 
-    fs = s3fs.S3FileSystem(key="testing", secret="testing",
-                           client_kwargs={"endpoint_url": s3_server})  # fmt: skip
+    fs = s3fs.S3FileSystem(
+        key="testing", secret="testing", client_kwargs={"endpoint_url": s3_server}
+    )
     fs.call_s3("create_bucket", Bucket="srs")
     files = sorted(corpus.iterdir())[:40]
     for p in files:
         fs.put_file(str(p), f"srs/corpus/{p.name}")
-    options = {"anon": False, "key": "testing", "secret": "testing",
-               "client_kwargs": {"endpoint_url": s3_server, "region_name": "us-east-1"}}  # fmt: skip
+    options = {
+        "anon": False,
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": s3_server, "region_name": "us-east-1"},
+    }
     local, remote = tmp_path / "local", tmp_path / "s3"
     a = extract(files, kind="quantitative", out=local, executor="serial", batch_size=8)
     listing = tmp_path / "bucket.s5cmd"
     listing.write_text("cp s3://srs/corpus/* .\ncp s3://srs/no-such-object.dcm .\n")
-    b = extract([listing], kind="quantitative", out=remote, executor=2, batch_size=8,
-                storage_options=options)  # fmt: skip
+    b = extract(
+        [listing],
+        kind="quantitative",
+        out=remote,
+        executor=2,
+        batch_size=8,
+        storage_options=options,
+    )
     assert b.listed == len(files) + 1
     assert a.rows == b.rows
     same_names = [e for e in errors(remote) if e[0] != "s3://srs/no-such-object.dcm"]

@@ -160,8 +160,10 @@ class _Progress:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rows]} rows, {task.fields[errors]} errors, "
-                       "{task.fields[rate]:.0f} files/s"),  # fmt: skip
+            TextColumn(
+                "{task.fields[rows]} rows, {task.fields[errors]} errors, "
+                "{task.fields[rate]:.0f} files/s"
+            ),
             console=stderr_console(),
             transient=True,
         )

@@ -50,7 +50,7 @@ def _pages(fetch: Any) -> Iterator[list[dict[str, Any]]]:
         offset += len(rows)
 
 
-def _tables(db: Any, kind: str) -> Iterator[dict[str, list[dict[str, Any]]]]:
+def _tables(db: Any, kind: str) -> Iterator[dict[str, list[Any]]]:
     """Rows by table, a page at a time."""
     if kind in ("quantitative", "qualitative"):
         name = "measurements" if kind == "quantitative" else "qualitative"
@@ -72,7 +72,9 @@ def _tables(db: Any, kind: str) -> Iterator[dict[str, list[dict[str, Any]]]]:
         from srkit.extract.instances import INSTANCE_ATTRIBUTES
 
         for rows in _pages(lambda n, o: db.query("IMAGE", {}, limit=n, offset=o)):
-            yield {"instances": [{col: r.get(kw) for kw, col, _ in INSTANCE_ATTRIBUTES} for r in rows]}
+            yield {
+                "instances": [{col: r.get(kw) for kw, col, _ in INSTANCE_ATTRIBUTES} for r in rows]
+            }
     else:
         raise SrkitError(f"kind must be quantitative, qualitative, dose or instances, not {kind!r}")
 
@@ -102,7 +104,7 @@ def export_dataset(
     specs = _specs(job)
     dataset = Dataset(out, kind=kind, columns="srkit", tables=tables_of(job), overwrite=overwrite)
     files = _instances(db)
-    counts = {name: 0 for name in specs}
+    counts = dict.fromkeys(specs, 0)
     per_uid: dict[str, int] = {}
     run = run_token()
     n = 0

@@ -83,9 +83,7 @@ def _arrow_schema(schema: Schema) -> Any:
     return to_arrow([], schema).schema
 
 
-ERRORS_SCHEMA = Schema(
-    columns=("path", "stage", "reason", "codes"), types={"codes": "strings"}
-)
+ERRORS_SCHEMA = Schema(columns=("path", "stage", "reason", "codes"), types={"codes": "strings"})
 """The ``errors`` table: the input, the stage that failed (``list``, ``read``,
 ``content``), the reason in words and the diagnostic codes (PS3-free, srkit's own)."""
 
@@ -96,13 +94,15 @@ MANIFEST_SCHEMA = Schema(
 """The ``manifest`` table: one row per input done (``ok``, ``skipped``, ``error``)."""
 
 
-def outcome_tables(outcomes: Iterable[FileOutcome]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def outcome_tables(outcomes: Iterable[FileOutcome]) -> tuple[list[Any], list[Any]]:
     """The errors rows and manifest rows (without the batch) of some outcomes."""
     errors: list[dict[str, Any]] = []
     manifest: list[dict[str, Any]] = []
     for o in outcomes:
         for stage, reason, codes in o.errors:
-            errors.append({"path": o.item.path, "stage": stage, "reason": reason, "codes": list(codes)})
+            errors.append(
+                {"path": o.item.path, "stage": stage, "reason": reason, "codes": list(codes)}
+            )
         manifest.append(
             {
                 "path": o.item.path,
@@ -173,8 +173,9 @@ class Dataset:
                 source=str(self.root),
             )
         elif not meta.exists() and self.root.is_dir() and any(self.root.iterdir()):
-            if not resume:
-                raise SrkitError("folder is not empty and holds no srkit dataset", source=str(self.root))
+            raise SrkitError(
+                "folder is not empty and holds no srkit dataset", source=str(self.root)
+            )
         if meta.exists() and resume:
             old = json.loads(meta.read_text(encoding="utf-8"))
             if (old.get("kind"), old.get("columns")) != (kind, columns):
@@ -183,9 +184,10 @@ class Dataset:
                     f"not {kind} ({columns} columns)",
                     source=str(self.root),
                 )
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._write_meta()  # first: a folder with anything in it has its dataset.json
         for name in [*self.tables, ERRORS, MANIFEST]:
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        self._write_meta()
+            (self.root / name).mkdir(exist_ok=True)
         self.committed = self._clean()
 
     # -- reading what is there ------------------------------------------------------
@@ -208,7 +210,12 @@ class Dataset:
             name: [f"{f.name}: {f.type}" for f in schema] for name, schema in self.arrow.items()
         }
         text = json.dumps(
-            {"format": "srkit-dataset/1", "kind": self.kind, "columns": self.columns, "tables": described},
+            {
+                "format": "srkit-dataset/1",
+                "kind": self.kind,
+                "columns": self.columns,
+                "tables": described,
+            },
             indent=1,
         )
 

@@ -43,7 +43,7 @@ DOSE_REPORTS = Schema(
         "report",
     ),
     codes=frozenset({"procedure_reported"}),
-    types={"number_of_events": "int", **{k: "float" for k in _REPORT_FLOATS}, "report": "json"},
+    types={"number_of_events": "int", **dict.fromkeys(_REPORT_FLOATS, "float"), "report": "json"},
 )
 """A report: the columns of ``srkit dose --summary`` (mGy.cm, mGy, Gy.m2, Gy, s), the
 procedure reported, and the contract's whole object as JSON text."""
@@ -63,7 +63,7 @@ DOSE_EVENTS = Schema(
         "event",
     ),
     codes=frozenset({"target_region"}),
-    types={"event_number": "int", **{k: "float" for k in _EVENT_FLOATS}, "event": "json"},
+    types={"event_number": "int", **dict.fromkeys(_EVENT_FLOATS, "float"), "event": "json"},
 )
 """An irradiation event, numbered from 1 in document order: its main numbers (wherever
 the template nests them) and the whole event as JSON text."""

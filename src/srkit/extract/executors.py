@@ -105,27 +105,28 @@ class DaskExecutor:
 
     def __init__(self, target: Any) -> None:
         try:
-            from distributed import Client, LocalCluster
+            import distributed
         except ImportError:  # pragma: no cover - depends on the install
             raise MissingDependencyError(
                 "--dask needs dask.distributed: install srkit[scale]"
             ) from None
+        dist: Any = distributed
         self._cluster: Any = None
         self._own = True
         if isinstance(target, str) and target.startswith("local"):
             _, _, count = target.partition(":")
             n = int(count) if count else default_jobs()
-            self._cluster = LocalCluster(
+            self._cluster = dist.LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
             )
-            self.client = Client(self._cluster)
+            self.client = dist.Client(self._cluster)
         elif isinstance(target, str):
             try:
-                self.client = Client(target, timeout=30)
+                self.client = dist.Client(target, timeout=30)
             except OSError as exc:
                 raise SrkitError(f"cannot reach the Dask scheduler: {exc}", source=target) from None
         else:
@@ -134,7 +135,9 @@ class DaskExecutor:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def run(self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
-        from distributed import as_completed
+        import distributed
+
+        as_completed: Any = distributed.as_completed
 
         limit = 2 * max(1, len(self.client.scheduler_info().get("workers", {})) or self.workers)
         todo = iter(tasks)

@@ -18,7 +18,7 @@ Differences from IDC's views, on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["IDC_QUALITATIVE", "IDC_QUANTITATIVE", "idc_rows", "idc_schema"]
@@ -67,8 +67,12 @@ def idc_schema(kind: str) -> Any:
 
 def _code(value: Any) -> dict[str, Any] | None:
     if isinstance(value, str):
-        return {"CodeValue": None, "CodingSchemeDesignator": None,
-                "CodingSchemeVersion": None, "CodeMeaning": value}  # fmt: skip
+        return {
+            "CodeValue": None,
+            "CodingSchemeDesignator": None,
+            "CodingSchemeVersion": None,
+            "CodeMeaning": value,
+        }
     if not isinstance(value, Mapping):
         return None
     return {
@@ -92,7 +96,7 @@ def _why_not(group: Any) -> str | None:
 
 
 def idc_rows(
-    rows: list[Mapping[str, Any]], report: Any, patient_id: str | None, kind: str
+    rows: Sequence[Mapping[str, Any]], report: Any, patient_id: str | None, kind: str
 ) -> list[dict[str, Any]]:
     """IDC rows of srkit's rows of one report (:func:`srkit.templates.tid1500.report_rows`)."""
     groups = {g.number: g for g in report.groups}

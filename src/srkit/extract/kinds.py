@@ -11,7 +11,7 @@ whose rows read before the damage are kept (as ``srkit measurements`` does).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ def _specs(job: Job) -> dict[str, Any]:
     return {"instances": INSTANCES}
 
 
-def to_table(spec: Any, rows: list[Mapping[str, Any]]) -> Any:
+def to_table(spec: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
     """An Arrow table of ``rows`` in the table's fixed schema."""
     import pyarrow as pa
 
@@ -149,7 +149,9 @@ def _read_sr(fh: Any, job: Job, item: Item) -> tuple[Any, Any]:
     return loaded, doc
 
 
-def _rows(job: Job, fh: Any, item: Item) -> tuple[dict[str, list[dict[str, Any]]], list[Any], str | None]:
+def _rows(
+    job: Job, fh: Any, item: Item
+) -> tuple[dict[str, list[dict[str, Any]]], list[Any], str | None]:
     """Rows by table, errors ``(stage, reason, codes)``, and a reason to skip."""
     if job.kind == "instances":
         from pydicom.errors import InvalidDicomError
@@ -170,18 +172,16 @@ def _rows(job: Job, fh: Any, item: Item) -> tuple[dict[str, list[dict[str, Any]]
     errors = []
     problem = damage(doc)
     if problem is not None:
-        codes = tuple(
-            d.code for d in doc.diagnostics if d.severity is Severity.ERROR and d.code
-        )
+        codes = tuple(d.code for d in doc.diagnostics if d.severity is Severity.ERROR and d.code)
         errors.append(("content", f"{problem.message} (rows read before it are kept)", codes))
     if job.kind == "dose":
         from srkit.extract.dose_rows import dose_tables
         from srkit.templates.dose import dose_report
 
-        report = dose_report(doc)
-        if report is None:
+        dose = dose_report(doc)
+        if dose is None:
             return {}, errors, "not a radiation dose report"
-        return dose_tables(report), errors, None
+        return dose_tables(dose), errors, None
     from srkit.templates.tid1500 import is_measurement_report, report_rows
 
     if not is_measurement_report(doc):
@@ -192,7 +192,11 @@ def _rows(job: Job, fh: Any, item: Item) -> tuple[dict[str, list[dict[str, Any]]
 
         patient = loaded.dataset.get("PatientID")
         patient_id = str(patient).strip() if patient not in (None, "") else None
-        return {f"{job.kind}_measurements": idc_rows(rows, report, patient_id, job.kind)}, errors, None
+        return (
+            {f"{job.kind}_measurements": idc_rows(rows, report, patient_id, job.kind)},
+            errors,
+            None,
+        )
     name = "measurements" if job.kind == "quantitative" else "qualitative"
     return {name: rows}, errors, None
 
@@ -232,4 +236,3 @@ def run_batch(job: Job, batch_id: str, items: tuple[Item, ...]) -> Batch:
         outcomes.append(outcome)
     tables = {name: to_table(spec, collected[name]) for name, spec in specs.items()}
     return Batch(batch_id=batch_id, tables=tables, outcomes=tuple(outcomes))
-

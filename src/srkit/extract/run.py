@@ -99,7 +99,7 @@ def extract(
     )
     items = list(list_items(paths, options=options))
     todo, kept = dataset.plan(items)
-    summary = Summary(listed=len(items), kept=kept, rows={name: 0 for name in dataset.tables})
+    summary = Summary(listed=len(items), kept=kept, rows=dict.fromkeys(dataset.tables, 0))
     if on_plan is not None:
         on_plan(summary, len(todo))
     run = run_token()

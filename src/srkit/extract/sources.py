@@ -116,8 +116,12 @@ def _remote(url: str, options: tuple[tuple[str, Any], ...]) -> Iterator[Item]:
         if info.get("type") == "directory":
             continue
         size = info.get("size")
-        yield Item(name(p) if protocol not in ("http", "https") else p,
-                   None if size is None else int(size), _mtime(info), True)  # fmt: skip
+        yield Item(
+            name(p) if protocol not in ("http", "https") else p,
+            None if size is None else int(size),
+            _mtime(info),
+            True,
+        )
     del fsspec
 
 
