@@ -14,6 +14,7 @@ from pathlib import Path
 
 from srkit.extract.run import extract
 from tests.conftest import require_module, require_tool
+from tests.extract.corpus import BROKEN
 from tests.extract.helpers import same_dataset, sql
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -25,20 +26,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _subset(corpus: Path, count: int) -> list[Path]:
+    """``count`` SRs of the corpus and its broken files."""
+    return [*sorted(corpus.glob("sr*.dcm"))[:count], *(corpus / b for b in BROKEN)]
+
+
 def test_local_cluster_equals_one_process(tmp_path, corpus):
     require_module("distributed")
     serial, dask = tmp_path / "serial", tmp_path / "dask"
-    a = extract([corpus], kind="quantitative", out=serial, executor="serial", batch_size=16)
-    b = extract([corpus], kind="quantitative", out=dask, executor="dask:local:2", batch_size=16)
+    files = _subset(corpus, 60)
+    a = extract(files, kind="quantitative", out=serial, executor="serial", batch_size=8)
+    b = extract(files, kind="quantitative", out=dask, executor="dask:local:2", batch_size=8)
     assert a.rows == b.rows
-    assert a.errors == b.errors == 2
+    assert a.errors == b.errors == 3
     same_dataset(serial, dask, ["measurements"])
 
 
 def test_killed_worker_every_row_once(tmp_path, corpus):
     distributed = require_module("distributed")
     serial, dask = tmp_path / "serial", tmp_path / "dask"
-    extract([corpus], kind="quantitative", out=serial, executor="serial", batch_size=4)
+    files = _subset(corpus, 40)
+    extract(files, kind="quantitative", out=serial, executor="serial", batch_size=2)
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     )
@@ -59,13 +67,13 @@ def test_killed_worker_every_row_once(tmp_path, corpus):
     try:
         killer = threading.Thread(target=kill_one)
         killer.start()
-        summary = extract([corpus], kind="quantitative", out=dask, executor=client, batch_size=4)
+        summary = extract(files, kind="quantitative", out=dask, executor=client, batch_size=2)
         killer.join()
     finally:
         client.close()
         cluster.close()
     assert killed, "no worker was killed"
-    assert summary.files == len(list(corpus.iterdir()))
+    assert summary.files == len(files)
     same_dataset(serial, dask, ["measurements"])
     uids = sql(f"SELECT count(*), count(DISTINCT path) FROM '{dask}/manifest/*.parquet'")
     assert uids[0][0] == uids[0][1] == summary.files
@@ -107,7 +115,7 @@ def test_dask_scheduler_and_worker_processes(tmp_path, corpus):
         client.wait_for_workers(2, timeout=30)
         client.close()
         out = tmp_path / "m"
-        files = [str(p) for p in sorted(corpus.iterdir())[:40]]
+        files = [str(p) for p in _subset(corpus, 30)]
         done = subprocess.run(
             [
                 sys.executable,
