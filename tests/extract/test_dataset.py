@@ -256,3 +256,46 @@ def test_idc_columns(tmp_path):
         "SeriesInstanceUID",
         "measurementGroup_number",
     ]
+
+
+def test_header_read_stops_before_pixel_data():
+    """srkit instances reads the header only: the pixel data are never read."""
+    import io
+
+    from srkit.extract.instances import instance_row, read_header
+
+    path = data_path("ct/pydicom_CT_small.dcm")
+    data = path.read_bytes()
+
+    class Counting(io.BytesIO):
+        furthest = 0
+
+        def read(self, n: int | None = -1) -> bytes:
+            out = super().read(n)
+            Counting.furthest = max(Counting.furthest, self.tell())
+            return out
+
+    row = instance_row(read_header(Counting(data)))
+    assert row["rows"] == 128
+    pixels = 128 * 128 * 2
+    assert Counting.furthest <= len(data) - pixels + 16  # up to the Pixel Data header
+
+
+def test_cli_dose_and_instances_and_export(tmp_path):
+    dose = tmp_path / "dose"
+    done = _srkit("dose", str(data_path("rdsr")), "--format", "parquet-dataset", "-o", str(dose))
+    assert done.returncode == 0, done.stderr
+    assert "7 dose_reports, 116 dose_events" in done.stderr
+    inst = tmp_path / "inst"
+    done = _srkit("instances", str(data_path("rdsr")), "-o", f"{inst}/", "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert sql(f"SELECT count(*) FROM '{inst}/instances/*.parquet'") == [(7,)]
+    db = tmp_path / "db.sqlite"
+    assert _srkit("import", str(data_path("rdsr")), "--db", str(db)).returncode == 0
+    out = tmp_path / "export"
+    done = _srkit("export", "parquet", "--db", str(db), "-o", str(out), "--kind", "dose")
+    assert done.returncode == 0, done.stderr
+    assert table_rows(out, "dose_events") == table_rows(dose, "dose_events")
+    again = _srkit("dose", str(data_path("rdsr")), "-o", f"{dose}/")
+    assert again.returncode == 1
+    assert "--resume" in again.stderr  # an existing dataset is never appended to silently
