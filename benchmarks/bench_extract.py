@@ -10,8 +10,9 @@ memory (RSS) of each worker and the cost per million files at a stated price.
 
 Each mode runs in a fresh process so that its peak memory is its own.
 
-Run: ``PYTHONPATH=src python3 benchmarks/bench_extract.py [N] [--s3 M]`` (N: corpus
-size, default 20000; M: files read from S3, default 2000, 0 to skip).
+Run: ``PYTHONPATH=src python3 benchmarks/bench_extract.py [N] [--s3 M] [--corpus DIR]``
+(N: corpus size, default 20000; M: files read from S3, default 2000, 0 to skip; DIR: an
+existing corpus folder to use instead of generating one).
 """
 
 from __future__ import annotations
@@ -165,6 +166,11 @@ def main() -> None:
         i = args.index("--s3")
         s3_count = int(args[i + 1])
         del args[i : i + 2]
+    given = None
+    if "--corpus" in args:
+        i = args.index("--corpus")
+        given = Path(args[i + 1])
+        del args[i : i + 2]
     count = int(args[0]) if args else 20000
     sys.path.insert(0, str(HERE))
     from corpus import make_corpus
@@ -173,7 +179,13 @@ def main() -> None:
         work = Path(tmp)
         corpus = work / "corpus"
         t0 = time.perf_counter()
-        make_corpus(corpus, count)
+        if given is not None:
+            corpus.mkdir()
+            srs = sorted(p for p in given.iterdir() if not p.name.startswith("broken_"))
+            for p in srs[:count]:
+                os.link(p, corpus / p.name)
+        else:
+            make_corpus(corpus, count)
         _broken(corpus)
         total = len(list(corpus.iterdir()))
         print(

@@ -60,10 +60,13 @@ def dataset_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def is_dataset(fmt: str, out: str | None) -> bool:
-    """Whether the output is a dataset: ``--format parquet-dataset``, or ``-o`` naming a
-    folder (one that exists, or a name ending in ``/``)."""
+def is_dataset(fmt: str, out: str | None, options: dict[str, Any] | None = None) -> bool:
+    """Whether the output is a dataset: ``--format parquet-dataset``, ``-o`` naming a
+    folder (one that exists, or a name ending in ``/``), or an option only datasets
+    take (``--jobs``, ``--dask``, ``--resume``)."""
     if fmt == "parquet-dataset":
+        return True
+    if options and any(options.get(k) for k in ("jobs", "dask", "resume", "overwrite")):
         return True
     return out is not None and (os.path.isdir(out) or out.endswith(("/", os.sep)))
 

@@ -211,7 +211,7 @@ def tabulate(
     """
     from srkit.cli.datasets import is_dataset, run_dataset
 
-    if is_dataset(fmt, output):
+    if is_dataset(fmt, output, dataset):
         run_dataset(paths, kind="dose", out=output, **dataset)
         return
     from srkit.tables.write import write_rows

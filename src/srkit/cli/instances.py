@@ -32,7 +32,7 @@ def instances(paths: tuple[str, ...], fmt: str, out: str | None, **dataset: Any)
     """One row per DICOM instance under PATHS (files, folders, globs, manifests, URLs):
     patient, study, series and instance attributes. Files that are not DICOM found
     in folders are skipped; a named one is an error (exit 1)."""
-    if is_dataset(fmt, out):
+    if is_dataset(fmt, out, dataset):
         run_dataset(paths, kind="instances", out=out, **dataset)
         return
     from srkit.extract.instances import INSTANCES

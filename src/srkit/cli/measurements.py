@@ -84,7 +84,7 @@ def measurements(
     https://); the rows go to a Parquet dataset with errors and manifest tables,
     on --jobs N processes or a Dask cluster, resumable with --resume.
     """
-    if is_dataset(fmt, out):
+    if is_dataset(fmt, out, dataset):
         run_dataset(paths, kind=kind, out=out, columns=columns, policy=policy, **dataset)
         return
     if columns != "srkit":
