@@ -306,14 +306,13 @@ class Dataset:
 
     def finish(self) -> None:
         """Make every table readable even when no batch ran (an empty part file)."""
-        import pyarrow as pa
-
         for name in [*self.tables, ERRORS, MANIFEST]:
             folder = self.root / name
             if not any(n.endswith(_SUFFIX) for n in os.listdir(folder)):
-                self._write_part_empty(name, pa)
+                self._write_part_empty(name)
 
-    def _write_part_empty(self, name: str, pa: Any) -> None:
+    def _write_part_empty(self, name: str) -> None:
+        """``part-empty.parquet``: a batch named ``empty`` holding no row, kept on resume."""
         import pyarrow.parquet as pq
 
         schema = self.arrow[name]
@@ -323,5 +322,3 @@ class Dataset:
             pq.write_table(schema.empty_table(), tmp)
 
         replace_atomically(target, write)
-        if name == MANIFEST:
-            pass  # an empty manifest part commits nothing: it names no rows
