@@ -32,6 +32,12 @@ PRICE_PER_VCPU_HOUR = 0.0425
 """US dollars per vCPU-hour, on-demand compute-optimised cloud instance (assumed)."""
 
 
+def _cpu(who: int) -> float:
+    """User and system CPU seconds of this process (or its waited-for children)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(mode: str, corpus: str, out: str, extra: str) -> None:
     """One mode in this process: print files, rows, errors, seconds and peak RSS."""
     sys.path.insert(0, str(SRC))
@@ -62,9 +68,11 @@ def _child(mode: str, corpus: str, out: str, extra: str) -> None:
     )
     seconds = time.perf_counter() - start
     workers: list[float] = []
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
     if mode == "dask":
         rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         workers = [v / 1024 for v in rss.values()]
+        cpu += sum(client.run(lambda: _cpu(resource.RUSAGE_SELF)).values())
         client.close()
         cluster.close()
     elif mode == "jobs2":
