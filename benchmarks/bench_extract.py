@@ -206,7 +206,8 @@ def main() -> None:
             print(
                 f"{mode:7s} {r['files']} files  {r['files'] / r['seconds']:7.1f} files/s  "
                 f"rows {r['rows']}  errors {r['errors']}  driver {r['driver_mb']:.0f} MB  "
-                f"workers {[round(w) for w in r['worker_mb']]} MB"
+                f"workers {[round(w) for w in r['worker_mb']]} MB  "
+                f"CPU {r['cpu'] / r['files'] * 1000:.0f} ms/file"
             )
         base = _rows(work / "serial", "measurements")
         base_errors = _errors(work / "serial")
@@ -223,6 +224,11 @@ def main() -> None:
         print(
             f"cost per million files: ${per_million:.2f} at ${PRICE_PER_VCPU_HOUR}/vCPU-hour "
             f"({1e6 / rate1 / 3600:.1f} vCPU-hours at the 1-process rate)"
+        )
+        cpu_file = results["serial"]["cpu"] / results["serial"]["files"]
+        print(
+            f"cost per million files from CPU time ({cpu_file * 1000:.0f} ms/file): "
+            f"${1e6 * cpu_file / 3600 * PRICE_PER_VCPU_HOUR:.2f}"
         )
         if s3_count:
             s3 = _s3(corpus, s3_count, work)
