@@ -87,6 +87,7 @@ def _child(mode: str, corpus: str, out: str, extra: str) -> None:
                 "seconds": seconds,
                 "driver_mb": driver,
                 "worker_mb": workers,
+                "cpu": cpu,
             }
         )
     )
