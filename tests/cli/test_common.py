@@ -75,6 +75,10 @@ def test_format_has_one_help_and_the_contracts_choices() -> None:
 def test_output_is_one_option_for_the_tables() -> None:
     found = _options("--output")
     tables = ["srkit dose", "srkit measurements", "srkit query dose", "srkit query measurements"]
-    helps = {found[p].help for p in tables}
-    assert helps == {"File to write (stdout)."}
     assert all("-o" in found[p].opts for p in tables)
+    # the file commands also take a folder (a Parquet dataset); one help each way
+    assert {found[p].help for p in tables[2:]} == {"File to write (stdout)."}
+    datasets = ["srkit dose", "srkit measurements", "srkit instances"]
+    assert {found[p].help for p in datasets} == {
+        "File to write (stdout), or a folder (existing, or ending in /): a Parquet dataset."
+    }

@@ -81,8 +81,18 @@ def format_option(*choices: str, default: str | None, note: str | None = None) -
     )
 
 
-def output_option(dest: str = "output") -> Callable[[F], F]:
-    """``-o/--output FILE``: where the table goes instead of stdout."""
+def output_option(dest: str = "output", *, folder: bool = False) -> Callable[[F], F]:
+    """``-o/--output FILE``: where the table goes instead of stdout; with ``folder``, a
+    folder too (existing, or ending in ``/``): a Parquet dataset (:mod:`srkit.cli.datasets`)."""
+    if folder:
+        return click.option(
+            "-o",
+            "--output",
+            dest,
+            type=click.Path(),
+            help="File to write (stdout), or a folder (existing, or ending in /): a Parquet "
+            "dataset.",
+        )
     return click.option(
         "-o", "--output", dest, type=click.Path(dir_okay=False), help="File to write (stdout)."
     )

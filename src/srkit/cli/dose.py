@@ -18,6 +18,7 @@ import click
 
 from srkit.cli import faces
 from srkit.cli.common import format_option, output_option, progress, report_error, user_errors
+from srkit.cli.datasets import dataset_options
 from srkit.errors import SrkitError
 from srkit.tables.dose import event_rows
 
@@ -104,8 +105,11 @@ def iter_reports(
 
 @click.command("dose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@format_option("json", "jsonl", "csv", "parquet", default="jsonl")
-@output_option()
+@format_option(
+    "json", "jsonl", "csv", "parquet", "parquet-dataset", default="jsonl",
+    note="parquet-dataset: a folder, see -o",
+)  # fmt: skip
+@output_option(folder=True)
 @click.option("--summary", is_flag=True, help="One row per report: device, totals, maxima.")
 @click.option(
     "--events",
@@ -126,6 +130,7 @@ def iter_reports(
     type=click.Choice(["Gy.m2", "Gy.cm2", "uGy.m2", "cGy.cm2", "mGy.cm2", "dGy.cm2"]),
     help="With --summary: DAP totals in this unit (columns <name>_<unit>); default Gy.m2.",
 )
+@dataset_options
 @user_errors
 def tabulate(
     paths: tuple[str, ...],
@@ -137,6 +142,7 @@ def tabulate(
     show_diagnostics: bool,
     strict_units: bool,
     dap_unit: str | None,
+    **dataset: Any,
 ) -> None:
     """Tabulate every radiation dose report found in PATH (files, folders recursively).
 
@@ -148,7 +154,15 @@ def tabulate(
 
     Rows (--summary, --events, csv, parquet) have the fixed columns of
     ``srkit query dose`` (srkit.tables.schemas.DOSE_REPORTS, DOSE_EVENTS).
+
+    With -o DIR (or --format parquet-dataset) the reports and events go to a Parquet
+    dataset (see srkit measurements: --jobs, --dask, --resume, URLs and manifests).
     """
+    from srkit.cli.datasets import is_dataset, run_dataset
+
+    if is_dataset(fmt, output, dataset):
+        run_dataset(paths, kind="dose", out=output, **dataset)
+        return
     from srkit.tables.dose import report_row
     from srkit.tables.schemas import DOSE_EVENTS, DOSE_REPORTS
     from srkit.tables.write import Schema, write_rows

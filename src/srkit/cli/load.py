@@ -256,7 +256,16 @@ def _numbered(path: Path, n: int) -> Path:
 
 @click.group("export")
 def export() -> None:
-    """Export volumes back to DICOM."""
+    """Export volumes back to DICOM, or the database as Parquet datasets."""
+
+
+def _add_parquet() -> None:
+    from srkit.cli.export_parquet import parquet
+
+    export.add_command(parquet)
+
+
+_add_parquet()
 
 
 @export.command("dicom")

@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "measurements:measurements",
         "Write the measurements of every TID 1500 report under PATHS as a table.",
     ),
+    "instances": (
+        "instances:instances",
+        "One row per DICOM instance under PATHS (files, folders, globs, manifests, URLs): patient, study, series and instance attributes.",
+    ),
     "dose": (
         "dose:dose",
         "Radiation dose reports: ``srkit dose PATH...`` tabulates files (see ``srkit dose PATH --help``); ``drl``, ``unmapped`` and ``alerts`` work on the database.",
@@ -70,7 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dicomweb": ("web:dicomweb", "Pull from or push to a DICOMweb server."),
     "examine": ("load:examine_cmd", "List the ways the files of PATH..."),
     "load": ("load:load_cmd", "Load the selected loadable(s) of PATH..."),
-    "export": ("load:export", "Export volumes back to DICOM."),
+    "export": ("load:export", "Export volumes back to DICOM, or the database as Parquet datasets."),
 }
 
 

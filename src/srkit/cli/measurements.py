@@ -20,6 +20,7 @@ from srkit.cli.common import (
     report_error,
     user_errors,
 )
+from srkit.cli.datasets import dataset_options, is_dataset, run_dataset
 from srkit.errors import SrkitError
 from srkit.extract.measurements import extract_rows, measurement_files
 
@@ -28,8 +29,11 @@ __all__ = ["measurements"]
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@format_option("jsonl", "csv", "parquet", "json", default="jsonl")
-@output_option("out")
+@format_option(
+    "jsonl", "csv", "parquet", "json", "parquet-dataset", default="jsonl",
+    note="parquet-dataset: a folder, see -o",
+)  # fmt: skip
+@output_option("out", folder=True)
 @click.option(
     "--kind",
     type=click.Choice(["quantitative", "qualitative"]),
@@ -39,11 +43,26 @@ __all__ = ["measurements"]
 )
 @READ_POLICY_OPTION
 @click.option(
+    "--columns",
+    type=click.Choice(["srkit", "idc"]),
+    default="srkit",
+    show_default=True,
+    help="Dataset columns: srkit's, or IDC's quantitative/qualitative_measurements views.",
+)
+@click.option(
     "-v", "--verbose", is_flag=True, help="Print every problem found in a report on stderr."
 )
+@dataset_options
 @user_errors
 def measurements(
-    paths: tuple[str, ...], fmt: str, out: str | None, kind: str, policy: str, verbose: bool
+    paths: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    kind: str,
+    policy: str,
+    columns: str,
+    verbose: bool,
+    **dataset: Any,
 ) -> None:
     """Write the measurements of every TID 1500 report under PATHS as a table.
 
@@ -52,7 +71,17 @@ def measurements(
     code is 1 only when no report at all was found. A report that cannot be read is
     named on stderr and the exit code is 1, while the rows of every other file are
     still written.
+
+    With -o DIR (or --format parquet-dataset) PATHS may also be glob patterns,
+    manifest files (.txt, .s5cmd: one path or URL a line) and URLs (s3://, gs://,
+    https://); the rows go to a Parquet dataset with errors and manifest tables,
+    on --jobs N processes or a Dask cluster, resumable with --resume.
     """
+    if is_dataset(fmt, out, dataset):
+        run_dataset(paths, kind=kind, out=out, columns=columns, policy=policy, **dataset)
+        return
+    if columns != "srkit":
+        raise click.UsageError("--columns idc goes with a dataset (-o DIR)")
     from srkit.codec import damage
     from srkit.diagnostics import Severity
     from srkit.tables.schemas import MEASUREMENTS, QUALITATIVE
