@@ -12,3 +12,10 @@ from srkit.extract.inputs import iter_files
 from srkit.extract.measurements import extract_rows, measurement_files
 
 __all__ = ["dose_reports", "extract", "extract_rows", "iter_files", "measurement_files"]
+
+
+def extract(paths: Any, **options: Any) -> Any:
+    """Inputs to a Parquet dataset: see :func:`srkit.extract.run.extract`."""
+    from srkit.extract.run import extract as _extract
+
+    return _extract(paths, **options)
