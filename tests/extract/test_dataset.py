@@ -299,3 +299,35 @@ def test_cli_dose_and_instances_and_export(tmp_path):
     again = _srkit("dose", str(data_path("rdsr")), "-o", f"{dose}/")
     assert again.returncode == 1
     assert "--resume" in again.stderr  # an existing dataset is never appended to silently
+
+
+def test_dose_dataset_has_the_columns_of_srkit_dose(tmp_path):
+    """One row shape (srkit.tables): the dataset's dose tables have the columns that
+    `srkit dose --summary` / `--events` write in CSV, and the same values."""
+    import csv
+    import io
+
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from srkit.cli.main import cli
+    from srkit.tables.schemas import DOSE_EVENTS, DOSE_REPORTS
+
+    toshiba = data_path("rdsr/openrem_CT-RDSR-Toshiba_DoseCheck.dcm")
+    out = tmp_path / "d"
+    extract([toshiba], kind="dose", out=out, executor="serial")
+    events = pq.read_table(next((out / "dose_events").glob("*.parquet")))
+    reports = pq.read_table(next((out / "dose_reports").glob("*.parquet")))
+    assert events.column_names == list(DOSE_EVENTS.columns)
+    assert reports.column_names == list(DOSE_REPORTS.columns)
+    runner = CliRunner()
+    table = runner.invoke(cli, ["dose", str(toshiba), "--events", "--format", "csv"])
+    assert table.exit_code == 0, table.output
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert len(rows) == events.num_rows
+    dlp = events.column("event.ct_dose.dlp").to_pylist()
+    assert [float(r["event.ct_dose.dlp"]) for r in rows] == pytest.approx(dlp)
+    summary = runner.invoke(cli, ["dose", str(toshiba), "--summary", "--format", "csv"])
+    (row,) = list(csv.DictReader(io.StringIO(summary.stdout)))
+    assert float(row["dlp_total"]) == pytest.approx(reports.column("dlp_total")[0].as_py())
+    assert reports.column("dlp_total")[0].as_py() == pytest.approx(502.4)  # mGy.cm
