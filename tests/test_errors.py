@@ -86,7 +86,7 @@ def test_c_store_answers_cut_short_by_the_code(tmp_path: Path, monkeypatch) -> N
         fragments=[data],
     )
     storage = Storage(db=None, config=PeersConfig())
-    assert storage._store(assoc, msg) == (CANNOT_UNDERSTAND, "data set cut short")  # type: ignore[arg-type]
+    assert storage._store(assoc, msg, []) == (CANNOT_UNDERSTAND, "data set cut short")  # type: ignore[arg-type]
 
     real = ingest.parse_received
 
@@ -97,10 +97,10 @@ def test_c_store_answers_cut_short_by_the_code(tmp_path: Path, monkeypatch) -> N
             raise SrkitError("the bytes stop early", code=exc.code) from None
 
     monkeypatch.setattr(ingest, "parse_received", reworded)
-    assert storage._store(assoc, msg) == (CANNOT_UNDERSTAND, "data set cut short")  # type: ignore[arg-type]
+    assert storage._store(assoc, msg, []) == (CANNOT_UNDERSTAND, "data set cut short")  # type: ignore[arg-type]
 
     def uncoded(*args, **kwargs):
         raise SrkitError("truncated, says the message, but no code")
 
     monkeypatch.setattr(ingest, "parse_received", uncoded)
-    assert storage._store(assoc, msg) == (CANNOT_UNDERSTAND, "cannot decode")  # type: ignore[arg-type]
+    assert storage._store(assoc, msg, []) == (CANNOT_UNDERSTAND, "cannot decode")  # type: ignore[arg-type]
