@@ -156,7 +156,7 @@ def login_routes(app: FastAPI, token: str | None, render: Callable[..., str]) ->
         if (
             not _same_origin(request)
             or not expected
-            or not hmac.compare_digest(expected, form.get("csrf", ""))
+            or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode())
         ):
             return form_page(request, target, "The form expired: please log in again.", 403)
         if not secrets.compare_digest(form.get("token", "").strip().encode(), token.encode()):

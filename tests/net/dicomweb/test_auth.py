@@ -33,3 +33,20 @@ def test_session_values_are_signed_expire_and_revoke():
     assert not sessions.valid(value)
     assert sessions.csrf(value) == ""
     assert sessions.valid(other)
+
+
+def test_non_ascii_session_and_csrf_values_are_refused_not_500(tmp_path):
+    """hmac.compare_digest on str raises TypeError for non-ASCII text: the values are
+    compared as bytes (security review)."""
+    from fastapi.testclient import TestClient
+
+    from srkit.db import Database
+    from srkit.web.app import create_app
+
+    app = create_app(db=Database(tmp_path / "db.sqlite"), token="secret-token-123")
+    client = TestClient(app, base_url="http://127.0.0.1")
+    raw = [(b"cookie", "srkit_session=v1.1.a.\u00e9".encode())]
+    page = client.get("/", headers=raw, follow_redirects=False)
+    assert page.status_code == 401  # not a browser (no text/html asked): no redirect
+    login = client.post("/login", data={"csrf": "\u00e9", "token": "x"}, follow_redirects=False)
+    assert login.status_code == 403

@@ -92,6 +92,30 @@ def test_rendering_parameters(srkit_http, ct):
     assert get(srkit_http, f"/dicomweb{inst(ds)}/frames/2/rendered").status_code == 400
 
 
+def test_hostile_rendering_parameters(srkit_http, ct):
+    """A viewport far larger than the image enlarges it to MAX_ENLARGED at most (the
+    security review's 8192 x 8192 PNG of an 8 x 8 image); numbers too long for int()
+    and source regions that overflow are 400, never 500."""
+    from srkit.net.dicomweb.rendered import MAX_ENLARGED
+
+    ds = ct[0]
+    url = f"/dicomweb{inst(ds)}/rendered"
+    big = get(srkit_http, url + "?viewport=8192,8192", "image/png")
+    assert big.status_code == 200
+    assert Image.open(io.BytesIO(big.content)).size == (MAX_ENLARGED, MAX_ENLARGED)
+    crop = get(srkit_http, url + "?viewport=8192,8192,0,0,1,1", "image/png")
+    assert Image.open(io.BytesIO(crop.content)).size == (MAX_ENLARGED, MAX_ENLARGED)
+    nines = "9" * 5000
+    for bad in (f"quality={nines}", "viewport=1,1,1e308,0,1e308,1", f"viewport={nines},1"):
+        assert get(srkit_http, f"{url}?{bad}").status_code == 400, bad
+    wado = (
+        f"/wado?requestType=WADO&studyUID={ds.StudyInstanceUID}&seriesUID="
+        f"{ds.SeriesInstanceUID}&objectUID={ds.SOPInstanceUID}&contentType=image/png"
+    )
+    assert srkit_http.get(wado + f"&frameNumber={nines}").status_code == 400
+    assert srkit_http.get(wado + f"&rows={nines}").status_code == 400
+
+
 def test_series_and_study_rendered(srkit_http):
     ct2 = [pydicom.dcmread(p) for p in data_files("ct/pydicom_CT2/*.dcm")]
     by_number = sorted(ct2, key=lambda d: int(d.InstanceNumber))

@@ -70,10 +70,14 @@ class Sessions:
     def nonce(self, value: str | None, now: float | None = None) -> str | None:
         """The nonce of a valid, unexpired, not revoked session value; None otherwise."""
         parts = (value or "").split(".")
-        if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
+        if (
+            len(parts) != 4
+            or parts[0] != "v1"
+            or not (parts[1].isascii() and parts[1].isdigit() and len(parts[1]) <= 12)
+        ):
             return None
         body = ".".join(parts[:3])
-        if not hmac.compare_digest(self._mac(body), parts[3]):
+        if not hmac.compare_digest(self._mac(body).encode(), parts[3].encode()):
             return None
         if int(parts[1]) < (time.time() if now is None else now) or parts[2] in _REVOKED:
             return None
@@ -89,7 +93,7 @@ class Sessions:
 
     def check_csrf(self, value: str | None, given: str | None) -> bool:
         expected = self.csrf(value)
-        return bool(expected) and hmac.compare_digest(expected, given or "")
+        return bool(expected) and hmac.compare_digest(expected.encode(), (given or "").encode())
 
     def revoke(self, value: str | None) -> None:
         nonce = self.nonce(value)

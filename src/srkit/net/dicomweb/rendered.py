@@ -55,6 +55,14 @@ DERIVED = frozenset({"SEG", "PR", "SR", "KO", "RTSTRUCT", "REG"})
 MAX_VIEWPORT = 8192
 """The largest viewport width or height accepted, in pixels."""
 
+MAX_ENLARGED = 2048
+"""The longest edge an image is enlarged to, in pixels: a viewport larger than the
+image scales it up to this at most (a small image asked for at 8192 x 8192 would cost
+hundreds of megabytes per request)."""
+
+_MAX_REGION = 1e6
+"""The largest source-region coordinate accepted (pixels)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rendering:
@@ -75,7 +83,7 @@ def _number(name: str, text: str, value: str, accepted: str) -> float:
         number = float(text)
     except ValueError:
         raise QueryParameterError(name, value, accepted) from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if number != number or not -_MAX_REGION <= number <= _MAX_REGION:
         raise QueryParameterError(name, value, accepted)
     return number
 
@@ -114,7 +122,7 @@ def rendering_params(params: Mapping[str, str], *, thumbnail: bool = False) -> R
             region = (sx, sy, sw, sh)
     if "quality" in lowered and not thumbnail:
         value = lowered["quality"]
-        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 100):
+        if not (value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= 100):
             raise QueryParameterError("quality", value, "an integer from 1 to 100")
         quality = int(value)
     if lowered.get("iccprofile", "no").lower() != "no":
@@ -164,7 +172,8 @@ def render(ds: Any, frame: int, options: Rendering, media: str) -> bytes:
             image = ImageOps.flip(image)
     if options.viewport is not None:
         vw, vh = options.viewport
-        scale = min(vw / image.width, vh / image.height)
+        longest = max(image.width, image.height)
+        scale = min(vw / image.width, vh / image.height, max(1.0, MAX_ENLARGED / longest))
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         if size != image.size:
             image = image.resize(size, Image.Resampling.LANCZOS)
@@ -334,7 +343,7 @@ def _wado_uri_media(value: str | None) -> str:
 def _wado_uri_frame(value: str | None) -> int:
     if value is None:
         return 1
-    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+    if not (value.isascii() and value.isdigit() and len(value) <= 9 and int(value) >= 1):
         raise QueryParameterError("frameNumber", value, "a frame number from 1")
     return int(value)
 
@@ -344,7 +353,12 @@ def _wado_uri_rendering(q: Mapping[str, str]) -> Rendering:
         value = q.get(name)
         if value is None:
             return None
-        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_VIEWPORT):
+        if not (
+            value.isascii()
+            and value.isdigit()
+            and len(value) <= 5
+            and 1 <= int(value) <= MAX_VIEWPORT
+        ):
             raise QueryParameterError(name, value, f"an integer from 1 to {MAX_VIEWPORT}")
         return int(value)
 
@@ -363,7 +377,9 @@ def _wado_uri_rendering(q: Mapping[str, str]) -> Rendering:
             raise QueryParameterError("windowWidth", q["windowWidth"], accepted)
         window = (center, width)
     quality = q.get("imageQuality", "90")
-    if not (quality.isascii() and quality.isdigit() and 1 <= int(quality) <= 100):
+    if not (
+        quality.isascii() and quality.isdigit() and len(quality) <= 3 and 1 <= int(quality) <= 100
+    ):
         raise QueryParameterError("imageQuality", quality, "an integer from 1 to 100")
     return Rendering(window, viewport, None, int(quality))
 

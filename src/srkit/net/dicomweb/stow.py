@@ -81,7 +81,7 @@ async def _receive_and_store(
     a stalled body, 400 for broken framing (parts complete before it stay stored, and
     the message says how many)."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_upload:
+    if length and length.isdigit() and (len(length) > 18 or int(length) > max_upload):
         raise HTTPException(413, f"body larger than {max_upload} bytes")
     reserved, size, parts = 0, 0, 0
     results: list[tuple[dict[str, str], int]] = []
