@@ -7,46 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from srkit.model.attributes import ATTRIBUTES
 from srkit.tables.write import Schema
 
 __all__ = ["INSTANCE_ATTRIBUTES", "INSTANCES", "instance_row", "read_header"]
 
-INSTANCE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
-    ("PatientID", "patient_id", "LO"),
-    ("IssuerOfPatientID", "issuer_of_patient_id", "LO"),
-    ("PatientName", "patient_name", "PN"),
-    ("PatientBirthDate", "patient_birth_date", "DA"),
-    ("PatientSex", "patient_sex", "CS"),
-    ("StudyInstanceUID", "study_instance_uid", "UI"),
-    ("StudyDate", "study_date", "DA"),
-    ("StudyTime", "study_time", "TM"),
-    ("AccessionNumber", "accession_number", "SH"),
-    ("StudyID", "study_id", "SH"),
-    ("StudyDescription", "study_description", "LO"),
-    ("ReferringPhysicianName", "referring_physician_name", "PN"),
-    ("InstitutionName", "institution_name", "LO"),
-    ("SeriesInstanceUID", "series_instance_uid", "UI"),
-    ("Modality", "modality", "CS"),
-    ("SeriesNumber", "series_number", "IS"),
-    ("SeriesDescription", "series_description", "LO"),
-    ("SeriesDate", "series_date", "DA"),
-    ("SeriesTime", "series_time", "TM"),
-    ("BodyPartExamined", "body_part_examined", "CS"),
-    ("Manufacturer", "manufacturer", "LO"),
-    ("ManufacturerModelName", "manufacturer_model_name", "LO"),
-    ("StationName", "station_name", "SH"),
-    ("SOPInstanceUID", "sop_instance_uid", "UI"),
-    ("SOPClassUID", "sop_class_uid", "UI"),
-    ("InstanceNumber", "instance_number", "IS"),
-    ("ContentDate", "content_date", "DA"),
-    ("ContentTime", "content_time", "TM"),
-    ("Rows", "rows", "US"),
-    ("Columns", "columns", "US"),
-    ("NumberOfFrames", "number_of_frames", "IS"),
-    ("TransferSyntaxUID", "transfer_syntax_uid", "UI"),
+INSTANCE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = tuple(
+    (a.keyword, a.column, a.vr) for a in ATTRIBUTES.values()
 )
 """Keyword, column, VR: the attributes of the database's index
-(:data:`srkit.db.attributes.ATTRIBUTES`, the same list, tested)."""
+(:data:`srkit.model.attributes.ATTRIBUTES`), in their order."""
 
 INSTANCES = Schema(
     columns=tuple(col for _, col, _ in INSTANCE_ATTRIBUTES),
