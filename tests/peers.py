@@ -36,6 +36,18 @@ __all__ = [
 
 ORTHANC = "/usr/sbin/Orthanc"
 STORESCP = "/usr/bin/storescp"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""How the browser tests start Debian's Chromium (Playwright, no browser download): as
+root, headless, with no connection of its own to the closed network."""
 
 
 def free_port() -> int:

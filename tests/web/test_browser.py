@@ -16,21 +16,11 @@ import pytest
 
 from srkit.db import Database
 from tests.conftest import DATA, data_path, require_module, require_tool
-from tests.peers import free_port, wait_for_port
+from tests.peers import CHROMIUM_ARGS, free_port, wait_for_port
 from tests.web.studies import make_studies
 
 TOKEN = "browser-t0ken"
 GENERATED = 500
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from srkit.load.preview import frame_image, render_frame, slice_order
 from srkit.web.app import create_app
 from tests.conftest import data_files, data_path
 from tests.load.fixtures import axial_positions, make_series
+from tests.peers import CHROMIUM_ARGS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette prefers httpx2 (not installed)
@@ -279,9 +280,8 @@ def test_loadables_page_in_chromium(archive, tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=chromium,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"],
-            )  # fmt: skip
+                args=CHROMIUM_ARGS,
+            )
             page = browser.new_page()
             page.goto(f"{base}/series/{seg.SeriesInstanceUID}/loadables")
             page.wait_for_load_state("networkidle")

@@ -18,22 +18,12 @@ import pytest
 
 from srkit.db import Database
 from tests.conftest import data_files, require_module, require_tool
-from tests.peers import free_port, wait_for_port
+from tests.peers import CHROMIUM_ARGS, free_port, wait_for_port
 from tests.web.test_viewer import installed_viewer
 
 pytestmark = pytest.mark.peers
 
 CT = "ct/dcmqi_ct-3slice/*.dcm"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SRC = Path(__file__).resolve().parents[2] / "src"
 SCREENSHOTS = (
     Path(os.environ.get("SRKIT_SCREENSHOTS", "")) if os.environ.get("SRKIT_SCREENSHOTS") else None
