@@ -9,11 +9,14 @@ from typing import Any
 
 __all__ = [
     "LABELS",
+    "cell_text",
     "date_text",
     "datetime_text",
     "label",
     "multi_text",
     "person_name",
+    "quote_part",
+    "sop_class_name",
     "time_text",
 ]
 
@@ -103,3 +106,41 @@ def multi_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return ", ".join(v for v in str(value).split("\\") if v)
+
+
+_PN = ("PatientName", "ReferringPhysicianName")
+_DA = ("PatientBirthDate", "StudyDate", "SeriesDate", "ContentDate")
+
+
+def quote_part(value: Any) -> str:
+    """``value`` as one URL path segment or query value (everything quoted)."""
+    from urllib.parse import quote
+
+    return quote(str(value or ""), safe="")
+
+
+def sop_class_name(uid: Any) -> str:
+    """A SOP Class UID by its name (PS3.6 Annex A), or the UID when it has none."""
+    from pydicom.uid import UID
+
+    if not uid:
+        return ""
+    name = UID(str(uid)).name
+    return str(name) if name and name != str(uid) else str(uid)
+
+
+def cell_text(keyword: str, value: Any) -> str:
+    """A database value as the pages show it."""
+    if value is None:
+        return ""
+    if keyword in _PN:
+        return person_name(value)
+    if keyword in _DA:
+        return date_text(value)
+    if keyword == "StudyTime":
+        return time_text(value)
+    if keyword == "SOPClassUID":
+        return sop_class_name(value)
+    if keyword in ("ModalitiesInStudy",):
+        return multi_text(value)
+    return str(value)

@@ -8,7 +8,7 @@ chosen quantity's distribution and each lesion's values over the time points
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -17,9 +17,7 @@ from fastapi.responses import HTMLResponse
 from srkit.errors import SrkitError
 from srkit.web.charts import histogram, lesion_lines
 from srkit.web.formatting import date_text, person_name
-
-if TYPE_CHECKING:
-    from srkit.web.app import Pages
+from srkit.web.pages import Pages, int_param
 
 __all__ = ["COLUMNS", "measurement_page"]
 
@@ -152,7 +150,7 @@ def measurement_page(pages: Pages, request: Request) -> HTMLResponse:
         rows = list(pages.db.query_measurements(**filters)) if filters else everything
     except SrkitError as exc:
         everything, rows, error = [], [], str(exc)
-    number = max(1, _int(params.get("page"), 1))
+    number = max(1, int_param(params.get("page"), 1))
     pages_count = max(1, -(-len(rows) // PAGE_SIZE))
     shown = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     kept = {k: v for k, v in chosen.items() if v}
@@ -189,10 +187,3 @@ def measurement_page(pages: Pages, request: Request) -> HTMLResponse:
         error=error,
         crumbs=[("Studies", "/studies")],
     )
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
