@@ -46,13 +46,10 @@ def _child(mode: str, corpus: str, out: str, extra: str) -> None:
     options = json.loads(extra) if extra else None
     inputs = [corpus]
     if mode == "dask":
-        from distributed import Client, LocalCluster
+        from srkit.extract.executors import DaskExecutor
 
-        cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
-        )
-        client = Client(cluster)
-        executor: object = client
+        executor: object = DaskExecutor("local:2")  # what --dask local:2 runs
+        client = executor.client  # type: ignore[attr-defined]
     elif mode == "jobs2":
         executor = 2
     else:
@@ -73,8 +70,7 @@ def _child(mode: str, corpus: str, out: str, extra: str) -> None:
         rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         workers = [v / 1024 for v in rss.values()]
         cpu += sum(client.run(lambda: _cpu(resource.RUSAGE_SELF)).values())
-        client.close()
-        cluster.close()
+        executor.close()  # type: ignore[attr-defined]
     elif mode == "jobs2":
         workers = [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -36,7 +36,17 @@ def test_local_cluster_equals_one_process(tmp_path, corpus):
     serial, dask = tmp_path / "serial", tmp_path / "dask"
     files = _subset(corpus, 60)
     a = extract(files, kind="quantitative", out=serial, executor="serial", batch_size=8)
-    b = extract(files, kind="quantitative", out=dask, executor="dask:local:2", batch_size=8)
+    written: list[bool] = []
+    b = extract(
+        files,
+        kind="quantitative",
+        out=dask,
+        executor="dask:local:2",
+        batch_size=8,
+        on_batch=lambda batch, summary: written.append(batch.written and not batch.tables),
+    )
+    assert written
+    assert all(written)
     assert a.rows == b.rows
     assert a.errors == b.errors == 3
     same_dataset(serial, dask, ["measurements"])

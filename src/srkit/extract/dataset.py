@@ -37,6 +37,9 @@ __all__ = [
     "Dataset",
     "FileOutcome",
     "Item",
+    "part_name",
+    "write_part",
+    "write_parts",
 ]
 
 ERRORS = "errors"
@@ -70,11 +73,60 @@ class FileOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A finished batch: the Arrow table of each dataset table, and each file's outcome."""
+    """A finished batch: the Arrow table of each dataset table, and each file's outcome.
+
+    A batch whose worker wrote its data parts itself (:func:`write_parts`, ``written``)
+    carries no table, only the count of rows of each (``counts``)."""
 
     batch_id: str
     tables: Mapping[str, Any]
     outcomes: tuple[FileOutcome, ...] = field(default_factory=tuple)
+    counts: Mapping[str, int] | None = None
+    written: bool = False
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows of each data table."""
+        if self.counts is not None:
+            return dict(self.counts)
+        return {name: table.num_rows for name, table in self.tables.items()}
+
+
+def part_name(batch: str) -> str:
+    """The file name of a batch's part in every table folder (the same for a retried
+    task: it replaces the part rather than adding one)."""
+    return f"{_PREFIX}{batch}{_SUFFIX}"
+
+
+def write_part(
+    root: str | os.PathLike[str], table_name: str, batch: str, table: Any, schema: Any
+) -> None:
+    """Write ``table`` (cast to ``schema``) as the batch's part of ``root/table_name``:
+    to a temporary name, then renamed, so a reader never sees half a part."""
+    import pyarrow.parquet as pq
+
+    target = Path(root) / table_name / part_name(batch)
+    if not table.schema.equals(schema):
+        table = table.cast(schema)
+
+    def write(tmp: str) -> None:
+        pq.write_table(table, tmp)
+
+    replace_atomically(target, write)
+
+
+def write_parts(root: str | os.PathLike[str], batch: Batch, schemas: Mapping[str, Any]) -> Batch:
+    """Write a batch's data parts into the dataset folder ``root`` (what a worker does
+    when it sees the folder); the batch as the driver commits it: outcomes and row
+    counts, no table. Its manifest part, the commit, is the driver's to write."""
+    for name, schema in schemas.items():
+        write_part(root, name, batch.batch_id, batch.tables[name], schema)
+    return Batch(
+        batch_id=batch.batch_id,
+        tables={},
+        outcomes=batch.outcomes,
+        counts=batch.row_counts(),
+        written=True,
+    )
 
 
 def _arrow_schema(schema: Schema) -> Any:
@@ -267,7 +319,7 @@ class Dataset:
         return todo, len(items) - len(todo)
 
     def _drop_batch(self, batch: str) -> None:
-        name = f"{_PREFIX}{batch}{_SUFFIX}"
+        name = part_name(batch)
         manifest = self.root / MANIFEST / name
         if manifest.exists():
             manifest.unlink()  # uncommitted first: a crash now leaves orphans, dropped later
@@ -278,24 +330,22 @@ class Dataset:
     # -- writing --------------------------------------------------------------------
 
     def _write_part(self, table_name: str, batch: str, table: Any) -> None:
-        import pyarrow.parquet as pq
-
-        target = self.root / table_name / f"{_PREFIX}{batch}{_SUFFIX}"
-        schema = self.arrow[table_name]
-        if not table.schema.equals(schema):
-            table = table.cast(schema)
-
-        def write(tmp: str) -> None:
-            pq.write_table(table, tmp)
-
-        replace_atomically(target, write)
+        write_part(self.root, table_name, batch, table, self.arrow[table_name])
 
     def commit(self, batch: Batch) -> None:
-        """Write a finished batch: its data parts and errors, then its manifest part."""
+        """Write a finished batch: its data parts (unless its worker wrote them) and
+        errors, then its manifest part."""
         from srkit.tables.write import to_arrow
 
         for name in self.tables:
-            self._write_part(name, batch.batch_id, batch.tables[name])
+            if not batch.written:
+                self._write_part(name, batch.batch_id, batch.tables[name])
+            elif not (self.root / name / part_name(batch.batch_id)).is_file():
+                raise SrkitError(
+                    f"a worker wrote batch {batch.batch_id} elsewhere: its {name} part is "
+                    "not in the dataset folder (the workers must share it, at the same path)",
+                    source=str(self.root),
+                )
         errors, manifest = outcome_tables(batch.outcomes)
         self._write_part(ERRORS, batch.batch_id, to_arrow(errors, ERRORS_SCHEMA))
         for row in manifest:
@@ -305,9 +355,13 @@ class Dataset:
             self.committed[row["path"]] = row
 
     def finish(self) -> None:
-        """Make every table readable even when no batch ran (an empty part file)."""
+        """Make every table readable even when no batch ran (an empty part file); remove
+        the temporary file a killed worker left half-written."""
         for name in [*self.tables, ERRORS, MANIFEST]:
             folder = self.root / name
+            for left in os.listdir(folder):
+                if self._batch_of(left) is None:
+                    (folder / left).unlink(missing_ok=True)
             if not any(n.endswith(_SUFFIX) for n in os.listdir(folder)):
                 self._write_part_empty(name)
 
