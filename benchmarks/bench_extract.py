@@ -217,6 +217,11 @@ def main() -> None:
         for mode in ("jobs2", "dask"):
             rate = results[mode]["files"] / results[mode]["seconds"]
             print(f"scaling {mode} over 1 process: {rate / rate1:.2f}x (target 1.8x)")
+        cpu1 = results["serial"]["cpu"] / results["serial"]["files"]
+        for mode in ("jobs2", "dask"):
+            cpu = results[mode]["cpu"] / results[mode]["files"]
+            # what the ratio can reach when the machine is loaded by others: 2 x this
+            print(f"CPU per file {mode} over 1 process: {cpu / cpu1:.2f} (1.0 is no overhead)")
         per_million = 1e6 / rate1 / 3600 * PRICE_PER_VCPU_HOUR
         print(
             f"cost per million files: ${per_million:.2f} at ${PRICE_PER_VCPU_HOUR}/vCPU-hour "

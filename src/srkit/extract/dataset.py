@@ -10,7 +10,9 @@ Layout of ``OUT/``::
 
 A batch is committed when its manifest part exists: every part is written to a
 temporary file and renamed (:func:`srkit.atomic.replace_atomically`), the manifest
-part last. Opening a dataset to resume deletes every part whose batch has no manifest
+part last. The data parts may be written by the worker that ran the batch
+(:func:`write_parts`, named by the batch, so a task run twice replaces them); the
+errors and manifest parts are the driver's (:meth:`Dataset.commit`). Opening a dataset to resume deletes every part whose batch has no manifest
 part (a crash between two renames), so each row is in the dataset exactly once. A
 file whose size or modification time changed since its batch was committed makes the
 whole batch be done again: its manifest part is removed first, then its other parts.
