@@ -358,11 +358,15 @@ class Dataset:
 
     def finish(self) -> None:
         """Make every table readable even when no batch ran (an empty part file); remove
-        the temporary file a killed worker left half-written."""
+        the temporary file a killed worker left half-written, and any part of a batch
+        never committed (a worker of a killed run that finished its task after this run
+        had cleaned the folder)."""
+        committed = {b for n in os.listdir(self.root / MANIFEST) if (b := self._batch_of(n))}
+        committed.add("empty")
         for name in [*self.tables, ERRORS, MANIFEST]:
             folder = self.root / name
             for left in os.listdir(folder):
-                if self._batch_of(left) is None:
+                if self._batch_of(left) not in committed:
                     (folder / left).unlink(missing_ok=True)
             if not any(n.endswith(_SUFFIX) for n in os.listdir(folder)):
                 self._write_part_empty(name)
