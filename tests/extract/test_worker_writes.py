@@ -59,6 +59,7 @@ def test_a_batch_written_elsewhere_is_refused(tmp_path, corpus):
     here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
     dataset = _dataset(here)
     _dataset(elsewhere)
+    dataset.appear_wait = 0.5
     batch = run_batch_into(JOB, str(elsewhere), "0000000-test", items)
     with pytest.raises(SrkitError, match="workers must share it"):
         dataset.commit(batch)

@@ -131,6 +131,20 @@ def write_parts(root: str | os.PathLike[str], batch: Batch, schemas: Mapping[str
     )
 
 
+def _appears(folder: Path, name: str, wait: float = 10.0) -> bool:
+    """Whether another machine's file ``folder/name`` is there, listing the folder again
+    for up to ``wait`` seconds (a network file system may show a new file late)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        if (folder / name).is_file() or name in os.listdir(folder):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 def _arrow_schema(schema: Schema) -> Any:
     from srkit.tables.write import to_arrow
 
@@ -198,6 +212,10 @@ class Dataset:
     overwrite : bool
         Delete an earlier dataset first.
     """
+
+    appear_wait = 10.0
+    """Seconds a part a worker wrote may take to appear to the driver (a network file
+    system) before its commit is refused."""
 
     def __init__(
         self,
@@ -342,7 +360,7 @@ class Dataset:
         for name in self.tables:
             if not batch.written:
                 self._write_part(name, batch.batch_id, batch.tables[name])
-            elif not (self.root / name / part_name(batch.batch_id)).is_file():
+            elif not _appears(self.root / name, part_name(batch.batch_id), self.appear_wait):
                 raise SrkitError(
                     f"a worker wrote batch {batch.batch_id} elsewhere: its {name} part is "
                     "not in the dataset folder (the workers must share it, at the same path)",
