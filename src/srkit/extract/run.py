@@ -110,13 +110,7 @@ def extract(
     pool = make_executor(executor) if todo else None
     try:
         if pool is not None:
-            chunks = _batches(todo, batch_size, run)
-            fn: Callable[..., Batch] = run_batch
-            tasks: Iterator[tuple[Any, ...]] = ((job, b, chunk) for b, chunk in chunks)
-            root = os.path.abspath(dataset.root)
-            if _sees(pool, root):
-                fn = run_batch_into
-                tasks = ((job, root, b, chunk) for b, chunk in chunks)
+            fn, tasks = _tasks(pool, job, dataset, _batches(todo, batch_size, run))
             for batch in pool.run(fn, tasks):
                 dataset.commit(batch)
                 _count(summary, batch)
@@ -129,6 +123,17 @@ def extract(
     dataset.finish()
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _tasks(
+    pool: Any, job: Job, dataset: Dataset, chunks: Iterator[tuple[str, tuple[Item, ...]]]
+) -> tuple[Callable[..., Batch], Iterator[tuple[Any, ...]]]:
+    """The task function and its arguments: the workers write the parts when they see
+    the dataset folder, else their tables come back."""
+    root = os.path.abspath(dataset.root)
+    if _sees(pool, root):
+        return run_batch_into, ((job, root, b, chunk) for b, chunk in chunks)
+    return run_batch, ((job, b, chunk) for b, chunk in chunks)
 
 
 def _sees(pool: Any, root: str) -> bool:
