@@ -36,7 +36,17 @@ def test_local_cluster_equals_one_process(tmp_path, corpus):
     serial, dask = tmp_path / "serial", tmp_path / "dask"
     files = _subset(corpus, 60)
     a = extract(files, kind="quantitative", out=serial, executor="serial", batch_size=8)
-    b = extract(files, kind="quantitative", out=dask, executor="dask:local:2", batch_size=8)
+    written: list[bool] = []
+    b = extract(
+        files,
+        kind="quantitative",
+        out=dask,
+        executor="dask:local:2",
+        batch_size=8,
+        on_batch=lambda batch, summary: written.append(batch.written and not batch.tables),
+    )
+    assert written
+    assert all(written)
     assert a.rows == b.rows
     assert a.errors == b.errors == 3
     same_dataset(serial, dask, ["measurements"])
@@ -148,3 +158,48 @@ def test_dask_scheduler_and_worker_processes(tmp_path, corpus):
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_killed_command_then_resume_equals_a_clean_run(tmp_path, corpus):
+    """``--dask local:2`` killed (SIGKILL: driver, scheduler and cluster at once), then
+    ``--resume``: every row once, and only the files left are read again."""
+    require_module("distributed")
+    subset = tmp_path / "in"
+    subset.mkdir()
+    for p in _subset(corpus, 60):
+        os.link(p, subset / p.name)
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    extract([subset], kind="quantitative", out=clean, executor="serial", batch_size=4)
+    env = {**os.environ, "PYTHONPATH": SRC}
+    command = [sys.executable, "-m", "srkit.cli.main", "measurements", str(subset)]
+    proc = subprocess.Popen(
+        [*command, "-o", f"{killed}/", "--dask", "local:2", "--batch-size", "4"],
+        env=env,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the cluster's processes too, by their group
+    )
+    manifest = killed / "manifest"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if manifest.is_dir() and len(list(manifest.glob("part-*.parquet"))) >= 3:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    done_before = sql(f"SELECT count(*) FROM '{manifest}/*.parquet'")[0][0]
+    total = len(list(subset.iterdir()))
+    assert 0 < done_before < total
+    resumed = subprocess.run(
+        [*command, "-o", str(killed), "--resume", "--dask", "local:2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 1, resumed.stderr  # the corpus's broken files
+    assert f"srkit: {total - done_before} files read" in resumed.stderr
+    same_dataset(clean, killed, ["measurements"])
+    counts = sql(f"SELECT count(*), count(DISTINCT path) FROM '{manifest}/*.parquet'")
+    assert counts[0][0] == counts[0][1] == total
+    leftovers = [p.name for p in killed.rglob("*") if p.is_file() and ".parquet." in p.name]
+    assert leftovers == []

@@ -10,7 +10,9 @@ Layout of ``OUT/``::
 
 A batch is committed when its manifest part exists: every part is written to a
 temporary file and renamed (:func:`srkit.atomic.replace_atomically`), the manifest
-part last. Opening a dataset to resume deletes every part whose batch has no manifest
+part last. The data parts may be written by the worker that ran the batch
+(:func:`write_parts`, named by the batch, so a task run twice replaces them); the
+errors and manifest parts are the driver's (:meth:`Dataset.commit`). Opening a dataset to resume deletes every part whose batch has no manifest
 part (a crash between two renames), so each row is in the dataset exactly once. A
 file whose size or modification time changed since its batch was committed makes the
 whole batch be done again: its manifest part is removed first, then its other parts.
@@ -37,6 +39,9 @@ __all__ = [
     "Dataset",
     "FileOutcome",
     "Item",
+    "part_name",
+    "write_part",
+    "write_parts",
 ]
 
 ERRORS = "errors"
@@ -70,11 +75,74 @@ class FileOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A finished batch: the Arrow table of each dataset table, and each file's outcome."""
+    """A finished batch: the Arrow table of each dataset table, and each file's outcome.
+
+    A batch whose worker wrote its data parts itself (:func:`write_parts`, ``written``)
+    carries no table, only the count of rows of each (``counts``)."""
 
     batch_id: str
     tables: Mapping[str, Any]
     outcomes: tuple[FileOutcome, ...] = field(default_factory=tuple)
+    counts: Mapping[str, int] | None = None
+    written: bool = False
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows of each data table."""
+        if self.counts is not None:
+            return dict(self.counts)
+        return {name: table.num_rows for name, table in self.tables.items()}
+
+
+def part_name(batch: str) -> str:
+    """The file name of a batch's part in every table folder (the same for a retried
+    task: it replaces the part rather than adding one)."""
+    return f"{_PREFIX}{batch}{_SUFFIX}"
+
+
+def write_part(
+    root: str | os.PathLike[str], table_name: str, batch: str, table: Any, schema: Any
+) -> None:
+    """Write ``table`` (cast to ``schema``) as the batch's part of ``root/table_name``:
+    to a temporary name, then renamed, so a reader never sees half a part."""
+    import pyarrow.parquet as pq
+
+    target = Path(root) / table_name / part_name(batch)
+    if not table.schema.equals(schema):
+        table = table.cast(schema)
+
+    def write(tmp: str) -> None:
+        pq.write_table(table, tmp)
+
+    replace_atomically(target, write)
+
+
+def write_parts(root: str | os.PathLike[str], batch: Batch, schemas: Mapping[str, Any]) -> Batch:
+    """Write a batch's data parts into the dataset folder ``root`` (what a worker does
+    when it sees the folder); the batch as the driver commits it: outcomes and row
+    counts, no table. Its manifest part, the commit, is the driver's to write."""
+    for name, schema in schemas.items():
+        write_part(root, name, batch.batch_id, batch.tables[name], schema)
+    return Batch(
+        batch_id=batch.batch_id,
+        tables={},
+        outcomes=batch.outcomes,
+        counts=batch.row_counts(),
+        written=True,
+    )
+
+
+def _appears(folder: Path, name: str, wait: float = 10.0) -> bool:
+    """Whether another machine's file ``folder/name`` is there, listing the folder again
+    for up to ``wait`` seconds (a network file system may show a new file late)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        if (folder / name).is_file() or name in os.listdir(folder):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _arrow_schema(schema: Schema) -> Any:
@@ -144,6 +212,10 @@ class Dataset:
     overwrite : bool
         Delete an earlier dataset first.
     """
+
+    appear_wait = 10.0
+    """Seconds a part a worker wrote may take to appear to the driver (a network file
+    system) before its commit is refused."""
 
     def __init__(
         self,
@@ -267,7 +339,7 @@ class Dataset:
         return todo, len(items) - len(todo)
 
     def _drop_batch(self, batch: str) -> None:
-        name = f"{_PREFIX}{batch}{_SUFFIX}"
+        name = part_name(batch)
         manifest = self.root / MANIFEST / name
         if manifest.exists():
             manifest.unlink()  # uncommitted first: a crash now leaves orphans, dropped later
@@ -278,24 +350,22 @@ class Dataset:
     # -- writing --------------------------------------------------------------------
 
     def _write_part(self, table_name: str, batch: str, table: Any) -> None:
-        import pyarrow.parquet as pq
-
-        target = self.root / table_name / f"{_PREFIX}{batch}{_SUFFIX}"
-        schema = self.arrow[table_name]
-        if not table.schema.equals(schema):
-            table = table.cast(schema)
-
-        def write(tmp: str) -> None:
-            pq.write_table(table, tmp)
-
-        replace_atomically(target, write)
+        write_part(self.root, table_name, batch, table, self.arrow[table_name])
 
     def commit(self, batch: Batch) -> None:
-        """Write a finished batch: its data parts and errors, then its manifest part."""
+        """Write a finished batch: its data parts (unless its worker wrote them) and
+        errors, then its manifest part."""
         from srkit.tables.write import to_arrow
 
         for name in self.tables:
-            self._write_part(name, batch.batch_id, batch.tables[name])
+            if not batch.written:
+                self._write_part(name, batch.batch_id, batch.tables[name])
+            elif not _appears(self.root / name, part_name(batch.batch_id), self.appear_wait):
+                raise SrkitError(
+                    f"a worker wrote batch {batch.batch_id} elsewhere: its {name} part is "
+                    "not in the dataset folder (the workers must share it, at the same path)",
+                    source=str(self.root),
+                )
         errors, manifest = outcome_tables(batch.outcomes)
         self._write_part(ERRORS, batch.batch_id, to_arrow(errors, ERRORS_SCHEMA))
         for row in manifest:
@@ -305,9 +375,17 @@ class Dataset:
             self.committed[row["path"]] = row
 
     def finish(self) -> None:
-        """Make every table readable even when no batch ran (an empty part file)."""
+        """Make every table readable even when no batch ran (an empty part file); remove
+        the temporary file a killed worker left half-written, and any part of a batch
+        never committed (a worker of a killed run that finished its task after this run
+        had cleaned the folder)."""
+        committed = {b for n in os.listdir(self.root / MANIFEST) if (b := self._batch_of(n))}
+        committed.add("empty")
         for name in [*self.tables, ERRORS, MANIFEST]:
             folder = self.root / name
+            for left in os.listdir(folder):
+                if self._batch_of(left) not in committed:
+                    (folder / left).unlink(missing_ok=True)
             if not any(n.endswith(_SUFFIX) for n in os.listdir(folder)):
                 self._write_part_empty(name)
 

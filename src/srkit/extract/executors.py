@@ -7,6 +7,11 @@ Every executor yields results as tasks finish, with a bounded number in flight (
 per worker), so the driver's memory does not grow with the input. On Dask a task of a
 worker that dies is run again elsewhere (the scheduler's own recovery); its result is
 returned once, so the dataset gets it once.
+
+Workers write their batches' data parts into the dataset folder when they see it
+(:meth:`sees`): always for the local executors; for Dask when every worker finds, at
+the same absolute path, a probe file the driver has just written there (a folder on
+a file system they share). Otherwise the tables travel back to the driver.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ __all__ = [
     "ProcessExecutor",
     "SerialExecutor",
     "default_jobs",
+    "local_cluster",
     "make_executor",
 ]
 
@@ -33,6 +39,8 @@ class Executor(Protocol):
     workers: int
 
     def run(self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]) -> Iterator[Any]: ...
+
+    def sees(self, root: str) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -53,6 +61,9 @@ class SerialExecutor:
     def run(self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
         for args in tasks:
             yield fn(*args)
+
+    def sees(self, root: str) -> bool:
+        return True
 
     def close(self) -> None:
         pass
@@ -87,6 +98,9 @@ class ProcessExecutor:
             for future in done:
                 yield future.result()
 
+    def sees(self, root: str) -> bool:
+        return True  # processes of this machine
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -116,13 +130,7 @@ class DaskExecutor:
         if isinstance(target, str) and target.startswith("local"):
             _, _, count = target.partition(":")
             n = int(count) if count else default_jobs()
-            self._cluster = dist.LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
+            self._cluster = local_cluster(n)
             self.client = dist.Client(self._cluster)
         elif isinstance(target, str):
             try:
@@ -161,11 +169,86 @@ class DaskExecutor:
                 in_flight += 1
             yield result
 
+    def sees(self, root: str) -> bool:
+        """Whether every worker sees the folder ``root`` (a probe file written there now
+        is found, at the same path, and the folder is writable); else a warning says
+        that the tables come back to the driver."""
+        import secrets
+        import warnings
+
+        from srkit.errors import SrkitWarning
+
+        token = secrets.token_hex(8)
+        probe = os.path.join(root, "manifest", f".probe-{token}")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write(token)
+        try:
+            seen = self.client.run(_sees_probe, probe, token)
+        except Exception as exc:
+            seen = {"?": f"{type(exc).__name__}: {exc}"}
+        finally:
+            os.unlink(probe)
+        blind = sorted(addr for addr, ok in seen.items() if ok is not True)
+        if blind or not seen:
+            warnings.warn(
+                SrkitWarning(
+                    f"{root}: Dask workers {', '.join(blind) or '(none)'} do not see this "
+                    "folder at the same path; their tables come back to the driver, which "
+                    "writes them (slower). Put the dataset on a file system the workers share."
+                ),
+                stacklevel=2,
+            )
+            return False
+        return True
+
     def close(self) -> None:
         if self._own:
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _sees_probe(probe: str, token: str) -> bool:
+    """On a worker: whether the driver's probe file is here and its folder writable."""
+    try:
+        with open(probe, encoding="utf-8") as f:
+            found = f.read() == token
+    except OSError:
+        return False
+    return found and os.access(os.path.dirname(os.path.dirname(probe)), os.W_OK)
+
+
+LOCAL_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.target": False,
+    "distributed.worker.memory.spill": False,
+    "distributed.worker.memory.pause": False,
+    "distributed.worker.memory.terminate": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+"""The LocalCluster's Dask settings: no statistical profiler sampling each task's stack
+every 10 ms, no memory monitor (nothing is kept in worker memory to spill) and a
+slower event-loop tick: CPU that would otherwise go to the cluster, not the files."""
+
+
+def local_cluster(n: int) -> Any:
+    """A LocalCluster of ``n`` worker processes of one thread each on 127.0.0.1,
+    set for extraction (:data:`LOCAL_CONFIG`, no memory limit); the nanny of each
+    restarts its worker if it dies."""
+    import dask
+    import distributed
+
+    dist: Any = distributed
+    with dask.config.set(LOCAL_CONFIG):
+        return dist.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit=0,
+        )
 
 
 def make_executor(spec: Any = None) -> Any:

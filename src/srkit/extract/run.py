@@ -2,8 +2,12 @@
 executor (:mod:`srkit.extract.executors`), resumable (:mod:`srkit.extract.dataset`).
 
 The driver lists the inputs, leaves out what a resumed dataset already holds, cuts
-the rest into batches (the work unit), hands them to the executor and commits each
-batch's tables as it comes back, so memory stays flat whatever the input size.
+the rest into batches (the work unit) and hands them to the executor. A worker that
+sees the dataset folder (every local executor; Dask workers when the folder is shared
+at the same path, checked up front) writes its batch's data parts itself and sends
+back only the outcomes; the driver commits each batch (its errors and manifest part)
+as it comes back, so memory stays flat whatever the input size. Workers that do not
+see the folder send their tables back for the driver to write (slower, same dataset).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srkit.extract.dataset import Batch, Dataset, Item, new_batch_id, run_token
-from srkit.extract.kinds import Job, run_batch, tables_of
+from srkit.extract.kinds import Job, run_batch, run_batch_into, tables_of
 from srkit.extract.sources import list_items
 
 __all__ = ["Summary", "extract"]
@@ -106,8 +110,8 @@ def extract(
     pool = make_executor(executor) if todo else None
     try:
         if pool is not None:
-            tasks = ((job, batch_id, chunk) for batch_id, chunk in _batches(todo, batch_size, run))
-            for batch in pool.run(run_batch, tasks):
+            fn, tasks = _tasks(pool, job, dataset, _batches(todo, batch_size, run))
+            for batch in pool.run(fn, tasks):
                 dataset.commit(batch)
                 _count(summary, batch)
                 summary.seconds = time.monotonic() - start
@@ -121,9 +125,27 @@ def extract(
     return summary
 
 
+def _tasks(
+    pool: Any, job: Job, dataset: Dataset, chunks: Iterator[tuple[str, tuple[Item, ...]]]
+) -> tuple[Callable[..., Batch], Iterator[tuple[Any, ...]]]:
+    """The task function and its arguments: the workers write the parts when they see
+    the dataset folder, else their tables come back."""
+    root = os.path.abspath(dataset.root)
+    if _sees(pool, root):
+        return run_batch_into, ((job, root, b, chunk) for b, chunk in chunks)
+    return run_batch, ((job, b, chunk) for b, chunk in chunks)
+
+
+def _sees(pool: Any, root: str) -> bool:
+    """Whether the executor's workers write into the dataset folder ``root`` themselves:
+    those that tell (:meth:`sees`) when they do; any other executor does not."""
+    sees = getattr(pool, "sees", None)
+    return bool(sees(root)) if callable(sees) else False
+
+
 def _count(summary: Summary, batch: Batch) -> None:
-    for name, table in batch.tables.items():
-        summary.rows[name] = summary.rows.get(name, 0) + table.num_rows
+    for name, n in batch.row_counts().items():
+        summary.rows[name] = summary.rows.get(name, 0) + n
     for outcome in batch.outcomes:
         summary.files += 1
         if outcome.status == "error":
