@@ -202,9 +202,11 @@ class ScalarVolumePlugin:
         tolerances : GeometryTolerances, optional
             Tolerances of the geometry checks.
         fast : bool
-            Parse headers with srkit's parser and read native pixel data straight into
-            the volume (``False``: pydicom's ``dcmread`` and pixel handlers for every
-            file, the reference path; both give the same volume).
+            Read native little endian headers without pydicom
+            (:mod:`srkit.codec.imageheader`) and their pixel data straight into the
+            volume; other files go through pydicom, file by file (``False``: pydicom's
+            ``dcmread`` and pixel handlers for every file, the reference path; both give
+            the same volume).
 
         Raises
         ------
