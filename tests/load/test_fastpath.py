@@ -241,14 +241,35 @@ def test_fast_path_reads_irregular_files_through_pydicom(tmp_path, monkeypatch):
 # -- NIfTI ------------------------------------------------------------------------------
 
 
+def _tilted_volume(tmp_path):
+    positions = axial_positions([0, 2, 4, 6], tilt_degrees=12.0)
+    files = make_series(tmp_path / "tilt", "tilt", positions, tilt=12.0, size=31)
+    item = next(x for x in examine(files) if x.plugin == "scalar" and not x.reason)
+    return load(item, regularize="report")
+
+
+NIFTI_CASES = {
+    "ct_auto": ("ct/dcmqi_ct-3slice/*.dcm", "auto"),
+    "ct_float32": ("ct/dcmqi_ct-3slice/*.dcm", "float32"),
+    "ct_float64": ("ct/pydicom_CT2/*.dcm", "float64"),
+    "ct_raw": ("ct/pydicom_CT2/*.dcm", "raw"),
+    "mr_auto": ("mr/dcm4che_MR/*.dcm", "auto"),
+    "mr_raw": ("mr/dcm4che_MR/*.dcm", "raw"),
+    "tilted": (None, "auto"),
+}
+
+
 @pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
-@pytest.mark.parametrize("policy", ["auto", "float32"])
-def test_direct_nifti_is_the_file_nibabel_writes(tmp_path, monkeypatch, suffix, policy):
+@pytest.mark.parametrize("case", sorted(NIFTI_CASES))
+def test_direct_nifti_is_the_file_nibabel_writes(tmp_path, monkeypatch, suffix, case):
     require_module("nibabel")
     from srkit.load import nifti
 
-    files = data_files("ct/dcmqi_ct-3slice/*.dcm")
-    vol = load(examine(files)[0], dtype=policy)
+    pattern, policy = NIFTI_CASES[case]
+    if pattern is None:
+        vol = _tilted_volume(tmp_path)
+    else:
+        vol = load(examine(data_files(pattern))[0], dtype=policy)
     direct = vol.to_nifti(tmp_path / f"direct{suffix}")
     monkeypatch.setattr(nifti, "_write_direct", lambda *a: False)
     saved = vol.to_nifti(tmp_path / f"nibabel{suffix}")
@@ -257,6 +278,24 @@ def test_direct_nifti_is_the_file_nibabel_writes(tmp_path, monkeypatch, suffix, 
         a, b = gzip.decompress(a), gzip.decompress(b)
     assert len(a) == 352 + vol.array.nbytes
     assert a == b
+
+
+def test_gzip_blocks_on_threads_are_one_stream(tmp_path, monkeypatch):
+    from srkit.load import niftiwrite
+
+    rng = np.random.default_rng(14)
+    array = (rng.normal(0, 300, size=(9, 64, 64)) // 1).astype(np.int16)
+    array[3:5] = 0  # runs across block boundaries
+    head = b"h" * 352
+    monkeypatch.setattr(niftiwrite, "GZIP_BLOCK", 10_000)
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(niftiwrite, "_threads", lambda n=threads: n)
+        path = tmp_path / f"t{threads}.nii.gz"
+        niftiwrite.write_image(path, head, array)
+        with gzip.open(path) as fh:  # the CRC and size are checked as it reads
+            assert fh.read() == head + array.tobytes()
+        assert path.read_bytes()[:3] == b"\x1f\x8b\x08"
+        assert len(path.read_bytes()) < len(head) + array.nbytes
 
 
 def test_empty_array_is_a_writable_array():

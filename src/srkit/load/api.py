@@ -56,6 +56,7 @@ def examine_files(
     *,
     plugins: Sequence[str] | None = None,
     tolerances: Any = None,
+    fast: bool = True,
 ) -> Examination:
     """Examine files with every plugin (or the named ones) and select per series.
 
@@ -68,6 +69,9 @@ def examine_files(
         Only these plugins (by name).
     tolerances : GeometryTolerances, optional
         Tolerances of the geometry checks (pass the same to :func:`load`).
+    fast : bool
+        Read native little endian headers without pydicom (``False``: every header
+        with pydicom's ``dcmread``, the reference path; both give the same loadables).
 
     Returns
     -------
@@ -82,7 +86,7 @@ def examine_files(
     from srkit.load.selection import select
 
     lists = _as_lists(file_lists)
-    headers = read_headers(lists)
+    headers = read_headers(lists, fast=fast)
     headers.tolerances = tolerances
     table = registered() if plugins is None else {n: get_plugin(n) for n in plugins}
     found: list[Loadable] = []
@@ -108,13 +112,14 @@ def examine(
     *,
     plugins: Sequence[str] | None = None,
     tolerances: Any = None,
+    fast: bool = True,
 ) -> list[Loadable]:
     """The loadables of some files, ``selected`` set the way Slicer proposes them.
 
     Files that cannot be read are reported as :class:`~srkit.errors.SrkitWarning`
     warnings naming the file (:func:`examine_files` returns them as data).
     """
-    result = examine_files(file_lists, plugins=plugins, tolerances=tolerances)
+    result = examine_files(file_lists, plugins=plugins, tolerances=tolerances, fast=fast)
     for problem in result.problems:
         if problem.code != "no_plugin":
             warnings.warn(problem.message, SrkitWarning, stacklevel=2)

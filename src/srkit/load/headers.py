@@ -3,20 +3,26 @@
 Only the attributes up to Pixel Data are read (``stop_before_pixels``); a file that is
 not DICOM becomes a coded finding that names it, never an exception (PS3.10 7.1).
 
-Files in the two native little endian transfer syntaxes are split into raw elements by
-:func:`srkit.codec.fastparse.parse_header` from one read of the file's start, which
-also tells where the pixel data element is (so the pixels can be read straight into a
-volume, :mod:`srkit.load.pixels`); every other file, and anything that parser leaves
-alone, is read by pydicom's ``dcmread``. Both give the same elements.
+Files in the two native little endian transfer syntaxes are read without pydicom
+(:func:`srkit.codec.imageheader.read_image_header`): raw elements from one read of
+the file's start, the image attributes decoded by srkit, and where the pixel data
+element is (so the pixels can be read straight into a volume,
+:mod:`srkit.load.pixels`). Every other file is read by pydicom's ``dcmread``. A
+plugin reads :attr:`Header.values` (either kind, the same values) or
+:attr:`Header.dataset` (always a pydicom dataset, made from the same bytes when the
+header was read without pydicom).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from srkit.codec.imageheader import ImageHeader
+from srkit.codec.light import is_raw
 from srkit.diagnostics import Severity
 from srkit.load.loadable import LoadWarning
 
@@ -30,17 +36,16 @@ __all__ = [
     "recent_header",
 ]
 
-FIRST_READ = 1 << 16
-"""Bytes read first for a header (an image's header is usually a few kilobytes); the
-read doubles until the header ends."""
-
 
 @dataclass(slots=True)
 class Header:
-    """The header of one file: the pydicom dataset without its pixel data."""
+    """The header of one file, without its pixel data."""
 
     path: str
-    dataset: Any
+    values: Any
+    """The header: an :class:`~srkit.codec.imageheader.ImageHeader` (read without
+    pydicom) or a pydicom dataset; both answer ``values.Rows``, ``values.get(...)``,
+    ``"Units" in values`` with the same values."""
     pixels: Any = None
     """Where the pixel data element is (:class:`srkit.codec.fastparse.PixelElement`),
     when the header was parsed by srkit; ``None`` when pydicom read it, or when there
@@ -57,24 +62,37 @@ class Header:
         return facts[key]
 
     @property
+    def dataset(self) -> Any:
+        """The pydicom dataset of the header (made from the header's bytes on first use
+        when it was read without pydicom)."""
+        values = self.values
+        return values.to_pydicom() if type(values) is ImageHeader else values
+
+    @property
+    def light(self) -> bool:
+        """Whether the header was read without pydicom."""
+        return type(self.values) is ImageHeader
+
+    @property
     def sop_class_uid(self) -> str:
-        return str(self.fact("SOPClassUID", lambda h: str(getattr(h.dataset, "SOPClassUID", ""))))
+        return str(self.fact("SOPClassUID", lambda h: str(getattr(h.values, "SOPClassUID", ""))))
 
     @property
     def series_uid(self) -> str:
         return str(
             self.fact(
-                "SeriesInstanceUID", lambda h: str(getattr(h.dataset, "SeriesInstanceUID", ""))
+                "SeriesInstanceUID",
+                lambda h: str(getattr(h.values, "SeriesInstanceUID", "")),
             )
         )
 
     @property
     def sop_instance_uid(self) -> str:
-        return str(getattr(self.dataset, "SOPInstanceUID", ""))
+        return str(getattr(self.values, "SOPInstanceUID", ""))
 
     @property
     def modality(self) -> str:
-        return str(getattr(self.dataset, "Modality", ""))
+        return str(getattr(self.values, "Modality", ""))
 
 
 @dataclass(slots=True)
@@ -106,21 +124,22 @@ class HeaderCache:
         return images
 
 
-def read_headers(file_lists: Sequence[Sequence[str | Path]]) -> HeaderCache:
+def read_headers(file_lists: Sequence[Sequence[str | Path]], *, fast: bool = True) -> HeaderCache:
     """Read the header of every file of every list once.
 
     Parameters
     ----------
     file_lists : sequence of sequences of path
         The files, usually one list per series.
+    fast : bool
+        Read native little endian files without pydicom, and keep the headers for
+        :func:`srkit.load.load` (``False``: every file with pydicom, nothing kept).
 
     Returns
     -------
     HeaderCache
         Headers by path (as ``str``); unreadable files as ``not_dicom`` findings.
     """
-    from pydicom.errors import InvalidDicomError
-
     cache = HeaderCache()
     for files in file_lists:
         for f in files:
@@ -128,8 +147,10 @@ def read_headers(file_lists: Sequence[Sequence[str | Path]]) -> HeaderCache:
             if path in cache.headers:
                 continue
             try:
-                header = recent_header(path) or read_header(path)
-            except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+                header = (recent_header(path) if fast else None) or read_header(path, fast=fast)
+            except Exception as exc:
+                if not _unreadable(exc):
+                    raise
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 cache.problems.append(
                     LoadWarning(
@@ -141,7 +162,8 @@ def read_headers(file_lists: Sequence[Sequence[str | Path]]) -> HeaderCache:
                 )
                 continue
             cache.headers[path] = header
-            _remember(header)
+            if fast:
+                _remember(header)
     return cache
 
 
@@ -153,7 +175,8 @@ def read_header(path: str, *, fast: bool = True) -> Header:
     path : str
         The file.
     fast : bool
-        Parse native little endian files with srkit's parser (``False``: always pydicom).
+        Read native little endian files without pydicom
+        (:func:`srkit.codec.imageheader.read_image_header`; ``False``: always pydicom).
 
     Raises
     ------
@@ -170,29 +193,20 @@ def read_header(path: str, *, fast: bool = True) -> Header:
 
 
 def _parse_header(path: str) -> Header | None:
-    """The header parsed by srkit's parser; ``None`` to leave the file to pydicom."""
-    import os
+    """The header read without pydicom; ``None`` to leave the file to pydicom."""
+    from srkit.codec.imageheader import read_image_header
 
-    from srkit.codec.fastparse import FastParseError, parse_header
+    parsed = read_image_header(path)
+    return None if parsed is None else Header(path, parsed[0], parsed[1])
 
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = fh.read(FIRST_READ)
-            while True:
-                whole = len(data) >= size
-                try:
-                    parsed = parse_header(data, path, whole=whole)
-                except FastParseError:
-                    return None
-                if parsed is not None:
-                    return Header(path, parsed[0], parsed[1])
-                more = fh.read(max(len(data), FIRST_READ))
-                if not more:
-                    return None
-                data += more
-    except OSError:
-        return None  # pydicom reports it
+
+def _unreadable(exc: Exception) -> bool:
+    """Whether ``exc`` is what reading a file that is not readable DICOM raises (pydicom's
+    ``InvalidDicomError`` is looked for only when pydicom read something)."""
+    if isinstance(exc, (OSError, ValueError, EOFError)):
+        return True
+    errors = sys.modules.get("pydicom.errors")
+    return errors is not None and isinstance(exc, errors.InvalidDicomError)
 
 
 _RECENT: dict[str, tuple[tuple[int, int], Header]] = {}
@@ -251,8 +265,8 @@ def derived(ds: Any, tag: int, name: str, derive: Callable[[Any], Any]) -> Any:
 
     Parameters
     ----------
-    ds : pydicom.Dataset
-        A header.
+    ds : ImageHeader or pydicom.Dataset
+        A header (:attr:`Header.values`); both kinds give the same values.
     tag : int
         The only element ``derive`` reads.
     name : str
@@ -260,10 +274,8 @@ def derived(ds: Any, tag: int, name: str, derive: Callable[[Any], Any]) -> Any:
     derive : callable
         Makes the value from ``ds``; when it raises, nothing is kept.
     """
-    from pydicom.dataelem import RawDataElement
-
-    elem = getattr(ds, "_dict", {}).get(tag)
-    if type(elem) is not RawDataElement or not isinstance(elem.value, bytes):
+    elem: Any = getattr(ds, "_dict", {}).get(tag)
+    if not is_raw(elem) or not isinstance(elem.value, bytes):  # srkit's or pydicom's
         return derive(ds)
     key = (name, tag, elem.VR, elem.is_implicit_VR, elem.is_little_endian, elem.value)
     known = _DERIVED.get(key, _UNKNOWN)

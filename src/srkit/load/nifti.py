@@ -1,6 +1,6 @@
 """NIfTI-1 export of a :class:`~srkit.load.volume.Volume` with a JSON sidecar.
 
-The image goes through nibabel: voxel axes (column, row, slice), the RAS affine
+The image: voxel axes (column, row, slice), the RAS affine
 (LPS with x and y negated) in both the qform and the sform (code 1, scanner), units mm.
 The sidecar uses dcm2niix's key names where they exist (``Modality``,
 ``ManufacturersModelName``, ``ImageOrientationPatientDICOM``, ...) and adds srkit's own:
@@ -9,9 +9,11 @@ The sidecar uses dcm2niix's key names where they exist (``Modality``,
 ``SrkitDtypePolicy``.
 
 A volume whose array is C-contiguous (slice, row, column) already holds the bytes of a
-NIfTI image (column fastest): nibabel writes the header, and the array goes to the
-file as it is (:func:`write_nifti`), without nibabel's copy of every slice; the file is
-byte for byte the one ``nibabel.save`` writes (``.nii.gz`` at nibabel's gzip level 1).
+NIfTI image (column fastest): :mod:`srkit.load.niftiwrite` writes nibabel's header
+and the array as it is (:func:`write_nifti`), without importing nibabel (and with it
+pydicom) and without nibabel's copy of every slice; the file is byte for byte the one
+``nibabel.save`` writes (``.nii.gz``: the same bytes decompressed, at nibabel's gzip
+level 1, compressed on several threads). Other arrays go through nibabel.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ __all__ = ["write_nifti", "sidecar_path", "ras_affine", "sidecar", "DCM2NIIX_KEY
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 DIRECT_DTYPES = frozenset(["i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8"])
 """dtypes (kind and size, in native byte order) written straight from the array."""
-CHUNK = 1 << 24
-"""Bytes handed to the file (or the gzip stream) at a time."""
 
 DCM2NIIX_KEYS = {
     "ManufacturerModelName": "ManufacturersModelName",
@@ -103,33 +103,20 @@ def sidecar(volume: Volume) -> dict[str, Any]:
 def write_nifti(volume: Volume, path: str | Path, *, sidecar: bool = True) -> Path:
     """Write ``volume`` to ``path`` (``.nii`` or ``.nii.gz``) and its JSON sidecar.
 
+    A 3-D C-contiguous array of a plain dtype is written by
+    :mod:`srkit.load.niftiwrite` (nibabel's header, the array's bytes); any other
+    through nibabel (``pip install 'srkit[load]'``).
+
     Returns
     -------
     Path
         The NIfTI file written.
     """
-    try:
-        import nibabel
-
-        nib: Any = nibabel
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise MissingDependencyError(
-            "NIfTI export needs nibabel: pip install 'srkit[load]'"
-        ) from None
     path = Path(path)
-    data = np.asarray(volume.array)
-    if data.ndim == 3:
-        data = data.transpose(2, 1, 0)
-    else:
-        data = data.transpose(2, 1, 0, *range(3, data.ndim))
     affine = ras_affine(volume)
-    image = nib.Nifti1Image(data, affine)
-    image.set_qform(affine, code=1)
-    image.set_sform(affine, code=1)
-    image.header.set_xyzt_units("mm")
-    image.header["descrip"] = f"srkit {volume.regularization}"[:80].encode()
-    if not _write_direct(image, volume.array, path):
-        nib.save(image, str(path))
+    descrip = f"srkit {volume.regularization}"[:80].encode()
+    if not _write_direct(volume.array, affine, descrip, path):
+        _write_nibabel(volume.array, affine, descrip, path)
     if sidecar:
         from srkit.load.nifti import sidecar as make_sidecar
 
@@ -139,28 +126,38 @@ def write_nifti(volume: Volume, path: str | Path, *, sidecar: bool = True) -> Pa
     return path
 
 
-def _write_direct(image: Any, array: Any, path: Path) -> bool:
-    """Write ``image`` with the bytes of ``array`` as its data, as ``nibabel.save`` would
-    (same header, same gzip stream); ``False`` (nothing written) when ``array`` is not
-    a C-contiguous 3-D array of a plain dtype, or nibabel would store another dtype."""
-    from nibabel.openers import ImageOpener
-    from nibabel.volumeutils import seek_tell
+def _write_direct(array: Any, affine: Any, descrip: bytes, path: Path) -> bool:
+    """Write the file ``nibabel.save`` would write (same header, same data; ``.nii.gz``
+    the same bytes once decompressed) from the bytes of ``array``; ``False`` (nothing
+    written) when ``array`` is not a C-contiguous 3-D array of a plain dtype."""
+    from srkit.load.niftiwrite import header_bytes, write_image
 
     if not isinstance(array, np.ndarray) or array.ndim != 3 or not array.flags.c_contiguous:
         return False
     dtype = array.dtype
     if f"{dtype.kind}{dtype.itemsize}" not in DIRECT_DTYPES or not dtype.isnative:
         return False
-    if image.get_data_dtype(finalize=True) != array.dtype:
+    head = header_bytes(tuple(reversed(array.shape)), dtype, affine, descrip)
+    if head is None:
         return False
-    image.update_header()
-    header = image.header
-    header.set_slope_inter(1.0, 0.0)  # what nibabel's writer sets for unscaled data
-    data = memoryview(array.data).cast("B")
-    fh: Any
-    with ImageOpener(str(path), "wb") as fh:
-        header.write_to(fh)
-        seek_tell(fh, header.get_data_offset(), write0=True)
-        for start in range(0, len(data), CHUNK):
-            fh.write(data[start : start + CHUNK])
+    write_image(path, head, array)
     return True
+
+
+def _write_nibabel(array: Any, affine: Any, descrip: bytes, path: Path) -> None:
+    try:
+        import nibabel
+
+        nib: Any = nibabel
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise MissingDependencyError(
+            "NIfTI export needs nibabel: pip install 'srkit[load]'"
+        ) from None
+    data = np.asarray(array)
+    data = data.transpose(2, 1, 0, *range(3, data.ndim))
+    image = nib.Nifti1Image(data, affine)
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    image.header.set_xyzt_units("mm")
+    image.header["descrip"] = descrip
+    nib.save(image, str(path))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from srkit.codec.diagnostic_codes import ReadCode
+from srkit.codec.light import is_raw
 from srkit.errors import MissingDependencyError, SrkitError
 
 __all__ = [
@@ -116,7 +117,7 @@ def native_frame(header: Any) -> NativeFrame | None:
 
     Parameters
     ----------
-    header : pydicom.Dataset
+    header : ImageHeader or pydicom.Dataset
         The file's header (read with ``stop_before_pixels``).
     """
     key = _layout_key(header)
@@ -135,28 +136,45 @@ def native_frame(header: Any) -> NativeFrame | None:
 def _layout_key(header: Any) -> tuple[Any, ...] | None:
     """The stored bytes of the elements :func:`native_frame` reads, when none has been
     converted yet (the same bytes give the same layout); ``None`` otherwise."""
-    from pydicom.dataelem import RawDataElement
-
-    meta = getattr(header, "file_meta", None)
+    meta = _meta_elements(header)
     elements = getattr(header, "_dict", None)
     if meta is None or elements is None:
         return None
     key: list[Any] = []
-    for elem in (getattr(meta, "_dict", {}).get(0x00020010), *map(elements.get, _LAYOUT_TAGS)):
+    for elem in (meta.get(0x00020010), *map(elements.get, _LAYOUT_TAGS)):
         if elem is None:
             key.append(None)
-        elif type(elem) is RawDataElement and isinstance(elem.value, bytes):
+        elif is_raw(elem) and isinstance(elem.value, bytes):
             key.append((elem.VR, elem.is_implicit_VR, elem.is_little_endian, elem.value))
         else:
             return None
     return tuple(key)
 
 
+def _meta_elements(header: Any) -> dict[int, Any] | None:
+    """The File Meta Information elements of a header (an ``ImageHeader`` or a pydicom
+    dataset) by tag; ``None`` when it has none."""
+    from srkit.codec.imageheader import ImageHeader
+
+    if type(header) is ImageHeader:
+        return header.meta
+    meta = getattr(header, "file_meta", None)
+    return None if meta is None else getattr(meta, "_dict", None)
+
+
+def _transfer_syntax(header: Any) -> str:
+    from srkit.codec.imageheader import ImageHeader
+
+    if type(header) is ImageHeader:
+        return header.transfer_syntax
+    meta = getattr(header, "file_meta", None)
+    return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+
+
 def _native_frame(header: Any) -> NativeFrame | None:
     import numpy as np
 
-    meta = getattr(header, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    ts = _transfer_syntax(header)
     if ts not in _NATIVE:
         return None
     try:
@@ -187,7 +205,7 @@ def read_native_into(path: str, header: Any, out: Any, location: Any = None) -> 
     ----------
     path : str
         The file.
-    header : pydicom.Dataset
+    header : ImageHeader or pydicom.Dataset
         Its header (read with ``stop_before_pixels``).
     out : numpy.ndarray
         Where the frame goes.
@@ -252,7 +270,7 @@ def read_native_frame(path: str, header: Any, location: Any = None) -> Any:
     ----------
     path : str
         The file.
-    header : pydicom.Dataset
+    header : ImageHeader or pydicom.Dataset
         Its header (read with ``stop_before_pixels``).
     location : srkit.codec.fastparse.PixelElement, optional
         Where its Pixel Data element is.

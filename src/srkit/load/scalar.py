@@ -77,7 +77,7 @@ class ScalarVolumePlugin:
                 h
                 for h in headers.of(str(f) for f in files)
                 if h.sop_class_uid in SINGLE_FRAME_IMAGES
-                and int(h.dataset.get("NumberOfFrames", 1) or 1) == 1
+                and int(h.values.get("NumberOfFrames", 1) or 1) == 1
             ]
             if not images:
                 continue
@@ -85,7 +85,7 @@ class ScalarVolumePlugin:
             for h in images:
                 by_series.setdefault(h.series_uid, []).append(h)
             for series_uid, hs in by_series.items():
-                first = hs[0].dataset
+                first = hs[0].values
                 base = max(SINGLE_FRAME_CONFIDENCE.get(h.sop_class_uid, 0.3) for h in hs)
                 name = _name(first)
                 parts = split(hs)
@@ -114,9 +114,9 @@ class ScalarVolumePlugin:
                 out.append(whole)
                 numbers = sorted(
                     {
-                        int(h.dataset.InstanceNumber)
+                        int(h.values.InstanceNumber)
                         for h in hs
-                        if str(h.dataset.get("InstanceNumber", "")).strip().lstrip("-").isdigit()
+                        if str(h.values.get("InstanceNumber", "")).strip().lstrip("-").isdigit()
                     }
                 )
                 for part in parts:
@@ -159,7 +159,7 @@ class ScalarVolumePlugin:
         geo = check_geometry(
             infos, headers.tolerances or self.tolerances, series_numbers=series_numbers
         )
-        first = headers.headers[files[0]].dataset
+        first = headers.headers[files[0]].values
         return Loadable(
             files=files,
             name=name,
@@ -202,9 +202,11 @@ class ScalarVolumePlugin:
         tolerances : GeometryTolerances, optional
             Tolerances of the geometry checks.
         fast : bool
-            Parse headers with srkit's parser and read native pixel data straight into
-            the volume (``False``: pydicom's ``dcmread`` and pixel handlers for every
-            file, the reference path; both give the same volume).
+            Read native little endian headers without pydicom
+            (:mod:`srkit.codec.imageheader`) and their pixel data straight into the
+            volume; other files go through pydicom, file by file (``False``: pydicom's
+            ``dcmread`` and pixel handlers for every file, the reference path; both give
+            the same volume).
 
         Raises
         ------
@@ -248,7 +250,7 @@ class ScalarVolumePlugin:
         first_ds = None
         # native frames go straight from the files into the volume; the others (and
         # every frame with fast=False) through pydicom's pixel handlers
-        plan = native_frame(headers[geo.slices[0].path].dataset) if fast else None
+        plan = native_frame(headers[geo.slices[0].path].values) if fast else None
         stack = empty_array((n, *plan.shape), plan.dtype) if plan is not None else None
         lo, hi = np.inf, -np.inf
         for i, info in enumerate(geo.slices):
@@ -256,9 +258,9 @@ class ScalarVolumePlugin:
             if (
                 fast
                 and stack is not None
-                and read_native_into(info.path, header.dataset, stack[i], header.pixels)
+                and read_native_into(info.path, header.values, stack[i], header.pixels)
             ):
-                ds, frame = header.dataset, stack[i]
+                ds, frame = header.values, stack[i]
             else:
                 ds, frame = read_pixels(info.path)
                 if frame.ndim != 2:
@@ -319,7 +321,7 @@ def _slice_info(header: Header) -> Any:
     """The :class:`~srkit.load.geometry.SliceInfo` of a header, made once."""
     from srkit.load.geometry import slice_info
 
-    return header.fact("slice_info", lambda h: slice_info(h.path, h.dataset))
+    return header.fact("slice_info", lambda h: slice_info(h.path, h.values))
 
 
 def _units(ds: Any) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from srkit.codec.imageheader import IMAGE_ATTRIBUTES
 from srkit.load.headers import Header, derived
 
 __all__ = ["SPLIT_KEYS", "SubSeries", "split", "is_localizer"]
@@ -75,18 +76,16 @@ def split(headers: Sequence[Header]) -> list[SubSeries]:
         Parts in key order, then in order of first appearance; parts with the same
         files as an earlier part are left out.
     """
-    from pydicom.datadict import tag_for_keyword
-
     out: list[SubSeries] = []
     seen: set[frozenset[str]] = {frozenset(h.path for h in headers)}
     for key in SPLIT_KEYS:
         groups: dict[str, list[str]] = {}
-        tag = None if key == "DiffusionGradientOrientation" else tag_for_keyword(key)
+        tag = None if key == "DiffusionGradientOrientation" else IMAGE_ATTRIBUTES[key].tag
         for h in headers:
             if tag is None:
-                value = _value(h.dataset, key)
+                value = _value(h.values, key)
             else:
-                value = derived(h.dataset, tag, f"split.{key}", lambda ds: _value(ds, key))  # noqa: B023
+                value = derived(h.values, tag, f"split.{key}", lambda ds: _value(ds, key))  # noqa: B023
             groups.setdefault(value, []).append(h.path)
         if len(groups) < 2:
             continue
@@ -106,7 +105,7 @@ def is_localizer(part: SubSeries, headers: dict[str, Header], total: int) -> boo
     and less than a fifth of the series that differs by orientation is taken for one.
     """
     for f in part.files:
-        image_type = headers[f].dataset.get("ImageType") or []
+        image_type = headers[f].values.get("ImageType") or []
         if any(str(v).upper() == "LOCALIZER" for v in image_type):
             return True
     return (
