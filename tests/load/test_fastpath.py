@@ -17,6 +17,7 @@ import pytest
 from pydicom.uid import ImplicitVRLittleEndian
 
 from srkit.codec.fastparse import FastParseError, parse_header
+from srkit.errors import SrkitError
 from srkit.load import LoadError, examine, load
 from srkit.load import pixels as pixels_module
 from srkit.load.headers import read_header
@@ -270,18 +271,32 @@ def test_direct_nifti_is_the_file_nibabel_writes(tmp_path, monkeypatch, suffix, 
         vol = _tilted_volume(tmp_path)
     else:
         vol = load(examine(data_files(pattern))[0], dtype=policy)
+    import nibabel
+
     direct = vol.to_nifti(tmp_path / f"direct{suffix}")
+    descrip = f"srkit {vol.regularization}".encode()
+    saved = tmp_path / f"nibabel{suffix}"
+    nibabel.save(nifti.nibabel_image(vol.array, nifti.ras_affine(vol), descrip), saved)
     monkeypatch.setattr(nifti, "_write_direct", lambda *a: False)
-    saved = vol.to_nifti(tmp_path / f"nibabel{suffix}")
-    a, b = direct.read_bytes(), saved.read_bytes()
+    fallback = vol.to_nifti(tmp_path / f"fallback{suffix}")  # srkit's nibabel path
+    a, b, c = direct.read_bytes(), saved.read_bytes(), fallback.read_bytes()
     if suffix == ".nii.gz":
-        a, b = gzip.decompress(a), gzip.decompress(b)
+        a, b, c = gzip.decompress(a), gzip.decompress(b), gzip.decompress(c)
     assert len(a) == 352 + vol.array.nbytes
-    assert a == b
+    assert a == b == c
 
 
-def test_gzip_blocks_on_threads_are_one_stream(tmp_path, monkeypatch):
+@pytest.mark.parametrize("deflate", ["zlib", "isal"])
+def test_gzip_blocks_on_threads_are_one_stream(tmp_path, monkeypatch, deflate):
+    import zlib
+
     from srkit.load import niftiwrite
+
+    if deflate == "isal":
+        isal_zlib = pytest.importorskip("isal.isal_zlib")
+        monkeypatch.setattr(niftiwrite, "deflate_module", lambda: isal_zlib)
+    else:
+        monkeypatch.setattr(niftiwrite, "deflate_module", lambda: zlib)
 
     rng = np.random.default_rng(14)
     array = (rng.normal(0, 300, size=(9, 64, 64)) // 1).astype(np.int16)
@@ -312,3 +327,18 @@ def test_empty_array_is_a_writable_array():
     assert int(big.sum()) == 7 * big.size - 8
     assert big.flags.writeable
     assert big.flags.c_contiguous
+
+
+def test_a_failed_nifti_write_leaves_no_file(tmp_path, monkeypatch):
+    from srkit.load import niftiwrite
+
+    array = np.arange(4 * 8 * 8, dtype=np.int16).reshape(4, 8, 8)
+    target = tmp_path / "vol.nii.gz"
+
+    def broken(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(niftiwrite, "_deflate", broken)
+    with pytest.raises(SrkitError, match="No space left"):
+        niftiwrite.write_image(target, b"h" * 352, array)
+    assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ ALLOWED = (
     "srkit.templates",
     "srkit.errors",
     "srkit.diagnostics",
+    "srkit.atomic",
 )
 
 

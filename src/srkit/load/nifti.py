@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from srkit.atomic import replace_atomically
 from srkit.errors import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -120,8 +121,9 @@ def write_nifti(volume: Volume, path: str | Path, *, sidecar: bool = True) -> Pa
     if sidecar:
         from srkit.load.nifti import sidecar as make_sidecar
 
-        sidecar_path(path).write_text(
-            json.dumps(make_sidecar(volume), indent=2) + "\n", encoding="utf-8"
+        text = json.dumps(make_sidecar(volume), indent=2) + "\n"
+        replace_atomically(
+            sidecar_path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
         )
     return path
 
@@ -145,6 +147,18 @@ def _write_direct(array: Any, affine: Any, descrip: bytes, path: Path) -> bool:
 
 
 def _write_nibabel(array: Any, affine: Any, descrip: bytes, path: Path) -> None:
+    image = nibabel_image(array, affine, descrip)
+    data_bytes = image.to_bytes()  # the single-file image, as nibabel.save writes it
+    if path.name.endswith(".gz"):
+        import gzip
+
+        data_bytes = gzip.compress(data_bytes, compresslevel=1, mtime=0)  # nibabel's level
+    replace_atomically(path, lambda tmp: Path(tmp).write_bytes(data_bytes))
+
+
+def nibabel_image(array: Any, affine: Any, descrip: bytes) -> Any:
+    """The ``nibabel.Nifti1Image`` of ``array`` (volume order: slice, row, column) with
+    ``affine`` (RAS) as its qform and sform, in millimetres."""
     try:
         import nibabel
 
@@ -160,4 +174,4 @@ def _write_nibabel(array: Any, affine: Any, descrip: bytes, path: Path) -> None:
     image.set_sform(affine, code=1)
     image.header.set_xyzt_units("mm")
     image.header["descrip"] = descrip
-    nib.save(image, str(path))
+    return image
