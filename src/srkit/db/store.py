@@ -325,6 +325,8 @@ def _make_folders(folder: Path, root: Path) -> list[Path]:
     """Create ``folder`` (the series folder of a target) and its parents inside
     ``root``; returns those created, deepest first."""
     made: list[Path] = []
+    if folder.is_dir():  # the series has instances already
+        return made
     current = folder
     while current != root and not current.is_dir() and current.parent != current:
         made.append(current)
