@@ -15,8 +15,8 @@ from srkit.db import ingest
 from srkit.db.header import ScannedHeader, scan
 from srkit.errors import SrkitError
 from srkit.model.sopclass import is_sr_sop_class
-from tests.conftest import DATA, data_path
 from tests.bigdata import big_ct
+from tests.conftest import DATA, data_path
 
 CT = "ct/pydicom_CT_small.dcm"
 
