@@ -7,7 +7,9 @@ uniform corpus (``ct``: real CT images with fresh UIDs) and the mixed one (``mix
 every real file of ``../shared/data`` DCMTK can send, images, SEG, dose SRs, TID 1500
 and other SRs, with fresh UIDs, :func:`corpus.make_corpus`), once over one association,
 once over four parallel associations;
-srkit once per ``--workers`` value (``srkit listen --workers N``). C-FIND latency: all
+srkit once per ``--workers`` value (``srkit listen --workers N``), and with
+``--baseline ../main/src`` also from another source tree (``srkit-base``: before and
+after in one run); ``--mixed-repeat K`` sends each real file K times. C-FIND latency: all
 studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
 ``--workers`` value) vs Orthanc. Prints instances/s, milliseconds and ratios.
 """
@@ -63,8 +65,11 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
     return time.perf_counter() - start
 
 
-def srkit_server(root: Path, workers: int | str = 1) -> tuple[subprocess.Popen[bytes], int]:
-    """``srkit listen`` on a free port, once it answers a C-ECHO."""
+def srkit_server(
+    root: Path, workers: int | str = 1, src: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``srkit listen`` on a free port, once it answers a C-ECHO; ``src``: the source
+    tree to run it from (another checkout's ``src``, for a before/after comparison)."""
     from srkit.net.dimse.client import echo
     from srkit.net.dimse.peers import Peer
 
@@ -86,6 +91,7 @@ def srkit_server(root: Path, workers: int | str = 1) -> tuple[subprocess.Popen[b
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": src} if src else None,
     )
     wait_for_port(port, timeout=60)
     deadline = time.monotonic() + 60
@@ -193,7 +199,12 @@ def sendable() -> list[Path]:
 
 
 def ingest_table(
-    files: list[Path], root: Path, chosen: list[str], workers: list[str], rounds: int
+    files: list[Path],
+    root: Path,
+    chosen: list[str],
+    workers: list[str],
+    rounds: int,
+    baseline: str | None = None,
 ) -> None:
     """C-STORE rates of every chosen server on ``files``, and srkit's ratios."""
     root.mkdir()
@@ -206,15 +217,17 @@ def ingest_table(
         server = Orthanc(folder, dicomweb=False).start()
         return server, server.dicom_port, server.aet
 
-    def srkit(n: str) -> Callable[[Path], tuple[object, int, str]]:
+    def srkit(n: str, src: str | None = None) -> Callable[[Path], tuple[object, int, str]]:
         def start(folder: Path) -> tuple[object, int, str]:
-            proc, port = srkit_server(folder, n)
+            proc, port = srkit_server(folder, n, src)
             return proc, port, "SRKIT"
 
         return start
 
     Starter = Callable[[Path], tuple[object, int, str]]
     starters: list[tuple[str, Starter]] = [("storescp", dcmtk), ("orthanc", orthanc)]
+    if baseline:
+        starters += [(f"srkit-base-w{n}", srkit(n, baseline)) for n in workers]
     starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
     results: dict[str, dict[int, float]] = {}
     for name, start in starters:
@@ -228,7 +241,10 @@ def ingest_table(
             flush=True,
         )
     for name in results:
-        for peer in ("orthanc", "storescp"):
+        peers = ["orthanc", "storescp"]
+        if name.startswith("srkit-w"):  # after / before (--baseline)
+            peers.append(name.replace("srkit-", "srkit-base-"))
+        for peer in peers:
             if name.startswith("srkit") and peer in results:
                 print(
                     f"ratio {name}/{peer}: "
@@ -256,6 +272,17 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="runs per server and case; the median is kept"
     )
+    parser.add_argument(
+        "--mixed-repeat",
+        type=int,
+        default=1,
+        help="copies of each real file in the mixed corpus (each with fresh UIDs)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="SRC",
+        help="also run srkit from this source tree (e.g. ../main/src) as srkit-base",
+    )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.servers.split(",")]
     workers = [w.strip() for w in args.workers.split(",")]
@@ -267,12 +294,13 @@ def main() -> None:
         corpora = {"ct": files}
         if "mixed" in args.corpus:
             real = sendable()
-            corpora["mixed"] = make_corpus(root / "mixed-files", len(real), real)
+            count = len(real) * max(1, args.mixed_repeat)
+            corpora["mixed"] = make_corpus(root / "mixed-files", count, real)
         for corpus_name in args.corpus.split(","):
             cfiles = corpora[corpus_name.strip()]
             size = sum(p.stat().st_size for p in cfiles) / len(cfiles) / 1024
             print(f"{corpus_name}: {len(cfiles)} files, {size:.0f} KiB on average")
-            ingest_table(cfiles, root / corpus_name, chosen, workers, args.rounds)
+            ingest_table(cfiles, root / corpus_name, chosen, workers, args.rounds, args.baseline)
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.no_find or "srkit" not in chosen or "ct" not in args.corpus:
             return

@@ -319,6 +319,43 @@ def test_stow_limit_enforced_while_streaming(tmp_path):
     db.close()
 
 
+def test_small_c_store_is_written_once_when_complete(tmp_path):
+    """A data set up to MEMORY_MAX stays in memory while it arrives (no staged file, its
+    bytes counted in flight) and is written whole when stored; a larger one is staged
+    as it arrives (the tests above)."""
+    from srkit.net.dimse.messages import MEMORY_MAX
+
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    counter = InFlight(64 << 20)
+    server = services.make_server(db, bind("127.0.0.1", 0), config=PeersConfig(), in_flight=counter)
+    server.start()
+    ct = big_ct(2)
+    assert ct.dataset_size < MEMORY_MAX
+    client = DimseSender(server.socket.getsockname()[1])
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(client.store(ct, pause_after=ct.dataset_size // 2))
+    )
+    thread.start()
+    try:
+        assert client.paused.wait(60)
+        _wait_for(lambda: counter.used >= ct.dataset_size // 2)
+        assert _staged_files(db.storage) == []  # in memory, not on disk yet
+    finally:
+        client.resume.set()
+        thread.join(120)
+    assert result == [SUCCESS]
+    client.release()
+    path = db.instance_path(ct.sop_instance_uid)
+    assert path is not None
+    assert file_sha256(path) == ct.part10_sha256("BIGSCU")
+    assert counter.used == 0
+    assert _staged_files(db.storage) == []
+    assert db.check_integrity() == []
+    server.shutdown()
+    db.close()
+
+
 # -- neighbours and crashes -------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.gcpause import paused
 from srkit.codec.reader import load_dataset
 from srkit.db.attributes import ATTRIBUTES, BY_LEVEL, INTEGER_COLUMNS
+from srkit.db.header import ScannedHeader, scan
 from srkit.db.hierarchy import patient_key
 from srkit.db.staging import StagedFile, file_sha256
 from srkit.db.storage import PART_SUFFIX, check_uid, storage_path
@@ -217,12 +218,16 @@ def parse_bytes(data: bytes, name: str) -> tuple[Dataset, dict[str, Any]]:
         return ds, _record(ds, data, name, "a DICOMDIR (import its folder or the DICOMDIR itself)")
 
 
-def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict[str, Any]]:
+def parse_received(data: bytes, name: str = "<received>") -> tuple[Any, dict[str, Any]]:
     """Parse received Part 10 bytes (C-STORE, STOW-RS) for :meth:`Database.store_record`.
 
-    Little endian data go through srkit's fast parser (:mod:`srkit.codec.fastparse`,
-    raw elements, SR content trees as light items); anything else through pydicom.
-    Returns the dataset and its record (size and SHA-256 of ``data`` included).
+    An image (any instance but an SR, in a little endian native transfer syntax) is
+    scanned for the indexed attributes only (:func:`srkit.db.header.scan`: element
+    headers walked to the end, Pixel Data stepped over). Other data (SR documents,
+    whose content is indexed; other transfer syntaxes; anything the scan leaves to
+    a parser) go through srkit's fast parser whole, or pydicom. Returns the dataset
+    (for a scanned image, a :class:`~srkit.db.header.ScannedHeader` of the indexed
+    attributes) and its record (size and SHA-256 of ``data`` included).
 
     Raises
     ------
@@ -230,8 +235,20 @@ def parse_received(data: bytes, name: str = "<received>") -> tuple[Dataset, dict
         Not DICOM, truncated, a DICOMDIR, or lacking a UID the index needs.
     """
     with paused():  # see srkit.codec.gcpause: an SR's tree is many small objects
-        ds = _load(data, name)
+        ds: Any = _scan(data, len(data), name)
+        if ds is None:
+            ds = _load(data, name)
         return ds, _record(ds, data, name, "a DICOMDIR is not an instance")
+
+
+def _scan(
+    data: bytes, size: int, name: str, tail: Callable[[int], bytes | None] | None = None
+) -> ScannedHeader | None:
+    """:func:`srkit.db.header.scan`, its error naming the file."""
+    try:
+        return scan(data, size, tail)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name, code=exc.code) from None
 
 
 def _load(data: bytes, name: str) -> Dataset:
@@ -241,22 +258,31 @@ def _load(data: bytes, name: str) -> Dataset:
         raise SrkitError(exc.message, source=name, code=exc.code) from None
 
 
-def _record(ds: Dataset, data: bytes, name: str, dicomdir: str) -> dict[str, Any]:
+def _record(ds: Any, data: bytes, name: str, dicomdir: str) -> dict[str, Any]:
     """The index record of a parsed file: refuses DICOMDIRs and cut files; adds the
     size and SHA-256 of ``data``."""
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
-        raise SrkitError(dicomdir, source=name)
-    _check_complete(ds, len(data), name)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rec = record_from_dataset(ds)
-    except SrkitError as exc:
-        raise SrkitError(exc.message, source=name, code=exc.code) from None
+    rec = _header_record(ds, len(data), name, dicomdir)
     rec["size"] = len(data)
     rec["content_hash"] = hashlib.sha256(data).hexdigest()
     return rec
+
+
+def _header_record(
+    ds: Any, size: int, name: str, dicomdir: str = "a DICOMDIR is not an instance"
+) -> dict[str, Any]:
+    """The index record of a parsed file of ``size`` bytes (without its size and
+    hash): refuses DICOMDIRs and files cut short."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and _text(meta, "MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        raise SrkitError(dicomdir, source=name)
+    if not isinstance(ds, ScannedHeader):  # a scan has walked the file to its end
+        _check_complete(ds, size, name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return record_from_dataset(ds)
+    except SrkitError as exc:
+        raise SrkitError(exc.message, source=name, code=exc.code) from None
 
 
 def _check_complete(ds: Dataset, size: int, name: str) -> None:
@@ -304,14 +330,20 @@ def parse_staged(
     size: int | None = None,
     sha256: str | None = None,
     name: str = "<received>",
+    prefix: bytes = b"",
 ) -> tuple[Any, dict[str, Any]]:
     """The dataset and index record of a Part 10 file (PS3.10 Section 7), reading at
     most :data:`WHOLE_PARSE_MAX` bytes into memory whatever the file's size.
 
-    A large file is read by pydicom up to its Pixel Data (or Float/Double Float Pixel
-    Data), whose element header is then checked against the file size: a declared
-    length beyond the end of the file is a file cut short. ``size`` and ``sha256`` are
-    the staged file's (computed when not given).
+    ``prefix``, the file's first bytes when the caller has them (a C-STORE data set
+    staged as it arrived), spares reading them again: an image whose header lies in
+    them is read from them (the header parse of :func:`parse_received`; only the
+    bytes after its Pixel Data are read from the file). Otherwise a file up to
+    :data:`WHOLE_PARSE_MAX` is parsed as :func:`parse_received` does; a larger one is
+    read by pydicom up to its Pixel Data (or Float/Double Float Pixel Data), whose
+    element header is then checked against the file size: a declared length beyond
+    the end of the file is a file cut short. ``size`` and ``sha256`` are the staged
+    file's (computed when not given).
 
     Raises
     ------
@@ -319,7 +351,16 @@ def parse_staged(
         Not DICOM, cut short, a DICOMDIR, or lacking a UID the index needs.
     """
     size = os.path.getsize(path) if size is None else size
-    if size <= WHOLE_PARSE_MAX:
+    found: tuple[Any, dict[str, Any]] | None = None
+    ds: Any
+    if prefix:
+        with paused():
+            ds = _scan(prefix, size, name, lambda start: _tail(path, start, size))
+            if ds is not None:
+                found = ds, _header_record(ds, size, name)
+    if found is not None:
+        ds, rec = found
+    elif size <= WHOLE_PARSE_MAX:
         with open(path, "rb") as stream:
             data = stream.read()
         ds, rec = parse_received(data, name)
@@ -328,6 +369,16 @@ def parse_staged(
     rec["size"] = size
     rec["content_hash"] = sha256 or file_sha256(path)
     return ds, rec
+
+
+def _tail(path: str | os.PathLike[str], start: int, size: int) -> bytes | None:
+    """A file's bytes from ``start`` to its end (None if more than 1 MiB: the whole
+    parse then decides)."""
+    if size - start > 1 << 20:
+        return None
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        return stream.read()
 
 
 _UNDEFINED = 0xFFFFFFFF

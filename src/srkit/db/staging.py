@@ -65,6 +65,7 @@ DEFAULT_MAX_IN_FLIGHT = 2 << 30
 """Default cap on the bytes of transfers being received at once by one process: 2 GiB
 (staged on disk; memory per transfer is a small constant)."""
 _BUFFER = 1 << 16
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
 def staging_dir(storage: Path) -> Path:
@@ -102,8 +103,11 @@ class StagedFile:
         self._file: IO[bytes] | None = None
         self._fd = -1
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                fd = os.open(self.path, _CREATE, 0o644)
+            except FileNotFoundError:  # the first transfer: no staging folder yet
+                folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, _CREATE, 0o644)
         except OSError as exc:
             raise SrkitError(f"cannot stage: {exc.strerror}", source=str(folder)) from None
         if _HAS_FLOCK:

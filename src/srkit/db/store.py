@@ -11,7 +11,9 @@ lookup, the series lookup, the instance insert) on the DBAPI cursor: SQLAlchemy'
 per-statement overhead was most of the cost of indexing an image. SQLite runs in WAL
 mode with ``synchronous = NORMAL`` (see :mod:`srkit.db.engine`): a commit is durable
 against a crash of srkit but may be lost on power failure, and files are not
-fsynced, as with Orthanc's defaults.
+fsynced, as with Orthanc's defaults and DCMTK ``storescp`` (which writes each file
+and answers, without ``fsync``). A file reaches the layout only by a rename of its
+complete staged file, so a killed server leaves no partial file there.
 """
 
 from __future__ import annotations
@@ -325,6 +327,8 @@ def _make_folders(folder: Path, root: Path) -> list[Path]:
     """Create ``folder`` (the series folder of a target) and its parents inside
     ``root``; returns those created, deepest first."""
     made: list[Path] = []
+    if folder.is_dir():  # the series has instances already
+        return made
     current = folder
     while current != root and not current.is_dir() and current.parent != current:
         made.append(current)

@@ -23,17 +23,27 @@ LOGGER = logging.getLogger(__name__)
 LOGGER.addHandler(logging.NullHandler())
 
 
+MEMORY_MAX = 4 << 20
+"""A C-STORE data set up to this many bytes is kept in memory as it arrives (its
+fragments, one buffer per P-DATA-TF PDU) and written to its staged file once, whole;
+a larger one streams to its staged file from the fragment that crosses the limit
+(memory per association stays bounded, whatever the data set's size)."""
+
+
 @dataclass(slots=True)
 class Message:
     """A received DIMSE message: presentation context ID, command elements
     (:func:`srkit.net.dimse.commands.decode_command`) and the data set fragments (``None``
     when there is no data set).
 
-    The data set of a C-STORE-RQ, when the server stages (``Server(staging=...)``),
-    is not kept in memory: it is in ``staged`` (a :class:`srkit.db.staging.StagedFile`
-    holding File Meta Information, PS3.10 Section 7.1, then the data set as received),
-    ``head`` holds its first bytes, and ``refusal`` says why it was not staged (too
-    many bytes in flight, or the staged file could not be written), if so.
+    The data set of a C-STORE-RQ larger than :data:`MEMORY_MAX`, when the server
+    stages (``Server(staging=...)``), is not kept in memory: it is in ``staged`` (a
+    :class:`srkit.db.staging.StagedFile` holding File Meta Information, PS3.10
+    Section 7.1, then the data set as received), ``prefix`` holds the start of that
+    file (its first :data:`MEMORY_MAX` bytes or so, for the header parse), ``head``
+    the data set's first bytes, and ``refusal`` says why it was not received (too
+    many bytes in flight, or the staged file could not be written), if so. A smaller
+    one is in ``fragments``, its bytes counted in flight until the message is closed.
     """
 
     context_id: int
@@ -43,6 +53,7 @@ class Message:
     head: bytes = b""
     refusal: str | None = None
     _reserved: tuple[InFlight, int] | None = None
+    prefix: bytes = b""
 
     @property
     def dataset(self) -> bytes:
@@ -66,11 +77,13 @@ class Message:
             counter, size = self._reserved
             counter.release(size)
             self._reserved = None
+        self.fragments = None
 
 
 class DataSetStage:
-    """A C-STORE data set on its way to a staged file, fragment by fragment, so that
-    memory per association stays bounded by the PDU size (PS3.8 Section 9.3.5).
+    """A C-STORE data set on its way in, fragment by fragment (PS3.8 Section 9.3.5):
+    kept in memory up to :data:`MEMORY_MAX` bytes, beyond that streamed to a staged
+    file, so that memory per association stays bounded.
 
     Each fragment's bytes are reserved in the server's :class:`InFlight` first; once
     that fails (or the file cannot be written) the rest is read and dropped, and the
@@ -82,7 +95,10 @@ class DataSetStage:
         self.context_id = context_id
         self.command = command
         self.staged: StagedFile | None = None
+        self.parts: list[Any] = []
+        self.size = 0
         self.head = b""
+        self.prefix = b""
         self.refusal: str | None = None
         self.reserved = 0
         self.in_flight = assoc.server.in_flight
@@ -97,30 +113,39 @@ class DataSetStage:
             self._refuse("too many bytes in flight")
             return
         self.reserved += size
+        if self.staged is None and self.size + size <= MEMORY_MAX:
+            self.parts.append(data)
+            self.size += size
+            return
         try:
             if self.staged is None:
                 self.staged = self._open()
+                self.prefix = b"".join([self._meta(), *self.parts])
+                for part in self.parts:
+                    self.staged.write(part)
+                self.parts = []
             self.staged.write(data)
         except SrkitError as exc:
             LOGGER.error("C-STORE from %s: %s", self.assoc.calling_ae, exc)
             self._refuse("cannot stage the data set")
+
+    def _meta(self) -> bytes:
+        context = self.assoc.contexts[self.context_id]
+        return file_meta(
+            str(self.command.get(0x0002, "")),
+            str(self.command.get(0x1000, "")),
+            str(context.transfer_syntax[0]),
+            self.assoc.calling_ae,
+        )
 
     def _open(self) -> StagedFile:
         from srkit.db.staging import StagedFile
 
         root = self.assoc.server.staging
         assert root is not None
-        context = self.assoc.contexts[self.context_id]
         staged = StagedFile(root)
         try:
-            staged.write(
-                file_meta(
-                    str(self.command.get(0x0002, "")),
-                    str(self.command.get(0x1000, "")),
-                    str(context.transfer_syntax[0]),
-                    self.assoc.calling_ae,
-                )
-            )
+            staged.write(self._meta())
         except BaseException:
             staged.discard()
             raise
@@ -134,6 +159,7 @@ class DataSetStage:
         if self.staged is not None:
             self.staged.discard()
             self.staged = None
+        self.parts, self.prefix = [], b""
         self.in_flight.release(self.reserved)
         self.reserved = 0
 
@@ -147,13 +173,14 @@ class DataSetStage:
         message = Message(
             self.context_id,
             self.command,
-            None,
+            None if self.staged is not None or self.refusal is not None else self.parts,
             staged=self.staged,
             head=self.head,
             refusal=self.refusal,
             _reserved=(self.in_flight, self.reserved),
+            prefix=self.prefix,
         )
-        self.staged, self.reserved = None, 0
+        self.staged, self.reserved, self.parts, self.prefix = None, 0, [], b""
         return message
 
 

@@ -144,9 +144,19 @@ class Connection:
         if left <= 0 or not _readable(self.sock, left):
             raise ProtocolError(self.deadline_reason)
 
+    def _late(self) -> None:
+        """Raise once the deadline has passed (bytes that were waiting are read
+        without a ``poll`` first; the deadline still holds)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ProtocolError(self.deadline_reason)
+
     def _recv(self) -> bytes:
-        self._wait()
-        chunk = self.sock.recv(_READ_AHEAD)
+        try:  # what has arrived already, without waiting (no poll needed)
+            chunk = self.sock.recv(_READ_AHEAD, socket.MSG_DONTWAIT)
+            self._late()
+        except BlockingIOError:
+            self._wait()
+            chunk = self.sock.recv(_READ_AHEAD)
         if not chunk:
             raise PeerClosed("the peer closed the connection")
         return chunk
@@ -172,6 +182,11 @@ class Connection:
         self._pending = b""
         view = memoryview(buffer)
         have = len(pending)
+        try:  # what has arrived already, without waiting
+            have += self.sock.recv_into(view[have:], size - have, socket.MSG_DONTWAIT)
+            self._late()
+        except BlockingIOError:
+            pass
         while have < size:
             self._wait()
             got = self.sock.recv_into(view[have:], size - have, socket.MSG_WAITALL)

@@ -107,8 +107,10 @@ class Server:
         Largest data set accepted in one message (the association is aborted
         beyond it, as nothing bounds it in the protocol): 1 GiB.
     staging : Path or None
-        The storage folder: C-STORE data sets stream to staged files there
-        (:class:`Message` ``staged``); None keeps them in memory (``fragments``).
+        The storage folder: C-STORE data sets larger than
+        :data:`srkit.net.dimse.messages.MEMORY_MAX` stream to staged files there
+        (:class:`Message` ``staged``), smaller ones stay in memory (``fragments``) and
+        are written once, whole, when stored; None keeps them all in memory.
     in_flight : InFlight or None
         The counter of bytes in flight C-STORE data sets are reserved in (a data set
         beyond its limit is not staged: ``refusal``); None: the process's

@@ -79,14 +79,16 @@ class Storage:
         if msg.refusal is not None:  # not staged: too many bytes in flight, or disk
             LOGGER.warning("C-STORE %s from %s refused: %s", sop_instance, caller, msg.refusal)
             return OUT_OF_RESOURCES, msg.refusal
-        head = msg.head if msg.staged is not None else bytes((msg.fragments or [b""])[0][:8])
+        head = msg.head if msg.staged is not None else _start(msg.fragments)
         if not looks_like_data_set(head, context.transfer_syntax[0]):
             return CANNOT_UNDERSTAND, "not a DICOM data set"
         data: bytes | StagedFile
         try:
             if msg.staged is not None:
                 data = msg.staged
-                _ds, rec = parse_staged(data.path, size=data.size, sha256=data.sha256)
+                _ds, rec = parse_staged(
+                    data.path, size=data.size, sha256=data.sha256, prefix=msg.prefix
+                )
             else:
                 meta = file_meta(sop_class, sop_instance, str(context.transfer_syntax[0]), caller)
                 data = b"".join([meta, *(msg.fragments or ())])
@@ -128,6 +130,16 @@ class Storage:
         if outcome.status in ("stored", "replaced"):  # a new instance: its dose alerts
             stored.append(rec)
         return store_status(outcome)
+
+
+def _start(fragments: list[Any] | None, size: int = 8) -> bytes:
+    """The first ``size`` bytes of a data set received as ``fragments``."""
+    out = b""
+    for fragment in fragments or ():
+        out += bytes(fragment[: size - len(out)])
+        if len(out) >= size:
+            break
+    return out
 
 
 def looks_like_data_set(head: bytes, syntax: Any) -> bool:
