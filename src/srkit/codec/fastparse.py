@@ -22,6 +22,10 @@ source for both implementations and they cannot drift; it adds a build dependenc
 only (Cython from PyPI), nothing at run time. The tests run on both
 (``tests/codec/conftest.py``) and check they give identical documents.
 
+The content tree builder (:mod:`srkit.codec._tree`: values, codes, items) is compiled
+the same way, into ``srkit.codec._tree_c``, and goes with the parser: both compiled
+or both pure Python (:func:`tree`).
+
 The compiled one is used when it is importable; ``SRKIT_PURE_PYTHON=1`` in the
 environment forces the pure-Python one, and :data:`IMPLEMENTATION` says which is
 active (``srkit --version`` prints it). :func:`use` switches at run time (tests).
@@ -62,6 +66,7 @@ __all__ = [
     "parse_header",
     "parse_items",
     "split_file_meta",
+    "tree",
     "use",
 ]
 
@@ -85,17 +90,21 @@ class PixelElement(NamedTuple):
     offset: int
 
 
-def _load_compiled() -> ModuleType | None:
+def _load_compiled() -> tuple[ModuleType, ModuleType] | None:
     try:
-        return importlib.import_module("srkit.codec._fastparse_c")
+        return (
+            importlib.import_module("srkit.codec._fastparse_c"),
+            importlib.import_module("srkit.codec._tree_c"),
+        )
     except ImportError:
         return None
 
 
-_compiled = _load_compiled()
+_compiled_pair = _load_compiled()
+_compiled = None if _compiled_pair is None else _compiled_pair[0]
 
 COMPILED_AVAILABLE = _compiled is not None
-"""Whether the compiled parser was built and imports on this machine."""
+"""Whether the compiled parser and tree builder were built and import on this machine."""
 
 
 def _pure() -> ModuleType:
@@ -105,37 +114,56 @@ def _pure() -> ModuleType:
     return _fastparse
 
 
+def _pure_tree() -> ModuleType:
+    from srkit.codec import _tree
+
+    return _tree
+
+
 _PURE_FORCED = os.environ.get("SRKIT_PURE_PYTHON", "").strip() not in ("", "0")
 _core: ModuleType = _compiled if _compiled is not None and not _PURE_FORCED else _pure()
+_tree_core: ModuleType | None = (
+    _compiled_pair[1] if _compiled_pair is not None and _core is _compiled else None
+)
 
 IMPLEMENTATION = "compiled" if _core is _compiled else "pure-python"
-"""The parser in use: ``"compiled"`` (the C extension) or ``"pure-python"``."""
+"""The reader in use: ``"compiled"`` (the C extensions) or ``"pure-python"``."""
+
+
+def tree() -> ModuleType:
+    """The content tree builder in use: :mod:`srkit.codec._tree`, compiled
+    (``srkit.codec._tree_c``) or not, with the parser of the same kind."""
+    global _tree_core
+    if _tree_core is None:
+        _tree_core = _pure_tree()
+    return _tree_core
 
 
 def implementations() -> list[str]:
-    """The parsers available here: ``["compiled", "pure-python"]`` or ``["pure-python"]``."""
+    """The readers available here: ``["compiled", "pure-python"]`` or ``["pure-python"]``."""
     return (["compiled"] if _compiled is not None else []) + ["pure-python"]
 
 
 def use(name: str) -> str:
-    """Switch the parser (``"compiled"`` or ``"pure-python"``); returns the previous one.
+    """Switch the reader (parser and tree builder: ``"compiled"`` or ``"pure-python"``);
+    returns the previous one.
 
     Raises
     ------
     ValueError
-        For an unknown name, or ``"compiled"`` where the extension is not built.
+        For an unknown name, or ``"compiled"`` where the extensions are not built.
     """
-    global _core, IMPLEMENTATION
+    global _core, _tree_core, IMPLEMENTATION
     if name == "compiled":
-        if _compiled is None:
+        if _compiled_pair is None:
             raise ValueError("the compiled parser is not built on this machine")
-        core = _compiled
+        core, tree_core = _compiled_pair
     elif name == "pure-python":
-        core = _pure()
+        core, tree_core = _pure(), _pure_tree()
     else:
         raise ValueError(f"unknown parser {name!r}")
     previous = IMPLEMENTATION
-    _core, IMPLEMENTATION = core, name
+    _core, _tree_core, IMPLEMENTATION = core, tree_core, name
     return previous
 
 

@@ -10,13 +10,10 @@ already converted). Nested sequences are still parsed by pydicom.
 
 from __future__ import annotations
 
-import struct
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from srkit.codec._tree import ValueReader as ValueReader
 from srkit.codec.light import is_raw
-
-if TYPE_CHECKING:
-    from pydicom.dataset import Dataset
 
 __all__ = ["ValueReader", "charset_value", "elements", "python_encoding"]
 
@@ -38,12 +35,6 @@ _SIMPLE_ENCODINGS = {
     "GB18030": "gb18030",
     "GBK": "gbk",
 }
-
-# VRs whose bytes are ASCII whatever the character set
-_ASCII_VRS = frozenset({"CS", "UI", "DS", "IS", "DA", "TM", "DT", "AS", "AE"})
-_TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC"})
-_STRUCT = {"FL": "f", "FD": "d", "UL": "I", "US": "H", "SL": "i", "SS": "h"}
-
 
 def elements(ds: Any) -> dict[int, Any]:
     """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
@@ -80,131 +71,3 @@ def python_encoding(specific_character_set: str | list[str] | None) -> str | Non
     if len(values) == 1:
         return _SIMPLE_ENCODINGS.get(values[0])
     return None
-
-
-class ValueReader:
-    """Reads values of known VR from datasets sharing one character set.
-
-    Parameters
-    ----------
-    encoding : str or None
-        Python codec for text, or ``None`` to let pydicom decode text.
-    """
-
-    __slots__ = ("declared", "encoding", "undeclared_8bit", "wrong_vr")
-
-    def __init__(self, encoding: str | None, *, declared: bool = True) -> None:
-        self.encoding = encoding
-        self.declared = declared
-        self.undeclared_8bit = False
-        """True once a text value used 8-bit bytes although no character set was declared."""
-        self.wrong_vr: list[tuple[int, str, str]] = []
-        """(tag, expected VR, found VR) for every element read with a VR it should not have."""
-
-    def _converted(self, ds: Dataset, tag: int) -> Any:
-        return ds[tag].value
-
-    def string(self, ds: Any, tag: int, vr: str) -> str | None:
-        """A single string value (the first if several), trimmed; ``None`` if absent."""
-        # the reader's most called function: the helpers elements() and is_raw() inlined
-        mapping: dict[int, Any] = ds._dict
-        elem = mapping.get(tag)
-        if elem is None:
-            return None
-        still_raw = isinstance(elem, tuple)
-        if still_raw and (elem.VR is None or vr == elem.VR):
-            raw: bytes = elem.value
-            if not raw:
-                return ""
-            if vr in _ASCII_VRS:
-                text = raw.decode("latin_1")
-            elif self.encoding is not None:
-                if not self.declared and not raw.isascii():
-                    self.undeclared_8bit = True
-                text = raw.decode(self.encoding, errors="replace")
-            else:
-                return self._fallback_string(ds, tag)
-            if vr in ("UT", "LT", "ST"):
-                return text.rstrip(" \x00")
-            if vr == "UI":
-                return text.rstrip("\x00 ").strip()
-            first = text.split("\\", 1)[0] if vr != "PN" else text
-            return first.strip(" \x00")
-        if still_raw and elem.VR is not None:
-            self.wrong_vr.append((tag, vr, elem.VR))
-        return self._fallback_string(ds, tag)
-
-    def _fallback_string(self, ds: Dataset, tag: int) -> str | None:
-        from pydicom.multival import MultiValue
-        from pydicom.valuerep import PersonName
-
-        value = self._converted(ds, tag)
-        if value is None:
-            return ""
-        if isinstance(value, MultiValue | list | tuple):
-            if ds[tag].VR == "PN":
-                return "\\".join(str(v) for v in value)
-            value = value[0] if len(value) else ""
-        if isinstance(value, bytes):
-            value = value.decode(self.encoding or "latin_1", errors="replace")
-        if isinstance(value, PersonName):
-            return str(value)
-        text = str(value)
-        elem = ds[tag]
-        if elem.VR in ("UT", "LT", "ST"):
-            return text.rstrip(" \x00")
-        if elem.VR in ("DS", "IS"):
-            text = getattr(value, "original_string", None) or text
-        return text.strip()
-
-    def strings(self, ds: Dataset, tag: int, vr: str) -> tuple[str, ...] | None:
-        """All values of a multi-valued string element; ``None`` if absent."""
-        elem = elements(ds).get(tag)
-        if elem is None:
-            return None
-        if is_raw(elem) and (elem.VR is None or vr == elem.VR) and vr in _ASCII_VRS:
-            raw = elem.value
-            if not raw:
-                return ()
-            return tuple(v.strip(" \x00") for v in raw.decode("latin_1").split("\\"))
-        from pydicom.multival import MultiValue
-
-        value = self._converted(ds, tag)
-        if value is None or value == "":
-            return ()
-        if isinstance(value, MultiValue | list | tuple):
-            return tuple(str(v).strip() for v in value)
-        return (str(value).strip(),)
-
-    def numbers(self, ds: Dataset, tag: int, vr: str) -> tuple[float, ...] | tuple[int, ...] | None:
-        """All values of a binary numeric element (FL, FD, UL, US, ...); ``None`` if absent.
-
-        An element stored with a string VR (DS, IS) instead is converted and noted
-        in :attr:`wrong_vr`.
-        """
-        elem = elements(ds).get(tag)
-        if elem is None:
-            return None
-        if is_raw(elem) and (elem.VR is None or vr == elem.VR):
-            raw = elem.value
-            if not raw:
-                return ()
-            fmt = _STRUCT[vr]
-            size = struct.calcsize(fmt)
-            count = len(raw) // size
-            order = "<" if elem.is_little_endian else ">"
-            return struct.unpack(f"{order}{count}{fmt}", raw[: count * size])
-        if is_raw(elem) and elem.VR is not None:
-            self.wrong_vr.append((tag, vr, elem.VR))
-        value = self._converted(ds, tag)
-        if value is None or value == "" or value == b"":
-            return ()
-        if isinstance(value, bytes):
-            fmt = _STRUCT[vr]
-            size = struct.calcsize(fmt)
-            return struct.unpack(f"<{len(value) // size}{fmt}", value[: len(value) // size * size])
-        from pydicom.multival import MultiValue
-
-        seq = value if isinstance(value, MultiValue | list | tuple) else [value]
-        conv = float if vr in ("FL", "FD") else int
-        return tuple(conv(v) for v in seq)

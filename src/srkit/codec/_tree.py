@@ -1,0 +1,646 @@
+"""The content tree builder: values, codes and items of an SR's content (PS3.3 C.17.3).
+
+Written to be compiled by Cython like :mod:`srkit.codec._fastparse`: one source, two
+implementations. ``setup.py`` compiles this file into the C extension
+``srkit.codec._tree_c``; imported as it is, it is the pure-Python builder.
+:mod:`srkit.codec.content` picks the one that :mod:`srkit.codec.fastparse` says is
+active (``fastparse.use`` switches both), so the tests run both and compare.
+
+Here are the reader's most run lines: :class:`ValueReader` (decode a raw element's
+bytes of a known VR), :class:`ContentReader` (the walk: items, sequences, codes) and
+the builders of the common value types (CONTAINER, TEXT, CODE, NUM and the string
+valued ones); the other value types' builders are :mod:`srkit.codec.value_types`'.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from srkit.codec import fastparse
+from srkit.codec import tags as T
+from srkit.codec.diagnostic_codes import ReadCode
+from srkit.codec.light import FastParseError, LightDataset, LightSequence, is_raw
+from srkit.codec.policy import ReadPolicy, Recorder
+from srkit.diagnostics import Severity
+from srkit.errors import InvalidDocumentError
+from srkit.model.code import Code, CodeValueKind
+from srkit.model.items import (
+    CodeContentItem,
+    ContainerContentItem,
+    ContentItem,
+    DateContentItem,
+    DateTimeContentItem,
+    NumContentItem,
+    PNameContentItem,
+    ReferenceContentItem,
+    TemplateId,
+    TextContentItem,
+    TimeContentItem,
+    UidRefContentItem,
+    UnknownContentItem,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pydicom.dataset import Dataset
+
+    Builder = Callable[["ContentReader", Dataset, str, dict[str, Any]], ContentItem]
+
+__all__ = [
+    "BUILDERS",
+    "builders",
+    "COMPILED",
+    "DEPTH_LIMIT",
+    "NAMED_VALUE_TYPES",
+    "RELATIONSHIPS",
+    "ContentReader",
+    "ValueReader",
+]
+
+try:
+    import cython
+
+    COMPILED: bool = cython.compiled
+except ImportError:  # Cython is needed to build, not to run
+    COMPILED = False
+"""Whether this module is the compiled extension."""
+
+
+def _short_error(exc: BaseException) -> str:
+    from srkit.codec.loader import short_error
+
+    return short_error(exc)
+
+
+def elements(ds: Any) -> dict[int, Any]:
+    """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
+    mapping: dict[int, Any] = ds._dict
+    return mapping
+
+
+# VRs whose bytes are ASCII whatever the character set
+_ASCII_VRS = frozenset({"CS", "UI", "DS", "IS", "DA", "TM", "DT", "AS", "AE"})
+_TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC"})
+_STRUCT = {"FL": "f", "FD": "d", "UL": "I", "US": "H", "SL": "i", "SS": "h"}
+
+
+
+class ValueReader:
+    """Reads values of known VR from datasets sharing one character set.
+
+    Parameters
+    ----------
+    encoding : str or None
+        Python codec for text, or ``None`` to let pydicom decode text.
+    """
+
+    __slots__ = ("declared", "encoding", "undeclared_8bit", "wrong_vr")
+
+    def __init__(self, encoding: str | None, *, declared: bool = True) -> None:
+        self.encoding = encoding
+        self.declared = declared
+        self.undeclared_8bit = False
+        """True once a text value used 8-bit bytes although no character set was declared."""
+        self.wrong_vr: list[tuple[int, str, str]] = []
+        """(tag, expected VR, found VR) for every element read with a VR it should not have."""
+
+    def _converted(self, ds: Dataset, tag: int) -> Any:
+        return ds[tag].value
+
+    def string(self, ds: Any, tag: int, vr: str) -> str | None:
+        """A single string value (the first if several), trimmed; ``None`` if absent."""
+        # the reader's most called function: the helpers elements() and is_raw() inlined
+        mapping: dict[int, Any] = ds._dict
+        elem = mapping.get(tag)
+        if elem is None:
+            return None
+        still_raw = isinstance(elem, tuple)
+        if still_raw and (elem.VR is None or vr == elem.VR):
+            raw: bytes = elem.value
+            if not raw:
+                return ""
+            if vr in _ASCII_VRS:
+                text = raw.decode("latin_1")
+            elif self.encoding is not None:
+                if not self.declared and not raw.isascii():
+                    self.undeclared_8bit = True
+                text = raw.decode(self.encoding, errors="replace")
+            else:
+                return self._fallback_string(ds, tag)
+            if vr in ("UT", "LT", "ST"):
+                return text.rstrip(" \x00")
+            if vr == "UI":
+                return text.rstrip("\x00 ").strip()
+            first = text.split("\\", 1)[0] if vr != "PN" else text
+            return first.strip(" \x00")
+        if still_raw and elem.VR is not None:
+            self.wrong_vr.append((tag, vr, elem.VR))
+        return self._fallback_string(ds, tag)
+
+    def _fallback_string(self, ds: Dataset, tag: int) -> str | None:
+        from pydicom.multival import MultiValue
+        from pydicom.valuerep import PersonName
+
+        value = self._converted(ds, tag)
+        if value is None:
+            return ""
+        if isinstance(value, MultiValue | list | tuple):
+            if ds[tag].VR == "PN":
+                return "\\".join(str(v) for v in value)
+            value = value[0] if len(value) else ""
+        if isinstance(value, bytes):
+            value = value.decode(self.encoding or "latin_1", errors="replace")
+        if isinstance(value, PersonName):
+            return str(value)
+        text = str(value)
+        elem = ds[tag]
+        if elem.VR in ("UT", "LT", "ST"):
+            return text.rstrip(" \x00")
+        if elem.VR in ("DS", "IS"):
+            text = getattr(value, "original_string", None) or text
+        return text.strip()
+
+    def strings(self, ds: Dataset, tag: int, vr: str) -> tuple[str, ...] | None:
+        """All values of a multi-valued string element; ``None`` if absent."""
+        elem = elements(ds).get(tag)
+        if elem is None:
+            return None
+        if is_raw(elem) and (elem.VR is None or vr == elem.VR) and vr in _ASCII_VRS:
+            raw = elem.value
+            if not raw:
+                return ()
+            return tuple(v.strip(" \x00") for v in raw.decode("latin_1").split("\\"))
+        from pydicom.multival import MultiValue
+
+        value = self._converted(ds, tag)
+        if value is None or value == "":
+            return ()
+        if isinstance(value, MultiValue | list | tuple):
+            return tuple(str(v).strip() for v in value)
+        return (str(value).strip(),)
+
+    def numbers(self, ds: Dataset, tag: int, vr: str) -> tuple[float, ...] | tuple[int, ...] | None:
+        """All values of a binary numeric element (FL, FD, UL, US, ...); ``None`` if absent.
+
+        An element stored with a string VR (DS, IS) instead is converted and noted
+        in :attr:`wrong_vr`.
+        """
+        elem = elements(ds).get(tag)
+        if elem is None:
+            return None
+        if is_raw(elem) and (elem.VR is None or vr == elem.VR):
+            raw = elem.value
+            if not raw:
+                return ()
+            fmt = _STRUCT[vr]
+            size = struct.calcsize(fmt)
+            count = len(raw) // size
+            order = "<" if elem.is_little_endian else ">"
+            return struct.unpack(f"{order}{count}{fmt}", raw[: count * size])
+        if is_raw(elem) and elem.VR is not None:
+            self.wrong_vr.append((tag, vr, elem.VR))
+        value = self._converted(ds, tag)
+        if value is None or value == "" or value == b"":
+            return ()
+        if isinstance(value, bytes):
+            fmt = _STRUCT[vr]
+            size = struct.calcsize(fmt)
+            return struct.unpack(f"<{len(value) // size}{fmt}", value[: len(value) // size * size])
+        from pydicom.multival import MultiValue
+
+        seq = value if isinstance(value, MultiValue | list | tuple) else [value]
+        conv = float if vr in ("FL", "FD") else int
+        return tuple(conv(v) for v in seq)
+
+
+DEPTH_LIMIT = 200
+"""Deepest content tree the reader follows; deeper subtrees are cut with a diagnostic."""
+
+NAMED_VALUE_TYPES = frozenset(
+    {"TEXT", "NUM", "CODE", "DATETIME", "DATE", "TIME", "UIDREF", "PNAME", "TABLE"}
+)
+"""Value types whose items need a Concept Name (PS3.3 C.17.3.2.1)."""
+
+RELATIONSHIPS = frozenset(
+    {
+        "CONTAINS",
+        "HAS PROPERTIES",
+        "HAS OBS CONTEXT",
+        "HAS ACQ CONTEXT",
+        "INFERRED FROM",
+        "SELECTED FROM",
+        "HAS CONCEPT MOD",
+    }
+)
+"""The Relationship Types of PS3.3 C.17.3.2.4."""
+
+
+class ContentReader(Recorder):
+    """The state of reading one document's content.
+
+    Parameters
+    ----------
+    policy : ReadPolicy
+        How problems are treated.
+    ds : pydicom.Dataset
+        The top-level dataset.
+    sequences : mapping of int to list of LightDataset
+        The fast parser's items of the top-level sequences of ``ds`` (may be empty).
+    source : str or None
+        The file name, for messages.
+    """
+
+    __slots__ = ("charset", "depth_limit", "ds", "parsed", "truncated", "values")
+
+    def __init__(
+        self,
+        policy: ReadPolicy,
+        ds: Any,
+        sequences: Mapping[int, Sequence[LightDataset]],
+        source: str | None,
+    ) -> None:
+        from srkit.codec.values import charset_value, python_encoding
+
+        super().__init__(policy, source)
+        self.ds = ds
+        charset = elements(ds).get(T.SPECIFIC_CHARACTER_SET)
+        cs_value: Any = None
+        if charset is not None:
+            try:
+                cs_value = charset_value(ds)
+            except Exception:
+                cs_value = None
+        self.values = ValueReader(python_encoding(cs_value or None), declared=bool(cs_value))
+        self.charset = cs_value or None
+        self.parsed = sequences
+        self.depth_limit = DEPTH_LIMIT
+        self.truncated = False
+
+    def check_truncated(self, ds: Dataset, path: str) -> None:
+        """A defined-length element whose bytes stop short means the file was cut.
+
+        The fast parser's items never are (it refuses a cut file, which pydicom then
+        parses): only pydicom's datasets are looked at.
+        """
+        if self.truncated or isinstance(ds, LightDataset) or not elements(ds):
+            return
+        last = elements(ds)[next(reversed(elements(ds)))]
+        if (
+            is_raw(last)
+            and last.value is not None
+            and last.length != 0xFFFFFFFF
+            and len(last.value) < last.length
+        ):
+            self.truncated = True
+            tag = int(last.tag)
+            self.problem(
+                path,
+                ReadCode.FILE_TRUNCATED,
+                f"file is truncated: element ({tag >> 16:04X},{tag & 0xFFFF:04X}) has "
+                f"{len(last.value)} of its {last.length} bytes; content after it is lost",
+            )
+
+    # -- guarded element access ---------------------------------------------------
+    def safe_string(self, ds: Dataset, tag: int, vr: str, path: str) -> str | None:
+        """The string value of ``tag``, or ``None`` (absent, or unreadable: recorded)."""
+        try:
+            return self.values.string(ds, tag, vr)
+        except Exception as exc:
+            self.problem(
+                path,
+                ReadCode.VALUE_UNREADABLE,
+                f"unreadable ({tag >> 16:04X},{tag & 0xFFFF:04X}): {_short_error(exc)}",
+            )
+            return None
+
+    def safe_numbers(self, ds: Dataset, tag: int, vr: str, path: str) -> tuple[Any, ...] | None:
+        """The numeric values of ``tag``, or ``None`` (absent, or unreadable: recorded)."""
+        try:
+            return self.values.numbers(ds, tag, vr)
+        except Exception as exc:
+            self.problem(
+                path,
+                ReadCode.VALUE_UNREADABLE,
+                f"unreadable ({tag >> 16:04X},{tag & 0xFFFF:04X}): {_short_error(exc)}",
+            )
+            return None
+
+    def sequence(self, ds: Dataset, tag: int, path: str) -> Sequence[Dataset]:
+        """The items of sequence ``tag`` (light items where the fast parser made them)."""
+        elem = elements(ds).get(tag)
+        if elem is None:
+            return ()
+        if type(elem) is LightSequence:
+            return elem.items  # type: ignore[return-value]
+        if ds is self.ds and tag in self.parsed:
+            return self.parsed[tag]  # type: ignore[return-value]
+        if is_raw(elem) and elem.is_little_endian and elem.VR in ("SQ", None):
+            try:
+                return fastparse.parse_items(elem, self.charset)  # type: ignore[return-value]
+            except (FastParseError, struct.error, ValueError, IndexError):
+                pass  # pydicom reports what is wrong
+        try:
+            value = ds[tag].value
+        except Exception as exc:
+            self.problem(
+                path,
+                ReadCode.SEQUENCE_UNREADABLE,
+                f"broken sequence ({tag >> 16:04X},{tag & 0xFFFF:04X}): {_short_error(exc)}",
+            )
+            return ()
+        if value is None or isinstance(value, bytes | str):
+            if value:
+                self.problem(
+                    path,
+                    ReadCode.NOT_A_SEQUENCE,
+                    f"({tag >> 16:04X},{tag & 0xFFFF:04X}) should be a sequence",
+                )
+            return ()
+        return value  # type: ignore[no-any-return]
+
+    def code(self, item: Dataset, path: str, what: str) -> Code | None:
+        """A Code Sequence Macro item (PS3.3 Table 8.8-1) as a :class:`Code`."""
+        v = self.values
+        try:
+            value = v.string(item, T.CODE_VALUE, "SH")
+            kind = CodeValueKind.SHORT
+            if not value:
+                long_value = v.string(item, T.LONG_CODE_VALUE, "UC")
+                if long_value:
+                    value, kind = long_value, CodeValueKind.LONG
+                else:
+                    urn = v.string(item, T.URN_CODE_VALUE, "UR")
+                    if urn:
+                        value, kind = urn, CodeValueKind.URN
+            scheme = v.string(item, T.CODING_SCHEME_DESIGNATOR, "SH")
+            meaning = v.string(item, T.CODE_MEANING, "LO")
+            version = v.string(item, T.CODING_SCHEME_VERSION, "SH")
+        except Exception as exc:
+            self.problem(
+                path, ReadCode.CODE_UNREADABLE, f"{what}: unreadable code ({_short_error(exc)})"
+            )
+            return None
+        if not value or not scheme:
+            self.problem(
+                path,
+                ReadCode.CODE_INCOMPLETE,
+                f"{what}: code without value or coding scheme designator",
+            )
+            if not value and not scheme and not meaning:
+                return None
+        extra = None
+        if not elements(item).keys() <= T.CODE_TAGS:
+            extra = item
+        return Code(
+            value=value or "",
+            scheme=scheme or "",
+            meaning=meaning or "",
+            scheme_version=version or None,
+            kind=kind,
+            extra=extra,
+        )
+
+    def code_seq(self, ds: Dataset, tag: int, path: str, what: str) -> Code | None:
+        """The one code of code sequence ``tag``, or ``None`` if absent or empty."""
+        seq = self.sequence(ds, tag, path)
+        if not seq:
+            return None
+        if len(seq) > 1:
+            self.problem(
+                path,
+                ReadCode.CODE_MULTIPLE_ITEMS,
+                f"{what} has {len(seq)} items, only one is allowed",
+            )
+        return self.code(seq[0], path, what)
+
+    # -- items --------------------------------------------------------------------
+    def children(self, ds: Dataset, path: str) -> tuple[ContentItem, ...]:
+        """The items of the Content Sequence of ``ds`` (item ``path``)."""
+        if path.count(".") >= self.depth_limit:
+            self.problem(
+                path,
+                ReadCode.TREE_TOO_DEEP,
+                f"content tree deeper than {self.depth_limit} levels, cut here",
+            )
+            return ()
+        out: list[ContentItem] = []
+        for n, child in enumerate(self.sequence(ds, T.CONTENT_SEQUENCE, path), 1):
+            item = self.item(child, f"{path}.{n}", root=False)
+            if item is not None:
+                out.append(item)
+        return tuple(out)
+
+    def item(self, ds: Dataset, path: str, *, root: bool) -> ContentItem | None:
+        """One content item and its subtree; ``None`` if it cannot be typed."""
+        try:
+            return self._item(ds, path, root)
+        except InvalidDocumentError:
+            raise
+        except Exception as exc:  # a broken element we did not foresee
+            self.problem(
+                path, ReadCode.ITEM_UNREADABLE, f"unreadable content item ({_short_error(exc)})"
+            )
+            return None
+
+    def _item(self, ds: Dataset, path: str, root: bool) -> ContentItem | None:
+        v = self.values
+        self.check_truncated(ds, path)
+        keys = elements(ds).keys()
+        relationship: str | None = None
+        if not root:
+            relationship = self.safe_string(ds, T.RELATIONSHIP_TYPE, "CS", path)
+            if not relationship:
+                self.problem(path, ReadCode.RELATIONSHIP_MISSING, "missing Relationship Type")
+                relationship = None
+            elif relationship not in RELATIONSHIPS:
+                self.problem(
+                    path,
+                    ReadCode.RELATIONSHIP_UNKNOWN,
+                    f"unknown Relationship Type {relationship!r}",
+                )
+        if T.REFERENCED_CONTENT_ITEM_IDENTIFIER in keys and T.VALUE_TYPE not in keys:
+            ref = self.safe_numbers(ds, T.REFERENCED_CONTENT_ITEM_IDENTIFIER, "UL", path) or ()
+            return ReferenceContentItem(
+                relationship=relationship, ref=tuple(int(x) for x in ref), extra=self.extra(ds)
+            )
+        value_type = self.safe_string(ds, T.VALUE_TYPE, "CS", path)
+        concept = self.code_seq(ds, T.CONCEPT_NAME_CODE_SEQUENCE, path, "Concept Name")
+        common: dict[str, Any] = {
+            "relationship": relationship,
+            "concept": concept,
+            "observation_datetime": v.string(ds, T.OBSERVATION_DATETIME, "DT")
+            if T.OBSERVATION_DATETIME in keys
+            else None,
+            "observation_uid": v.string(ds, T.OBSERVATION_UID, "UI")
+            if T.OBSERVATION_UID in keys
+            else None,
+            "children": self.children(ds, path) if T.CONTENT_SEQUENCE in keys else (),
+            "extra": self.extra(ds),
+        }
+        if concept is None and value_type in NAMED_VALUE_TYPES:
+            # Concept Name is required for these value types (PS3.3 C.17.3.2.1)
+            self.problem(
+                path, ReadCode.CONCEPT_NAME_MISSING, f"{value_type} item has no Concept Name"
+            )
+        builder = (BUILDERS or builders()).get(value_type or "")
+        if builder is None:
+            return self.unknown(ds, path, value_type, common)
+        built: ContentItem = builder(self, ds, path, common)
+        return built
+
+    def unknown(
+        self, ds: Dataset, path: str, value_type: str | None, common: dict[str, Any]
+    ) -> ContentItem | None:
+        """An item of no known value type: kept only under the permissive policy."""
+        if not value_type:
+            self.problem(path, ReadCode.VALUE_TYPE_MISSING, "content item without Value Type")
+        else:
+            self.problem(path, ReadCode.VALUE_TYPE_UNKNOWN, f"unknown Value Type {value_type!r}")
+        if self.policy is ReadPolicy.PERMISSIVE:
+            common["extra"] = ds
+            return UnknownContentItem(declared_value_type=value_type or "", **common)
+        return None
+
+    def extra(self, ds: Dataset) -> Dataset | None:
+        """``ds`` if it holds elements the model does not name (kept for writing)."""
+        if elements(ds).keys() <= T.ITEM_TAGS:
+            return None
+        return ds
+
+
+def _container(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
+    continuity = r.safe_string(ds, T.CONTINUITY_OF_CONTENT, "CS", path)
+    if not continuity:
+        r.problem(path, ReadCode.CONTINUITY_MISSING, "CONTAINER without Continuity of Content")
+        continuity = "SEPARATE"
+    elif continuity not in ("SEPARATE", "CONTINUOUS"):
+        r.problem(
+            path, ReadCode.CONTINUITY_INVALID, f"invalid Continuity of Content {continuity!r}"
+        )
+    template = None
+    for tmpl in r.sequence(ds, T.CONTENT_TEMPLATE_SEQUENCE, path)[:1]:
+        ident = r.safe_string(tmpl, T.TEMPLATE_IDENTIFIER, "CS", path)
+        resource = r.safe_string(tmpl, T.MAPPING_RESOURCE, "CS", path)
+        if ident:
+            template = TemplateId(
+                identifier=ident,
+                mapping_resource=resource or "DCMR",
+                mapping_resource_uid=r.safe_string(tmpl, T.MAPPING_RESOURCE_UID, "UI", path),
+                version=r.safe_string(tmpl, T.TEMPLATE_VERSION, "DT", path),
+            )
+    return ContainerContentItem(continuity=continuity, template=template, **common)
+
+
+def _text(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
+    value = r.safe_string(ds, T.TEXT_VALUE, "UT", path)
+    if value is None:
+        r.problem(path, ReadCode.VALUE_MISSING, "TEXT without Text Value")
+    elif value == "":
+        r.problem(path, ReadCode.VALUE_EMPTY, "TEXT with an empty Text Value (type 1)")
+    return TextContentItem(value=value or "", **common)
+
+
+def _string_item(cls: type[ContentItem], tag: int, vr: str, label: str) -> Builder:
+    def build(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
+        value = r.safe_string(ds, tag, vr, path)
+        if not value:
+            r.problem(path, ReadCode.VALUE_MISSING, f"{cls.value_type} without {label}")
+        return cls(value=value or "", **common)  # type: ignore[call-arg]
+
+    return build
+
+
+def _code(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
+    value = r.code_seq(ds, T.CONCEPT_CODE_SEQUENCE, path, "Concept Code")
+    if value is None:
+        r.problem(path, ReadCode.VALUE_MISSING, "CODE without Concept Code Sequence")
+    return CodeContentItem(value=value, **common)
+
+
+def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
+    qualifier = None
+    if T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in elements(ds):
+        qualifier = r.code_seq(ds, T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, path, "Qualifier")
+    if T.MEASURED_VALUE_SEQUENCE not in elements(ds):
+        r.problem(
+            path,
+            ReadCode.MEASURED_VALUE_MISSING,
+            "NUM without Measured Value Sequence (type 2)",
+        )
+        return NumContentItem(qualifier=qualifier, **common)
+    seq = r.sequence(ds, T.MEASURED_VALUE_SEQUENCE, path)
+    if not seq:
+        if qualifier is None:
+            r.problem(
+                path,
+                ReadCode.NUM_WITHOUT_VALUE,
+                "NUM with no value and no Numeric Value Qualifier",
+                Severity.WARNING,
+            )
+        return NumContentItem(qualifier=qualifier, **common)
+    if len(seq) > 1:
+        r.problem(
+            path,
+            ReadCode.MEASURED_VALUE_MULTIPLE,
+            f"Measured Value Sequence has {len(seq)} items, one allowed",
+        )
+    mv = seq[0]
+    number = r.safe_string(mv, T.NUMERIC_VALUE, "DS", path)
+    if number is None or number == "":
+        r.problem(path, ReadCode.VALUE_MISSING, "NUM without Numeric Value")
+        number = None
+    else:
+        try:
+            float(number)
+        except ValueError:
+            r.problem(
+                path,
+                ReadCode.NUMERIC_VALUE_INVALID,
+                f"Numeric Value {number!r} is not a decimal string",
+            )
+    units = r.code_seq(mv, T.MEASUREMENT_UNITS_CODE_SEQUENCE, path, "Measurement Units")
+    if units is None:
+        r.problem(path, ReadCode.UNITS_MISSING, "NUM without Measurement Units")
+    fp = r.safe_numbers(mv, T.FLOATING_POINT_VALUE, "FD", path)
+    num = r.safe_numbers(mv, T.RATIONAL_NUMERATOR_VALUE, "SL", path)
+    den = r.safe_numbers(mv, T.RATIONAL_DENOMINATOR_VALUE, "UL", path)
+    rational = (int(num[0]), int(den[0])) if num and den else None
+    if not elements(mv).keys() <= T.MEASURED_VALUE_TAGS:
+        common["extra"] = ds
+    return NumContentItem(
+        number=number,
+        units=units,
+        qualifier=qualifier,
+        float_value=float(fp[0]) if fp else None,
+        rational=rational,
+        **common,
+    )
+
+
+_COMMON_BUILDERS: dict[str, Builder] = {
+    "CONTAINER": _container,
+    "TEXT": _text,
+    "CODE": _code,
+    "NUM": _num,
+    "DATETIME": _string_item(DateTimeContentItem, T.DATETIME, "DT", "DateTime"),
+    "DATE": _string_item(DateContentItem, T.DATE, "DA", "Date"),
+    "TIME": _string_item(TimeContentItem, T.TIME, "TM", "Time"),
+    "UIDREF": _string_item(UidRefContentItem, T.UID, "UI", "UID"),
+    "PNAME": _string_item(PNameContentItem, T.PERSON_NAME, "PN", "Person Name"),
+}
+BUILDERS: dict[str, Builder] = {}
+"""Value Type (0040,A040) -> builder (filled on the first read, with
+:mod:`srkit.codec.value_types`' builders); a type not here is read as unknown."""
+
+
+def builders() -> dict[str, Builder]:
+    """:data:`BUILDERS`, filled on the first call."""
+    if not BUILDERS:
+        from srkit.codec.value_types import BUILDERS as OTHER
+
+        BUILDERS.update(_COMMON_BUILDERS)
+        BUILDERS.update(OTHER)
+    return BUILDERS
