@@ -21,7 +21,10 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 CODEC = HERE / "src" / "srkit" / "codec"
-COMPILED = {"srkit.codec._fastparse_c": CODEC / "_fastparse.py", "srkit.codec._tree_c": CODEC / "_tree.py"}
+COMPILED = {
+    "srkit.codec._fastparse_c": CODEC / "_fastparse.py",
+    "srkit.codec._tree_c": CODEC / "_tree.py",
+}
 """Extension name -> the pure-Python-mode source Cython compiles into it."""
 
 

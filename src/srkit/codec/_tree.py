@@ -87,7 +87,6 @@ _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC"})
 _STRUCT = {"FL": "f", "FD": "d", "UL": "I", "US": "H", "SL": "i", "SS": "h"}
 
 
-
 class ValueReader:
     """Reads values of known VR from datasets sharing one character set.
 

@@ -19,26 +19,15 @@ from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.loader import short_error
 from srkit.codec.references import sop_reference
 from srkit.codec.values import elements
-from srkit.diagnostics import Severity
 from srkit.model.items import (
-    CodeContentItem,
     CompositeContentItem,
-    ContainerContentItem,
     ContentItem,
-    DateContentItem,
-    DateTimeContentItem,
     ImageContentItem,
-    NumContentItem,
-    PNameContentItem,
     Scoord3DContentItem,
     ScoordContentItem,
     SopReference,
     TableContentItem,
     TcoordContentItem,
-    TemplateId,
-    TextContentItem,
-    TimeContentItem,
-    UidRefContentItem,
     WaveformContentItem,
 )
 

@@ -36,6 +36,7 @@ _SIMPLE_ENCODINGS = {
     "GBK": "gbk",
 }
 
+
 def elements(ds: Any) -> dict[int, Any]:
     """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
     mapping: dict[int, Any] = ds._dict
