@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from srkit.model.code import Code
@@ -24,7 +25,7 @@ from srkit.model.items import (
 )
 from srkit.model.navigation import walk
 
-__all__ = ["code_dict", "item_value", "item_record", "document_records"]
+__all__ = ["code_dict", "item_value", "item_record", "document_jsonl", "document_records"]
 
 
 def code_dict(code: Code | None) -> dict[str, Any] | None:
@@ -111,3 +112,45 @@ def document_records(doc: Document) -> Iterator[dict[str, Any]]:
     """Every item's record, in document order."""
     for pos in walk(doc.root):
         yield item_record(pos.id, pos.item)
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """One record as a JSON line's text: ``json.dumps(record, ensure_ascii=False,
+    separators=(", ", ": "))``, through one C encoder made once (``json.dumps`` makes
+    a new one for every call) where the ``json`` module has it."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    chunks = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
+    join = "".join
+
+    def encode(record: Any) -> str:
+        return join(chunks(record, 0))
+
+    return encode
+
+
+_ENCODE: list[Callable[[Any], str]] = []
+
+
+def document_jsonl(doc: Document) -> str:
+    """The ``srkit dump --format jsonl`` text of ``doc``: one JSON line per record of
+    :func:`document_records`, in document order, each ending with a newline."""
+    if not _ENCODE:
+        _ENCODE.append(_json_encoder())
+    encode = _ENCODE[0]
+    lines: list[str] = []
+    append = lines.append
+    stack: list[tuple[str, ContentItem]] = [("1", doc.root)]
+    pop, push = stack.pop, stack.append
+    while stack:  # the walk of srkit.model.navigation.walk, without its Position objects
+        item_id, item = pop()
+        append(encode(item_record(item_id, item)))
+        children = item.children
+        for n in range(len(children), 0, -1):
+            push((f"{item_id}.{n}", children[n - 1]))
+    append("")
+    return "\n".join(lines)
