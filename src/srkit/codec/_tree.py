@@ -14,6 +14,7 @@ valued ones); the other value types' builders are :mod:`srkit.codec.value_types`
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -60,12 +61,15 @@ __all__ = [
     "ValueReader",
 ]
 
-try:
-    import cython
+if TYPE_CHECKING:  # the type checker reads the stand-ins' signatures
+    from srkit.codec import _cython_shim as cython
+else:
+    try:
+        import cython
+    except ImportError:  # Cython is needed to build, not to run
+        from srkit.codec import _cython_shim as cython
 
-    COMPILED: bool = cython.compiled
-except ImportError:  # Cython is needed to build, not to run
-    COMPILED = False
+COMPILED: bool = cython.compiled
 """Whether this module is the compiled extension."""
 
 
@@ -75,10 +79,105 @@ def _short_error(exc: BaseException) -> str:
     return short_error(exc)
 
 
+def _latin_1(raw: Any) -> str:
+    if type(raw) is bytes:
+        data: bytes = raw
+        return data.decode("latin_1")
+    text: str = raw.decode("latin_1")
+    return text
+
+
 def elements(ds: Any) -> dict[int, Any]:
     """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
     mapping: dict[int, Any] = ds._dict
     return mapping
+
+
+# -- model objects made without their dataclass __init__ ---------------------------
+# The frozen dataclasses' __init__ (keyword arguments, one object.__setattr__ call per
+# field, in Python) was a fifth of the tree's time. Items and codes of the common value
+# types are made here by setting their slots directly, in their fields' order; where
+# the model's fields are not the ones named below, the ordinary constructor is used.
+if cython.compiled:
+    from cython.cimports.cpython.object import PyObject_GenericSetAttr as _set_slot
+else:
+    _set_slot = object.__setattr__
+
+_new_object = object.__new__
+_COMMON_FIELDS = (
+    "relationship",
+    "concept",
+    "children",
+    "observation_datetime",
+    "observation_uid",
+    "extra",
+)
+_CODE_FIELDS = ("value", "scheme", "meaning", "scheme_version", "kind", "extra")
+_OWN_FIELDS: dict[type, tuple[str, ...]] = {
+    ContainerContentItem: ("continuity", "template"),
+    TextContentItem: ("value",),
+    CodeContentItem: ("value",),
+    NumContentItem: ("number", "units", "qualifier", "float_value", "rational"),
+    DateTimeContentItem: ("value",),
+    DateContentItem: ("value",),
+    TimeContentItem: ("value",),
+    UidRefContentItem: ("value",),
+    PNameContentItem: ("value",),
+}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+_DEFAULTS: dict[type, tuple[Any, ...]] = {
+    cls: tuple(f.default for f in dataclasses.fields(cls))[len(_COMMON_FIELDS) :]
+    for cls in _OWN_FIELDS
+}
+_FAST_ITEMS: bool = all(
+    _field_names(cls) == _COMMON_FIELDS + own for cls, own in _OWN_FIELDS.items()
+) and all(d is not dataclasses.MISSING for ds in _DEFAULTS.values() for d in ds)
+_FAST_CODES: bool = _field_names(Code) == _CODE_FIELDS
+
+
+def _new_item(cls: type[ContentItem], common: dict[str, Any], values: tuple[Any, ...]) -> Any:
+    """``cls(**common, **own)``: ``values`` are the class's own fields in order (those
+    left out take their defaults); ``common`` has the fields every item has."""
+    names = _OWN_FIELDS[cls]
+    if not _FAST_ITEMS:
+        return cls(**common, **dict(zip(names, values)))
+    obj = _new_object(cls)
+    for name in _COMMON_FIELDS:
+        _set_slot(obj, name, common[name])
+    defaults = _DEFAULTS[cls]
+    given: cython.Py_ssize_t = len(values)
+    i: cython.Py_ssize_t
+    for i in range(len(names)):
+        _set_slot(obj, names[i], values[i] if i < given else defaults[i])
+    return obj
+
+
+def _new_code(
+    value: str, scheme: str, meaning: str, version: str | None, kind: Any, extra: Any
+) -> Code:
+    """``Code(value=..., scheme=..., ...)`` without the dataclass's __init__."""
+    if not _FAST_CODES:
+        return Code(
+            value=value,
+            scheme=scheme,
+            meaning=meaning,
+            scheme_version=version,
+            kind=kind,
+            extra=extra,
+        )
+    obj: Code = _new_object(Code)
+    _set_slot(obj, "value", value)
+    _set_slot(obj, "scheme", scheme)
+    _set_slot(obj, "meaning", meaning)
+    _set_slot(obj, "scheme_version", version)
+    _set_slot(obj, "kind", kind)
+    _set_slot(obj, "extra", extra)
+    return obj
 
 
 # VRs whose bytes are ASCII whatever the character set
@@ -87,6 +186,7 @@ _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC"})
 _STRUCT = {"FL": "f", "FD": "d", "UL": "I", "US": "H", "SL": "i", "SS": "h"}
 
 
+@cython.cclass
 class ValueReader:
     """Reads values of known VR from datasets sharing one character set.
 
@@ -96,48 +196,61 @@ class ValueReader:
         Python codec for text, or ``None`` to let pydicom decode text.
     """
 
-    __slots__ = ("declared", "encoding", "undeclared_8bit", "wrong_vr")
+    encoding = cython.declare(object, visibility="public")
+    declared = cython.declare(object, visibility="public")
+    undeclared_8bit = cython.declare(object, visibility="public")
+    """True once a text value used 8-bit bytes although no character set was declared."""
+    wrong_vr = cython.declare(list, visibility="public")
+    """(tag, expected VR, found VR) for every element read with a VR it should not have."""
 
     def __init__(self, encoding: str | None, *, declared: bool = True) -> None:
         self.encoding = encoding
         self.declared = declared
         self.undeclared_8bit = False
-        """True once a text value used 8-bit bytes although no character set was declared."""
-        self.wrong_vr: list[tuple[int, str, str]] = []
-        """(tag, expected VR, found VR) for every element read with a VR it should not have."""
+        self.wrong_vr = []
 
     def _converted(self, ds: Dataset, tag: int) -> Any:
         return ds[tag].value
 
+    @cython.ccall
     def string(self, ds: Any, tag: int, vr: str) -> str | None:
         """A single string value (the first if several), trimmed; ``None`` if absent."""
-        # the reader's most called function: the helpers elements() and is_raw() inlined
+        # the reader's most called function: the helpers elements() and is_raw() inlined;
+        # a raw element (srkit's or pydicom's) is a 7-tuple: (tag, VR, length, value, ...)
         mapping: dict[int, Any] = ds._dict
-        elem = mapping.get(tag)
+        elem: Any = mapping.get(tag)
         if elem is None:
             return None
-        still_raw = isinstance(elem, tuple)
-        if still_raw and (elem.VR is None or vr == elem.VR):
-            raw: bytes = elem.value
-            if not raw:
-                return ""
-            if vr in _ASCII_VRS:
-                text = raw.decode("latin_1")
-            elif self.encoding is not None:
-                if not self.declared and not raw.isascii():
-                    self.undeclared_8bit = True
-                text = raw.decode(self.encoding, errors="replace")
-            else:
-                return self._fallback_string(ds, tag)
-            if vr in ("UT", "LT", "ST"):
-                return text.rstrip(" \x00")
-            if vr == "UI":
-                return text.rstrip("\x00 ").strip()
-            first = text.split("\\", 1)[0] if vr != "PN" else text
-            return first.strip(" \x00")
-        if still_raw and elem.VR is not None:
-            self.wrong_vr.append((tag, vr, elem.VR))
-        return self._fallback_string(ds, tag)
+        if not isinstance(elem, tuple):
+            return self._fallback_string(ds, tag)
+        row: tuple[Any, ...] = cython.cast(tuple, elem)  # a tuple subclass: no exact check
+        if len(row) < 4:
+            return self._fallback_string(ds, tag)
+        elem_vr = row[1]
+        if elem_vr is not None and vr != elem_vr:
+            self.wrong_vr.append((tag, vr, elem_vr))
+            return self._fallback_string(ds, tag)
+        raw = row[3]
+        if not raw:
+            return ""
+        text: str
+        if vr in _ASCII_VRS:
+            text = _latin_1(raw)
+        elif self.encoding is not None:
+            if not self.declared and not raw.isascii():
+                self.undeclared_8bit = True
+            text = raw.decode(self.encoding, errors="replace")
+        else:
+            return self._fallback_string(ds, tag)
+        if vr == "UT" or vr == "LT" or vr == "ST":
+            return text.rstrip(" \x00")
+        if vr == "UI":
+            return text.rstrip("\x00 ").strip()
+        if vr != "PN":
+            cut = text.find("\\")
+            if cut >= 0:
+                text = text[:cut]
+        return text.strip(" \x00")
 
     def _fallback_string(self, ds: Dataset, tag: int) -> str | None:
         from pydicom.multival import MultiValue
@@ -306,7 +419,8 @@ class ContentReader(Recorder):
     def safe_string(self, ds: Dataset, tag: int, vr: str, path: str) -> str | None:
         """The string value of ``tag``, or ``None`` (absent, or unreadable: recorded)."""
         try:
-            return self.values.string(ds, tag, vr)
+            values: ValueReader = self.values
+            return values.string(ds, tag, vr)
         except Exception as exc:
             self.problem(
                 path,
@@ -362,7 +476,7 @@ class ContentReader(Recorder):
 
     def code(self, item: Dataset, path: str, what: str) -> Code | None:
         """A Code Sequence Macro item (PS3.3 Table 8.8-1) as a :class:`Code`."""
-        v = self.values
+        v: ValueReader = self.values
         try:
             value = v.string(item, T.CODE_VALUE, "SH")
             kind = CodeValueKind.SHORT
@@ -393,14 +507,7 @@ class ContentReader(Recorder):
         extra = None
         if not elements(item).keys() <= T.CODE_TAGS:
             extra = item
-        return Code(
-            value=value or "",
-            scheme=scheme or "",
-            meaning=meaning or "",
-            scheme_version=version or None,
-            kind=kind,
-            extra=extra,
-        )
+        return _new_code(value or "", scheme or "", meaning or "", version or None, kind, extra)
 
     def code_seq(self, ds: Dataset, tag: int, path: str, what: str) -> Code | None:
         """The one code of code sequence ``tag``, or ``None`` if absent or empty."""
@@ -445,7 +552,7 @@ class ContentReader(Recorder):
             return None
 
     def _item(self, ds: Dataset, path: str, root: bool) -> ContentItem | None:
-        v = self.values
+        v: ValueReader = self.values
         self.check_truncated(ds, path)
         keys = elements(ds).keys()
         relationship: str | None = None
@@ -530,7 +637,7 @@ def _container(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any])
                 mapping_resource_uid=r.safe_string(tmpl, T.MAPPING_RESOURCE_UID, "UI", path),
                 version=r.safe_string(tmpl, T.TEMPLATE_VERSION, "DT", path),
             )
-    return ContainerContentItem(continuity=continuity, template=template, **common)
+    return _new_item(ContainerContentItem, common, (continuity, template))  # type: ignore[no-any-return]
 
 
 def _text(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
@@ -539,7 +646,7 @@ def _text(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> C
         r.problem(path, ReadCode.VALUE_MISSING, "TEXT without Text Value")
     elif value == "":
         r.problem(path, ReadCode.VALUE_EMPTY, "TEXT with an empty Text Value (type 1)")
-    return TextContentItem(value=value or "", **common)
+    return _new_item(TextContentItem, common, (value or "",))  # type: ignore[no-any-return]
 
 
 def _string_item(cls: type[ContentItem], tag: int, vr: str, label: str) -> Builder:
@@ -547,7 +654,7 @@ def _string_item(cls: type[ContentItem], tag: int, vr: str, label: str) -> Build
         value = r.safe_string(ds, tag, vr, path)
         if not value:
             r.problem(path, ReadCode.VALUE_MISSING, f"{cls.value_type} without {label}")
-        return cls(value=value or "", **common)  # type: ignore[call-arg]
+        return _new_item(cls, common, (value or "",))  # type: ignore[no-any-return]
 
     return build
 
@@ -556,7 +663,7 @@ def _code(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> C
     value = r.code_seq(ds, T.CONCEPT_CODE_SEQUENCE, path, "Concept Code")
     if value is None:
         r.problem(path, ReadCode.VALUE_MISSING, "CODE without Concept Code Sequence")
-    return CodeContentItem(value=value, **common)
+    return _new_item(CodeContentItem, common, (value,))  # type: ignore[no-any-return]
 
 
 def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
@@ -569,7 +676,7 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
             ReadCode.MEASURED_VALUE_MISSING,
             "NUM without Measured Value Sequence (type 2)",
         )
-        return NumContentItem(qualifier=qualifier, **common)
+        return _new_item(NumContentItem, common, (None, None, qualifier))  # type: ignore[no-any-return]
     seq = r.sequence(ds, T.MEASURED_VALUE_SEQUENCE, path)
     if not seq:
         if qualifier is None:
@@ -579,7 +686,7 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
                 "NUM with no value and no Numeric Value Qualifier",
                 Severity.WARNING,
             )
-        return NumContentItem(qualifier=qualifier, **common)
+        return _new_item(NumContentItem, common, (None, None, qualifier))  # type: ignore[no-any-return]
     if len(seq) > 1:
         r.problem(
             path,
@@ -609,13 +716,9 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
     rational = (int(num[0]), int(den[0])) if num and den else None
     if not elements(mv).keys() <= T.MEASURED_VALUE_TAGS:
         common["extra"] = ds
-    return NumContentItem(
-        number=number,
-        units=units,
-        qualifier=qualifier,
-        float_value=float(fp[0]) if fp else None,
-        rational=rational,
-        **common,
+    float_value = float(fp[0]) if fp else None
+    return _new_item(  # type: ignore[no-any-return]
+        NumContentItem, common, (number, units, qualifier, float_value, rational)
     )
 
 
