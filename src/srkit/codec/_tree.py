@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from srkit.codec import fastparse
 from srkit.codec import tags as T
+from srkit.codec._charset import charset_value, elements, python_encoding
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.light import FastParseError, LightDataset, LightSequence, is_raw
 from srkit.codec.policy import ReadPolicy, Recorder
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILDERS",
-    "builders",
+    "COMMON_BUILDERS",
     "COMPILED",
     "DEPTH_LIMIT",
     "NAMED_VALUE_TYPES",
@@ -74,9 +75,10 @@ COMPILED: bool = cython.compiled
 
 
 def _short_error(exc: BaseException) -> str:
-    from srkit.codec.loader import short_error
-
-    return short_error(exc)
+    """The first line of an exception's text (at most 160 characters), for messages
+    (:func:`srkit.codec.loader.short_error`'s rule; the loader imports this module)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
 
 
 def _latin_1(raw: Any) -> str:
@@ -85,12 +87,6 @@ def _latin_1(raw: Any) -> str:
         return data.decode("latin_1")
     text: str = raw.decode("latin_1")
     return text
-
-
-def elements(ds: Any) -> dict[int, Any]:
-    """The element mapping of a pydicom or light dataset, tag -> element (no conversion)."""
-    mapping: dict[int, Any] = ds._dict
-    return mapping
 
 
 # -- model objects made without their dataclass __init__ ---------------------------
@@ -374,8 +370,6 @@ class ContentReader(Recorder):
         sequences: Mapping[int, Sequence[LightDataset]],
         source: str | None,
     ) -> None:
-        from srkit.codec.values import charset_value, python_encoding
-
         super().__init__(policy, source)
         self.ds = ds
         charset = elements(ds).get(T.SPECIFIC_CHARACTER_SET)
@@ -591,7 +585,7 @@ class ContentReader(Recorder):
             self.problem(
                 path, ReadCode.CONCEPT_NAME_MISSING, f"{value_type} item has no Concept Name"
             )
-        builder = (BUILDERS or builders()).get(value_type or "")
+        builder = BUILDERS.get(value_type or "")
         if builder is None:
             return self.unknown(ds, path, value_type, common)
         built: ContentItem = builder(self, ds, path, common)
@@ -722,7 +716,7 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
     )
 
 
-_COMMON_BUILDERS: dict[str, Builder] = {
+COMMON_BUILDERS: dict[str, Builder] = {
     "CONTAINER": _container,
     "TEXT": _text,
     "CODE": _code,
@@ -734,15 +728,6 @@ _COMMON_BUILDERS: dict[str, Builder] = {
     "PNAME": _string_item(PNameContentItem, T.PERSON_NAME, "PN", "Person Name"),
 }
 BUILDERS: dict[str, Builder] = {}
-"""Value Type (0040,A040) -> builder (filled on the first read, with
-:mod:`srkit.codec.value_types`' builders); a type not here is read as unknown."""
-
-
-def builders() -> dict[str, Builder]:
-    """:data:`BUILDERS`, filled on the first call."""
-    if not BUILDERS:
-        from srkit.codec.value_types import BUILDERS as OTHER
-
-        BUILDERS.update(_COMMON_BUILDERS)
-        BUILDERS.update(OTHER)
-    return BUILDERS
+"""Value Type (0040,A040) -> builder: the common ones above and
+:mod:`srkit.codec.value_types`' (added by :func:`srkit.codec.content.content_reader`
+before the first read); a type not here is read as unknown."""

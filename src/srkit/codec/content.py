@@ -10,21 +10,51 @@ one becomes a diagnostic, never an exception.
 The walk is the reader's hot path: its code is :mod:`srkit.codec._tree`, which the
 build compiles with Cython (``srkit.codec._tree_c``) like the parser.
 :func:`content_reader` makes the reader of the implementation in use
-(:func:`srkit.codec.fastparse.tree`); :class:`ContentReader` is the pure-Python
-class, for type annotations.
+(:func:`tree`: the compiled one when :mod:`srkit.codec.fastparse` uses the compiled
+parser); :class:`ContentReader` is the pure-Python class, for type annotations.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
-from srkit.codec import fastparse
+from srkit.codec import _tree, fastparse
 from srkit.codec._tree import DEPTH_LIMIT, NAMED_VALUE_TYPES, RELATIONSHIPS, ContentReader
 from srkit.codec.light import LightDataset
 from srkit.codec.policy import ReadPolicy
+from srkit.codec.value_types import BUILDERS as OTHER_BUILDERS
 
-__all__ = ["DEPTH_LIMIT", "NAMED_VALUE_TYPES", "RELATIONSHIPS", "ContentReader", "content_reader"]
+__all__ = [
+    "DEPTH_LIMIT",
+    "NAMED_VALUE_TYPES",
+    "RELATIONSHIPS",
+    "ContentReader",
+    "content_reader",
+    "tree",
+]
+
+_compiled: list[ModuleType] = []
+
+
+def _ready(module: ModuleType) -> ModuleType:
+    """``module`` with its builders table filled (its own and value_types')."""
+    if not module.BUILDERS:
+        module.BUILDERS.update(module.COMMON_BUILDERS)
+        module.BUILDERS.update(OTHER_BUILDERS)
+    return module
+
+
+def tree() -> ModuleType:
+    """The tree builder in use: ``srkit.codec._tree_c`` (compiled) with the compiled
+    parser, else :mod:`srkit.codec._tree`."""
+    if fastparse.IMPLEMENTATION != "compiled":
+        return _ready(_tree)
+    if not _compiled:
+        _compiled.append(_ready(importlib.import_module("srkit.codec._tree_c")))
+    return _compiled[0]
 
 
 def content_reader(
@@ -34,5 +64,5 @@ def content_reader(
     source: str | None,
 ) -> ContentReader:
     """A :class:`ContentReader` of the implementation in use (compiled or pure Python)."""
-    reader: ContentReader = fastparse.tree().ContentReader(policy, ds, sequences, source)
+    reader: ContentReader = tree().ContentReader(policy, ds, sequences, source)
     return reader

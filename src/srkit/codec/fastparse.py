@@ -24,7 +24,7 @@ only (Cython from PyPI), nothing at run time. The tests run on both
 
 The content tree builder (:mod:`srkit.codec._tree`: values, codes, items) is compiled
 the same way, into ``srkit.codec._tree_c``, and goes with the parser: both compiled
-or both pure Python (:func:`tree`).
+or both pure Python (:func:`srkit.codec.content.tree`).
 
 The compiled one is used when it is importable; ``SRKIT_PURE_PYTHON=1`` in the
 environment forces the pure-Python one, and :data:`IMPLEMENTATION` says which is
@@ -34,6 +34,7 @@ active (``srkit --version`` prints it). :func:`use` switches at run time (tests)
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import zlib
 from types import ModuleType
@@ -66,7 +67,6 @@ __all__ = [
     "parse_header",
     "parse_items",
     "split_file_meta",
-    "tree",
     "use",
 ]
 
@@ -90,18 +90,17 @@ class PixelElement(NamedTuple):
     offset: int
 
 
-def _load_compiled() -> tuple[ModuleType, ModuleType] | None:
+def _load_compiled() -> ModuleType | None:
+    # the tree builder's extension goes with the parser's (srkit.codec.content imports it)
+    if importlib.util.find_spec("srkit.codec._tree_c") is None:
+        return None
     try:
-        return (
-            importlib.import_module("srkit.codec._fastparse_c"),
-            importlib.import_module("srkit.codec._tree_c"),
-        )
+        return importlib.import_module("srkit.codec._fastparse_c")
     except ImportError:
         return None
 
 
-_compiled_pair = _load_compiled()
-_compiled = None if _compiled_pair is None else _compiled_pair[0]
+_compiled = _load_compiled()
 
 COMPILED_AVAILABLE = _compiled is not None
 """Whether the compiled parser and tree builder were built and import on this machine."""
@@ -114,29 +113,11 @@ def _pure() -> ModuleType:
     return _fastparse
 
 
-def _pure_tree() -> ModuleType:
-    from srkit.codec import _tree
-
-    return _tree
-
-
 _PURE_FORCED = os.environ.get("SRKIT_PURE_PYTHON", "").strip() not in ("", "0")
 _core: ModuleType = _compiled if _compiled is not None and not _PURE_FORCED else _pure()
-_tree_core: ModuleType | None = (
-    _compiled_pair[1] if _compiled_pair is not None and _core is _compiled else None
-)
 
 IMPLEMENTATION = "compiled" if _core is _compiled else "pure-python"
 """The reader in use: ``"compiled"`` (the C extensions) or ``"pure-python"``."""
-
-
-def tree() -> ModuleType:
-    """The content tree builder in use: :mod:`srkit.codec._tree`, compiled
-    (``srkit.codec._tree_c``) or not, with the parser of the same kind."""
-    global _tree_core
-    if _tree_core is None:
-        _tree_core = _pure_tree()
-    return _tree_core
 
 
 def implementations() -> list[str]:
@@ -145,7 +126,8 @@ def implementations() -> list[str]:
 
 
 def use(name: str) -> str:
-    """Switch the reader (parser and tree builder: ``"compiled"`` or ``"pure-python"``);
+    """Switch the reader (the parser here, and the tree builder that
+    :func:`srkit.codec.content.tree` gives): ``"compiled"`` or ``"pure-python"``;
     returns the previous one.
 
     Raises
@@ -153,17 +135,17 @@ def use(name: str) -> str:
     ValueError
         For an unknown name, or ``"compiled"`` where the extensions are not built.
     """
-    global _core, _tree_core, IMPLEMENTATION
+    global _core, IMPLEMENTATION
     if name == "compiled":
-        if _compiled_pair is None:
+        if _compiled is None:
             raise ValueError("the compiled parser is not built on this machine")
-        core, tree_core = _compiled_pair
+        core = _compiled
     elif name == "pure-python":
-        core, tree_core = _pure(), _pure_tree()
+        core = _pure()
     else:
         raise ValueError(f"unknown parser {name!r}")
     previous = IMPLEMENTATION
-    _core, _tree_core, IMPLEMENTATION = core, tree_core, name
+    _core, IMPLEMENTATION = core, name
     return previous
 
 

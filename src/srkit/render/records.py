@@ -14,12 +14,18 @@ from srkit.model.items import (
     CompositeContentItem,
     ContainerContentItem,
     ContentItem,
+    DateContentItem,
+    DateTimeContentItem,
     ImageContentItem,
     NumContentItem,
+    PNameContentItem,
     ReferenceContentItem,
     Scoord3DContentItem,
     ScoordContentItem,
     TcoordContentItem,
+    TextContentItem,
+    TimeContentItem,
+    UidRefContentItem,
     UnknownContentItem,
     WaveformContentItem,
 )
@@ -135,6 +141,33 @@ def _json_encoder() -> Callable[[Any], str]:
 
 _ENCODE: list[Callable[[Any], str]] = []
 
+_PLAIN_VALUE = frozenset(
+    {TextContentItem, DateTimeContentItem, DateContentItem, TimeContentItem, UidRefContentItem}
+    | {PNameContentItem, CodeContentItem, ContainerContentItem}
+)
+"""Item classes whose record :func:`_plain_record` makes (the most common ones)."""
+
+
+def _plain_record(item_id: str, item: Any) -> dict[str, Any]:
+    """:func:`item_record` of an item whose class is in :data:`_PLAIN_VALUE`, without
+    the walk through every value type's case."""
+    concept = item.concept
+    cls = type(item)
+    if cls is ContainerContentItem:
+        value: Any = {"continuity": item.continuity}
+    elif cls is CodeContentItem:
+        code = item.value
+        value = None if code is None else code.to_dict()
+    else:
+        value = item.value
+    return {
+        "id": item_id,
+        "relationship": item.relationship,
+        "value_type": cls.value_type,
+        "concept": None if concept is None else concept.to_dict(),
+        "value": value,
+    }
+
 
 def document_jsonl(doc: Document) -> str:
     """The ``srkit dump --format jsonl`` text of ``doc``: one JSON line per record of
@@ -148,7 +181,8 @@ def document_jsonl(doc: Document) -> str:
     pop, push = stack.pop, stack.append
     while stack:  # the walk of srkit.model.navigation.walk, without its Position objects
         item_id, item = pop()
-        append(encode(item_record(item_id, item)))
+        record = _plain_record(item_id, item) if type(item) in _PLAIN_VALUE else None
+        append(encode(record if record is not None else item_record(item_id, item)))
         children = item.children
         for n in range(len(children), 0, -1):
             push((f"{item_id}.{n}", children[n - 1]))
