@@ -76,7 +76,7 @@ def _light_dataset(elements: dict[int, Any], encoding: Any) -> LightDataset:
 
 
 @cython.cfunc
-def _is_sequence_tag(tag: object) -> cython.bint:
+def _is_sequence_tag(tag: int) -> cython.bint:
     known = _SQ_CACHE.get(tag)
     if known is None:
         known = is_sequence_tag(tag)
