@@ -20,11 +20,49 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from srkit.codec import fastparse
-from srkit.codec import tags as T
 from srkit.codec._charset import charset_value, elements, python_encoding
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.light import FastParseError, LightDataset, LightSequence, is_raw
 from srkit.codec.policy import ReadPolicy, Recorder
+from srkit.codec.tags import (
+    CODE_MEANING,
+    CODE_TAGS,
+    CODE_VALUE,
+    CODING_SCHEME_DESIGNATOR,
+    CODING_SCHEME_VERSION,
+    CONCEPT_CODE_SEQUENCE,
+    CONCEPT_NAME_CODE_SEQUENCE,
+    CONTENT_SEQUENCE,
+    CONTENT_TEMPLATE_SEQUENCE,
+    CONTINUITY_OF_CONTENT,
+    DATE,
+    DATETIME,
+    FLOATING_POINT_VALUE,
+    ITEM_TAGS,
+    LONG_CODE_VALUE,
+    MAPPING_RESOURCE,
+    MAPPING_RESOURCE_UID,
+    MEASURED_VALUE_SEQUENCE,
+    MEASURED_VALUE_TAGS,
+    MEASUREMENT_UNITS_CODE_SEQUENCE,
+    NUMERIC_VALUE,
+    NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE,
+    OBSERVATION_DATETIME,
+    OBSERVATION_UID,
+    PERSON_NAME,
+    RATIONAL_DENOMINATOR_VALUE,
+    RATIONAL_NUMERATOR_VALUE,
+    REFERENCED_CONTENT_ITEM_IDENTIFIER,
+    RELATIONSHIP_TYPE,
+    SPECIFIC_CHARACTER_SET,
+    TEMPLATE_IDENTIFIER,
+    TEMPLATE_VERSION,
+    TEXT_VALUE,
+    TIME,
+    UID,
+    URN_CODE_VALUE,
+    VALUE_TYPE,
+)
 from srkit.diagnostics import Severity
 from srkit.errors import InvalidDocumentError
 from srkit.model.code import Code, CodeValueKind
@@ -372,7 +410,7 @@ class ContentReader(Recorder):
     ) -> None:
         super().__init__(policy, source)
         self.ds = ds
-        charset = elements(ds).get(T.SPECIFIC_CHARACTER_SET)
+        charset = elements(ds).get(SPECIFIC_CHARACTER_SET)
         cs_value: Any = None
         if charset is not None:
             try:
@@ -472,19 +510,19 @@ class ContentReader(Recorder):
         """A Code Sequence Macro item (PS3.3 Table 8.8-1) as a :class:`Code`."""
         v: ValueReader = self.values
         try:
-            value = v.string(item, T.CODE_VALUE, "SH")
+            value = v.string(item, CODE_VALUE, "SH")
             kind = CodeValueKind.SHORT
             if not value:
-                long_value = v.string(item, T.LONG_CODE_VALUE, "UC")
+                long_value = v.string(item, LONG_CODE_VALUE, "UC")
                 if long_value:
                     value, kind = long_value, CodeValueKind.LONG
                 else:
-                    urn = v.string(item, T.URN_CODE_VALUE, "UR")
+                    urn = v.string(item, URN_CODE_VALUE, "UR")
                     if urn:
                         value, kind = urn, CodeValueKind.URN
-            scheme = v.string(item, T.CODING_SCHEME_DESIGNATOR, "SH")
-            meaning = v.string(item, T.CODE_MEANING, "LO")
-            version = v.string(item, T.CODING_SCHEME_VERSION, "SH")
+            scheme = v.string(item, CODING_SCHEME_DESIGNATOR, "SH")
+            meaning = v.string(item, CODE_MEANING, "LO")
+            version = v.string(item, CODING_SCHEME_VERSION, "SH")
         except Exception as exc:
             self.problem(
                 path, ReadCode.CODE_UNREADABLE, f"{what}: unreadable code ({_short_error(exc)})"
@@ -499,7 +537,7 @@ class ContentReader(Recorder):
             if not value and not scheme and not meaning:
                 return None
         extra = None
-        if not elements(item).keys() <= T.CODE_TAGS:
+        if not elements(item).keys() <= CODE_TAGS:
             extra = item
         return _new_code(value or "", scheme or "", meaning or "", version or None, kind, extra)
 
@@ -527,7 +565,7 @@ class ContentReader(Recorder):
             )
             return ()
         out: list[ContentItem] = []
-        for n, child in enumerate(self.sequence(ds, T.CONTENT_SEQUENCE, path), 1):
+        for n, child in enumerate(self.sequence(ds, CONTENT_SEQUENCE, path), 1):
             item = self.item(child, f"{path}.{n}", root=False)
             if item is not None:
                 out.append(item)
@@ -551,7 +589,7 @@ class ContentReader(Recorder):
         keys = elements(ds).keys()
         relationship: str | None = None
         if not root:
-            relationship = self.safe_string(ds, T.RELATIONSHIP_TYPE, "CS", path)
+            relationship = self.safe_string(ds, RELATIONSHIP_TYPE, "CS", path)
             if not relationship:
                 self.problem(path, ReadCode.RELATIONSHIP_MISSING, "missing Relationship Type")
                 relationship = None
@@ -561,23 +599,23 @@ class ContentReader(Recorder):
                     ReadCode.RELATIONSHIP_UNKNOWN,
                     f"unknown Relationship Type {relationship!r}",
                 )
-        if T.REFERENCED_CONTENT_ITEM_IDENTIFIER in keys and T.VALUE_TYPE not in keys:
-            ref = self.safe_numbers(ds, T.REFERENCED_CONTENT_ITEM_IDENTIFIER, "UL", path) or ()
+        if REFERENCED_CONTENT_ITEM_IDENTIFIER in keys and VALUE_TYPE not in keys:
+            ref = self.safe_numbers(ds, REFERENCED_CONTENT_ITEM_IDENTIFIER, "UL", path) or ()
             return ReferenceContentItem(
                 relationship=relationship, ref=tuple(int(x) for x in ref), extra=self.extra(ds)
             )
-        value_type = self.safe_string(ds, T.VALUE_TYPE, "CS", path)
-        concept = self.code_seq(ds, T.CONCEPT_NAME_CODE_SEQUENCE, path, "Concept Name")
+        value_type = self.safe_string(ds, VALUE_TYPE, "CS", path)
+        concept = self.code_seq(ds, CONCEPT_NAME_CODE_SEQUENCE, path, "Concept Name")
         common: dict[str, Any] = {
             "relationship": relationship,
             "concept": concept,
-            "observation_datetime": v.string(ds, T.OBSERVATION_DATETIME, "DT")
-            if T.OBSERVATION_DATETIME in keys
+            "observation_datetime": v.string(ds, OBSERVATION_DATETIME, "DT")
+            if OBSERVATION_DATETIME in keys
             else None,
-            "observation_uid": v.string(ds, T.OBSERVATION_UID, "UI")
-            if T.OBSERVATION_UID in keys
+            "observation_uid": v.string(ds, OBSERVATION_UID, "UI")
+            if OBSERVATION_UID in keys
             else None,
-            "children": self.children(ds, path) if T.CONTENT_SEQUENCE in keys else (),
+            "children": self.children(ds, path) if CONTENT_SEQUENCE in keys else (),
             "extra": self.extra(ds),
         }
         if concept is None and value_type in NAMED_VALUE_TYPES:
@@ -606,13 +644,13 @@ class ContentReader(Recorder):
 
     def extra(self, ds: Dataset) -> Dataset | None:
         """``ds`` if it holds elements the model does not name (kept for writing)."""
-        if elements(ds).keys() <= T.ITEM_TAGS:
+        if elements(ds).keys() <= ITEM_TAGS:
             return None
         return ds
 
 
 def _container(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    continuity = r.safe_string(ds, T.CONTINUITY_OF_CONTENT, "CS", path)
+    continuity = r.safe_string(ds, CONTINUITY_OF_CONTENT, "CS", path)
     if not continuity:
         r.problem(path, ReadCode.CONTINUITY_MISSING, "CONTAINER without Continuity of Content")
         continuity = "SEPARATE"
@@ -621,21 +659,21 @@ def _container(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any])
             path, ReadCode.CONTINUITY_INVALID, f"invalid Continuity of Content {continuity!r}"
         )
     template = None
-    for tmpl in r.sequence(ds, T.CONTENT_TEMPLATE_SEQUENCE, path)[:1]:
-        ident = r.safe_string(tmpl, T.TEMPLATE_IDENTIFIER, "CS", path)
-        resource = r.safe_string(tmpl, T.MAPPING_RESOURCE, "CS", path)
+    for tmpl in r.sequence(ds, CONTENT_TEMPLATE_SEQUENCE, path)[:1]:
+        ident = r.safe_string(tmpl, TEMPLATE_IDENTIFIER, "CS", path)
+        resource = r.safe_string(tmpl, MAPPING_RESOURCE, "CS", path)
         if ident:
             template = TemplateId(
                 identifier=ident,
                 mapping_resource=resource or "DCMR",
-                mapping_resource_uid=r.safe_string(tmpl, T.MAPPING_RESOURCE_UID, "UI", path),
-                version=r.safe_string(tmpl, T.TEMPLATE_VERSION, "DT", path),
+                mapping_resource_uid=r.safe_string(tmpl, MAPPING_RESOURCE_UID, "UI", path),
+                version=r.safe_string(tmpl, TEMPLATE_VERSION, "DT", path),
             )
     return _new_item(ContainerContentItem, common, (continuity, template))  # type: ignore[no-any-return]
 
 
 def _text(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    value = r.safe_string(ds, T.TEXT_VALUE, "UT", path)
+    value = r.safe_string(ds, TEXT_VALUE, "UT", path)
     if value is None:
         r.problem(path, ReadCode.VALUE_MISSING, "TEXT without Text Value")
     elif value == "":
@@ -654,7 +692,7 @@ def _string_item(cls: type[ContentItem], tag: int, vr: str, label: str) -> Build
 
 
 def _code(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    value = r.code_seq(ds, T.CONCEPT_CODE_SEQUENCE, path, "Concept Code")
+    value = r.code_seq(ds, CONCEPT_CODE_SEQUENCE, path, "Concept Code")
     if value is None:
         r.problem(path, ReadCode.VALUE_MISSING, "CODE without Concept Code Sequence")
     return _new_item(CodeContentItem, common, (value,))  # type: ignore[no-any-return]
@@ -662,16 +700,16 @@ def _code(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> C
 
 def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
     qualifier = None
-    if T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in elements(ds):
-        qualifier = r.code_seq(ds, T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, path, "Qualifier")
-    if T.MEASURED_VALUE_SEQUENCE not in elements(ds):
+    if NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in elements(ds):
+        qualifier = r.code_seq(ds, NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, path, "Qualifier")
+    if MEASURED_VALUE_SEQUENCE not in elements(ds):
         r.problem(
             path,
             ReadCode.MEASURED_VALUE_MISSING,
             "NUM without Measured Value Sequence (type 2)",
         )
         return _new_item(NumContentItem, common, (None, None, qualifier))  # type: ignore[no-any-return]
-    seq = r.sequence(ds, T.MEASURED_VALUE_SEQUENCE, path)
+    seq = r.sequence(ds, MEASURED_VALUE_SEQUENCE, path)
     if not seq:
         if qualifier is None:
             r.problem(
@@ -688,7 +726,7 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
             f"Measured Value Sequence has {len(seq)} items, one allowed",
         )
     mv = seq[0]
-    number = r.safe_string(mv, T.NUMERIC_VALUE, "DS", path)
+    number = r.safe_string(mv, NUMERIC_VALUE, "DS", path)
     if number is None or number == "":
         r.problem(path, ReadCode.VALUE_MISSING, "NUM without Numeric Value")
         number = None
@@ -701,14 +739,14 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
                 ReadCode.NUMERIC_VALUE_INVALID,
                 f"Numeric Value {number!r} is not a decimal string",
             )
-    units = r.code_seq(mv, T.MEASUREMENT_UNITS_CODE_SEQUENCE, path, "Measurement Units")
+    units = r.code_seq(mv, MEASUREMENT_UNITS_CODE_SEQUENCE, path, "Measurement Units")
     if units is None:
         r.problem(path, ReadCode.UNITS_MISSING, "NUM without Measurement Units")
-    fp = r.safe_numbers(mv, T.FLOATING_POINT_VALUE, "FD", path)
-    num = r.safe_numbers(mv, T.RATIONAL_NUMERATOR_VALUE, "SL", path)
-    den = r.safe_numbers(mv, T.RATIONAL_DENOMINATOR_VALUE, "UL", path)
+    fp = r.safe_numbers(mv, FLOATING_POINT_VALUE, "FD", path)
+    num = r.safe_numbers(mv, RATIONAL_NUMERATOR_VALUE, "SL", path)
+    den = r.safe_numbers(mv, RATIONAL_DENOMINATOR_VALUE, "UL", path)
     rational = (int(num[0]), int(den[0])) if num and den else None
-    if not elements(mv).keys() <= T.MEASURED_VALUE_TAGS:
+    if not elements(mv).keys() <= MEASURED_VALUE_TAGS:
         common["extra"] = ds
     float_value = float(fp[0]) if fp else None
     return _new_item(  # type: ignore[no-any-return]
@@ -721,11 +759,11 @@ COMMON_BUILDERS: dict[str, Builder] = {
     "TEXT": _text,
     "CODE": _code,
     "NUM": _num,
-    "DATETIME": _string_item(DateTimeContentItem, T.DATETIME, "DT", "DateTime"),
-    "DATE": _string_item(DateContentItem, T.DATE, "DA", "Date"),
-    "TIME": _string_item(TimeContentItem, T.TIME, "TM", "Time"),
-    "UIDREF": _string_item(UidRefContentItem, T.UID, "UI", "UID"),
-    "PNAME": _string_item(PNameContentItem, T.PERSON_NAME, "PN", "Person Name"),
+    "DATETIME": _string_item(DateTimeContentItem, DATETIME, "DT", "DateTime"),
+    "DATE": _string_item(DateContentItem, DATE, "DA", "Date"),
+    "TIME": _string_item(TimeContentItem, TIME, "TM", "Time"),
+    "UIDREF": _string_item(UidRefContentItem, UID, "UI", "UID"),
+    "PNAME": _string_item(PNameContentItem, PERSON_NAME, "PN", "Person Name"),
 }
 BUILDERS: dict[str, Builder] = {}
 """Value Type (0040,A040) -> builder: the common ones above and
