@@ -66,6 +66,7 @@ else:
     _set_slot = object.__setattr__
 
 
+@cython.cfunc
 def _light_dataset(elements: dict[int, Any], encoding: Any) -> LightDataset:
     """``LightDataset(elements, encoding)``, without a call of its Python ``__init__``
     (one per sequence item)."""
@@ -73,6 +74,16 @@ def _light_dataset(elements: dict[int, Any], encoding: Any) -> LightDataset:
     _set_slot(item, "_dict", elements)
     _set_slot(item, "encoding", encoding)
     return item
+
+
+@cython.cfunc
+def _light_sequence(tag: object, items: list[LightDataset], undefined: bool) -> LightSequence:
+    """``LightSequence(tag, items, undefined)``, without a call of its Python ``__init__``."""
+    seq: LightSequence = _new_object(LightSequence)
+    _set_slot(seq, "tag", tag)
+    _set_slot(seq, "items", items)
+    _set_slot(seq, "undefined", undefined)
+    return seq
 
 
 @cython.cfunc
@@ -285,7 +296,7 @@ class _Parser:
             if item_tag == _SEQ_END:
                 if not undefined:
                     raise FastParseError("sequence delimiter in a defined-length sequence")
-                return LightSequence(tag, items, True), pos
+                return _light_sequence(tag, items, True), pos
             if item_tag != _ITEM:
                 raise FastParseError(f"expected an item at {pos - 8}")
             if item_len == _UNDEFINED:
@@ -297,7 +308,7 @@ class _Parser:
             items.append(_light_dataset(elements, encoding))
         if undefined:
             raise FastParseError("sequence without delimiter")
-        return LightSequence(tag, items, False), pos
+        return _light_sequence(tag, items, False), pos
 
     def top_level(
         self, pos: cython.Py_ssize_t, stop_before_pixels: bool = False

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from srkit.codec import fastparse
-from srkit.codec._charset import charset_value, elements, python_encoding
+from srkit.codec._charset import charset_value, python_encoding
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.light import FastParseError, LightDataset, LightSequence, is_raw
 from srkit.codec.policy import ReadPolicy, Recorder
@@ -110,6 +110,14 @@ else:
 
 COMPILED: bool = cython.compiled
 """Whether this module is the compiled extension."""
+
+
+@cython.cfunc
+@cython.inline
+def _elements(ds: Any) -> dict[int, Any]:
+    """The element mapping of a dataset (:func:`srkit.codec._charset.elements`, compiled)."""
+    mapping: dict[int, Any] = ds._dict
+    return mapping
 
 
 def _short_error(exc: BaseException) -> str:
@@ -311,7 +319,7 @@ class ValueReader:
 
     def strings(self, ds: Dataset, tag: int, vr: str) -> tuple[str, ...] | None:
         """All values of a multi-valued string element; ``None`` if absent."""
-        elem = elements(ds).get(tag)
+        elem = _elements(ds).get(tag)
         if elem is None:
             return None
         if is_raw(elem) and (elem.VR is None or vr == elem.VR) and vr in _ASCII_VRS:
@@ -334,7 +342,7 @@ class ValueReader:
         An element stored with a string VR (DS, IS) instead is converted and noted
         in :attr:`wrong_vr`.
         """
-        elem = elements(ds).get(tag)
+        elem = _elements(ds).get(tag)
         if elem is None:
             return None
         if is_raw(elem) and (elem.VR is None or vr == elem.VR):
@@ -410,7 +418,7 @@ class ContentReader(Recorder):
     ) -> None:
         super().__init__(policy, source)
         self.ds = ds
-        charset = elements(ds).get(SPECIFIC_CHARACTER_SET)
+        charset = _elements(ds).get(SPECIFIC_CHARACTER_SET)
         cs_value: Any = None
         if charset is not None:
             try:
@@ -429,9 +437,9 @@ class ContentReader(Recorder):
         The fast parser's items never are (it refuses a cut file, which pydicom then
         parses): only pydicom's datasets are looked at.
         """
-        if self.truncated or isinstance(ds, LightDataset) or not elements(ds):
+        if self.truncated or isinstance(ds, LightDataset) or not _elements(ds):
             return
-        last = elements(ds)[next(reversed(elements(ds)))]
+        last = _elements(ds)[next(reversed(_elements(ds)))]
         if (
             is_raw(last)
             and last.value is not None
@@ -475,7 +483,7 @@ class ContentReader(Recorder):
 
     def sequence(self, ds: Dataset, tag: int, path: str) -> Sequence[Dataset]:
         """The items of sequence ``tag`` (light items where the fast parser made them)."""
-        elem = elements(ds).get(tag)
+        elem = _elements(ds).get(tag)
         if elem is None:
             return ()
         if type(elem) is LightSequence:
@@ -537,7 +545,7 @@ class ContentReader(Recorder):
             if not value and not scheme and not meaning:
                 return None
         extra = None
-        if not elements(item).keys() <= CODE_TAGS:
+        if not _elements(item).keys() <= CODE_TAGS:
             extra = item
         return _new_code(value or "", scheme or "", meaning or "", version or None, kind, extra)
 
@@ -586,7 +594,7 @@ class ContentReader(Recorder):
     def _item(self, ds: Dataset, path: str, root: bool) -> ContentItem | None:
         v: ValueReader = self.values
         self.check_truncated(ds, path)
-        keys = elements(ds).keys()
+        keys = _elements(ds).keys()
         relationship: str | None = None
         if not root:
             relationship = self.safe_string(ds, RELATIONSHIP_TYPE, "CS", path)
@@ -644,7 +652,7 @@ class ContentReader(Recorder):
 
     def extra(self, ds: Dataset) -> Dataset | None:
         """``ds`` if it holds elements the model does not name (kept for writing)."""
-        if elements(ds).keys() <= ITEM_TAGS:
+        if _elements(ds).keys() <= ITEM_TAGS:
             return None
         return ds
 
@@ -700,9 +708,9 @@ def _code(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> C
 
 def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
     qualifier = None
-    if NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in elements(ds):
+    if NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in _elements(ds):
         qualifier = r.code_seq(ds, NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, path, "Qualifier")
-    if MEASURED_VALUE_SEQUENCE not in elements(ds):
+    if MEASURED_VALUE_SEQUENCE not in _elements(ds):
         r.problem(
             path,
             ReadCode.MEASURED_VALUE_MISSING,
@@ -746,7 +754,7 @@ def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> Co
     num = r.safe_numbers(mv, RATIONAL_NUMERATOR_VALUE, "SL", path)
     den = r.safe_numbers(mv, RATIONAL_DENOMINATOR_VALUE, "UL", path)
     rational = (int(num[0]), int(den[0])) if num and den else None
-    if not elements(mv).keys() <= MEASURED_VALUE_TAGS:
+    if not _elements(mv).keys() <= MEASURED_VALUE_TAGS:
         common["extra"] = ds
     float_value = float(fp[0]) if fp else None
     return _new_item(  # type: ignore[no-any-return]
