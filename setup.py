@@ -1,7 +1,9 @@
-"""Build srkit, with the optional compiled parser (``srkit.codec._fastparse_c``).
+"""Build srkit, with the optional compiled reader (``srkit.codec._fastparse_c``, the
+parser, and ``srkit.codec._tree_c``, the content tree builder).
 
-The C extension is Cython's compilation of ``src/srkit/codec/_fastparse.py`` (Cython's
-pure Python mode: the same file is the pure-Python fallback). It is optional: where
+Each C extension is Cython's compilation of one source file,
+``src/srkit/codec/_fastparse.py`` and ``src/srkit/codec/_tree.py`` (Cython's pure Python
+mode: the same file is the pure-Python fallback). It is optional: where
 Cython or a C compiler is missing, or the compile fails, the build says so and goes on,
 and srkit runs the pure-Python parser (``srkit --version`` tells which is active).
 
@@ -18,18 +20,22 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "src" / "srkit" / "codec" / "_fastparse.py"
-NAME = "srkit.codec._fastparse_c"
+CODEC = HERE / "src" / "srkit" / "codec"
+COMPILED = {
+    "srkit.codec._fastparse_c": CODEC / "_fastparse.py",
+    "srkit.codec._tree_c": CODEC / "_tree.py",
+}
+"""Extension name -> the pure-Python-mode source Cython compiles into it."""
 
 
 class OptionalBuildExt(build_ext):
-    """Cythonize and compile the parser; a failure is a warning, not a failed install."""
+    """Cythonize and compile the reader; a failure is a warning, not a failed install."""
 
     def run(self) -> None:
         try:
             for ext in self.extensions:
-                if ext.name == NAME:
-                    ext.sources = self._cythonized()
+                if ext.name in COMPILED:
+                    ext.sources = self._cythonized(ext.name)
             super().run()
         except Exception as exc:  # no Cython, no compiler, a compile error
             self._skip(exc)
@@ -40,15 +46,15 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:
             self._skip(exc)
 
-    def _cythonized(self) -> list[str]:
+    def _cythonized(self, name: str) -> list[str]:
         from Cython.Build import cythonize
 
         # the extension's module name is its file's: compile a copy named after it
         work = Path(self.build_temp) / "cython" / "srkit" / "codec"
         work.mkdir(parents=True, exist_ok=True)
-        copy = work / "_fastparse_c.py"
-        shutil.copyfile(SOURCE, copy)
-        ext = Extension(NAME, [str(copy)])
+        copy = work / (name.rsplit(".", 1)[1] + ".py")
+        shutil.copyfile(COMPILED[name], copy)
+        ext = Extension(name, [str(copy)])
         return list(
             cythonize(
                 [ext],
@@ -64,11 +70,14 @@ class OptionalBuildExt(build_ext):
 
     def _skip(self, exc: BaseException) -> None:
         print(
-            f"warning: srkit's compiled parser was not built ({exc}); "
-            "srkit will use the pure-Python parser",
+            f"warning: srkit's compiled reader was not built ({exc}); "
+            "srkit will use the pure-Python reader",
             file=sys.stderr,
         )
         self.extensions = []
 
 
-setup(ext_modules=[Extension(NAME, [str(SOURCE)])], cmdclass={"build_ext": OptionalBuildExt})
+setup(
+    ext_modules=[Extension(name, [str(source)]) for name, source in COMPILED.items()],
+    cmdclass={"build_ext": OptionalBuildExt},
+)

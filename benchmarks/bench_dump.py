@@ -4,7 +4,8 @@ The pydicom floor: ``pydicom.dcmread`` of each file, then touching every element
 sequences included (the least any pydicom-based reader must do). DCMTK: ``dsrdump -Ee``
 on the same files in one process. srkit: ``srkit dump --format jsonl`` (and the text tree)
 on the same files in one process, and ``srkit.read`` alone in this process; each with the
-compiled parser and with the pure-Python one (``SRKIT_PURE_PYTHON=1``).
+compiled reader (parser and content tree builder, ``srkit.codec._fastparse_c`` and
+``srkit.codec._tree_c``) and with the pure-Python one (``SRKIT_PURE_PYTHON=1``).
 
 The machine is shared and noisy: every figure is the median of ``--repeat`` rounds, and
 besides the wall-clock seconds the CPU seconds (user + system, of the child process for
@@ -123,7 +124,8 @@ def main() -> None:
             items = sum(len(srkit.read(p)) for p in paths)
         size = sum(p.stat().st_size for p in paths) / 1e6
         print(f"corpus: {len(paths)} SR files, {items} content items, {size:.1f} MB")
-        print(f"parsers: {', '.join(parsers)}; medians of {args.repeat} rounds")
+        print(f"readers: {', '.join(parsers)}; medians of {args.repeat} rounds")
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         results: dict[str, tuple[float, float]] = {}
         dsrdump = shutil.which("dsrdump", path="/usr/bin") or shutil.which("dsrdump")
         if dsrdump:
@@ -155,6 +157,12 @@ def main() -> None:
                 f"{name:42s} {wall:7.2f} {cpu:7.2f} {len(paths) / wall:8.0f} {items / wall:9.0f}"
                 f" {ratio_wall} {ratio_cpu}"
             )
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        if base:
+            jsonl = results.get("srkit dump --format jsonl (compiled)")
+            if jsonl:
+                met = "met" if jsonl[1] <= base[1] else "NOT met"
+                print(f"target (jsonl, compiled, cpu <= 1.0x dsrdump): {met}")
 
 
 if __name__ == "__main__":

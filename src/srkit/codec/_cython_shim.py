@@ -37,3 +37,7 @@ def exceptval(*args: Any, **kwargs: Any) -> Callable[[F], F]:
 
 def cast(kind: Any, value: F) -> F:
     return value
+
+
+def declare(kind: Any, value: Any = None, **kwargs: Any) -> Any:
+    return value

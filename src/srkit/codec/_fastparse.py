@@ -59,9 +59,35 @@ _VR_CODE_TEXT = {(a << 8) | b: chr(a) + chr(b) for a in range(65, 91) for b in r
 
 _SQ_CACHE: dict[int, bool] = {}
 _new_tuple = tuple.__new__
+_new_object = object.__new__
+if cython.compiled:
+    from cython.cimports.cpython.object import PyObject_GenericSetAttr as _set_slot
+else:
+    _set_slot = object.__setattr__
 
 
-def _is_sequence_tag(tag: int) -> bool:
+@cython.cfunc
+def _light_dataset(elements: dict[int, Any], encoding: Any) -> LightDataset:
+    """``LightDataset(elements, encoding)``, without a call of its Python ``__init__``
+    (one per sequence item)."""
+    item: LightDataset = _new_object(LightDataset)
+    _set_slot(item, "_dict", elements)
+    _set_slot(item, "encoding", encoding)
+    return item
+
+
+@cython.cfunc
+def _light_sequence(tag: object, items: list[LightDataset], undefined: bool) -> LightSequence:
+    """``LightSequence(tag, items, undefined)``, without a call of its Python ``__init__``."""
+    seq: LightSequence = _new_object(LightSequence)
+    _set_slot(seq, "tag", tag)
+    _set_slot(seq, "items", items)
+    _set_slot(seq, "undefined", undefined)
+    return seq
+
+
+@cython.cfunc
+def _is_sequence_tag(tag: int) -> cython.bint:
     known = _SQ_CACHE.get(tag)
     if known is None:
         known = is_sequence_tag(tag)
@@ -270,7 +296,7 @@ class _Parser:
             if item_tag == _SEQ_END:
                 if not undefined:
                     raise FastParseError("sequence delimiter in a defined-length sequence")
-                return LightSequence(tag, items, True), pos
+                return _light_sequence(tag, items, True), pos
             if item_tag != _ITEM:
                 raise FastParseError(f"expected an item at {pos - 8}")
             if item_len == _UNDEFINED:
@@ -279,10 +305,10 @@ class _Parser:
                 if pos + item_len > size:
                     raise FastParseError("truncated item")
                 elements, pos = self.elements(pos, pos + item_len, False)
-            items.append(LightDataset(elements, encoding))
+            items.append(_light_dataset(elements, encoding))
         if undefined:
             raise FastParseError("sequence without delimiter")
-        return LightSequence(tag, items, False), pos
+        return _light_sequence(tag, items, False), pos
 
     def top_level(
         self, pos: cython.Py_ssize_t, stop_before_pixels: bool = False

@@ -22,6 +22,10 @@ source for both implementations and they cannot drift; it adds a build dependenc
 only (Cython from PyPI), nothing at run time. The tests run on both
 (``tests/codec/conftest.py``) and check they give identical documents.
 
+The content tree builder (:mod:`srkit.codec._tree`: values, codes, items) is compiled
+the same way, into ``srkit.codec._tree_c``, and goes with the parser: both compiled
+or both pure Python (:func:`srkit.codec.content.tree`).
+
 The compiled one is used when it is importable; ``SRKIT_PURE_PYTHON=1`` in the
 environment forces the pure-Python one, and :data:`IMPLEMENTATION` says which is
 active (``srkit --version`` prints it). :func:`use` switches at run time (tests).
@@ -30,6 +34,7 @@ active (``srkit --version`` prints it). :func:`use` switches at run time (tests)
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import zlib
 from types import ModuleType
@@ -86,6 +91,9 @@ class PixelElement(NamedTuple):
 
 
 def _load_compiled() -> ModuleType | None:
+    # the tree builder's extension goes with the parser's (srkit.codec.content imports it)
+    if importlib.util.find_spec("srkit.codec._tree_c") is None:
+        return None
     try:
         return importlib.import_module("srkit.codec._fastparse_c")
     except ImportError:
@@ -95,7 +103,7 @@ def _load_compiled() -> ModuleType | None:
 _compiled = _load_compiled()
 
 COMPILED_AVAILABLE = _compiled is not None
-"""Whether the compiled parser was built and imports on this machine."""
+"""Whether the compiled parser and tree builder were built and import on this machine."""
 
 
 def _pure() -> ModuleType:
@@ -109,21 +117,23 @@ _PURE_FORCED = os.environ.get("SRKIT_PURE_PYTHON", "").strip() not in ("", "0")
 _core: ModuleType = _compiled if _compiled is not None and not _PURE_FORCED else _pure()
 
 IMPLEMENTATION = "compiled" if _core is _compiled else "pure-python"
-"""The parser in use: ``"compiled"`` (the C extension) or ``"pure-python"``."""
+"""The reader in use: ``"compiled"`` (the C extensions) or ``"pure-python"``."""
 
 
 def implementations() -> list[str]:
-    """The parsers available here: ``["compiled", "pure-python"]`` or ``["pure-python"]``."""
+    """The readers available here: ``["compiled", "pure-python"]`` or ``["pure-python"]``."""
     return (["compiled"] if _compiled is not None else []) + ["pure-python"]
 
 
 def use(name: str) -> str:
-    """Switch the parser (``"compiled"`` or ``"pure-python"``); returns the previous one.
+    """Switch the reader (the parser here, and the tree builder that
+    :func:`srkit.codec.content.tree` gives): ``"compiled"`` or ``"pure-python"``;
+    returns the previous one.
 
     Raises
     ------
     ValueError
-        For an unknown name, or ``"compiled"`` where the extension is not built.
+        For an unknown name, or ``"compiled"`` where the extensions are not built.
     """
     global _core, IMPLEMENTATION
     if name == "compiled":

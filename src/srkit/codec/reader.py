@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from srkit.codec import tags as T
-from srkit.codec.content import ContentReader
+from srkit.codec.content import ContentReader, content_reader
 from srkit.codec.diagnostic_codes import DAMAGE_CODES as DAMAGE_CODES
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.diagnostic_codes import damage as damage
@@ -130,7 +130,7 @@ def read_dataset(
     """
     if sequences is None:
         sequences = remembered_sequences(ds) or {}
-    reader = ContentReader(ReadPolicy(policy), ds, sequences, source_name)
+    reader = content_reader(ReadPolicy(policy), ds, sequences, source_name)
     try:
         with paused():
             doc = _document(reader)

@@ -5,7 +5,8 @@ type's Content Item Macro (PS3.3 C.18.1-C.18.10, Table C.17-6 for CONTAINER) fro
 an item whose common attributes (relationship, concept name, observation datetime
 and UID, children) the content reader has already read, records what is missing or
 malformed, and returns the model item. :data:`BUILDERS` maps each value type to
-its builder.
+its builder. The builders of the most common value types live in the compiled tree
+builder, :mod:`srkit.codec._tree`.
 """
 
 from __future__ import annotations
@@ -18,26 +19,15 @@ from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.loader import short_error
 from srkit.codec.references import sop_reference
 from srkit.codec.values import elements
-from srkit.diagnostics import Severity
 from srkit.model.items import (
-    CodeContentItem,
     CompositeContentItem,
-    ContainerContentItem,
     ContentItem,
-    DateContentItem,
-    DateTimeContentItem,
     ImageContentItem,
-    NumContentItem,
-    PNameContentItem,
     Scoord3DContentItem,
     ScoordContentItem,
     SopReference,
     TableContentItem,
     TcoordContentItem,
-    TemplateId,
-    TextContentItem,
-    TimeContentItem,
-    UidRefContentItem,
     WaveformContentItem,
 )
 
@@ -51,115 +41,6 @@ __all__ = ["BUILDERS", "Builder"]
 Builder = Callable[["ContentReader", "Dataset", str, dict[str, Any]], ContentItem]
 """``builder(reader, item, path, common)``: ``common`` holds the keyword arguments
 every item has (relationship, concept, children, ...), read by the content reader."""
-
-
-def _container(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    continuity = r.safe_string(ds, T.CONTINUITY_OF_CONTENT, "CS", path)
-    if not continuity:
-        r.problem(path, ReadCode.CONTINUITY_MISSING, "CONTAINER without Continuity of Content")
-        continuity = "SEPARATE"
-    elif continuity not in ("SEPARATE", "CONTINUOUS"):
-        r.problem(
-            path, ReadCode.CONTINUITY_INVALID, f"invalid Continuity of Content {continuity!r}"
-        )
-    template = None
-    for tmpl in r.sequence(ds, T.CONTENT_TEMPLATE_SEQUENCE, path)[:1]:
-        ident = r.safe_string(tmpl, T.TEMPLATE_IDENTIFIER, "CS", path)
-        resource = r.safe_string(tmpl, T.MAPPING_RESOURCE, "CS", path)
-        if ident:
-            template = TemplateId(
-                identifier=ident,
-                mapping_resource=resource or "DCMR",
-                mapping_resource_uid=r.safe_string(tmpl, T.MAPPING_RESOURCE_UID, "UI", path),
-                version=r.safe_string(tmpl, T.TEMPLATE_VERSION, "DT", path),
-            )
-    return ContainerContentItem(continuity=continuity, template=template, **common)
-
-
-def _text(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    value = r.safe_string(ds, T.TEXT_VALUE, "UT", path)
-    if value is None:
-        r.problem(path, ReadCode.VALUE_MISSING, "TEXT without Text Value")
-    elif value == "":
-        r.problem(path, ReadCode.VALUE_EMPTY, "TEXT with an empty Text Value (type 1)")
-    return TextContentItem(value=value or "", **common)
-
-
-def _string_item(cls: type[ContentItem], tag: int, vr: str, label: str) -> Builder:
-    def build(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-        value = r.safe_string(ds, tag, vr, path)
-        if not value:
-            r.problem(path, ReadCode.VALUE_MISSING, f"{cls.value_type} without {label}")
-        return cls(value=value or "", **common)  # type: ignore[call-arg]
-
-    return build
-
-
-def _code(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    value = r.code_seq(ds, T.CONCEPT_CODE_SEQUENCE, path, "Concept Code")
-    if value is None:
-        r.problem(path, ReadCode.VALUE_MISSING, "CODE without Concept Code Sequence")
-    return CodeContentItem(value=value, **common)
-
-
-def _num(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> ContentItem:
-    qualifier = None
-    if T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE in elements(ds):
-        qualifier = r.code_seq(ds, T.NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, path, "Qualifier")
-    if T.MEASURED_VALUE_SEQUENCE not in elements(ds):
-        r.problem(
-            path,
-            ReadCode.MEASURED_VALUE_MISSING,
-            "NUM without Measured Value Sequence (type 2)",
-        )
-        return NumContentItem(qualifier=qualifier, **common)
-    seq = r.sequence(ds, T.MEASURED_VALUE_SEQUENCE, path)
-    if not seq:
-        if qualifier is None:
-            r.problem(
-                path,
-                ReadCode.NUM_WITHOUT_VALUE,
-                "NUM with no value and no Numeric Value Qualifier",
-                Severity.WARNING,
-            )
-        return NumContentItem(qualifier=qualifier, **common)
-    if len(seq) > 1:
-        r.problem(
-            path,
-            ReadCode.MEASURED_VALUE_MULTIPLE,
-            f"Measured Value Sequence has {len(seq)} items, one allowed",
-        )
-    mv = seq[0]
-    number = r.safe_string(mv, T.NUMERIC_VALUE, "DS", path)
-    if number is None or number == "":
-        r.problem(path, ReadCode.VALUE_MISSING, "NUM without Numeric Value")
-        number = None
-    else:
-        try:
-            float(number)
-        except ValueError:
-            r.problem(
-                path,
-                ReadCode.NUMERIC_VALUE_INVALID,
-                f"Numeric Value {number!r} is not a decimal string",
-            )
-    units = r.code_seq(mv, T.MEASUREMENT_UNITS_CODE_SEQUENCE, path, "Measurement Units")
-    if units is None:
-        r.problem(path, ReadCode.UNITS_MISSING, "NUM without Measurement Units")
-    fp = r.safe_numbers(mv, T.FLOATING_POINT_VALUE, "FD", path)
-    num = r.safe_numbers(mv, T.RATIONAL_NUMERATOR_VALUE, "SL", path)
-    den = r.safe_numbers(mv, T.RATIONAL_DENOMINATOR_VALUE, "UL", path)
-    rational = (int(num[0]), int(den[0])) if num and den else None
-    if not elements(mv).keys() <= T.MEASURED_VALUE_TAGS:
-        common["extra"] = ds
-    return NumContentItem(
-        number=number,
-        units=units,
-        qualifier=qualifier,
-        float_value=float(fp[0]) if fp else None,
-        rational=rational,
-        **common,
-    )
 
 
 def _ints(values: tuple[Any, ...] | None) -> tuple[int, ...] | None:
@@ -325,15 +206,6 @@ def _table(r: ContentReader, ds: Dataset, path: str, common: dict[str, Any]) -> 
 
 
 BUILDERS: dict[str, Builder] = {
-    "CONTAINER": _container,
-    "TEXT": _text,
-    "CODE": _code,
-    "NUM": _num,
-    "DATETIME": _string_item(DateTimeContentItem, T.DATETIME, "DT", "DateTime"),
-    "DATE": _string_item(DateContentItem, T.DATE, "DA", "Date"),
-    "TIME": _string_item(TimeContentItem, T.TIME, "TM", "Time"),
-    "UIDREF": _string_item(UidRefContentItem, T.UID, "UI", "UID"),
-    "PNAME": _string_item(PNameContentItem, T.PERSON_NAME, "PN", "Person Name"),
     "COMPOSITE": _composite,
     "IMAGE": _image,
     "WAVEFORM": _waveform,
@@ -342,4 +214,6 @@ BUILDERS: dict[str, Builder] = {
     "TCOORD": _tcoord,
     "TABLE": _table,
 }
-"""Value Type (0040,A040) -> builder; a type not here is read as unknown."""
+"""Value Type (0040,A040) -> builder, for the value types built here; the common ones
+(CONTAINER, TEXT, CODE, NUM, DATETIME, DATE, TIME, UIDREF, PNAME) are built by
+:mod:`srkit.codec._tree` (compiled where built), whose ``BUILDERS`` has them all."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from srkit.model.code import Code
@@ -13,18 +14,24 @@ from srkit.model.items import (
     CompositeContentItem,
     ContainerContentItem,
     ContentItem,
+    DateContentItem,
+    DateTimeContentItem,
     ImageContentItem,
     NumContentItem,
+    PNameContentItem,
     ReferenceContentItem,
     Scoord3DContentItem,
     ScoordContentItem,
     TcoordContentItem,
+    TextContentItem,
+    TimeContentItem,
+    UidRefContentItem,
     UnknownContentItem,
     WaveformContentItem,
 )
 from srkit.model.navigation import walk
 
-__all__ = ["code_dict", "item_value", "item_record", "document_records"]
+__all__ = ["code_dict", "item_value", "item_record", "document_jsonl", "document_records"]
 
 
 def code_dict(code: Code | None) -> dict[str, Any] | None:
@@ -111,3 +118,73 @@ def document_records(doc: Document) -> Iterator[dict[str, Any]]:
     """Every item's record, in document order."""
     for pos in walk(doc.root):
         yield item_record(pos.id, pos.item)
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """One record as a JSON line's text: ``json.dumps(record, ensure_ascii=False,
+    separators=(", ", ": "))``, through one C encoder made once (``json.dumps`` makes
+    a new one for every call) where the ``json`` module has it."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    chunks = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
+    join = "".join
+
+    def encode(record: Any) -> str:
+        return join(chunks(record, 0))
+
+    return encode
+
+
+_ENCODE: list[Callable[[Any], str]] = []
+
+_PLAIN_VALUE = frozenset(
+    {TextContentItem, DateTimeContentItem, DateContentItem, TimeContentItem, UidRefContentItem}
+    | {PNameContentItem, CodeContentItem, ContainerContentItem}
+)
+"""Item classes whose record :func:`_plain_record` makes (the most common ones)."""
+
+
+def _plain_record(item_id: str, item: Any) -> dict[str, Any]:
+    """:func:`item_record` of an item whose class is in :data:`_PLAIN_VALUE`, without
+    the walk through every value type's case."""
+    concept = item.concept
+    cls = type(item)
+    if cls is ContainerContentItem:
+        value: Any = {"continuity": item.continuity}
+    elif cls is CodeContentItem:
+        code = item.value
+        value = None if code is None else code.to_dict()
+    else:
+        value = item.value
+    return {
+        "id": item_id,
+        "relationship": item.relationship,
+        "value_type": cls.value_type,
+        "concept": None if concept is None else concept.to_dict(),
+        "value": value,
+    }
+
+
+def document_jsonl(doc: Document) -> str:
+    """The ``srkit dump --format jsonl`` text of ``doc``: one JSON line per record of
+    :func:`document_records`, in document order, each ending with a newline."""
+    if not _ENCODE:
+        _ENCODE.append(_json_encoder())
+    encode = _ENCODE[0]
+    lines: list[str] = []
+    append = lines.append
+    stack: list[tuple[str, ContentItem]] = [("1", doc.root)]
+    pop, push = stack.pop, stack.append
+    while stack:  # the walk of srkit.model.navigation.walk, without its Position objects
+        item_id, item = pop()
+        record = _plain_record(item_id, item) if type(item) in _PLAIN_VALUE else None
+        append(encode(record if record is not None else item_record(item_id, item)))
+        children = item.children
+        for n in range(len(children), 0, -1):
+            push((f"{item_id}.{n}", children[n - 1]))
+    append("")
+    return "\n".join(lines)
