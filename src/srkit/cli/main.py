@@ -115,7 +115,7 @@ def reader_note() -> str:
     from srkit.codec import fastparse
 
     if fastparse.IMPLEMENTATION == "compiled":
-        return "reader: compiled (srkit.codec._fastparse_c)"
+        return "reader: compiled (srkit.codec._fastparse_c, srkit.codec._tree_c)"
     if fastparse.COMPILED_AVAILABLE:
         return "reader: pure-python (SRKIT_PURE_PYTHON is set)"
     return (
