@@ -251,11 +251,13 @@ class _Parser:
             if (
                 vr == "SQ"
                 or (length == _UNDEFINED and (vr is None or vr == "UN"))
-                or (vr is None and _is_sequence_tag(tag))
+                or (vr is None and _is_sequence_tag(tag) and self.holds_items(vpos, length))
             ):
                 seq, pos = self.sequence(tag, vpos, length)
                 out[tag] = seq
                 continue
+            if vr is None and _is_sequence_tag(tag):
+                vr = "UN"  # implicit VR: a sequence's tag whose value holds no items
             if length == _UNDEFINED:
                 raise FastParseError("undefined length on a non-sequence element")
             stop = vpos + length
@@ -268,6 +270,22 @@ class _Parser:
         if stop_at_item_end:
             raise FastParseError("item without delimiter")
         return out, pos
+
+    @cython.cfunc
+    def holds_items(self, pos: cython.Py_ssize_t, length: cython.uint) -> cython.bint:
+        """Whether a defined-length value at ``pos`` of an implicit VR sequence tag
+        starts as a sequence does: empty, or an item (or delimiter) tag first. A
+        retired use of the tag with text (0040,A170 as Observation Class, CS, in
+        trial SR) does not, and is kept as raw bytes."""
+        if length == 0 or length == _UNDEFINED:
+            return True
+        if length < 8 or pos + 8 > self.size:
+            return False
+        data = self.data
+        if cython.compiled:
+            buf: cython.p_const_uchar = data
+            return _u16(buf, pos) == 0xFFFE
+        return data[pos : pos + 2] == b"\xfe\xff"
 
     @cython.ccall
     def sequence(

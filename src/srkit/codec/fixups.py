@@ -189,29 +189,23 @@ def trial_findings_content(ds: Dataset, reader: Any) -> tuple[ContentItem, ...]:
 
     Needed by ``sr-other/dcm4che_Tag-0040-A170-VR-CS.dcm`` (Detail SR Storage - Trial).
     """
-    from pydicom.dataset import Dataset as _Dataset
-
     out: list[ContentItem] = []
     n = 0
     for finding in reader.sequence(ds, T.FINDINGS_SEQUENCE_TRIAL, "1"):
         for raw in reader.sequence(finding, T.CONTENT_SEQUENCE, "1"):
             n += 1
             path = f"1.{n}"
-            item = _Dataset()
-            for elem in raw:
-                item.add(elem)
-            if T.VALUE_TYPE not in elements(item):
-                inferred = next(
-                    (vt for tag, vt in _VALUE_ATTRIBUTE_TYPES if tag in elements(item)), None
-                )
-                if inferred is None:
+            found = elements(raw)
+            value_type = None
+            if T.VALUE_TYPE not in found:
+                value_type = next((vt for tag, vt in _VALUE_ATTRIBUTE_TYPES if tag in found), None)
+                if value_type is None:
                     reader.problem(
                         path, ReadCode.TRIAL_ITEM_UNTYPED, "trial item without a value attribute"
                     )
                     continue
-                item.ValueType = inferred
-            if T.RELATIONSHIP_TYPE not in elements(item):
-                item.RelationshipType = "CONTAINS"
+            relationship = None if T.RELATIONSHIP_TYPE in found else "CONTAINS"
+            item = _typed_copy(raw, value_type, relationship)
             read = reader.item(item, path, root=False)
             if read is not None:
                 out.append(read)
@@ -224,3 +218,28 @@ def trial_findings_content(ds: Dataset, reader: Any) -> tuple[ContentItem, ...]:
             fixup="trial_findings_sequence",
         )
     return tuple(out)
+
+
+def _typed_copy(raw: Any, value_type: str | None, relationship: str | None) -> Any:
+    """A copy of the trial item ``raw`` with Value Type and Relationship Type added
+    where given: a light item stays light (raw CS elements, no pydicom import), a
+    pydicom one becomes a pydicom ``Dataset``."""
+    from srkit.codec.light import LightDataset, RawElement
+
+    if isinstance(raw, LightDataset):
+        added = dict(elements(raw))
+        for tag, text in ((T.VALUE_TYPE, value_type), (T.RELATIONSHIP_TYPE, relationship)):
+            if text is not None:
+                value = text.encode("ascii") + (b" " if len(text) % 2 else b"")
+                added[tag] = RawElement(tag, "CS", len(value), value, 0, False, True)
+        return LightDataset(dict(sorted(added.items())), raw.encoding)
+    from pydicom.dataset import Dataset as _Dataset
+
+    item = _Dataset()
+    for elem in raw:
+        item.add(elem)
+    if value_type is not None:
+        item.ValueType = value_type
+    if relationship is not None:
+        item.RelationshipType = relationship
+    return item
