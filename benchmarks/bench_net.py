@@ -1,7 +1,7 @@
 """C-STORE ingest and C-FIND latency: srkit listen vs Orthanc vs DCMTK storescp.
 
-Run: ``/work/venv/bin/python benchmarks/bench_net.py [--count 2000] [--workers 1,auto]
-[--rounds 3] [--corpus ct,mixed]``.
+Run: ``python3 benchmarks/bench_net.py [--count 2000] [--workers 1,auto]
+[--rounds 3] [--corpus ct,mixed] [--floor]``.
 Every server gets the same files from the same client, DCMTK ``storescu -R``: the
 uniform corpus (``ct``: real CT images with fresh UIDs) and the mixed one (``mixed``:
 every real file of ``../shared/data`` DCMTK can send, images, SEG, dose SRs, TID 1500
@@ -9,8 +9,9 @@ and other SRs, with fresh UIDs, :func:`corpus.make_corpus`), once over one assoc
 once over four parallel associations;
 srkit once per ``--workers`` value (``srkit listen --workers N``), and with
 ``--baseline ../main/src`` also from another source tree (``srkit-base``: before and
-after in one run); ``--mixed-repeat K`` sends each real file K times. C-FIND latency: all
-studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
+after in one run), and with ``--floor`` also cut down to its floor
+(``ingest_floor.py``: answering only, writing files only); ``--mixed-repeat K`` sends
+each real file K times. C-FIND latency: all studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
 ``--workers`` value) vs Orthanc. Prints instances/s, milliseconds and ratios.
 """
 
@@ -66,10 +67,11 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
 
 
 def srkit_server(
-    root: Path, workers: int | str = 1, src: str | None = None
+    root: Path, workers: int | str = 1, src: str | None = None, floor: str | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """``srkit listen`` on a free port, once it answers a C-ECHO; ``src``: the source
-    tree to run it from (another checkout's ``src``, for a before/after comparison)."""
+    tree to run it from (another checkout's ``src``, for a before/after comparison);
+    ``floor``: run it cut down (``answer`` or ``file``, see ``ingest_floor.py``)."""
     from srkit.net.dimse.client import echo
     from srkit.net.dimse.peers import Peer
 
@@ -77,8 +79,11 @@ def srkit_server(
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "srkit.cli.main",
+            *(
+                [str(Path(__file__).resolve().parent / "ingest_floor.py")]
+                if floor
+                else ["-m", "srkit.cli.main"]
+            ),
             "listen",
             "--port",
             str(port),
@@ -91,7 +96,11 @@ def srkit_server(
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": src} if src else None,
+        env={
+            **os.environ,
+            **({"PYTHONPATH": src} if src else {}),
+            **({"SRKIT_FLOOR": floor} if floor else {}),
+        },
     )
     wait_for_port(port, timeout=60)
     deadline = time.monotonic() + 60
@@ -205,6 +214,7 @@ def ingest_table(
     workers: list[str],
     rounds: int,
     baseline: str | None = None,
+    floor: bool = False,
 ) -> None:
     """C-STORE rates of every chosen server on ``files``, and srkit's ratios."""
     root.mkdir()
@@ -217,9 +227,11 @@ def ingest_table(
         server = Orthanc(folder, dicomweb=False).start()
         return server, server.dicom_port, server.aet
 
-    def srkit(n: str, src: str | None = None) -> Callable[[Path], tuple[object, int, str]]:
+    def srkit(
+        n: str, src: str | None = None, cut: str | None = None
+    ) -> Callable[[Path], tuple[object, int, str]]:
         def start(folder: Path) -> tuple[object, int, str]:
-            proc, port = srkit_server(folder, n, src)
+            proc, port = srkit_server(folder, n, src, cut)
             return proc, port, "SRKIT"
 
         return start
@@ -229,6 +241,8 @@ def ingest_table(
     if baseline:
         starters += [(f"srkit-base-w{n}", srkit(n, baseline)) for n in workers]
     starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
+    if floor:  # the listener cut down: answer only, or write the file only
+        starters += [(f"srkit-floor-{cut}", srkit("1", None, cut)) for cut in ("answer", "file")]
     results: dict[str, dict[int, float]] = {}
     for name, start in starters:
         if name.split("-")[0] not in chosen:
@@ -283,6 +297,11 @@ def main() -> None:
         metavar="SRC",
         help="also run srkit from this source tree (e.g. ../main/src) as srkit-base",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run srkit cut down (ingest_floor.py): answering only, writing files only",
+    )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.servers.split(",")]
     workers = [w.strip() for w in args.workers.split(",")]
@@ -300,7 +319,9 @@ def main() -> None:
             cfiles = corpora[corpus_name.strip()]
             size = sum(p.stat().st_size for p in cfiles) / len(cfiles) / 1024
             print(f"{corpus_name}: {len(cfiles)} files, {size:.0f} KiB on average")
-            ingest_table(cfiles, root / corpus_name, chosen, workers, args.rounds, args.baseline)
+            ingest_table(
+                cfiles, root / corpus_name, chosen, workers, args.rounds, args.baseline, args.floor
+            )
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.no_find or "srkit" not in chosen or "ct" not in args.corpus:
             return
