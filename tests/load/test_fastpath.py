@@ -293,7 +293,7 @@ def test_gzip_blocks_on_threads_are_one_stream(tmp_path, monkeypatch, deflate):
     from srkit.load import niftiwrite
 
     if deflate == "isal":
-        isal_zlib = pytest.importorskip("isal.isal_zlib")
+        isal_zlib = require_module("isal.isal_zlib", "ISA-L deflate (the load extra)")
         monkeypatch.setattr(niftiwrite, "deflate_module", lambda: isal_zlib)
     else:
         monkeypatch.setattr(niftiwrite, "deflate_module", lambda: zlib)
