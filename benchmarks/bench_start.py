@@ -8,6 +8,12 @@ shared machine) and what srkit adds to a bare interpreter. srkit runs as this ch
 code (``python -m srkit.cli.main``, the srkit this process imports), once with the
 compiled parser and once with the pure-Python one.
 
+Bytecode: an installed srkit has its modules byte-compiled (pip compiles them), but
+this checkout may have none, and ``PYTHONDONTWRITEBYTECODE`` (set on some machines)
+stops Python from caching them, so every run would compile srkit's sources again. The
+commands run with ``PYTHONPYCACHEPREFIX`` set to a temporary folder and bytecode
+writing on: the warm-up run writes the bytecode, as an install does.
+
     python benchmarks/bench_start.py [--runs 20] [--file PATH]
 """
 
@@ -20,6 +26,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +58,9 @@ def main() -> None:
     from srkit.codec import fastparse
 
     root = str(Path(srkit.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": root, "SRKIT_PURE_PYTHON": ""}
+    cache = tempfile.mkdtemp(prefix="srkit-bench-start-pyc-")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=root, SRKIT_PURE_PYTHON="", PYTHONPYCACHEPREFIX=cache)
     pure = {**env, "SRKIT_PURE_PYTHON": "1"}
     srkit_cmd = [sys.executable, "-m", "srkit.cli.main"]
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -69,7 +78,7 @@ def main() -> None:
         commands["DCMTK dsrdump FILE"] = ([dsrdump, str(args.file)], env)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for cmd, cmd_env in commands.values():
-        _once(cmd, cmd_env)  # warm the file cache
+        _once(cmd, cmd_env)  # warm the file cache, write the bytecode
     for _ in range(args.runs):
         for name, (cmd, cmd_env) in commands.items():
             times[name].append(_once(cmd, cmd_env))
@@ -92,6 +101,7 @@ def main() -> None:
             f" {mid - bare:9.1f} {target:>7s}{verdict}"
         )
     print("wall: median and fastest run; cpu: median user + system time of the process")
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

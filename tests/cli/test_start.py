@@ -25,9 +25,10 @@ from tests.conftest import SR_FILES, data_path
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 HEAVY = ("pydicom", "numpy", "sqlalchemy", "pyarrow", "fastapi", "jinja2", "pynetdicom", "rich")
 
+# the probe imports json only after the command ran, so that json's absence shows
 _PROBE = """
-import io, json, sys
-args = json.loads(sys.argv[1])
+import io, sys
+args = sys.argv[1:]
 real = sys.stdout
 sys.stdout = io.StringIO()
 from srkit.cli.main import main
@@ -37,13 +38,15 @@ except SystemExit:
     pass
 out = sys.stdout.getvalue()
 sys.stdout = real
-print(json.dumps({"modules": sorted(sys.modules), "out": out}))
+modules = sorted(sys.modules)
+import json
+print(json.dumps({"modules": modules, "out": out}))
 """
 
 
 def _run(args: list[str], **env: str) -> tuple[set[str], str]:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(args)],
+        [sys.executable, "-c", _PROBE, *args],
         env={**os.environ, "PYTHONPATH": SRC, **env},
         capture_output=True,
         text=True,
@@ -93,6 +96,18 @@ def test_dump_of_a_little_endian_file_does_not_import_pydicom(name, fmt):
     else:
         first = json.loads(out.splitlines()[0])
         assert first["id"] == "1"
+
+
+def test_text_dump_with_the_compiled_reader_imports_only_what_it_uses():
+    """The text dump imports neither the pure-Python tree builder (nor the Cython shim it
+    imports) when the compiled one is active, nor the JSON renderer, nor logging."""
+    modules, out = _run(["dump", str(data_path("sr-tid1500/dcmqi_sr-example_sr.dcm"))])
+    assert "Patient" in out
+    unused = {"json", "logging", "srkit.render.records", "srkit.render.log_format"}
+    if fastparse.COMPILED_AVAILABLE:
+        unused |= {"cython", "srkit.codec._tree"}
+        assert "srkit.codec._tree_c" in modules
+    assert not modules & unused, sorted(modules & unused)
 
 
 def test_dump_of_every_real_sr_with_the_fast_parser_does_not_import_pydicom():

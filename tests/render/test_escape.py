@@ -133,7 +133,7 @@ def test_server_log_lines_are_escaped(capsys):
     import logging
 
     from srkit.cli.web import escape_logs
-    from srkit.render.escape import EscapingFormatter
+    from srkit.render.log_format import EscapingFormatter
 
     logger = logging.getLogger("srkit")
     before = list(logger.handlers)

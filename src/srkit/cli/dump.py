@@ -40,8 +40,11 @@ def dump(
     from srkit.codec import damage, read
     from srkit.codec.gcpause import paused
     from srkit.render.escape import escape_control
-    from srkit.render.records import document_jsonl
-    from srkit.render.text import dump_lines
+
+    if fmt == "jsonl":  # each format imports only its own renderer (json is not free)
+        from srkit.render.records import document_jsonl
+    else:
+        from srkit.render.text import dump_lines
 
     failed = 0
     skipped = 0

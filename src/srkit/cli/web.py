@@ -145,7 +145,7 @@ def escape_logs() -> None:
     name UIDs and values of received data sets (STOW-RS)."""
     import logging
 
-    from srkit.render.escape import EscapingFormatter
+    from srkit.render.log_format import EscapingFormatter
 
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         for handler in logging.getLogger(name).handlers:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from srkit.codec import fastparse
 from srkit.codec._charset import charset_value, python_encoding
+from srkit.codec.content_rules import DEPTH_LIMIT, NAMED_VALUE_TYPES, RELATIONSHIPS
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.light import FastParseError, LightDataset, LightSequence, is_raw
 from srkit.codec.policy import ReadPolicy, Recorder
@@ -368,28 +369,6 @@ class ValueReader:
         seq = value if isinstance(value, MultiValue | list | tuple) else [value]
         conv = float if vr in ("FL", "FD") else int
         return tuple(conv(v) for v in seq)
-
-
-DEPTH_LIMIT = 200
-"""Deepest content tree the reader follows; deeper subtrees are cut with a diagnostic."""
-
-NAMED_VALUE_TYPES = frozenset(
-    {"TEXT", "NUM", "CODE", "DATETIME", "DATE", "TIME", "UIDREF", "PNAME", "TABLE"}
-)
-"""Value types whose items need a Concept Name (PS3.3 C.17.3.2.1)."""
-
-RELATIONSHIPS = frozenset(
-    {
-        "CONTAINS",
-        "HAS PROPERTIES",
-        "HAS OBS CONTEXT",
-        "HAS ACQ CONTEXT",
-        "INFERRED FROM",
-        "SELECTED FROM",
-        "HAS CONCEPT MOD",
-    }
-)
-"""The Relationship Types of PS3.3 C.17.3.2.4."""
 
 
 class ContentReader(Recorder):

@@ -19,10 +19,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from srkit.codec import _tree, fastparse
-from srkit.codec._tree import DEPTH_LIMIT, NAMED_VALUE_TYPES, RELATIONSHIPS, ContentReader
+from srkit.codec import fastparse
+from srkit.codec.content_rules import DEPTH_LIMIT, NAMED_VALUE_TYPES, RELATIONSHIPS
 from srkit.codec.light import LightDataset
 from srkit.codec.policy import ReadPolicy
 from srkit.codec.value_types import BUILDERS as OTHER_BUILDERS
@@ -36,7 +36,20 @@ __all__ = [
     "tree",
 ]
 
+if TYPE_CHECKING:
+    from srkit.codec._tree import ContentReader
+
 _compiled: list[ModuleType] = []
+
+
+def __getattr__(name: str) -> Any:
+    """``ContentReader``, the pure-Python class, imported when first asked for: the
+    compiled reader's users never import the pure-Python builder."""
+    if name == "ContentReader":
+        from srkit.codec._tree import ContentReader
+
+        return ContentReader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _ready(module: ModuleType) -> ModuleType:
@@ -51,6 +64,8 @@ def tree() -> ModuleType:
     """The tree builder in use: ``srkit.codec._tree_c`` (compiled) with the compiled
     parser, else :mod:`srkit.codec._tree`."""
     if fastparse.IMPLEMENTATION != "compiled":
+        from srkit.codec import _tree
+
         return _ready(_tree)
     if not _compiled:
         _compiled.append(_ready(importlib.import_module("srkit.codec._tree_c")))

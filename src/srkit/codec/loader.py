@@ -26,7 +26,7 @@ from srkit.codec import fastparse
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.light import FastParseError, LightDataset, LightFile
-from srkit.codec.values import ValueReader, elements
+from srkit.codec.values import elements, value_reader
 from srkit.errors import NotDicomError, SrkitError
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ def prune_children(loaded: Loaded | Dataset, concepts: frozenset[tuple[str, str]
         except Exception:
             return 0
     cut = 0
-    reader = ValueReader("latin_1")
+    reader = value_reader("latin_1")
     for item in items:
         names = elements(item).get(T.CONCEPT_NAME_CODE_SEQUENCE)
         try:

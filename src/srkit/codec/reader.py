@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from srkit.codec import tags as T
-from srkit.codec.content import ContentReader, content_reader
+from srkit.codec.content import content_reader
 from srkit.codec.diagnostic_codes import DAMAGE_CODES as DAMAGE_CODES
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.codec.diagnostic_codes import damage as damage
@@ -52,6 +52,8 @@ from srkit.model.items import ContainerContentItem
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
+
+    from srkit.codec.content import ContentReader
 
 __all__ = ["read", "read_dataset", "read_loaded"]
 # ``damage``, ``DAMAGE_CODES``, ``Loaded``, ``load``, ``load_dataset``, ``prune_children``,

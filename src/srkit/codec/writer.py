@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
@@ -28,7 +28,7 @@ from srkit.codec.fastparse import LightDataset
 from srkit.codec.header import read_references
 from srkit.codec.policy import ReadPolicy
 from srkit.codec.reader import read_dataset
-from srkit.codec.values import ValueReader, elements, python_encoding
+from srkit.codec.values import elements, python_encoding, value_reader
 from srkit.errors import SrkitError
 from srkit.model.code import Code, CodeValueKind
 from srkit.model.document import Document, StudyReference, VerifyingObserver
@@ -54,6 +54,9 @@ from srkit.model.items import (
     UnknownContentItem,
     WaveformContentItem,
 )
+
+if TYPE_CHECKING:
+    from srkit.codec.values import ValueReader
 
 __all__ = ["to_dataset", "write", "to_json", "from_json", "code_dataset"]
 
@@ -362,7 +365,7 @@ def to_dataset(doc: Document) -> Dataset:
     charset = doc.specific_character_set
     if source is None and charset is None:
         charset = "ISO_IR 192"
-    values = ValueReader(python_encoding(charset))
+    values = value_reader(python_encoding(charset))
     if charset is not None:
         out.add_new(T.SPECIFIC_CHARACTER_SET, "CS", charset.split("\\"))
     for tag, vr, get in _HEADER_STRINGS:

@@ -9,6 +9,7 @@ from srkit.diagnostics import Diagnostic
 from srkit.model.code import Code
 from srkit.model.items import ContainerContentItem, ContentItem, SopReference, TemplateId
 from srkit.model.navigation import Position, find, item_at, parent_of, walk
+from srkit.model.value_object import ValueObject
 
 __all__ = [
     "Patient",
@@ -22,8 +23,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Patient:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Patient(ValueObject):
     """Patient Module (C.7.1.1): the attributes srkit names."""
 
     name: str | None = None
@@ -32,8 +33,8 @@ class Patient:
     sex: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Study:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Study(ValueObject):
     """General Study Module (C.7.2.1)."""
 
     instance_uid: str = ""
@@ -45,8 +46,8 @@ class Study:
     referring_physician_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Series:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Series(ValueObject):
     """SR Document Series Module (C.17.1)."""
 
     instance_uid: str = ""
@@ -55,8 +56,8 @@ class Series:
     description: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Equipment:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Equipment(ValueObject):
     """General Equipment Module (C.7.5.1)."""
 
     manufacturer: str | None = None
@@ -67,8 +68,8 @@ class Equipment:
     institution_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VerifyingObserver:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class VerifyingObserver(ValueObject):
     """One item of the Verifying Observer Sequence (0040,A073)."""
 
     name: str
@@ -77,8 +78,8 @@ class VerifyingObserver:
     identification: Code | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeriesReference:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class SeriesReference(ValueObject):
     """A series in a hierarchical SOP instance reference (Table C.17-3)."""
 
     series_instance_uid: str
@@ -87,8 +88,8 @@ class SeriesReference:
     retrieve_url: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StudyReference:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class StudyReference(ValueObject):
     """A study in a hierarchical SOP instance reference (Table C.17-3)."""
 
     study_instance_uid: str
@@ -99,8 +100,8 @@ class StudyReference:
         return tuple(i.sop_instance_uid for s in self.series for i in s.instances)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Document:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Document(ValueObject):
     """An SR document.
 
     Parameters

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from srkit.model.code import Code
 from srkit.model.enums import ValueType
+from srkit.model.value_object import ValueObject
 
 __all__ = [
     "SopReference",
@@ -38,16 +39,16 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SopReference:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class SopReference(ValueObject):
     """Referenced SOP Class UID (0008,1150) and Instance UID (0008,1155)."""
 
     sop_class_uid: str
     sop_instance_uid: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TemplateId:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class TemplateId(ValueObject):
     """Content Template Sequence (0040,A504): mapping resource and template id."""
 
     identifier: str
@@ -56,8 +57,8 @@ class TemplateId:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContentItem:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class ContentItem(ValueObject):
     """Attributes every content item shares (PS3.3 Table C.17-6).
 
     Parameters
@@ -86,7 +87,7 @@ class ContentItem:
     extra: object | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class ContainerContentItem(ContentItem):
     """CONTAINER (C.18.8): a heading for its children."""
 
@@ -95,7 +96,7 @@ class ContainerContentItem(ContentItem):
     template: TemplateId | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class TextContentItem(ContentItem):
     """TEXT (C.18.1): Text Value (0040,A160)."""
 
@@ -103,7 +104,7 @@ class TextContentItem(ContentItem):
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class CodeContentItem(ContentItem):
     """CODE (C.18.2): Concept Code Sequence (0040,A168)."""
 
@@ -111,7 +112,7 @@ class CodeContentItem(ContentItem):
     value: Code | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class NumContentItem(ContentItem):
     """NUM (C.18.1): Measured Value Sequence (0040,A300).
 
@@ -150,7 +151,7 @@ class NumContentItem(ContentItem):
             return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class DateTimeContentItem(ContentItem):
     """DATETIME (C.18.1): DateTime (0040,A120) as stored."""
 
@@ -158,7 +159,7 @@ class DateTimeContentItem(ContentItem):
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class DateContentItem(ContentItem):
     """DATE (C.18.1): Date (0040,A121) as stored."""
 
@@ -166,7 +167,7 @@ class DateContentItem(ContentItem):
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class TimeContentItem(ContentItem):
     """TIME (C.18.1): Time (0040,A122) as stored."""
 
@@ -174,7 +175,7 @@ class TimeContentItem(ContentItem):
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class UidRefContentItem(ContentItem):
     """UIDREF (C.18.1): UID (0040,A124)."""
 
@@ -182,7 +183,7 @@ class UidRefContentItem(ContentItem):
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class PNameContentItem(ContentItem):
     """PNAME (C.18.1): Person Name (0040,A123) as stored."""
 
@@ -190,7 +191,7 @@ class PNameContentItem(ContentItem):
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class CompositeContentItem(ContentItem):
     """COMPOSITE (C.18.3): Referenced SOP Sequence (0008,1199), one item."""
 
@@ -198,7 +199,7 @@ class CompositeContentItem(ContentItem):
     referenced: SopReference | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class ImageContentItem(ContentItem):
     """IMAGE (C.18.4): an image, its frames or segments, its presentation state."""
 
@@ -210,7 +211,7 @@ class ImageContentItem(ContentItem):
     real_world_value_mapping: SopReference | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class WaveformContentItem(ContentItem):
     """WAVEFORM (C.18.5): a waveform and its channels (pairs, flattened)."""
 
@@ -219,7 +220,7 @@ class WaveformContentItem(ContentItem):
     channels: tuple[int, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class ScoordContentItem(ContentItem):
     """SCOORD (C.18.6): Graphic Type (0070,0023) and Graphic Data (0070,0022)."""
 
@@ -230,7 +231,7 @@ class ScoordContentItem(ContentItem):
     fiducial_uid: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Scoord3DContentItem(ContentItem):
     """SCOORD3D (C.18.9): coordinates in a Referenced Frame of Reference (3006,0024)."""
 
@@ -241,7 +242,7 @@ class Scoord3DContentItem(ContentItem):
     fiducial_uid: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class TcoordContentItem(ContentItem):
     """TCOORD (C.18.7): Temporal Range Type (0040,A130) and one list of positions."""
 
@@ -252,14 +253,14 @@ class TcoordContentItem(ContentItem):
     datetimes: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class TableContentItem(ContentItem):
     """TABLE (C.18.10). Its value attributes are kept in ``extra``, unmodelled."""
 
     value_type: ClassVar[str] = ValueType.TABLE
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class ReferenceContentItem(ContentItem):
     """A by-reference relationship: Referenced Content Item Identifier (0040,DB73).
 
@@ -275,7 +276,7 @@ class ReferenceContentItem(ContentItem):
         return ".".join(str(i) for i in self.ref)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class UnknownContentItem(ContentItem):
     """An item whose value type srkit cannot type (kept by the permissive policy)."""
 

@@ -9,16 +9,15 @@ what was printed before. Every line srkit prints for people goes through
 LF, CR or LF CR) become lines of their own with :func:`text_lines`. Bytes that were
 not UTF-8 in a file name (decoded by Python as lone surrogates) are shown as
 ``\\xNN`` too, since written back raw they could be C1 controls. Log lines of the
-servers go through :class:`EscapingFormatter`. JSON outputs need none of this:
-``json.dumps`` escapes controls already.
+servers go through :class:`srkit.render.log_format.EscapingFormatter`. JSON outputs
+need none of this: ``json.dumps`` escapes controls already.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 
-__all__ = ["EscapingFormatter", "escape_control", "text_lines"]
+__all__ = ["escape_control", "text_lines"]
 
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -76,26 +75,3 @@ def text_lines(text: str) -> list[str]:
     while len(lines) > 1 and lines[-1] == "":
         lines.pop()
     return [escape_control(line) for line in lines]
-
-
-class EscapingFormatter(logging.Formatter):
-    """A logging formatter whose output has its control characters escaped (a UID or
-    an error message from a received data set cannot drive the server's terminal, nor
-    forge a log line: the message stays one line); the line breaks of a traceback are
-    kept.
-
-    Parameters
-    ----------
-    inner : logging.Formatter, optional
-        The formatter whose output is escaped (the default formatter when None).
-    """
-
-    def __init__(self, inner: logging.Formatter | None = None) -> None:
-        super().__init__()
-        self.inner = inner or logging.Formatter()
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The inner formatter's text: the message on one line, each line escaped."""
-        safe = logging.makeLogRecord(record.__dict__)
-        safe.msg, safe.args = escape_control(record.getMessage()), None
-        return "\n".join(text_lines(self.inner.format(safe)))
