@@ -10,7 +10,10 @@ once over four parallel associations;
 srkit once per ``--workers`` value (``srkit listen --workers N``), and with
 ``--baseline ../main/src`` also from another source tree (``srkit-base``: before and
 after in one run), and with ``--floor`` also cut down to its floor
-(``ingest_floor.py``: answering only, writing files only); ``--mixed-repeat K`` sends
+(``ingest_floor.py``: answering only, writing files only); ``--index deferred`` (or
+``both``) runs srkit with its deferred index (``srkit listen --index deferred``): its
+rate counts until the last instance is indexed (the inbox is empty), not only until
+storescu has its last answer, which is also printed; ``--mixed-repeat K`` sends
 each real file K times. C-FIND latency: all studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
 ``--workers`` value) vs Orthanc. Prints instances/s, milliseconds and ratios.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -67,7 +71,11 @@ def storescu(port: int, aet: str, files: list[Path], parallel: int) -> float:
 
 
 def srkit_server(
-    root: Path, workers: int | str = 1, src: str | None = None, floor: str | None = None
+    root: Path,
+    workers: int | str = 1,
+    src: str | None = None,
+    floor: str | None = None,
+    index: str = "immediate",
 ) -> tuple[subprocess.Popen[bytes], int]:
     """``srkit listen`` on a free port, once it answers a C-ECHO; ``src``: the source
     tree to run it from (another checkout's ``src``, for a before/after comparison);
@@ -93,6 +101,7 @@ def srkit_server(
             str(root / "srkit.sqlite"),
             "--workers",
             str(workers),
+            *(["--index", index] if index != "immediate" else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -155,32 +164,84 @@ def find_latency(port: int, aet: str, repeat: int = 30) -> tuple[float, int]:
     return statistics.median(times) * 1000, matches
 
 
-def run_ingest(
-    name: str,
+def inbox_drained(folder: Path, timeout: float = 600.0) -> None:
+    """Wait until the deferred index of the srkit listener in ``folder`` has indexed
+    everything it acknowledged (its inbox holds no file: the indexer commits an
+    instance before removing its inbox file)."""
+    inbox = folder / "srkit-storage" / ".inbox"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not any(e.name.endswith(".dcm") for e in os.scandir(inbox)):
+                return
+        except FileNotFoundError:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{inbox}: not drained after {timeout:.0f} s")
+        time.sleep(0.002)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its living
+    descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return sum(used.get(p, 0.0) for p in tree)
+
+
+def _pid(server: object) -> int:
+    proc = server if isinstance(server, subprocess.Popen) else server.proc  # type: ignore[attr-defined]
+    return int(proc.pid)
+
+
+def ingest_once(
     start: Callable[[Path], tuple[object, int, str]],
     files: list[Path],
-    root: Path,
-    rounds: int = 1,
-) -> dict[int, float]:
-    """Instances per second for 1 and 4 associations: the median of ``rounds`` runs,
-    each into a fresh server and storage folder."""
-    rates: dict[int, float] = {}
-    for parallel in (1, 4):
-        runs = []
-        for round_ in range(rounds):
-            folder = (
-                root / f"{name}-{parallel}" if round_ == 0 else root / f"{name}-{parallel}-{round_}"
-            )
-            folder.mkdir()
-            server, port, aet = start(folder)
-            try:
-                runs.append(len(files) / storescu(port, aet, files, parallel))
-            finally:
-                stop(server)
-            if round_:
-                shutil.rmtree(folder, ignore_errors=True)
-        rates[parallel] = statistics.median(runs)
-    return rates
+    folder: Path,
+    parallel: int,
+    drain: Callable[[Path], None] | None = None,
+) -> tuple[float, float, float, float]:
+    """One run into a fresh server and storage folder: instances per second until
+    done, instances per second until storescu had its last answer, and the CPU
+    milliseconds per instance of the server (all its processes) and of storescu.
+    With ``drain``, done is when ``drain(folder)`` returns (the deferred index has
+    caught up)."""
+    folder.mkdir()
+    os.sync()  # the previous runs' files on disk: no run pays for another's writeback
+    server, port, aet = start(folder)
+    try:
+        cpu = tree_cpu(_pid(server))
+        client = resource.getrusage(resource.RUSAGE_CHILDREN)
+        began = time.perf_counter()
+        seconds = storescu(port, aet, files, parallel)
+        if drain is not None:
+            drain(folder)
+        elapsed = time.perf_counter() - began
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_ms = (tree_cpu(_pid(server)) - cpu) * 1000 / len(files)
+        client_ms = (
+            (after.ru_utime + after.ru_stime - client.ru_utime - client.ru_stime)
+            * 1000
+            / len(files)
+        )
+        return len(files) / elapsed, len(files) / seconds, server_ms, client_ms
+    finally:
+        stop(server)
 
 
 def stop(server: object) -> None:
@@ -215,6 +276,7 @@ def ingest_table(
     rounds: int,
     baseline: str | None = None,
     floor: bool = False,
+    index: str = "immediate",
 ) -> None:
     """C-STORE rates of every chosen server on ``files``, and srkit's ratios."""
     root.mkdir()
@@ -228,10 +290,10 @@ def ingest_table(
         return server, server.dicom_port, server.aet
 
     def srkit(
-        n: str, src: str | None = None, cut: str | None = None
+        n: str, src: str | None = None, cut: str | None = None, mode: str = "immediate"
     ) -> Callable[[Path], tuple[object, int, str]]:
         def start(folder: Path) -> tuple[object, int, str]:
-            proc, port = srkit_server(folder, n, src, cut)
+            proc, port = srkit_server(folder, n, src, cut, mode)
             return proc, port, "SRKIT"
 
         return start
@@ -240,24 +302,58 @@ def ingest_table(
     starters: list[tuple[str, Starter]] = [("storescp", dcmtk), ("orthanc", orthanc)]
     if baseline:
         starters += [(f"srkit-base-w{n}", srkit(n, baseline)) for n in workers]
-    starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
+    if index in ("immediate", "both"):
+        starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
+    if index in ("deferred", "both"):
+        starters += [(f"srkit-deferred-w{n}", srkit(n, mode="deferred")) for n in workers]
     if floor:  # the listener cut down: answer only, or write the file only
         starters += [(f"srkit-floor-{cut}", srkit("1", None, cut)) for cut in ("answer", "file")]
+    active = [(n, st) for n, st in starters if n.split("-")[0] in chosen]
+    done: dict[str, dict[int, list[float]]] = {n: {1: [], 4: []} for n, _ in active}
+    answered: dict[str, dict[int, list[float]]] = {n: {1: [], 4: []} for n, _ in active}
+    cpu: dict[str, dict[int, list[tuple[float, float]]]] = {n: {1: [], 4: []} for n, _ in active}
+    # the servers take turns within each round, so that a change in the machine's
+    # speed falls on all of them (not on whichever ran during it)
+    for round_ in range(rounds):
+        for parallel in (1, 4):
+            for name, start in active:
+                folder = root / (f"{name}-{parallel}" + (f"-{round_}" if round_ else ""))
+                drain = inbox_drained if "-deferred-" in name else None
+                rate, sent, server_ms, client_ms = ingest_once(
+                    start, files, folder, parallel, drain
+                )
+                done[name][parallel].append(rate)
+                answered[name][parallel].append(sent)
+                cpu[name][parallel].append((server_ms, client_ms))
+                if round_:
+                    shutil.rmtree(folder, ignore_errors=True)
     results: dict[str, dict[int, float]] = {}
-    for name, start in starters:
-        if name.split("-")[0] not in chosen:
-            continue
-        results[name] = run_ingest(name, start, files, root, rounds)
+    for name, _start in active:
+        results[name] = {p: statistics.median(done[name][p]) for p in (1, 4)}
+        sent = {p: statistics.median(answered[name][p]) for p in (1, 4)}
         print(
             f"C-STORE {name:9s}: 1 association {results[name][1]:6.0f}/s "
             f"({len(files) / results[name][1]:5.2f} s), "
-            f"4 associations {results[name][4]:6.0f}/s",
+            f"4 associations {results[name][4]:6.0f}/s"
+            + (
+                f" (until indexed; answered at {sent[1]:.0f}/s and {sent[4]:.0f}/s)"
+                if "-deferred-" in name
+                else ""
+            ),
             flush=True,
+        )
+        mine = [statistics.median(c[0] for c in cpu[name][p]) for p in (1, 4)]
+        theirs = [statistics.median(c[1] for c in cpu[name][p]) for p in (1, 4)]
+        print(
+            f"  CPU ms per instance: server {mine[0]:.2f} / {mine[1]:.2f}, "
+            f"storescu {theirs[0]:.2f} / {theirs[1]:.2f} (1 / 4 associations)"
         )
     for name in results:
         peers = ["orthanc", "storescp"]
         if name.startswith("srkit-w"):  # after / before (--baseline)
             peers.append(name.replace("srkit-", "srkit-base-"))
+        if name.startswith("srkit-deferred-"):  # deferred / immediate
+            peers.append(name.replace("srkit-deferred-", "srkit-"))
         for peer in peers:
             if name.startswith("srkit") and peer in results:
                 print(
@@ -298,6 +394,12 @@ def main() -> None:
         help="also run srkit from this source tree (e.g. ../main/src) as srkit-base",
     )
     parser.add_argument(
+        "--index",
+        choices=["immediate", "deferred", "both"],
+        default="both",
+        help="srkit listen --index mode(s) to run",
+    )
+    parser.add_argument(
         "--floor",
         action="store_true",
         help="also run srkit cut down (ingest_floor.py): answering only, writing files only",
@@ -320,14 +422,22 @@ def main() -> None:
             size = sum(p.stat().st_size for p in cfiles) / len(cfiles) / 1024
             print(f"{corpus_name}: {len(cfiles)} files, {size:.0f} KiB on average")
             ingest_table(
-                cfiles, root / corpus_name, chosen, workers, args.rounds, args.baseline, args.floor
+                cfiles,
+                root / corpus_name,
+                chosen,
+                workers,
+                args.rounds,
+                args.baseline,
+                args.floor,
+                args.index,
             )
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.no_find or "srkit" not in chosen or "ct" not in args.corpus:
             return
         # C-FIND over the same data: both servers hold every file
         o_server = Orthanc(root / "find-orthanc", dicomweb=False).start()
-        s_proc, s_port = srkit_server(root / "ct" / f"srkit-w{workers[0]}-1", workers[0])
+        kind = "srkit-deferred" if args.index == "deferred" else "srkit"
+        s_proc, s_port = srkit_server(root / "ct" / f"{kind}-w{workers[0]}-1", workers[0])
         try:
             storescu(o_server.dicom_port, o_server.aet, files, 4)
             o_ms, o_n = find_latency(o_server.dicom_port, o_server.aet)

@@ -188,6 +188,16 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     "30 s, else the association is aborted; 0: no floor.",
 )
 @click.option(
+    "--index",
+    "index_mode",
+    type=click.Choice(["immediate", "deferred"]),
+    default="immediate",
+    show_default=True,
+    help="immediate: answer a C-STORE once it is filed and indexed; deferred: once its "
+    "file is in the storage folder's inbox, an indexer process indexing it on another "
+    "core (faster; conflicts found then are recorded, not answered with 0xB000).",
+)
+@click.option(
     "--verbose",
     "-v",
     is_flag=True,
@@ -213,6 +223,7 @@ def listen(
     idle_release: float,
     max_lifetime: float,
     min_rate: float,
+    index_mode: str,
     verbose: bool,
     policy: str,
 ) -> None:
@@ -230,6 +241,14 @@ def listen(
     lock); a worker that dies is reported and replaced after a back-off, and every
     worker stops when the listener dies, even by SIGKILL. --max-associations and the
     other limits apply to each worker. Ctrl-C or SIGTERM stops them all.
+
+    With --index deferred, a new instance is answered 0x0000 once its file is in
+    ``<storage>/.inbox`` and an indexer process (supervised like the workers) files
+    and indexes it; a SOP Instance UID indexed or pending already is stored the
+    immediate way (so 0x0111 stays exact); C-FIND, C-MOVE and C-GET first wait for
+    what was acknowledged before them. What the indexer cannot file is kept in
+    ``<storage>/.rejected`` with its reason. Files left in the inbox are indexed when
+    a listener starts, in either mode.
     """
     import os
 
@@ -254,6 +273,12 @@ def listen(
     from srkit.net.dimse.storage import warm
 
     warm()  # before the port opens (and before workers fork): no peer waits for it
+    from srkit.db.inbox import Inbox
+
+    inbox = Inbox(db.storage)
+    left = inbox.index_pending(db, on_stored=_alerts(db))  # a previous deferred listener's
+    if left:
+        click.echo(f"srkit: indexed {left} instance(s) left in {inbox.folder}", err=True)
     try:
         sock = bind(host, port, wait=BIND_WAIT)
     except OSError as exc:
@@ -272,8 +297,9 @@ def listen(
         "idle_release": idle_release,
         "max_lifetime": max_lifetime,
         "min_rate": min_rate,
+        "inbox": inbox if index_mode == "deferred" else None,
     }
-    if workers == 1:
+    if workers == 1 and index_mode == "immediate":
         click.echo(f"srkit: listening on {host}:{bound} as {aet}", err=True)
         try:
             _serve_one(db, sock, aet, config, serve, options)
@@ -293,8 +319,25 @@ def listen(
         finally:
             child.close()
 
-    click.echo(f"srkit: listening on {host}:{bound} as {aet} ({workers} workers)", err=True)
-    code = supervise(work, workers, echo=lambda line: click.echo(line, err=True))
+    def index() -> None:
+        from srkit.db import Database
+
+        child = Database(url, storage=storage, conflict_policy=policy)
+        try:
+            _run_indexer(child, inbox)
+        finally:
+            child.close()
+
+    what = f"{workers} worker{'s' if workers > 1 else ''}"
+    if index_mode == "deferred":
+        what += ", deferred index"
+    click.echo(f"srkit: listening on {host}:{bound} as {aet} ({what})", err=True)
+    code = supervise(
+        work,
+        workers,
+        echo=lambda line: click.echo(line, err=True),
+        indexer=index if index_mode == "deferred" else None,
+    )
     sock.close()
     if code:
         raise SystemExit(code)
@@ -306,6 +349,25 @@ def _serve_one(
     from srkit.net.dimse.services import serve_socket
 
     serve(sock, lambda: serve_socket(db, sock, aet=aet, config=config, **options))
+
+
+def _alerts(db: Any) -> Any:
+    """The dose alert hook of an indexed instance (as the immediate C-STORE runs it)."""
+    from srkit.net.dimse.storage import dose_alert_hook
+
+    return lambda result: dose_alert_hook(db, result.record)
+
+
+def _run_indexer(db: Any, inbox: Any) -> None:
+    """The deferred index's process: index the inbox until SIGTERM or SIGINT, then
+    what is ready (the rest waits in the inbox for the next listener)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    inbox.run(db, stop, on_stored=_alerts(db))
 
 
 def _log_to_stderr() -> None:

@@ -29,9 +29,13 @@ __all__ = ["ValueReader", "charset_value", "elements", "python_encoding", "value
 def value_reader(encoding: str | None) -> ValueReader:
     """A :class:`ValueReader` for ``encoding`` (a Python codec name) of the tree builder
     in use: the compiled one when the compiled parser is active."""
-    from srkit.codec.content import tree
+    import importlib
 
-    reader: ValueReader = tree().ValueReader(encoding)
+    from srkit.codec import fastparse
+
+    compiled = fastparse.IMPLEMENTATION == "compiled"  # as srkit.codec.content.tree()
+    module = importlib.import_module("srkit.codec._tree_c" if compiled else "srkit.codec._tree")
+    reader: ValueReader = module.ValueReader(encoding)
     return reader
 
 

@@ -672,6 +672,11 @@ class Database:
             (str(r.sop_instance_uid), Path(r.path)) for r in self._instance_rows(level, uid, within)
         ]
 
+    def is_stored(self, sop_instance_uid: str) -> bool:
+        """Whether an instance of this SOP Instance UID is indexed (a committed row; the
+        deferred index's pending files are not, see :mod:`srkit.db.inbox`)."""
+        return self._store.is_stored(sop_instance_uid)
+
     def instance_path(self, sop_instance_uid: str) -> Path | None:
         """The file of one instance, or None when it is not indexed."""
         rows = self._instance_rows("IMAGE", sop_instance_uid)

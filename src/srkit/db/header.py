@@ -35,7 +35,7 @@ from srkit.db.attributes import ATTRIBUTES
 from srkit.errors import SrkitError
 from srkit.model.sopclass import MEDIA_STORAGE_DIRECTORY, is_sr_sop_class
 
-__all__ = ["ScannedHeader", "scan"]
+__all__ = ["ScannedHeader", "scan", "sop_uids"]
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -100,6 +100,31 @@ def _header(buf: bytes, pos: int, implicit: bool) -> tuple[int, str | None, int,
         (length,) = _U32.unpack_from(buf, pos + 8)
         return (group << 16) | element, vr.decode("ascii"), length, pos + 12
     return (group << 16) | element, vr.decode("ascii", "replace"), length, pos + 8
+
+
+def sop_uids(buf: bytes | memoryview, implicit: bool) -> tuple[str, str] | None:
+    """SOP Class UID (0008,0016) and SOP Instance UID (0008,0018) read from ``buf``, the
+    first bytes of a little endian native data set (no File Meta Information), or None
+    when they are not both there before (0008,0019) or the walk meets anything
+    unusual first (a value of undefined length, the end of ``buf``): the caller then
+    parses the data set whole. The deferred index's receiver checks a C-STORE's UIDs
+    against its request this way without parsing the rest."""
+    found: dict[int, str] = {}
+    pos, end = 0, len(buf)
+    try:
+        while pos + 8 <= end:
+            tag, _vr, length, start = _header(bytes(buf[pos : pos + 12]), 0, implicit)
+            start += pos
+            if tag > 0x00080018 or length == _UNDEFINED or start + length > end:
+                break
+            if tag in (0x00080016, 0x00080018):
+                found[tag] = bytes(buf[start : start + length]).decode("ascii", "replace")
+            pos = start + length
+    except (_Unusual, struct.error):
+        return None
+    if len(found) != 2:
+        return None
+    return found[0x00080016].rstrip("\0 "), found[0x00080018].rstrip("\0 ")
 
 
 def _skip_items(buf: bytes, pos: int, implicit: bool, depth: int) -> int:

@@ -364,6 +364,8 @@ def parse_staged(
         with open(path, "rb") as stream:
             data = stream.read()
         ds, rec = parse_received(data, name)
+        if sha256 is None:  # hashed from the bytes read, not read again
+            sha256 = hashlib.sha256(data).hexdigest()
     else:
         ds, rec = _parse_header(path, size, name)
     rec["size"] = size

@@ -20,6 +20,9 @@ repair did):
   deleted.
 - an instance row whose copy in the storage folder is missing. Repair removes the
   row (the index no longer promises what cannot be retrieved).
+
+And the deferred index's leftovers (:mod:`srkit.db.inbox`): files acknowledged but not
+indexed (repair indexes them) and files its indexer set aside (reported, kept).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def storage_problems(db: Database, *, repair: bool = False) -> list[str]:
             done = _remove_if_stale(str(leftover), REPAIR_MIN_AGE, now)
             line += " (removed)" if done else " (kept: too recent)"
         problems.append(line)
+    problems += _inbox_problems(db, root, now, repair=repair)
     indexed = _indexed_copies(db)
     on_disk: set[str] = set()
     for path in _layout_files(root):
@@ -80,6 +84,31 @@ def storage_problems(db: Database, *, repair: bool = False) -> list[str]:
                 db.remove("IMAGE", uid)
                 line += " (removed from the index)"
             problems.append(line)
+    return problems
+
+
+def _inbox_problems(db: Database, root: Path, now: float, *, repair: bool) -> list[str]:
+    """The deferred index's leftovers (:mod:`srkit.db.inbox`): acknowledged files not
+    indexed yet (older than :data:`ORPHAN_MIN_AGE`: no indexer is running; repair
+    indexes them), and the files its indexer set aside (kept, with their reason)."""
+    from srkit.db.inbox import Inbox
+
+    inbox = Inbox(root)
+    problems = []
+    for path in inbox.pending():
+        if _young(str(path), now):
+            continue
+        line = f"{path}: acknowledged by a deferred listener, not indexed yet"
+        if repair:
+            result = inbox.index_file(db, path)
+            line += f" ({result.status if result is not None else 'held: left'})"
+        problems.append(line)
+    for path in inbox.rejected_files():
+        try:
+            reason = path.with_suffix(".txt").read_text(encoding="utf-8").strip()
+        except OSError:
+            reason = "reason not recorded"
+        problems.append(f"{path}: set aside by the deferred index: {reason} (kept)")
     return problems
 
 

@@ -81,6 +81,10 @@ class StagedFile:
     ----------
     storage : Path
         The storage folder; the file is created in its ``.staging`` folder.
+    hashed : bool
+        Hash the bytes while they are written (default). Without, :attr:`sha256`
+        reads the file when first asked (the deferred index of ``srkit listen``
+        hashes in its indexer, not while a peer waits).
 
     Raises
     ------
@@ -94,11 +98,11 @@ class StagedFile:
     ...     db.store_staged(staged)
     """
 
-    def __init__(self, storage: Path) -> None:
+    def __init__(self, storage: Path, *, hashed: bool = True) -> None:
         folder = staging_dir(storage)
         self.path = folder / f"{os.getpid()}-{secrets.token_hex(8)}{PART_SUFFIX}"
         self.size = 0
-        self._hash: Any = hashlib.sha256()
+        self._hash: Any = hashlib.sha256() if hashed else None
         self._known: str | None = None  # the digest given by from_bytes
         self._file: IO[bytes] | None = None
         self._fd = -1
@@ -116,10 +120,13 @@ class StagedFile:
         self._file = os.fdopen(fd, "wb", buffering=_BUFFER, closefd=False)
 
     @classmethod
-    def from_bytes(cls, storage: Path, data: bytes, *, sha256: str | None = None) -> StagedFile:
+    def from_bytes(
+        cls, storage: Path, data: bytes, *, sha256: str | None = None, hashed: bool = True
+    ) -> StagedFile:
         """A staged file holding ``data`` (written and flushed); ``sha256``, when the
-        caller hashed the bytes already, spares hashing them again."""
-        staged = cls(storage)
+        caller hashed the bytes already, spares hashing them again (as does
+        ``hashed=False``: the hash is then computed from the file when asked)."""
+        staged = cls(storage, hashed=hashed)
         try:
             if sha256 is not None:
                 staged._hash, staged._known = None, sha256
@@ -158,6 +165,10 @@ class StagedFile:
         """The SHA-256 of the bytes written (hex)."""
         if self._known is not None:
             return self._known
+        if self._hash is None:  # not hashed while written: read back once, when finished
+            self.finish()
+            self._known = file_sha256(self.path)
+            return self._known
         return str(self._hash.hexdigest())
 
     @property
@@ -182,6 +193,19 @@ class StagedFile:
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         self.close()
+
+    @classmethod
+    def adopt(cls, path: Path, fd: int) -> StagedFile:
+        """A staged file over a finished file at ``path`` whose descriptor ``fd``
+        (read-only) the caller has opened and holds an exclusive ``flock`` on; the
+        object owns ``fd`` from now on. Its size is the file's, its hash is computed
+        when asked. The inbox of the deferred index hands its files to
+        :meth:`Database.store_outcome` this way."""
+        staged = cls.__new__(cls)
+        staged.path = Path(path)
+        staged.size = os.fstat(fd).st_size
+        staged._hash, staged._known, staged._file, staged._fd = None, None, None, fd
+        return staged
 
     def __enter__(self) -> StagedFile:
         return self

@@ -201,6 +201,24 @@ class Store:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def is_stored(self, uid: str) -> bool:
+        """Whether an instance of SOP Instance UID ``uid`` is indexed (committed)."""
+        if not self._sqlite:
+            from sqlalchemy import text
+
+            with self._writer.connect() as conn:
+                found = conn.execute(
+                    text("SELECT 1 FROM instance WHERE sop_instance_uid = :u"), {"u": uid}
+                )
+                return found.first() is not None
+        with self._lock:
+            dbapi = self._connection().connection.dbapi_connection
+            cur = dbapi.cursor()
+            try:
+                return cur.execute(_LOOKUP["instance"], (uid,)).fetchone() is not None
+            finally:
+                cur.close()
+
     def _connection(self) -> Any:
         if self._conn is None:
             self._conn = self._writer.connect()

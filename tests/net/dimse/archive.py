@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 from srkit.db import Database
+from srkit.db.inbox import Inbox
 from srkit.net.dimse import services
 from srkit.net.dimse.peers import Peer, load_config
 from tests.conftest import data_files, data_path, require_tool
@@ -33,7 +35,13 @@ class Archive:
     """An SCP over a fresh database, on a free port of 127.0.0.1."""
 
     def __init__(
-        self, root: Path, config_text: str | None = None, aet: str = "SRKIT", port: int = 0
+        self,
+        root: Path,
+        config_text: str | None = None,
+        aet: str = "SRKIT",
+        port: int = 0,
+        *,
+        deferred: bool = False,
     ) -> None:
         self.root = root
         self.db = Database(root / "db.sqlite", storage=root / "storage")
@@ -43,7 +51,18 @@ class Archive:
         if config_text is not None:
             (root / "peers.toml").write_text(config_text)
             config = load_config(root / "peers.toml")
-        self.server = services.start(self.db, port=self.port, aet=aet, config=config)
+        self.inbox = Inbox(self.db.storage) if deferred else None
+        self._indexer: threading.Thread | None = None
+        self._stop = threading.Event()
+        if self.inbox is not None:  # the indexer, as srkit listen runs it, in a thread
+            self._index_db = Database(root / "db.sqlite", storage=root / "storage")
+            self._indexer = threading.Thread(
+                target=self.inbox.run, args=(self._index_db, self._stop), daemon=True
+            )
+            self._indexer.start()
+        self.server = services.start(
+            self.db, port=self.port, aet=aet, config=config, inbox=self.inbox
+        )
         self.peer = Peer(aet, "127.0.0.1", self.port)
 
     def address(self) -> str:
@@ -51,6 +70,10 @@ class Archive:
 
     def close(self) -> None:
         self.server.shutdown()
+        if self._indexer is not None:
+            self._stop.set()
+            self._indexer.join(30)
+            self._index_db.close()
         self.db.close()
 
 

@@ -37,9 +37,10 @@ STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2."
 class Find:
     """C-FIND (PS3.4 Section C.4.1) over ``db``, for the callers ``config`` allows."""
 
-    def __init__(self, db: Any, config: PeersConfig) -> None:
+    def __init__(self, db: Any, config: PeersConfig, inbox: Any = None) -> None:
         self.db = db
         self.config = config
+        self.inbox = inbox  # the deferred index's (srkit.db.inbox.Inbox), if any
 
     def __call__(self, assoc: Association, msg: Message) -> None:
         """One pending response (0xFF00) per match with its identifier, then success;
@@ -64,6 +65,8 @@ class Find:
         filters, ignored = split_filters(filters)
         if ignored:
             LOGGER.info("C-FIND: no matching on %s (treated as universal)", ", ".join(ignored))
+        if self.inbox is not None:  # what was acknowledged before is indexed first
+            self.inbox.settle()
         try:
             rows = self.db.query(level, filters, fields=fields)
         except Exception as exc:

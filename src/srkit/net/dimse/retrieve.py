@@ -48,10 +48,11 @@ class Retrieve:
     """C-MOVE and C-GET over ``db`` for the callers ``config`` allows; ``aet`` is the
     calling AE title of C-MOVE sub-associations."""
 
-    def __init__(self, db: Any, config: PeersConfig, aet: str = "SRKIT") -> None:
+    def __init__(self, db: Any, config: PeersConfig, aet: str = "SRKIT", inbox: Any = None) -> None:
         self.db = db
         self.config = config
         self.aet = aet
+        self.inbox = inbox  # the deferred index's (srkit.db.inbox.Inbox), if any
 
     def _paths(self, assoc: Association, msg: Message) -> list[tuple[str, Path]]:
         """(SOP Instance UID, file) of the instances a C-MOVE/C-GET identifier names
@@ -84,6 +85,8 @@ class Retrieve:
         if not self.config.may(assoc.calling_ae, service):
             assoc.respond(msg, rsp, NOT_AUTHORIZED, extra={0x0902: "caller may not retrieve"})
             return None
+        if self.inbox is not None:  # what was acknowledged before is indexed first
+            self.inbox.settle()
         try:
             return self._paths(assoc, msg)
         except Exception as exc:

@@ -60,38 +60,47 @@ class Services:
     """The request handlers of one listener (database, peers configuration, and the
     listener's AE title, the calling title of its C-MOVE sub-associations)."""
 
-    def __init__(self, db: Any, config: PeersConfig, aet: str = "SRKIT") -> None:
+    def __init__(self, db: Any, config: PeersConfig, aet: str = "SRKIT", inbox: Any = None) -> None:
         self.db = db
         self.config = config
         self.aet = aet
+        self.inbox = inbox  # srkit.db.inbox.Inbox: the deferred index, if any
 
     def handlers(self) -> dict[int, Any]:
         """Command Field -> handler, for :class:`srkit.net.dimse.server.Server`."""
-        retrieve = Retrieve(self.db, self.config, self.aet)
+        retrieve = Retrieve(self.db, self.config, self.aet, self.inbox)
         return {
             Field.C_ECHO_RQ: Verification(self.config),
-            Field.C_STORE_RQ: Storage(self.db, self.config),
-            Field.C_FIND_RQ: Find(self.db, self.config),
+            Field.C_STORE_RQ: Storage(self.db, self.config, self.inbox),
+            Field.C_FIND_RQ: Find(self.db, self.config, self.inbox),
             Field.C_MOVE_RQ: retrieve.move,
             Field.C_GET_RQ: retrieve.get,
         }
 
 
 def make_server(
-    db: Any, sock: socket.socket, *, config: PeersConfig, aet: str = "SRKIT", **options: Any
+    db: Any,
+    sock: socket.socket,
+    *,
+    config: PeersConfig,
+    aet: str = "SRKIT",
+    inbox: Any = None,
+    **options: Any,
 ) -> Server:
     """A listener over ``sock`` (bound and listening, possibly shared with other
     processes, see :mod:`srkit.net.dimse.workers`). Not started: run ``serve_forever()``
     or ``start()``; ``shutdown()`` closes this process's descriptor of ``sock``.
     Associations are not refused by called AE title; ``aet`` is the calling title of
     C-MOVE sub-associations. ``options``: ``max_associations``, ``timeout``,
-    ``max_dataset`` of :class:`srkit.net.dimse.server.Server`."""
+    ``max_dataset`` of :class:`srkit.net.dimse.server.Server`. ``inbox``
+    (:class:`srkit.db.inbox.Inbox`): the deferred index, whose indexer runs elsewhere
+    (:func:`srkit.db.inbox.Inbox.run`)."""
     allowed = (lambda title: title in config.peers) if config.restricted else None
     options.setdefault("staging", getattr(db, "storage", None))  # C-STORE data sets on disk
     return Server(
         sock,
         supported_contexts(config),
-        Services(db, config, aet).handlers(),
+        Services(db, config, aet, inbox).handlers(),
         allowed=allowed,
         accepts=accepts,
         **options,

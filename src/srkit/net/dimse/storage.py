@@ -1,13 +1,18 @@
 """Storage (PS3.4 Annex B): the C-STORE handler of the listener.
 
 A C-STORE is answered only after the database has written the file and indexed it;
-on failure the database leaves nothing behind. Every outcome is a status of
-:mod:`srkit.net.status` (PS3.4 Table B.2-1), never an exception.
+on failure the database leaves nothing behind. With a deferred index (``inbox``,
+:mod:`srkit.db.inbox`) a new SOP Instance UID is answered once its file is in the
+inbox, and an indexer files it; a known or pending UID is stored the immediate way.
+Every outcome is a status of :mod:`srkit.net.status` (PS3.4 Table B.2-1), never an
+exception.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import struct
 from typing import TYPE_CHECKING, Any
 
 from srkit.codec.diagnostic_codes import ReadCode
@@ -22,24 +27,33 @@ from srkit.net.status import (
     NOT_AUTHORIZED,
     NOT_MATCHING,
     OUT_OF_RESOURCES,
+    SUCCESS,
     store_status,
 )
 
 if TYPE_CHECKING:
+    from srkit.db.inbox import Inbox
     from srkit.db.staging import StagedFile
 
-__all__ = ["Storage", "looks_like_data_set"]
+__all__ = ["Storage", "dose_alert_hook", "looks_like_data_set"]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.addHandler(logging.NullHandler())
+
+PENDING_WAIT = 30.0
+"""Seconds a C-STORE of a UID that is pending in the inbox waits for the indexer
+before it is stored the immediate way regardless."""
+_HEAD = 1 << 16
+"""Bytes of a data set read for its SOP UIDs before it goes to the inbox."""
 
 
 class Storage:
     """C-STORE (PS3.4 Annex B) into ``db``, for the callers ``config`` allows."""
 
-    def __init__(self, db: Any, config: PeersConfig) -> None:
+    def __init__(self, db: Any, config: PeersConfig, inbox: Inbox | None = None) -> None:
         self.db = db
         self.config = config
+        self.inbox = inbox
 
     def __call__(self, assoc: Association, msg: Message) -> None:
         """Write and index the instance, then answer.
@@ -61,7 +75,7 @@ class Storage:
         extra = {0x0902: comment[:64]} if comment else None
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
         for rec in stored:  # a new dose report: its alerts, once the peer has its answer
-            _dose_alert_hook(self.db, rec)
+            dose_alert_hook(self.db, rec)
 
     def _store(
         self, assoc: Association, msg: Message, stored: list[dict[str, Any]]
@@ -82,6 +96,10 @@ class Storage:
         head = msg.head if msg.staged is not None else _start(msg.fragments)
         if not looks_like_data_set(head, context.transfer_syntax[0]):
             return CANNOT_UNDERSTAND, "not a DICOM data set"
+        if self.inbox is not None:
+            answered = self._defer(self.inbox, msg, context, sop_class, sop_instance, caller)
+            if answered is not None:
+                return answered
         data: bytes | StagedFile
         try:
             if msg.staged is not None:
@@ -108,6 +126,63 @@ class Storage:
             return NOT_MATCHING, "UIDs differ from the request"
         return self._commit(rec, data, caller, sop_instance, stored)
 
+    def _defer(
+        self,
+        inbox: Inbox,
+        msg: Message,
+        context: Any,
+        sop_class: str,
+        sop_instance: str,
+        caller: str,
+    ) -> tuple[int, str] | None:
+        """Put a new instance in the inbox and give its status (0x0000, or 0xA900 when
+        its UIDs differ from the request); None when the immediate way must store it:
+        its UID is indexed or pending already, its UIDs cannot be read without the
+        whole parse (another transfer syntax, an unusual start), or the inbox fails."""
+        from srkit.db.header import sop_uids
+        from srkit.db.staging import StagedFile
+
+        syntax = context.transfer_syntax[0]
+        if syntax.is_deflated or not syntax.is_little_endian:
+            return None
+        if msg.staged is not None:  # a large data set: its start is in the prefix
+            head: bytes | memoryview = _data_set_start(msg.prefix)
+        else:
+            head = _start(msg.fragments, _HEAD)
+        uids = sop_uids(head, syntax.is_implicit_VR)
+        if uids is None:
+            return None
+        if uids != (sop_class, sop_instance):
+            return NOT_MATCHING, "UIDs differ from the request"
+        own = msg.staged is None  # in memory: staged here, unhashed (the indexer hashes)
+        staged: StagedFile | None = msg.staged
+        deposited = False
+        try:
+            if staged is None:
+                staged = StagedFile(self.db.storage, hashed=False)
+                staged.write(file_meta(sop_class, sop_instance, str(syntax), caller))
+                for fragment in msg.fragments or ():
+                    staged.write(fragment)
+            deposited = inbox.deposit(staged, sop_instance)
+            if not deposited:  # pending: the immediate way, once the indexer is done
+                inbox.wait_gone(sop_instance, PENDING_WAIT)
+            elif self.db.is_stored(sop_instance):  # known: the immediate way decides
+                inbox.withdraw(staged, sop_instance)
+                deposited = False
+        except Exception as exc:  # the inbox or the lookup failed: the immediate way
+            LOGGER.warning("C-STORE %s from %s: inbox: %s", sop_instance, caller, exc)
+            if deposited and staged is not None:
+                with contextlib.suppress(OSError):
+                    inbox.withdraw(staged, sop_instance)
+            deposited = False
+        if not deposited:
+            if own and staged is not None:
+                staged.discard()
+            return None
+        assert staged is not None
+        staged.close()  # answered from here on: the indexer may take it
+        return SUCCESS, ""
+
     def _commit(
         self, rec: dict[str, Any], data: Any, caller: str, uid: str, stored: list[dict[str, Any]]
     ) -> tuple[int, str]:
@@ -130,6 +205,16 @@ class Storage:
         if outcome.status in ("stored", "replaced"):  # a new instance: its dose alerts
             stored.append(rec)
         return store_status(outcome)
+
+
+def _data_set_start(prefix: bytes) -> bytes:
+    """The data set bytes of a staged message's ``prefix`` (preamble, ``DICM``, File
+    Meta Information of explicit VR little endian with its group length first, then
+    the data set's start: PS3.10 Section 7.1)."""
+    if len(prefix) < 144 or prefix[128:132] != b"DICM":
+        return b""
+    (length,) = struct.unpack_from("<I", prefix, 140)
+    return prefix[144 + length : 144 + length + _HEAD]
 
 
 def _start(fragments: list[Any] | None, size: int = 8) -> bytes:
@@ -178,7 +263,7 @@ def warm() -> None:
     standard_meaning(Code.make("113819", "DCM", "CT Acquisition"))
 
 
-def _dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
+def dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
     """Hook (issue 12): log the dose alerts of a stored dose report (logger
     ``srkit.dose.alerts``); never raises, the instance is stored already."""
     from srkit.dose.alerts import after_store

@@ -199,15 +199,25 @@ def supervise(
     name: str = "srkit",
     echo: Callable[[str], None] | None = None,
     grace: float = GRACE,
+    indexer: Callable[[], None] | None = None,
 ) -> int:
-    """Fork ``workers`` processes running ``work()`` and watch them until SIGINT or
-    SIGTERM; returns the exit status for the listener (0 stopped, 1 given up).
+    """Fork ``workers`` processes running ``work()`` (and one running ``indexer()``,
+    the deferred index of :mod:`srkit.db.inbox`, when given) and watch them until
+    SIGINT or SIGTERM; returns the exit status for the listener (0 stopped, 1 given
+    up).
 
-    A worker that dies is reported through ``echo`` and replaced after a back-off,
-    unless :data:`MAX_DEATHS` workers died within :data:`DEATH_WINDOW` seconds.
+    A process that dies is reported through ``echo`` and replaced after a back-off,
+    unless :data:`MAX_DEATHS` of them died within :data:`DEATH_WINDOW` seconds.
     Call it from a process without threads (``fork`` copies only the calling
     thread).
     """
+    jobs = dict.fromkeys(range(1, workers + 1), work)
+    if indexer is not None:
+        jobs[workers + 1] = indexer
+
+    def label(index: int) -> str:
+        return "indexer" if indexer is not None and index == workers + 1 else f"worker {index}"
+
     say = echo or (lambda line: print(line, file=sys.stderr, flush=True))
 
     def on_term(signum: int, frame: Any) -> None:
@@ -219,13 +229,13 @@ def supervise(
     deaths: list[float] = []
     code = 0
     try:
-        for index in range(1, workers + 1):
-            children[_fork(work)] = index
+        for index, job in jobs.items():
+            children[_fork(job)] = index
         while children or restarts:
             for index, when in sorted(restarts.items()):
                 if when <= time.monotonic():
                     del restarts[index]
-                    children[_fork(work)] = index
+                    children[_fork(jobs[index])] = index
             if not restarts:
                 pid, status = os.waitpid(-1, 0)
             else:
@@ -240,14 +250,14 @@ def supervise(
             deaths = [t for t in deaths if now - t < DEATH_WINDOW] + [now]
             if len(deaths) >= MAX_DEATHS:
                 say(
-                    f"{name}: worker {index} (pid {pid}) {_exit_reason(status)}; "
+                    f"{name}: {label(index)} (pid {pid}) {_exit_reason(status)}; "
                     f"{len(deaths)} workers died within {DEATH_WINDOW:.0f} s: stopping"
                 )
                 code = 1
                 break
             delay = min(BACKOFF * 2 ** (len(deaths) - 1), MAX_BACKOFF)
             say(
-                f"{name}: worker {index} (pid {pid}) {_exit_reason(status)}; "
+                f"{name}: {label(index)} (pid {pid}) {_exit_reason(status)}; "
                 f"starting another in {delay:g} s"
             )
             restarts[index] = now + delay

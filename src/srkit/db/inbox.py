@@ -1,0 +1,334 @@
+"""The deferred index's inbox: instances acknowledged before they are indexed.
+
+``srkit listen --index deferred`` answers a C-STORE of a new SOP Instance UID once its
+bytes are a file in the inbox, ``<storage>/.inbox/<key>.dcm`` (``key``: the SHA-256
+of the UID, in hex), and an indexer process files and indexes them on another core
+(:meth:`Inbox.run`). Parsing and the index transaction (about 1.2 ms of CPU for a CT
+image) then no longer hold up the sender; the file is on the storage file system
+before the answer, as with the immediate index.
+
+The rules that keep the answers right:
+
+- **One name per UID.** A receiver links its staged file (:mod:`srkit.db.staging`,
+  still under its ``flock``) to the UID's inbox name with :func:`os.link`, which fails
+  when the name exists: an instance of that UID is pending already, and the receiver
+  waits for it to be indexed, then stores the new one the immediate way (so a second
+  copy with other bytes gets 0x0111 as it would without the inbox).
+- **Known UIDs take the immediate way.** After linking, the receiver asks the
+  database whether the UID is indexed; if it is, the file goes back to its staged
+  name (:meth:`Inbox.withdraw`) and is stored the immediate way (0x0000 for the same
+  bytes, 0x0111 or 0xB000 as the policy says). The indexer commits an instance's
+  rows before its inbox name disappears, so a UID is always either indexed or
+  pending when a receiver looks.
+- **Locked until answered.** The indexer takes only files it can ``flock``: a file a
+  receiver still holds (not answered yet) waits.
+- **Nothing lost.** What the indexer cannot file (a data set that cannot be decoded
+  beyond the receiver's checks, a UID refused meanwhile by another writer's copy)
+  moves to ``<storage>/.rejected/`` with a ``.txt`` file giving the reason, and is
+  logged; ``srkit check`` counts those files. Conflicts found while indexing are
+  recorded as always (``srkit ls conflicts``); the sender had 0x0000, not 0xB000.
+- **Crash-safe.** The inbox is a folder of complete files: an indexer started later
+  (``srkit listen`` starts one with its workers) indexes what it finds.
+- **Queries see what was acknowledged.** The listener's C-FIND, C-MOVE and C-GET
+  first wait (:meth:`Inbox.settle`) until the files received before the query are
+  indexed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from srkit.db.staging import StagedFile
+from srkit.errors import SrkitError
+
+try:
+    import fcntl
+
+    _HAS_FLOCK = True
+except ImportError:  # pragma: no cover - not on POSIX
+    _HAS_FLOCK = False
+
+__all__ = ["INBOX_DIR", "REJECTED_DIR", "Inbox", "IndexResult", "inbox_key"]
+
+INBOX_DIR = ".inbox"
+"""The folder of acknowledged, not yet indexed instances inside the storage folder."""
+REJECTED_DIR = ".rejected"
+"""The folder of acknowledged instances the indexer could not file, with reasons."""
+SUFFIX = ".dcm"
+POLL = 0.005
+"""Seconds the indexer sleeps when its inbox is empty."""
+SETTLE_WAIT = 30.0
+"""Seconds a query waits at most for the files acknowledged before it to be indexed."""
+RETRY = 1.0
+"""Seconds before the indexer tries again a file whose store failed for a passing
+reason (disk full, database locked)."""
+
+LOGGER = logging.getLogger(__name__)
+LOGGER.addHandler(logging.NullHandler())
+
+
+def inbox_key(uid: str) -> str:
+    """The inbox name of a SOP Instance UID (hex SHA-256: safe whatever the UID holds)."""
+    return hashlib.sha256(uid.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IndexResult:
+    """What indexing one inbox file did: ``status`` is the store's (``stored``,
+    ``duplicate``, ...), ``rejected`` when it was set aside, ``retry`` when it stays
+    for later; ``reason`` says why for the last two; ``record`` is the index record
+    of a new instance (``stored`` or ``replaced``)."""
+
+    path: str
+    status: str
+    reason: str = ""
+    record: dict[str, Any] | None = None
+
+
+class Inbox:
+    """The inbox of a storage folder (see the module docstring)."""
+
+    def __init__(self, storage: Path) -> None:
+        self.storage = Path(storage)
+        self.folder = self.storage / INBOX_DIR
+        self.rejected = self.storage / REJECTED_DIR
+        self._retry_after: dict[str, float] = {}
+
+    def path_of(self, uid: str) -> Path:
+        """The inbox file of ``uid``."""
+        return self.folder / f"{inbox_key(uid)}{SUFFIX}"
+
+    # -- the receiver's side ----------------------------------------------------------
+
+    def deposit(self, staged: StagedFile, uid: str) -> bool:
+        """Give the (finished, still locked) staged file of ``uid`` its inbox name;
+        False when an instance of that UID is pending already. The caller keeps the
+        lock until it has answered (:meth:`StagedFile.close`), or takes the file back
+        with :meth:`withdraw`."""
+        staged.finish()
+        target = self.path_of(uid)
+        try:
+            os.link(staged.path, target)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:  # the first deposit: no inbox folder yet
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(staged.path, target)
+            except FileExistsError:
+                return False
+        os.unlink(staged.path)  # the inode keeps the lock: it is only the inbox's now
+        return True
+
+    def withdraw(self, staged: StagedFile, uid: str) -> None:
+        """Move a deposited file back to its staged name (the caller still holds it)."""
+        os.replace(self.path_of(uid), staged.path)
+
+    def wait_gone(self, uid: str, timeout: float) -> bool:
+        """Wait until ``uid`` is no longer pending; False after ``timeout`` seconds."""
+        path = self.path_of(uid)
+        deadline = time.monotonic() + timeout
+        while os.path.lexists(path):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+        return True
+
+    # -- the queries' side ------------------------------------------------------------
+
+    def pending(self) -> list[Path]:
+        """The inbox files, oldest first."""
+        try:
+            entries = [
+                (e.stat().st_mtime_ns, e.path)
+                for e in os.scandir(self.folder)
+                if e.name.endswith(SUFFIX)
+            ]
+        except FileNotFoundError:
+            return []
+        return [Path(path) for _, path in sorted(entries)]
+
+    def settle(self, timeout: float = SETTLE_WAIT, *, since: float | None = None) -> bool:
+        """Wait until no inbox file written before ``since`` (a :func:`time.time`,
+        default now) remains: what was acknowledged before a query is indexed when it
+        runs. False after ``timeout`` seconds (the query then runs on what is there)."""
+        limit = int((time.time() if since is None else since) * 1e9)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                older = any(
+                    e.name.endswith(SUFFIX) and e.stat().st_mtime_ns <= limit
+                    for e in os.scandir(self.folder)
+                )
+            except FileNotFoundError:
+                return True
+            if not older:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+
+    def rejected_files(self) -> list[Path]:
+        """The instances set aside by the indexer (each with a ``.txt`` reason)."""
+        try:
+            return sorted(p for p in self.rejected.iterdir() if p.suffix == SUFFIX)
+        except FileNotFoundError:
+            return []
+
+    # -- the indexer's side -----------------------------------------------------------
+
+    def index_file(self, db: Any, path: Path) -> IndexResult | None:
+        """File and index one inbox file; None when it is not ready (a receiver holds
+        it, another indexer took it, or it is to be retried later)."""
+        from srkit.db.ingest import parse_staged
+
+        key = str(path)
+        if self._retry_after.get(key, 0.0) > time.monotonic():
+            return None
+        held = _take(path)
+        if held is None:
+            return None
+        staged = _Kept.adopt(path, held)
+        try:
+            ds, rec = parse_staged(path, size=staged.size, name=path.name)
+        except Exception as exc:  # SrkitError, or anything a parser raises on garbage
+            reason = exc.message if isinstance(exc, SrkitError) else f"cannot decode: {exc}"
+            return self._set_aside(staged, path, reason)
+        staged._known = rec.get("content_hash")  # hashed by the parse: not read again
+        try:
+            outcome = db.store_outcome(rec, staged, calling_ae=_source_ae(ds), source="c-store")
+        except SrkitError as exc:  # refused by the database (a bad UID): kept aside
+            return self._set_aside(staged, path, exc.message)
+        except Exception as exc:  # a passing trouble (disk, database): retried, never lost
+            self._retry_after[key] = time.monotonic() + RETRY
+            self._put_back(staged, path)
+            return IndexResult(key, "retry", f"cannot store: {type(exc).__name__}: {exc}")
+        self._retry_after.pop(key, None)
+        if outcome.conflicts:
+            LOGGER.warning("indexed %s: %s", outcome.sop_instance_uid, outcome.warning)
+        if outcome.status == "refused":  # another writer's copy came first: keep ours
+            return self._set_aside(staged, path, "stored meanwhile with other content")
+        with contextlib.suppress(FileNotFoundError):
+            _kept_path(path).unlink()  # a duplicate with the same bytes: nothing to keep
+        new = outcome.status in ("stored", "replaced")  # the dose alerts are a new one's
+        return IndexResult(key, outcome.status, record=rec if new else None)
+
+    def index_pending(self, db: Any, on_stored: Callable[[IndexResult], None] | None = None) -> int:
+        """Index every ready inbox file once; returns how many were handled."""
+        done = 0
+        for path in self.pending():
+            result = self.index_file(db, path)
+            if result is None or result.status == "retry":
+                continue
+            done += 1
+            if on_stored is not None and result.record is not None:  # never raises
+                on_stored(result)
+        return done
+
+    def run(
+        self,
+        db: Any,
+        stop: threading.Event,
+        *,
+        on_stored: Callable[[IndexResult], None] | None = None,
+    ) -> None:
+        """Index inbox files as they come until ``stop`` is set (and then what is
+        ready): the loop of the indexer process."""
+        while True:
+            handled = self.index_pending(db, on_stored)
+            if stop.is_set():
+                if not handled:
+                    return
+                continue
+            if not handled:
+                stop.wait(POLL)
+
+    # -- setting aside ----------------------------------------------------------------
+
+    def _set_aside(self, staged: StagedFile, path: Path, reason: str) -> IndexResult:
+        """Move an inbox file (under its inbox name, or where the store's discard put
+        it) to the rejected folder with its reason; release it."""
+        try:
+            for source in (path, _kept_path(path)):
+                if os.path.lexists(source):
+                    target = self._rejected_name(path)
+                    os.replace(source, target)
+                    _write_reason(target, reason)
+                    LOGGER.warning(
+                        "deferred index: %s set aside as %s: %s", path.name, target, reason
+                    )
+                    break
+        finally:
+            staged.close()
+        return IndexResult(str(path), "rejected", reason)
+
+    def _rejected_name(self, path: Path) -> Path:
+        self.rejected.mkdir(parents=True, exist_ok=True)
+        return self.rejected / f"{path.stem}-{time.time_ns()}{SUFFIX}"
+
+    def _put_back(self, staged: StagedFile, path: Path) -> None:
+        """After a failed store: the file under its inbox name again, unlocked."""
+        kept = _kept_path(path)
+        if not os.path.lexists(path) and os.path.lexists(kept):
+            os.replace(kept, path)
+        staged.close()
+
+
+class _Kept(StagedFile):
+    """An inbox file handed to the store, whose :meth:`discard` (the store's way of
+    dropping bytes it did not file) moves it aside instead of deleting it: the indexer
+    decides from the outcome whether it is a true duplicate or must be kept."""
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.replace(self.path, _kept_path(self.path))
+        self.close()
+
+
+def _kept_path(path: Path) -> Path:
+    return path.with_suffix(".kept")
+
+
+def _take(path: Path) -> int | None:
+    """A read-only descriptor of ``path`` with its exclusive lock, or None when a
+    receiver (or another indexer) holds it or it is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        if _HAS_FLOCK:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_ino != os.stat(path).st_ino:  # withdrawn and replaced
+            raise FileNotFoundError(path)
+    except OSError:  # BlockingIOError (held) or FileNotFoundError (gone)
+        os.close(fd)
+        return None
+    return fd
+
+
+def _source_ae(ds: Any) -> str | None:
+    """Source Application Entity Title (0002,0016) of the File Meta Information the
+    receiver wrote: the calling AE title of the C-STORE."""
+    meta = getattr(ds, "file_meta", None)
+    raw = getattr(meta, "_dict", {}).get(0x00020016) if meta is not None else None
+    if raw is None:
+        return None
+    value = raw.value
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value).strip(" \0") or None
+
+
+def _write_reason(target: Path, reason: str) -> None:
+    with contextlib.suppress(OSError):
+        target.with_suffix(".txt").write_text(reason + "\n", encoding="utf-8")

@@ -1,0 +1,225 @@
+"""The deferred index's inbox (srkit.db.inbox): what the indexer takes, files, keeps
+aside, and how a receiver reads the UIDs it checks (srkit.db.header.sop_uids)."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import os
+import struct
+import time
+
+import pydicom
+import pytest
+
+from srkit.db import Database
+from srkit.db.header import sop_uids
+from srkit.db.inbox import Inbox, inbox_key
+from srkit.db.staging import StagedFile
+from tests.conftest import data_files, data_path
+
+CT = data_path("ct/pydicom_CT_small.dcm")
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage")
+    yield database
+    database.close()
+
+
+def _uid(path) -> str:
+    return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+
+
+def _deposit(db, data: bytes, uid: str) -> Inbox:
+    inbox = Inbox(db.storage)
+    staged = StagedFile.from_bytes(db.storage, data, hashed=False)
+    assert inbox.deposit(staged, uid)
+    staged.close()
+    return inbox
+
+
+def test_an_unhashed_staged_file_hashes_itself_when_asked(tmp_path):
+    data = CT.read_bytes()
+    staged = StagedFile.from_bytes(tmp_path, data, hashed=False)
+    try:
+        assert staged.sha256 == hashlib.sha256(data).hexdigest()
+        assert staged.size == len(data)
+    finally:
+        staged.discard()
+
+
+def test_indexing_files_the_instance_as_the_immediate_store_does(db, tmp_path):
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = _deposit(db, data, uid)
+    assert inbox.path_of(uid).name == f"{inbox_key(uid)}.dcm"
+    [pending] = inbox.pending()
+    result = inbox.index_file(db, pending)
+    assert result is not None
+    assert result.status == "stored"
+    assert result.record["instance"]["sop_instance_uid"] == uid
+    assert inbox.pending() == []
+    assert db.is_stored(uid)
+    assert db.instance_path(uid).read_bytes() == data
+    [row] = db.instances(SOPInstanceUID=uid)
+    assert row["PatientName"] == "CompressedSamples^CT1"
+    other = Database(tmp_path / "other.sqlite", storage=tmp_path / "other")
+    try:
+        other.store_bytes(data)
+        [expected] = other.instances(SOPInstanceUID=uid)
+    finally:
+        other.close()
+    assert {k: v for k, v in row.items() if "path" not in k and "pk" not in k} == {
+        k: v for k, v in expected.items() if "path" not in k and "pk" not in k
+    }
+
+
+def test_one_name_per_uid_and_a_held_file_waits(db):
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = Inbox(db.storage)
+    staged = StagedFile.from_bytes(db.storage, data, hashed=False)
+    assert inbox.deposit(staged, uid)
+    second = StagedFile.from_bytes(db.storage, data, hashed=False)
+    try:
+        assert not inbox.deposit(second, uid)  # pending already
+    finally:
+        second.discard()
+    # the receiver still holds the lock (not answered yet): the indexer leaves it
+    assert inbox.index_file(db, inbox.path_of(uid)) is None
+    assert not db.is_stored(uid)
+    inbox.withdraw(staged, uid)  # the receiver takes it back (a known UID, say)
+    assert inbox.pending() == []
+    assert staged.path.read_bytes() == data
+    staged.discard()
+
+
+def test_an_undecodable_data_set_is_kept_aside_with_its_reason(db):
+    data = CT.read_bytes()
+    cut = data[: len(data) - 1000]  # Pixel Data cut short: the UIDs read fine
+    uid = _uid(CT)
+    inbox = _deposit(db, cut, uid)
+    result = inbox.index_file(db, inbox.path_of(uid))
+    assert result is not None
+    assert result.status == "rejected"
+    assert "truncated" in result.reason or "cut short" in result.reason
+    [kept] = inbox.rejected_files()
+    assert kept.read_bytes() == cut  # nothing lost
+    assert result.reason in kept.with_suffix(".txt").read_text()
+    assert inbox.pending() == []
+    assert not db.is_stored(uid)
+
+
+def test_a_uid_stored_meanwhile_with_other_content_keeps_ours_aside(db):
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    ds = pydicom.dcmread(CT)
+    ds.SeriesDescription = "another copy"
+    inbox = _deposit(db, data, uid)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    assert db.store_outcome(*_record(buf.getvalue())).status == "stored"  # another writer
+    result = inbox.index_file(db, inbox.path_of(uid))
+    assert result is not None
+    assert result.status == "rejected"
+    assert result.reason == "stored meanwhile with other content"
+    [kept] = inbox.rejected_files()
+    assert kept.read_bytes() == data
+    [conflict] = db.conflicts()
+    assert conflict["resolution"] == "refused"
+
+
+def _record(data: bytes):
+    from srkit.db.ingest import parse_received
+
+    _ds, rec = parse_received(data)
+    return rec, data
+
+
+def test_a_duplicate_with_the_same_bytes_leaves_nothing_behind(db):
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    db.store_bytes(data)
+    inbox = _deposit(db, data, uid)
+    result = inbox.index_file(db, inbox.path_of(uid))
+    assert result is not None
+    assert result.status == "duplicate"
+    assert result.record is None  # no dose alerts for a duplicate
+    assert inbox.pending() == []
+    assert inbox.rejected_files() == []
+    assert sorted(p.name for p in inbox.folder.iterdir()) == []
+
+
+def test_settle_waits_only_for_files_written_before(db):
+    inbox = _deposit(db, CT.read_bytes(), _uid(CT))
+    assert not inbox.settle(0.05)  # acknowledged, not indexed yet
+    assert inbox.settle(0.05, since=0.0)  # nothing written before 1970
+    inbox.index_pending(db)
+    assert inbox.settle(0.05)
+
+
+def _data_set(path) -> tuple[bytes, bool]:
+    raw = path.read_bytes()
+    assert raw[128:132] == b"DICM"
+    (length,) = struct.unpack_from("<I", raw, 140)
+    syntax = str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+    return raw[144 + length :], syntax == "1.2.840.10008.1.2"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*data_files("ct/*/*.dcm")[:3], *data_files("rdsr/*.dcm"), *data_files("sr-tid1500/*.dcm")],
+    ids=lambda p: p.name,
+)
+def test_sop_uids_are_the_files_own(path):
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    syntax = ds.file_meta.TransferSyntaxUID
+    if syntax.is_deflated or not syntax.is_little_endian:
+        pytest.skip("not a little endian native file")  # the immediate way reads those
+    body, implicit = _data_set(path)
+    found = sop_uids(body[: 1 << 16], implicit)
+    assert found == (str(ds.SOPClassUID), str(ds.SOPInstanceUID))
+    assert sop_uids(body[:40], implicit) is None  # cut before them: the whole parse decides
+
+
+def test_a_lock_from_another_process_is_respected(db):
+    """The indexer's lock test is an flock on the inode: a descriptor in another
+    process (the receiver) keeps the file from being taken."""
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = _deposit(db, data, uid)
+    path = inbox.path_of(uid)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child holds the lock, then exits
+        fd = os.open(path, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        time.sleep(1.0)
+        os._exit(0)
+    time.sleep(0.3)
+    assert inbox.index_file(db, path) is None
+    os.waitpid(pid, 0)
+    result = inbox.index_file(db, path)
+    assert result is not None
+    assert result.status == "stored"
+
+
+def test_check_reports_the_inbox_and_repair_indexes_it(db):
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = _deposit(db, data, uid)
+    path = inbox.path_of(uid)
+    os.utime(path, (time.time() - 3600, time.time() - 3600))  # no indexer ran for an hour
+    [line] = db.check_integrity()
+    assert line == f"{path}: acknowledged by a deferred listener, not indexed yet"
+    [line] = db.check_integrity(repair=True)
+    assert line.endswith("not indexed yet (stored)")
+    assert db.is_stored(uid)
+    assert db.check_integrity() == []
+    cut = _deposit(db, data[:-1000], "1.2.3.4")
+    cut.index_pending(db)
+    [line] = db.check_integrity()
+    assert ": set aside by the deferred index: " in line
+    assert line.endswith("(kept)")
