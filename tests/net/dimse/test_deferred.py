@@ -175,9 +175,13 @@ def test_files_left_in_the_inbox_are_indexed_when_a_listener_starts(tmp_path):
         staged.close()
     db.close()
     assert len(inbox.pending()) == len(files)
-    listener = Listener(tmp_path)
+    listener = Listener(tmp_path, "--workers", "1")
     try:
         listener.ready(0)
+        deadline = time.monotonic() + 30
+        while "listening on" not in listener.stderr():  # serving: its signal handlers are set
+            assert time.monotonic() < deadline, listener.stderr()
+            time.sleep(0.05)
     finally:
         listener.stop()
     assert f"indexed {len(files)} instance(s) left in" in listener.stderr()
