@@ -361,12 +361,10 @@ def _alerts(db: Any) -> Any:
 def _run_indexer(db: Any, inbox: Any) -> None:
     """The deferred index's process: index the inbox until SIGTERM or SIGINT, then
     what is ready (the rest waits in the inbox for the next listener)."""
-    import signal
-    import threading
+    from srkit.net.dimse.stop_signal import StopSignal
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.set())
+    stop = StopSignal()
+    stop.install()
     inbox.run(db, stop, on_stored=_alerts(db))
 
 

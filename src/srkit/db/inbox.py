@@ -40,15 +40,24 @@ import contextlib
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from srkit.db.staging import StagedFile
 from srkit.errors import SrkitError
+
+
+class Stop(Protocol):
+    """What :meth:`Inbox.run` waits on (``threading.Event``, or the signal-safe
+    :class:`srkit.net.dimse.stop_signal.StopSignal` of the indexer process)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
 
 try:
     import fcntl
@@ -237,7 +246,7 @@ class Inbox:
     def run(
         self,
         db: Any,
-        stop: threading.Event,
+        stop: Stop,
         *,
         on_stored: Callable[[IndexResult], None] | None = None,
     ) -> None:

@@ -244,3 +244,28 @@ def test_stop_lets_established_association_finish(tmp_path):
         stored = db.instance_path(str(ds.SOPInstanceUID))
         assert stored is not None
         assert pydicom.dcmread(stored).PatientID == ds.PatientID
+
+
+@pytest.mark.parametrize("mode", ["immediate", "deferred"])
+def test_stop_while_workers_are_starting(tmp_path, mode):
+    """SIGTERM sent the moment the port opens (while the supervisor forks its workers,
+    or before a worker has its own handlers) stops the listener and every worker
+    promptly; it was once lost inside fork and left the listener running."""
+    for attempt in range(12):
+        root = tmp_path / str(attempt)
+        root.mkdir()
+        listener = Listener(root, "--workers", "2", "--index", mode)
+        try:
+            listener.ready(0)
+            time.sleep(0.002 * (attempt % 4))  # a slightly different moment each time
+            listener.proc.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            code = listener.proc.wait(30)
+            took = time.monotonic() - started
+        finally:
+            if listener.proc.poll() is None:
+                listener.proc.kill()
+        assert code in (0, -signal.SIGTERM), listener.stderr()
+        assert took < 4.0, (attempt, took, listener.stderr())  # not a worker's SIGKILL at 10 s
+        assert "Traceback" not in listener.stderr()
+        assert children(listener.proc.pid) == []

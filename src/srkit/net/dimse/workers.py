@@ -45,6 +45,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from srkit.net.dimse.stop_signal import StopSignal
+
 __all__ = [
     "BACKOFF",
     "BIND_WAIT",
@@ -69,12 +71,9 @@ BIND_WAIT = 2.0
 """Seconds :func:`bind` retries a port in use (the workers of a killed listener
 free it within about half a second)."""
 _PR_SET_PDEATHSIG = 1
+_STOPS = {signal.SIGINT, signal.SIGTERM}
 _supervisor: int | None = None
 """In a worker: the pid of the supervising process (it stops when that changes)."""
-
-
-class _Stop(Exception):
-    """Raised by the SIGTERM handler of the supervising parent."""
 
 
 def bind(host: str, port: int, backlog: int = 128, *, wait: float = 0.0) -> socket.socket:
@@ -135,13 +134,8 @@ def serve(sock: socket.socket, make_server: Callable[[], Any], *, grace: float =
     the established associations get ``grace`` seconds to end, and whatever is left
     (associations still negotiating too) is aborted.
     """
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = StopSignal()
+    stop.install()
     server = make_server()
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.25}, daemon=True
@@ -170,15 +164,24 @@ def _exit_reason(status: int) -> str:
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
 
 
-def _fork(work: Callable[[], None]) -> int:
-    """Run ``work()`` in a child process; its exit status is 0, or 1 if it raised."""
+def _fork(work: Callable[[], None], restore: Callable[[], None]) -> int:
+    """Run ``work()`` in a child process; its exit status is 0, or 1 if it raised.
+
+    The child first calls ``restore()`` (the supervisor's signal handlers and pipe
+    are not the worker's). SIGINT and SIGTERM are blocked across the fork, so one
+    sent to the child before it has restored its handlers is not taken by the
+    supervisor's handler (and lost) but kills it, as it would any new process."""
     parent = os.getpid()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     pid = os.fork()
     if pid:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return pid
     code = 0
     try:
+        restore()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until the worker sets its own
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if not _die_with_parent(parent):
             os._exit(0)
         work()
@@ -209,7 +212,8 @@ def supervise(
     A process that dies is reported through ``echo`` and replaced after a back-off,
     unless :data:`MAX_DEATHS` of them died within :data:`DEATH_WINDOW` seconds.
     Call it from a process without threads (``fork`` copies only the calling
-    thread).
+    thread). The signal handlers only set a :class:`StopSignal` (SIGCHLD wakes it):
+    a stop that arrives at any moment, even inside ``fork``, is seen.
     """
     jobs = dict.fromkeys(range(1, workers + 1), work)
     if indexer is not None:
@@ -219,56 +223,73 @@ def supervise(
         return "indexer" if indexer is not None and index == workers + 1 else f"worker {index}"
 
     say = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD)
+    previous = {sig: signal.getsignal(sig) for sig in watched}
+    stop = StopSignal()
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise _Stop
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop.close()
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    stop.install()
+    signal.signal(signal.SIGCHLD, lambda signum, frame: stop.wake())
     children: dict[int, int] = {}
     restarts: dict[int, float] = {}  # worker index -> when to start it again
     deaths: list[float] = []
     code = 0
     try:
         for index, job in jobs.items():
-            children[_fork(job)] = index
-        while children or restarts:
-            for index, when in sorted(restarts.items()):
-                if when <= time.monotonic():
-                    del restarts[index]
-                    children[_fork(jobs[index])] = index
-            if not restarts:
-                pid, status = os.waitpid(-1, 0)
-            else:
-                pid, status = os.waitpid(-1, os.WNOHANG) if children else (0, 0)
-                if not pid:
-                    time.sleep(0.05)
+            if stop.is_set():
+                break
+            children[_fork(job, restore)] = index
+        while not stop.is_set() and (children or restarts):
+            for pid, status in _reaped():
+                index = children.pop(pid, 0)
+                if not index or code:
                     continue
-            index = children.pop(pid, 0)
-            if not index:
-                continue
-            now = time.monotonic()
-            deaths = [t for t in deaths if now - t < DEATH_WINDOW] + [now]
-            if len(deaths) >= MAX_DEATHS:
+                now = time.monotonic()
+                deaths = [t for t in deaths if now - t < DEATH_WINDOW] + [now]
+                if len(deaths) >= MAX_DEATHS:
+                    say(
+                        f"{name}: {label(index)} (pid {pid}) {_exit_reason(status)}; "
+                        f"{len(deaths)} workers died within {DEATH_WINDOW:.0f} s: stopping"
+                    )
+                    code = 1
+                    stop.set()
+                    continue
+                delay = min(BACKOFF * 2 ** (len(deaths) - 1), MAX_BACKOFF)
                 say(
                     f"{name}: {label(index)} (pid {pid}) {_exit_reason(status)}; "
-                    f"{len(deaths)} workers died within {DEATH_WINDOW:.0f} s: stopping"
+                    f"starting another in {delay:g} s"
                 )
-                code = 1
+                restarts[index] = now + delay
+            if stop.is_set():
                 break
-            delay = min(BACKOFF * 2 ** (len(deaths) - 1), MAX_BACKOFF)
-            say(
-                f"{name}: {label(index)} (pid {pid}) {_exit_reason(status)}; "
-                f"starting another in {delay:g} s"
-            )
-            restarts[index] = now + delay
-    except (KeyboardInterrupt, _Stop):
-        pass
+            now = time.monotonic()
+            for index, when in sorted(restarts.items()):
+                if when <= now:
+                    del restarts[index]
+                    children[_fork(jobs[index], restore)] = index
+            soonest = min(restarts.values(), default=now + 1.0)
+            stop.wait(min(1.0, max(0.0, soonest - time.monotonic())))
     finally:
-        quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         _stop_children(children, grace + 5.0)
-        signal.signal(signal.SIGINT, quiet[signal.SIGINT])
-        signal.signal(signal.SIGTERM, previous)
+        restore()
     return code
+
+
+def _reaped() -> list[tuple[int, int]]:
+    """The children that have exited, with their wait statuses (without blocking)."""
+    done: list[tuple[int, int]] = []
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return done
+        if not pid:
+            return done
+        done.append((pid, status))
 
 
 def _stop_children(children: dict[int, int], timeout: float) -> None:
