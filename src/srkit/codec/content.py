@@ -39,7 +39,7 @@ __all__ = [
 if TYPE_CHECKING:
     from srkit.codec._tree import ContentReader
 
-_compiled: list[ModuleType] = []
+_ready_modules: dict[str, ModuleType] = {}
 
 
 def __getattr__(name: str) -> Any:
@@ -61,15 +61,13 @@ def _ready(module: ModuleType) -> ModuleType:
 
 
 def tree() -> ModuleType:
-    """The tree builder in use: ``srkit.codec._tree_c`` (compiled) with the compiled
-    parser, else :mod:`srkit.codec._tree`."""
-    if fastparse.IMPLEMENTATION != "compiled":
-        from srkit.codec import _tree
-
-        return _ready(_tree)
-    if not _compiled:
-        _compiled.append(_ready(importlib.import_module("srkit.codec._tree_c")))
-    return _compiled[0]
+    """The tree builder in use (:func:`srkit.codec.fastparse.tree_module_name`), its
+    builders table filled."""
+    name = fastparse.tree_module_name()
+    cached = _ready_modules.get(name)
+    if cached is None:
+        cached = _ready_modules[name] = _ready(importlib.import_module(name))
+    return cached
 
 
 def content_reader(

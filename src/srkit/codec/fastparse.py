@@ -120,6 +120,13 @@ IMPLEMENTATION = "compiled" if _core is _compiled else "pure-python"
 """The reader in use: ``"compiled"`` (the C extensions) or ``"pure-python"``."""
 
 
+def tree_module_name() -> str:
+    """The tree builder that goes with the parser in use: ``srkit.codec._tree_c``
+    with the compiled parser, else ``srkit.codec._tree`` (the one chooser behind
+    :func:`srkit.codec.content.tree` and :func:`srkit.codec.values.value_reader`)."""
+    return "srkit.codec._tree_c" if IMPLEMENTATION == "compiled" else "srkit.codec._tree"
+
+
 def implementations() -> list[str]:
     """The readers available here: ``["compiled", "pure-python"]`` or ``["pure-python"]``."""
     return (["compiled"] if _compiled is not None else []) + ["pure-python"]

@@ -33,8 +33,7 @@ def value_reader(encoding: str | None) -> ValueReader:
 
     from srkit.codec import fastparse
 
-    compiled = fastparse.IMPLEMENTATION == "compiled"  # as srkit.codec.content.tree()
-    module = importlib.import_module("srkit.codec._tree_c" if compiled else "srkit.codec._tree")
+    module = importlib.import_module(fastparse.tree_module_name())
     reader: ValueReader = module.ValueReader(encoding)
     return reader
 
