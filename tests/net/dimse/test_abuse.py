@@ -467,7 +467,7 @@ def test_worker_notices_a_new_parent_without_a_signal(tmp_path):
         listening.serve(sock, make, grace=0.5)
 
     start = time.monotonic()
-    pid = listening._fork(work)
+    pid = listening._fork(work, restore=lambda: None)
     sock.close()
     status = None
     while status is None and time.monotonic() - start < 10.0:
