@@ -1,16 +1,15 @@
-"""Helpers shared by the command modules: error reporting, outputs, file walking."""
+"""Helpers shared by the command modules: options, outputs, progress, file walking (and
+the error reporting of :mod:`srkit.cli.faces`, again under its names here)."""
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
 
-from srkit.errors import SrkitError
+from srkit.cli.faces import fail, report_error, user_errors
 from srkit.extract.inputs import iter_files
 
 __all__ = [
@@ -96,43 +95,6 @@ def output_option(dest: str = "output", *, folder: bool = False) -> Callable[[F]
     return click.option(
         "-o", "--output", dest, type=click.Path(dir_okay=False), help="File to write (stdout)."
     )
-
-
-def report_error(message: str) -> None:
-    """One clear line on stderr, control characters escaped (a file name or a value in
-    the message cannot drive the terminal; :func:`srkit.render.escape.escape_control`)."""
-    from srkit.render.escape import escape_control
-
-    click.echo(f"srkit: {escape_control(message)}", err=True)
-
-
-def fail(message: str) -> None:
-    """Print one line on stderr and exit 1 (a user error)."""
-    report_error(message)
-    raise SystemExit(1)
-
-
-def user_errors(func: F) -> F:
-    """Turn srkit errors (and a few OS errors) into one line on stderr and exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SrkitError as exc:
-            fail(str(exc))
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            fail(f"{exc.filename}: {exc.strerror}")
-        except BrokenPipeError:
-            # the reader of our output went away (``| head``): not an error
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise SystemExit(0) from None
-        except KeyboardInterrupt:
-            fail("interrupted")
-        return None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def stderr_console() -> Any:

@@ -10,16 +10,27 @@ A file of the wrong kind (not DICOM at all, or DICOM but not what the command wo
 on: a CT image given to ``srkit measurements``) is skipped with a note on stderr and
 the command goes on; exit 1 only when nothing at all could be used. A broken file of
 the right kind (truncated, unreadable) stays an error (exit 1).
+
+A user error (an :class:`~srkit.errors.SrkitError`, a missing or unreadable file, an
+interrupt) is one line on stderr and exit 1 (:func:`user_errors`), never a traceback.
+Nothing here imports click (it is imported for a usage error only): ``srkit dump``
+runs without it (:mod:`srkit.cli.shortcut`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
-
-import click
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from srkit.errors import SrkitError
+
+if TYPE_CHECKING:
+    import click
 
 __all__ = [
     "DATE_FORM",
@@ -31,7 +42,12 @@ __all__ = [
     "check_key_value",
     "is_wrong_kind",
     "summary",
+    "report_error",
+    "fail",
+    "user_errors",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DATE_FORM = "YYYYMMDD or YYYYMMDD-YYYYMMDD (either end may be left out: -YYYYMMDD, YYYYMMDD-)"
 TIME_FORM = "HHMMSS (HH, HHMM, HHMMSS.FFFFFF) or a range HHMMSS-HHMMSS"
@@ -45,16 +61,27 @@ _NOT_DICOM = "not a DICOM file"
 
 
 def _bad(value: str, hint: str, form: str) -> click.BadParameter:
-    return click.BadParameter(f"{value!r} is not {form}", param_hint=hint)
+    return _usage_error(f"{value!r} is not {form}", hint)
+
+
+def _usage_error(message: str, hint: str) -> click.BadParameter:
+    import click
+
+    return click.BadParameter(message, param_hint=hint)
+
+
+def _is_date(value: str) -> bool:
+    """Whether ``value`` is a real date YYYYMMDD."""
+    try:
+        dt.datetime.strptime(value, "%Y%m%d")
+    except ValueError:
+        return False
+    return len(value) == 8
 
 
 def check_date(value: str, hint: str) -> str:
     """``value`` if it is a real date YYYYMMDD; a usage error naming the form otherwise."""
-    try:
-        dt.datetime.strptime(value, "%Y%m%d")
-    except ValueError:
-        raise _bad(value, hint, "a date YYYYMMDD") from None
-    if len(value) != 8:
+    if not _is_date(value):
         raise _bad(value, hint, "a date YYYYMMDD")
     return value
 
@@ -65,14 +92,10 @@ def check_date_range(value: str, hint: str) -> str:
     parts = value.split("-")
     if len(parts) > 2 or not any(parts):
         raise _bad(value, hint, DATE_FORM)
-    for part in parts:
-        if part:
-            try:
-                check_date(part, hint)
-            except click.BadParameter:
-                raise _bad(value, hint, DATE_FORM) from None
+    if not all(_is_date(part) for part in parts if part):
+        raise _bad(value, hint, DATE_FORM)
     if len(parts) == 2 and all(parts) and parts[0] > parts[1]:
-        raise click.BadParameter(f"{value!r}: the range ends before it starts", param_hint=hint)
+        raise _usage_error(f"{value!r}: the range ends before it starts", hint)
     return value
 
 
@@ -150,7 +173,51 @@ def summary(command: str, **counts: int | str) -> None:
     line = f"srkit {command}: {', '.join(parts)}"
     if out:
         line += f" \u2192 {out}"
-    click.echo(escape_control(line), err=True)
+    _to_stderr(escape_control(line))
+
+
+def _to_stderr(line: str) -> None:
+    """``line`` on stderr, at once (as ``click.echo(line, err=True)`` writes it)."""
+    stream = sys.stderr
+    stream.write(line + "\n")
+    stream.flush()
+
+
+def report_error(message: str) -> None:
+    """One clear line on stderr, control characters escaped (a file name or a value in
+    the message cannot drive the terminal; :func:`srkit.render.escape.escape_control`)."""
+    from srkit.render.escape import escape_control
+
+    _to_stderr(f"srkit: {escape_control(message)}")
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit 1 (a user error)."""
+    report_error(message)
+    raise SystemExit(1)
+
+
+def user_errors(func: F) -> F:
+    """Turn srkit errors (and a few OS errors) into one line on stderr and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SrkitError as exc:
+            fail(str(exc))
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            fail(f"{exc.filename}: {exc.strerror}")
+        except BrokenPipeError:
+            # the reader of our output went away (``| head``): not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0) from None
+        except KeyboardInterrupt:
+            fail("interrupted")
+        return None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _plural(name: str, n: int | str) -> str:
