@@ -364,8 +364,8 @@ def parse_staged(
         with open(path, "rb") as stream:
             data = stream.read()
         ds, rec = parse_received(data, name)
-        if sha256 is None:  # hashed from the bytes read, not read again
-            sha256 = hashlib.sha256(data).hexdigest()
+        if sha256 is None:  # parse_received hashed the bytes read: not hashed again
+            sha256 = rec["content_hash"]
     else:
         ds, rec = _parse_header(path, size, name)
     rec["size"] = size

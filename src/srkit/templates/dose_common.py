@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from srkit.diagnostics import Diagnostic, Severity
@@ -142,6 +143,30 @@ def iso_to_dt(value: str) -> str:
     return out
 
 
+@lru_cache(maxsize=8192)
+def _record_key(scheme: str, value: str, meaning: str) -> tuple[str, tuple[str, str] | None]:
+    """The record key of the concept (``value``, ``scheme``, ``meaning``) and the repair
+    it is keyed with, (fix-up, message) or None: private concepts of a maker's scheme
+    get its prefix, a standard code written with another meaning keeps the standard's
+    key. A report names the same few concepts thousands of times: worked out once."""
+    code = Code.make(value, scheme, meaning)
+    if scheme.startswith("99") and standard_meaning(code) is None:
+        prefix = vendor.private_key_prefix(code)
+        repair = None
+        if prefix != "private":
+            fixup = f"{prefix}_private_concepts"
+            repair = (
+                fixup if fixup in vendor.FIXUPS else "private_report_content",
+                f"private concepts of {scheme} keyed with prefix '{prefix}_'",
+            )
+        return f"{prefix}_{concept_key(code)}", repair
+    differs = meaning_differs(code)
+    if differs is None:
+        return concept_key(code), None
+    message = f"({value}, {scheme}) is written {meaning!r}; the standard's meaning is {differs!r}"
+    return concept_key(code), ("wrong_code_meaning", message)
+
+
 @dataclass(slots=True)
 class DoseReport:
     """A radiation dose report read into the contract's record.
@@ -246,26 +271,10 @@ class RecordReader:
         """The record key of a concept name (standard meaning; private ones prefixed)."""
         if code is None:
             return "unnamed"
-        if code.scheme.startswith("99") and standard_meaning(code) is None:
-            prefix = vendor.private_key_prefix(code)
-            if prefix != "private":
-                self.repaired(
-                    path,
-                    f"{prefix}_private_concepts"
-                    if f"{prefix}_private_concepts" in vendor.FIXUPS
-                    else "private_report_content",
-                    f"private concepts of {code.scheme} keyed with prefix '{prefix}_'",
-                )
-            return f"{prefix}_{concept_key(code)}"
-        differs = meaning_differs(code)
-        if differs is not None:
-            self.repaired(
-                path,
-                "wrong_code_meaning",
-                f"({code.value}, {code.scheme}) is written {code.meaning!r}; "
-                f"the standard's meaning is {differs!r}",
-            )
-        return concept_key(code)
+        key, repair = _record_key(code.scheme, code.value, code.meaning)
+        if repair is not None:
+            self.repaired(path, *repair)
+        return key
 
     def record(self, container: ContentItem, path: str) -> dict[str, Any]:
         """Every child of ``container`` as a key of one record."""
@@ -496,11 +505,15 @@ class _Repeated(list[Any]):
 
 
 def plain(value: Any) -> Any:
-    """Repeated-value lists as plain lists, recursively."""
+    """Repeated-value lists as plain lists, recursively. A dict is changed in place
+    (the records are the extractor's own, just made): only lists are new."""
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                value[key] = plain(item)  # an existing key: the dict keeps its size
+        return value
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [plain(item) if isinstance(item, (dict, list)) else item for item in value]
     return value
 
 
