@@ -72,13 +72,25 @@ def _keys(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _workers(ctx: Any, param: Any, value: Any) -> int:
-    """``--workers``: a count from 1 to 64, or ``auto`` (given to the command as 0)."""
+    """``--workers``, ``--indexers``: a count from 1 to 64, or ``auto`` (given to the
+    command as 0)."""
     text = str(value).strip().lower()
     if text == "auto":
         return 0
     if text.isdigit() and 1 <= int(text) <= 64:
         return int(text)
     raise click.BadParameter(f"{value!r} is not a number from 1 to 64 or 'auto'")
+
+
+def _per_core() -> int:
+    """``auto`` processes: one per core this process may run on, at most 8 (1 without
+    fork())."""
+    import os
+
+    if not hasattr(os, "fork"):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
 
 
 def _open_db(url: str | None, policy: str = "keep-first") -> Any:
@@ -198,6 +210,14 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     "core (faster; conflicts found then are recorded, not answered with 0xB000).",
 )
 @click.option(
+    "--indexers",
+    metavar="N|auto",
+    default="auto",
+    show_default=True,
+    callback=_workers,
+    help="With --index deferred: indexer processes, 1 to 64, or auto (one per core, at most 8).",
+)
+@click.option(
     "--verbose",
     "-v",
     is_flag=True,
@@ -224,6 +244,7 @@ def listen(
     max_lifetime: float,
     min_rate: float,
     index_mode: str,
+    indexers: int,
     verbose: bool,
     policy: str,
 ) -> None:
@@ -248,7 +269,9 @@ def listen(
     immediate way (so 0x0111 stays exact); C-FIND, C-MOVE and C-GET first wait for
     what was acknowledged before them. What the indexer cannot file is kept in
     ``<storage>/.rejected`` with its reason. Files left in the inbox are indexed when
-    a listener starts, in either mode.
+    a listener starts, in either mode. --indexers N runs N indexer processes (auto:
+    one per core), each taking the inbox files no other holds, so that a backlog is
+    indexed on every core once the senders are done.
     """
     import os
 
@@ -257,7 +280,9 @@ def listen(
     from srkit.net.dimse.workers import BIND_WAIT, bind, serve, supervise
 
     if workers == 0:  # auto
-        workers = min(os.cpu_count() or 1, 8) if hasattr(os, "fork") else 1
+        workers = _per_core()
+    if indexers == 0:
+        indexers = _per_core()
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(), which this system lacks")
     config = load_config(config_file)
@@ -330,13 +355,14 @@ def listen(
 
     what = f"{workers} worker{'s' if workers > 1 else ''}"
     if index_mode == "deferred":
-        what += ", deferred index"
+        what += f", deferred index ({indexers} indexer{'s' if indexers > 1 else ''})"
     click.echo(f"srkit: listening on {host}:{bound} as {aet} ({what})", err=True)
     code = supervise(
         work,
         workers,
         echo=lambda line: click.echo(line, err=True),
         indexer=index if index_mode == "deferred" else None,
+        indexers=indexers,
     )
     sock.close()
     if code:

@@ -18,7 +18,7 @@ from tests.conftest import data_files, require_tool
 from tests.db.test_identity import _changed, _header
 from tests.net.dimse.archive import Archive, acknowledged, dcmtk, sample_files
 from tests.net.dimse.listeners import Listener
-from tests.peers import peer_env
+from tests.peers import fresh_copies, peer_env
 
 pytestmark = pytest.mark.peers
 
@@ -125,15 +125,28 @@ def test_a_known_uid_with_other_content_still_gets_0111(tmp_path):
         arch.close()
 
 
-def test_listen_index_deferred_runs_an_indexer_process(tmp_path):
-    """``srkit listen --index deferred --workers 2``: two workers and an indexer; what
-    storescu sent is indexed; after SIGTERM nothing is left in the inbox."""
+@pytest.mark.parametrize(("workers", "indexers"), [(2, 1), (1, 3)])
+def test_listen_index_deferred_runs_indexer_processes(tmp_path, workers, indexers):
+    """``srkit listen --index deferred --workers W --indexers N``: W workers and N
+    indexers; what storescu sent is indexed once each (several indexers never take
+    the same file: nothing set aside, no duplicate rows); after SIGTERM nothing is
+    left in the inbox."""
     files = sample_files()
+    if indexers > 1:  # enough files for the indexers to meet on the same ones
+        files += fresh_copies(data_files("ct/pydicom_CT2/*.dcm"), 120, tmp_path / "copies")
     storescu = require_tool("storescu", "/usr/bin/storescu")
-    listener = Listener(tmp_path, "--index", "deferred", "--workers", "2")
+    listener = Listener(
+        tmp_path,
+        "--index",
+        "deferred",
+        "--workers",
+        str(workers),
+        "--indexers",
+        str(indexers),
+    )
     try:
-        pids = listener.ready(3)
-        assert len(pids) == 3
+        pids = listener.ready(workers + indexers)
+        assert len(pids) == workers + indexers
         run = subprocess.run(
             [storescu, "-R", "-aec", "SRKIT", "127.0.0.1", str(listener.port), *map(str, files)],
             capture_output=True,
@@ -147,16 +160,19 @@ def test_listen_index_deferred_runs_an_indexer_process(tmp_path):
         while len(db.instances()) < len(files):
             assert time.monotonic() < deadline, listener.stderr()
             time.sleep(0.05)
-        uids = {r["SOPInstanceUID"] for r in db.instances()}
-        assert uids == {
+        rows = [r["SOPInstanceUID"] for r in db.instances()]
+        assert sorted(rows) == sorted(
             str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files
-        }
+        )
         db.close()
     finally:
         assert listener.stop(signal.SIGTERM) == 0, listener.stderr()
-    assert "deferred index" in listener.stderr()
+    plural = "s" if indexers > 1 else ""
+    assert f"deferred index ({indexers} indexer{plural})" in listener.stderr()
     inbox = tmp_path / "listen-storage" / ".inbox"
     assert not inbox.exists() or not any(inbox.glob("*.dcm"))
+    rejected = tmp_path / "listen-storage" / ".rejected"
+    assert not rejected.exists() or not any(rejected.iterdir())
 
 
 def test_files_left_in_the_inbox_are_indexed_when_a_listener_starts(tmp_path):

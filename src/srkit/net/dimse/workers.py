@@ -203,11 +203,12 @@ def supervise(
     echo: Callable[[str], None] | None = None,
     grace: float = GRACE,
     indexer: Callable[[], None] | None = None,
+    indexers: int = 1,
 ) -> int:
-    """Fork ``workers`` processes running ``work()`` (and one running ``indexer()``,
-    the deferred index of :mod:`srkit.db.inbox`, when given) and watch them until
-    SIGINT or SIGTERM; returns the exit status for the listener (0 stopped, 1 given
-    up).
+    """Fork ``workers`` processes running ``work()`` (and ``indexers`` running
+    ``indexer()``, the deferred index of :mod:`srkit.db.inbox`, when given: each takes
+    the inbox files no other holds) and watch them until SIGINT or SIGTERM; returns
+    the exit status for the listener (0 stopped, 1 given up).
 
     A process that dies is reported through ``echo`` and replaced after a back-off,
     unless :data:`MAX_DEATHS` of them died within :data:`DEATH_WINDOW` seconds.
@@ -217,10 +218,12 @@ def supervise(
     """
     jobs = dict.fromkeys(range(1, workers + 1), work)
     if indexer is not None:
-        jobs[workers + 1] = indexer
+        jobs.update(dict.fromkeys(range(workers + 1, workers + 1 + indexers), indexer))
 
     def label(index: int) -> str:
-        return "indexer" if indexer is not None and index == workers + 1 else f"worker {index}"
+        if index <= workers:
+            return f"worker {index}"
+        return "indexer" if indexers == 1 else f"indexer {index - workers}"
 
     say = echo or (lambda line: print(line, file=sys.stderr, flush=True))
     watched = (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD)
