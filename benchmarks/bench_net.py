@@ -11,7 +11,8 @@ srkit once per ``--workers`` value (``srkit listen --workers N``), and with
 ``--baseline ../main/src`` also from another source tree (``srkit-base``: before and
 after in one run), and with ``--floor`` also cut down to its floor
 (``ingest_floor.py``: answering only, writing files only); ``--index deferred`` (or
-``both``) runs srkit with its deferred index (``srkit listen --index deferred``): its
+``both``) runs srkit with its deferred index (``srkit listen --index deferred``, with
+its default ``--indexers auto``, one indexer per core): its
 rate counts until the last instance is indexed (the inbox is empty), not only until
 storescu has its last answer, which is also printed; ``--mixed-repeat K`` sends
 each real file K times. C-FIND latency: all studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first

@@ -6,7 +6,8 @@ machine's load falls on all of them; the median and the fastest run are reported
 milliseconds, with the median CPU time (user + system, less disturbed by other loads on a
 shared machine) and what srkit adds to a bare interpreter. srkit runs as this checkout's
 code (``python -m srkit.cli.main``, the srkit this process imports), once with the
-compiled parser and once with the pure-Python one.
+compiled parser and once with the pure-Python one. Both commands are answered without
+click (``srkit.cli.shortcut``), as the console script answers them.
 
 Bytecode: an installed srkit has its modules byte-compiled (pip compiles them), but
 this checkout may have none, and ``PYTHONDONTWRITEBYTECODE`` (set on some machines)
