@@ -20,8 +20,13 @@ SRC = Path(srkit.__file__).resolve().parent
 TESTS = Path(__file__).resolve().parents[1]
 
 DYNAMIC_SITES = {
-    ("templates/dose_common.py", "key"): "f'{maker}_private_concepts', used only when it is "
+    (
+        "templates/dose_common.py",
+        "_record_key",
+    ): "f'{maker}_private_concepts', used only when it is "
     "in vendor.FIXUPS, else the literal 'private_report_content'",
+    ("templates/dose_common.py", "key"): "the fixup= of the _Repair _record_key made "
+    "(scanned there)",
     ("templates/dose_common.py", "ucum"): "the names of the makers' UNIT_SPELLINGS tables, "
     "checked by test_unit_spelling_fixups_are_registered",
 }

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from srkit.diagnostics import Diagnostic, Severity
 from srkit.model.code import Code
@@ -143,28 +143,38 @@ def iso_to_dt(value: str) -> str:
     return out
 
 
+class _Repair(NamedTuple):
+    """A repair a record key is made with: the fix-up's name and the message."""
+
+    fixup: str
+    message: str
+
+
 @lru_cache(maxsize=8192)
-def _record_key(scheme: str, value: str, meaning: str) -> tuple[str, tuple[str, str] | None]:
+def _record_key(scheme: str, value: str, meaning: str) -> tuple[str, _Repair | None]:
     """The record key of the concept (``value``, ``scheme``, ``meaning``) and the repair
-    it is keyed with, (fix-up, message) or None: private concepts of a maker's scheme
-    get its prefix, a standard code written with another meaning keeps the standard's
-    key. A report names the same few concepts thousands of times: worked out once."""
+    it is keyed with, or None: private concepts of a maker's scheme get its prefix, a
+    standard code written with another meaning keeps the standard's key. A report
+    names the same few concepts thousands of times: worked out once."""
     code = Code.make(value, scheme, meaning)
     if scheme.startswith("99") and standard_meaning(code) is None:
         prefix = vendor.private_key_prefix(code)
         repair = None
         if prefix != "private":
             fixup = f"{prefix}_private_concepts"
-            repair = (
-                fixup if fixup in vendor.FIXUPS else "private_report_content",
-                f"private concepts of {scheme} keyed with prefix '{prefix}_'",
+            repair = _Repair(
+                fixup=fixup if fixup in vendor.FIXUPS else "private_report_content",
+                message=f"private concepts of {scheme} keyed with prefix '{prefix}_'",
             )
         return f"{prefix}_{concept_key(code)}", repair
     differs = meaning_differs(code)
     if differs is None:
         return concept_key(code), None
-    message = f"({value}, {scheme}) is written {meaning!r}; the standard's meaning is {differs!r}"
-    return concept_key(code), ("wrong_code_meaning", message)
+    return concept_key(code), _Repair(
+        fixup="wrong_code_meaning",
+        message=f"({value}, {scheme}) is written {meaning!r}; "
+        f"the standard's meaning is {differs!r}",
+    )
 
 
 @dataclass(slots=True)
@@ -273,7 +283,7 @@ class RecordReader:
             return "unnamed"
         key, repair = _record_key(code.scheme, code.value, code.meaning)
         if repair is not None:
-            self.repaired(path, *repair)
+            self.repaired(path, repair.fixup, repair.message)
         return key
 
     def record(self, container: ContentItem, path: str) -> dict[str, Any]:
