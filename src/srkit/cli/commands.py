@@ -8,6 +8,7 @@ same table, so a command's module is imported only when that command runs.
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 __all__ = [
     "COMMANDS",
@@ -15,7 +16,9 @@ __all__ = [
     "VERSION_HELP",
     "HELP_NAMES",
     "available",
+    "available_commands",
     "reader_note",
+    "print_version",
 ]
 
 # command name -> ("module:function" under srkit.cli, the summary ``srkit --help`` shows);
@@ -92,6 +95,11 @@ def available(name: str) -> bool:
     return importlib.util.find_spec(f"srkit.cli.{module}") is not None
 
 
+def available_commands() -> list[str]:
+    """The names of the commands whose modules are there, sorted (the help's order)."""
+    return sorted(name for name in COMMANDS if available(name))
+
+
 def reader_note() -> str:
     """Which parser reads files here, and why it is the pure-Python one if it is."""
     from srkit.codec import fastparse
@@ -104,3 +112,15 @@ def reader_note() -> str:
         "reader: pure-python (the compiled parser is not built on this machine; "
         "srkit runs the pure-Python reader, slower but the same)"
     )
+
+
+def print_version() -> None:
+    """``srkit, version X`` and which reader is active (:func:`reader_note`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("srkit")
+    except PackageNotFoundError:
+        from srkit import __version__ as number
+    sys.stdout.write(f"srkit, version {number}\n{reader_note()}\n")
+    sys.stdout.flush()

@@ -13,7 +13,15 @@ import importlib
 
 import click
 
-from srkit.cli.commands import COMMANDS, DESCRIPTION, HELP_NAMES, VERSION_HELP, available
+from srkit.cli.commands import (
+    COMMANDS,
+    DESCRIPTION,
+    HELP_NAMES,
+    VERSION_HELP,
+    available,
+    available_commands,
+    print_version,
+)
 
 __all__ = ["LazyGroup", "cli"]
 
@@ -22,7 +30,7 @@ class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when it runs."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(n for n in COMMANDS if available(n))
+        return available_commands()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)
@@ -34,14 +42,13 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list from :data:`COMMANDS`, without importing a command's module."""
-        from click.utils import make_default_short_help
+        """The command list from :data:`COMMANDS`, without importing a command's module
+        (the rows of :func:`srkit.cli.help_text.command_rows`)."""
+        from srkit.cli.help_text import command_rows
 
-        names = self.list_commands(ctx)
-        if not names:
+        rows = command_rows(formatter.width)
+        if not rows:
             return
-        limit = formatter.width - 6 - max(len(name) for name in names)
-        rows = [(name, make_default_short_help(COMMANDS[name][1], limit)) for name in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -49,8 +56,6 @@ class LazyGroup(click.Group):
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from srkit.cli.shortcut import print_version
-
     print_version()
     ctx.exit()
 

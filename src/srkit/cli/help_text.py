@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import textwrap
 
-from srkit.cli.commands import COMMANDS, DESCRIPTION, HELP_NAMES, VERSION_HELP, available
+from srkit.cli.commands import (
+    COMMANDS,
+    DESCRIPTION,
+    HELP_NAMES,
+    VERSION_HELP,
+    available_commands,
+)
 
-__all__ = ["top_help", "help_width", "short_help"]
+__all__ = ["top_help", "help_width", "short_help", "command_rows"]
 
 _MAX_WIDTH = 80
 _MIN_WIDTH = 50
@@ -58,6 +64,16 @@ def _clipped(words: list[str], stop: int, limit: int) -> str:
     return "..."
 
 
+def command_rows(width: int) -> list[tuple[str, str]]:
+    """The command table of a help page ``width`` columns wide: (name, summary) of each
+    available command, the summary cut to what fits beside the longest name."""
+    names = available_commands()
+    if not names:
+        return []
+    limit = width - 6 - max(len(name) for name in names)
+    return [(name, short_help(COMMANDS[name][1], limit)) for name in names]
+
+
 def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
     wrapper = textwrap.TextWrapper(
         width, initial_indent=first, subsequent_indent=rest, replace_whitespace=False
@@ -95,9 +111,7 @@ def top_help(width: int | None = None) -> str:
     lines += ["", *_wrap(DESCRIPTION, width, indent, indent)]
     options = [("--version", VERSION_HELP), (", ".join(HELP_NAMES), _HELP_HELP)]
     lines += ["", "Options:", *_definitions(options, width, _INDENT)]
-    names = sorted(name for name in COMMANDS if available(name))
-    if names:
-        limit = width - 6 - max(len(name) for name in names)
-        rows = [(name, short_help(COMMANDS[name][1], limit)) for name in names]
+    rows = command_rows(width)
+    if rows:
         lines += ["", "Commands:", *_definitions(rows, width, _INDENT)]
     return "\n".join(lines)

@@ -71,7 +71,7 @@ def _keys(pairs: tuple[str, ...]) -> dict[str, str]:
     return keys
 
 
-def _workers(ctx: Any, param: Any, value: Any) -> int:
+def _process_count(ctx: Any, param: Any, value: Any) -> int:
     """``--workers``, ``--indexers``: a count from 1 to 64, or ``auto`` (given to the
     command as 0)."""
     text = str(value).strip().lower()
@@ -110,7 +110,7 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     "-w",
     metavar="N|auto",
     default="auto",
-    callback=_workers,
+    callback=_process_count,
     show_default=True,
     help="Listener processes sharing the port, 1 to 64; auto: one per CPU (at most 8).",
 )
@@ -214,7 +214,7 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     metavar="N|auto",
     default="auto",
     show_default=True,
-    callback=_workers,
+    callback=_process_count,
     help="With --index deferred: indexer processes, 1 to 64, or auto (one per core, at most 8).",
 )
 @click.option(

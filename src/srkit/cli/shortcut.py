@@ -21,9 +21,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from srkit.cli.commands import HELP_NAMES, reader_note
+from srkit.cli.commands import HELP_NAMES, print_version
 
-__all__ = ["answer", "print_version", "dump_options", "DUMP_FLAGS", "DUMP_CHOICES"]
+__all__ = ["answer", "dump_options", "DUMP_FLAGS", "DUMP_CHOICES"]
 
 DUMP_FLAGS: dict[str, tuple[str, bool]] = {
     "--ids": ("ids", True),
@@ -74,18 +74,6 @@ def _print_help() -> None:
     from srkit.cli.help_text import top_help
 
     sys.stdout.write(top_help() + "\n")
-
-
-def print_version() -> None:
-    """``srkit, version X`` and which reader is active (:func:`reader_note`)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        number = version("srkit")
-    except PackageNotFoundError:
-        from srkit import __version__ as number
-    sys.stdout.write(f"srkit, version {number}\n{reader_note()}\n")
-    sys.stdout.flush()
 
 
 def dump_options(args: Sequence[str]) -> tuple[list[str], dict[str, Any]] | None:
