@@ -17,6 +17,11 @@ rate counts until the last instance is indexed (the inbox is empty), not only un
 storescu has its last answer, which is also printed; ``--mixed-repeat K`` sends
 each real file K times. C-FIND latency: all studies at STUDY level, repeated over one association (pynetdicom SCU), srkit (first
 ``--workers`` value) vs Orthanc. Prints instances/s, milliseconds and ratios.
+
+Every run's files stay until the end. On ext4, creating files where many were deleted
+in the last five minutes costs many times more (the inode allocator steps over each
+recently freed inode): start the benchmark at least five minutes after anything
+deleted many files on the same file system (another run, the test suite).
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -326,8 +330,11 @@ def ingest_table(
                 done[name][parallel].append(rate)
                 answered[name][parallel].append(sent)
                 cpu[name][parallel].append((server_ms, client_ms))
-                if round_:
-                    shutil.rmtree(folder, ignore_errors=True)
+                # no run's files are deleted before the last run: on ext4, creating a
+                # file where many were deleted in the last minutes costs up to 20
+                # times more (the allocator steps over each recently freed inode,
+                # recently_deleted in fs/ext4/ialloc.c), and that would fall on
+                # whichever server runs next
     results: dict[str, dict[int, float]] = {}
     for name, _start in active:
         results[name] = {p: statistics.median(done[name][p]) for p in (1, 4)}

@@ -29,14 +29,23 @@ else:
         from srkit.codec import _cython_shim as cython
 
 from srkit.codec.dictionary import is_sequence_tag
-from srkit.codec.light import FastParseError, LightDataset, LightFile, LightSequence, RawElement
+from srkit.codec.light import (
+    FastParseError,
+    LightDataset,
+    LightFile,
+    LightSequence,
+    PixelDataCutShort,
+    RawElement,
+)
 
 __all__ = [
     "COMPILED",
     "meta_elements",
+    "element_header",
     "parse_body",
     "parse_header_body",
     "parse_sequence_value",
+    "skim",
 ]
 
 COMPILED: bool = cython.compiled
@@ -434,3 +443,224 @@ def parse_sequence_value(
         seq, _ = parser.sequence(tag, 0, len(value))
     items: list[LightDataset] = seq.items
     return items
+
+
+# -- the index's header skim (srkit.db.header) ------------------------------------------
+
+SKIM_MAX_DEPTH = 32
+"""Deepest nesting of undefined-length sequences :func:`skim` steps over; deeper, the
+whole parse decides."""
+_HH = struct.Struct("<HH")
+
+
+def element_header(data: bytes, pos: int, implicit: bool) -> tuple[int, str | None, int, int]:
+    """(tag, VR or None, value length, value offset) of the data element at ``pos``
+    (PS3.5 Section 7.1.2, 7.1.3); an item or delimiter tag there, or a header cut
+    short, raises :class:`FastParseError`."""
+    if pos + 8 > len(data):
+        raise FastParseError("truncated element header")
+    if implicit:
+        group, element, length = _HEAD.unpack_from(data, pos)
+        if group == 0xFFFE:
+            raise FastParseError(f"an item or delimiter where an element was expected at {pos}")
+        return (group << 16) | element, None, length, pos + 8
+    group, element, vr, length = _EXPLICIT.unpack_from(data, pos)
+    if group == 0xFFFE:
+        raise FastParseError(f"an item or delimiter where an element was expected at {pos}")
+    if vr in _LONG_VRS:
+        if pos + 12 > len(data):
+            raise FastParseError("truncated element header")
+        return (
+            (group << 16) | element,
+            _VR_TEXT.get(vr) or vr.decode("ascii"),
+            _U32.unpack_from(data, pos + 8)[0],
+            pos + 12,
+        )
+    return (group << 16) | element, vr.decode("ascii", "replace"), length, pos + 8
+
+
+@cython.cfunc
+@cython.inline
+def _value_start(
+    buf: cython.p_const_uchar, at: cython.Py_ssize_t, n: cython.Py_ssize_t, implicit: cython.bint
+) -> cython.Py_ssize_t:
+    """The compiled :func:`element_header`'s value offset (its checks included)."""
+    if at + 8 > n:
+        raise FastParseError("truncated element header")
+    if _u16(buf, at) == 0xFFFE:
+        raise FastParseError(f"an item or delimiter where an element was expected at {at}")
+    if implicit:
+        return at + 8
+    if _long_vr((cython.cast(cython.uint, buf[at + 4]) << 8) | buf[at + 5]):
+        if at + 12 > n:
+            raise FastParseError("truncated element header")
+        return at + 12
+    return at + 8
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _value_length(
+    buf: cython.p_const_uchar,
+    at: cython.Py_ssize_t,
+    value_at: cython.Py_ssize_t,
+    implicit: cython.bint,
+) -> cython.uint:
+    """The compiled :func:`element_header`'s value length, ``value_at`` known."""
+    if value_at - at == 12:
+        return _u32(buf, at + 8)
+    if implicit:
+        return _u32(buf, at + 4)
+    return _u16(buf, at + 6)
+
+
+def _vr_text(data: bytes, at: int) -> str:
+    """The explicit VR at element offset ``at`` as text (as :func:`element_header` gives it)."""
+    code = data[at + 4 : at + 6]
+    return _VR_TEXT.get(code) or code.decode("ascii", "replace")
+
+
+@cython.cfunc
+def _skip_items(
+    data: bytes, pos: cython.Py_ssize_t, implicit: cython.bint, depth: cython.Py_ssize_t
+) -> cython.Py_ssize_t:
+    """Past the items of a sequence of undefined length and its delimiter, ``depth``
+    sequences deep: an item of defined length is stepped over whole, one of
+    undefined length element by element (its sequences of undefined length in turn)."""
+    end: cython.Py_ssize_t = len(data)
+    group: cython.uint
+    element: cython.uint
+    length: cython.uint
+    value_at: cython.Py_ssize_t
+    un: cython.bint
+    in_item: cython.bint = False  # inside an item of undefined length
+    if depth > SKIM_MAX_DEPTH:
+        raise FastParseError("sequences nested too deep")
+    if cython.compiled:
+        buf: cython.p_const_uchar = data
+    while True:
+        if pos + 8 > end:
+            raise FastParseError(
+                "item without delimiter" if in_item else "sequence without delimiter"
+            )
+        if cython.compiled:
+            group = _u16(buf, pos)
+            element = _u16(buf, pos + 2)
+        else:
+            group, element = _HH.unpack_from(data, pos)
+        if in_item and group != 0xFFFE:  # an element of the item
+            if cython.compiled:
+                value_at = _value_start(buf, pos, end, implicit)
+                length = _value_length(buf, pos, value_at, implicit)
+                un = not implicit and buf[pos + 4] == 0x55 and buf[pos + 5] == 0x4E  # UN
+            else:
+                _tag, vr, length, value_at = element_header(data, pos, implicit)
+                un = vr == "UN"
+            if length == _UNDEFINED:
+                pos = _skip_items(data, value_at, implicit or un, depth + 1)
+            else:
+                pos = value_at + length
+                if pos > end:
+                    raise FastParseError("value cut short")
+            continue
+        if in_item:
+            if element != 0xE00D:  # Item Delimitation Item
+                raise FastParseError(f"expected an item delimiter at {pos}")
+            in_item = False
+            pos += 8
+            continue
+        if cython.compiled:  # noqa: SIM108 - the branch Cython compiles, and Python's
+            length = _u32(buf, pos + 4)
+        else:
+            length = _U32.unpack_from(data, pos + 4)[0]
+        pos += 8
+        if group != 0xFFFE or (element != 0xE0DD and element != 0xE000):
+            raise FastParseError(f"expected an item at {pos - 8}")
+        if element == 0xE0DD:  # Sequence Delimitation Item
+            return pos
+        if length == _UNDEFINED:
+            in_item = True
+        else:
+            pos += length
+            if pos > end:
+                raise FastParseError("item cut short")
+
+
+@cython.ccall
+def skim(
+    data: bytes,
+    pos: cython.Py_ssize_t,
+    size: cython.Py_ssize_t,
+    implicit: cython.bint,
+    tail: Any,
+    wanted: frozenset[int],
+    make: Any,
+) -> dict[int, Any]:
+    """The ``wanted`` top-level elements of a little endian native data set, from
+    ``pos`` to the end of the file: ``size`` bytes, of which ``data`` holds the first
+    (``tail(offset)`` gives the rest from ``offset``, or None). Every other value is
+    stepped over unread: Pixel Data, sequences of undefined length item by item.
+    Each wanted element is ``make(tag, VR or None, length, value bytes, file offset)``.
+
+    Raises
+    ------
+    PixelDataCutShort
+        The Pixel Data's length runs past ``size``.
+    FastParseError
+        Anything else the walk does not follow (a value cut short, an element header
+        across the end of ``data``, encapsulated Pixel Data, the elements not ending
+        exactly at ``size``): the caller parses the file whole.
+    """
+    elements: dict[int, Any] = {}
+    buf_obj: bytes = data
+    base: cython.Py_ssize_t = 0
+    n: cython.Py_ssize_t = len(data)
+    at: cython.Py_ssize_t
+    value_at: cython.Py_ssize_t
+    value_end: cython.Py_ssize_t
+    tag: cython.uint
+    length: cython.uint
+    un: cython.bint
+    if cython.compiled:
+        buf: cython.p_const_uchar = buf_obj
+    while base + n < size or pos < base + n:
+        if pos >= base + n:  # past the bytes in hand: the rest of the file
+            rest = tail(pos) if tail is not None else None
+            if rest is None or pos + len(rest) != size:
+                raise FastParseError("the rest of the file is not there")
+            buf_obj, base, n = rest, pos, len(rest)
+            if cython.compiled:
+                buf = buf_obj
+        at = pos - base
+        if at + 12 > n and base + n < size:
+            raise FastParseError("an element header across the end of the bytes in hand")
+        if cython.compiled:
+            value_at = _value_start(buf, at, n, implicit)
+            length = _value_length(buf, at, value_at, implicit)
+            tag = (cython.cast(cython.uint, _u16(buf, at)) << 16) | _u16(buf, at + 2)
+            un = not implicit and buf[at + 4] == 0x55 and buf[at + 5] == 0x4E  # UN
+        else:
+            tag, vr, length, value_at = element_header(buf_obj, at, implicit)
+            un = vr == "UN"
+        if tag == 0x7FE00010 or tag == 0x7FE00008 or tag == 0x7FE00009:  # pixel data
+            if length == _UNDEFINED:
+                raise FastParseError("encapsulated pixel data in a native transfer syntax")
+            if base + value_at + length > size:
+                raise PixelDataCutShort("Pixel Data cut short")
+            pos = base + value_at + length
+            continue
+        if length == _UNDEFINED:
+            value_end = _skip_items(buf_obj, value_at, implicit or un, 1)
+        else:
+            value_end = value_at + length
+            if value_end > n and (base + value_end > size or tag in wanted):
+                raise FastParseError("a value cut short, or across the end of the bytes in hand")
+        if tag in wanted:
+            if cython.compiled:
+                vr = None if implicit else _vr_text(buf_obj, at)
+            elements[tag] = make(tag, vr, length, buf_obj[value_at:value_end], base + value_at)
+        pos = base + value_end
+    if pos != size:
+        raise FastParseError("the elements do not end where the file does")
+    return elements

@@ -37,6 +37,7 @@ import importlib
 import importlib.util
 import os
 import zlib
+from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -45,6 +46,7 @@ from srkit.codec.light import (
     LightDataset,
     LightFile,
     LightSequence,
+    PixelDataCutShort,
     RawElement,
     is_raw,
 )
@@ -60,12 +62,15 @@ __all__ = [
     "LightFile",
     "LightSequence",
     "PIXEL_TAGS",
+    "PixelDataCutShort",
     "PixelElement",
     "RawElement",
+    "element_header",
     "implementations",
     "parse_file",
     "parse_header",
     "parse_items",
+    "skim",
     "split_file_meta",
     "use",
 ]
@@ -154,6 +159,38 @@ def use(name: str) -> str:
     previous = IMPLEMENTATION
     _core, IMPLEMENTATION = core, name
     return previous
+
+
+def skim(
+    data: bytes,
+    pos: int,
+    size: int,
+    implicit: bool,
+    tail: Callable[[int], bytes | None] | None,
+    wanted: frozenset[int],
+    make: Callable[[int, str | None, int, bytes, int], Any],
+) -> dict[int, Any]:
+    """The ``wanted`` top-level elements of a little endian native data set from
+    ``pos`` to the end of its file, every other value stepped over unread (the
+    index's header scan, :func:`srkit.db.header.scan`): see
+    :func:`srkit.codec._fastparse.skim`, run by the reader in use.
+
+    Raises
+    ------
+    PixelDataCutShort
+        The Pixel Data's length runs past the end of the file.
+    FastParseError
+        Anything the walk does not follow: parse the file whole instead.
+    """
+    elements: dict[int, Any] = _core.skim(data, pos, size, implicit, tail, wanted, make)
+    return elements
+
+
+def element_header(data: bytes, pos: int, implicit: bool) -> tuple[int, str | None, int, int]:
+    """(tag, VR or None, value length, value offset) of the data element at ``pos``
+    (:class:`FastParseError` for an item tag there or a header cut short)."""
+    header: tuple[int, str | None, int, int] = _core.element_header(data, pos, implicit)
+    return header
 
 
 def parse_items(raw: Any, encoding: Any) -> list[LightDataset]:

@@ -29,6 +29,7 @@ __all__ = [
     "LightDataset",
     "LightFile",
     "LightSequence",
+    "PixelDataCutShort",
     "PydicomHeader",
     "RawElement",
     "is_raw",
@@ -37,6 +38,11 @@ __all__ = [
 
 class FastParseError(Exception):
     """The bytes are not what the fast parser handles; use pydicom's parser instead."""
+
+
+class PixelDataCutShort(FastParseError):
+    """The Pixel Data's declared length runs past the end of the file (the index's
+    header scan, :func:`srkit.codec.fastparse.skim`, reports it as a truncated file)."""
 
 
 class RawElement(NamedTuple):
