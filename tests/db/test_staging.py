@@ -91,6 +91,27 @@ def test_staged_file_hash_size_lock_and_discard(tmp_path):
     assert not failed[0].exists()
 
 
+@pytest.mark.parametrize("hashed", [True, False])
+def test_write_all_keeps_order_hash_and_size_with_buffered_writes(tmp_path, hashed):
+    """A data set held in memory is written with os.writev in one call; what write()
+    buffered before goes first, and more than IOV_MAX parts take several calls."""
+    data = bytes(range(256)) * 700
+    view = memoryview(data)
+    many = [view[k : k + 50] for k in range(0, 1500 * 50, 50)]  # 1500 parts > IOV_MAX
+    parts = [b"head", bytearray(b"\x01\x02\x03"), b"", view[:70000], *many, b"end"]
+    with StagedFile(tmp_path, hashed=hashed) as staged:
+        staged.write(b"buffered first ")
+        staged.write_all(parts)
+        staged.write(b" then buffered")
+        staged.finish()
+        expected = b"buffered first " + b"".join(bytes(p) for p in parts) + b" then buffered"
+        assert staged.path.read_bytes() == expected
+        assert staged.size == len(expected)
+        assert staged.sha256 == hashlib.sha256(expected).hexdigest()
+        with pytest.raises(SrkitError, match="closed"):
+            staged.write_all([b"after finish"])
+
+
 def test_clean_stale_spares_files_held_by_a_live_process(tmp_path):
     live, holder = _staged_by_child(tmp_path, "hold")
     try:

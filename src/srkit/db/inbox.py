@@ -111,10 +111,11 @@ class Inbox:
         self.folder = self.storage / INBOX_DIR
         self.rejected = self.storage / REJECTED_DIR
         self._retry_after: dict[str, float] = {}
+        self._prefix = os.path.join(self.folder, "")
 
     def path_of(self, uid: str) -> Path:
         """The inbox file of ``uid``."""
-        return self.folder / f"{inbox_key(uid)}{SUFFIX}"
+        return Path(f"{self._prefix}{inbox_key(uid)}{SUFFIX}")
 
     # -- the receiver's side ----------------------------------------------------------
 

@@ -47,10 +47,6 @@ __all__ = [
 DICOMDIR_CLASS = MEDIA_STORAGE_DIRECTORY
 """A DICOMDIR's Media Storage SOP Class (PS3.10 8.6): not an instance to index."""
 
-_PATIENT = BY_LEVEL["PATIENT"]
-_STUDY = BY_LEVEL["STUDY"]
-_SERIES = BY_LEVEL["SERIES"]
-_INSTANCE = BY_LEVEL["IMAGE"]
 _VR = {a.keyword: a.vr for a in ATTRIBUTES.values()} | {"MediaStorageSOPClassUID": "UI"}
 _QUICK_TAGS = sorted(
     {keyword_dict[kw] for kw in _VR if kw not in ("TransferSyntaxUID", "MediaStorageSOPClassUID")}
@@ -78,18 +74,26 @@ def _charset(ds: Dataset) -> str | None:
 
 
 def _text(ds: Dataset, keyword: str, codec: str | None = "latin_1") -> str | None:
-    """An attribute as text (multiple values joined by ``\\``); None when absent or empty.
+    """An attribute as text (multiple values joined by ``\\``); None when absent or empty."""
+    tag = keyword_dict.get(keyword)
+    if tag is None:
+        return None
+    elems: Any = ds._dict
+    elem = elems.get(tag)
+    if elem is None:
+        return None
+    return _element_text(ds, elem, tag, _VR.get(keyword, ""), codec)
+
+
+def _element_text(ds: Dataset, elem: Any, tag: int, vr: str, codec: str | None) -> str | None:
+    """:func:`_text` of the element ``elem`` (tag ``tag``, VR ``vr`` by the
+    dictionary) of ``ds``.
 
     Raw values of ASCII VRs and of single-byte or UTF-8 text are decoded directly
     (pydicom's element conversion costs more than the rest of the parse).
     """
-    tag = keyword_dict.get(keyword)
-    elems: Any = ds._dict
-    elem = elems.get(tag) if tag is not None else None
-    if elem is None or tag is None:
-        return None
     if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes):
-        vr = elem.VR or _VR.get(keyword, "")
+        vr = elem.VR or vr
         if vr in _ASCII_VRS or (codec is not None and vr in ("LO", "SH", "PN", "LT", "ST")):
             text = elem.value.decode("ascii" if vr in _ASCII_VRS else codec or "latin_1", "replace")
             text = text.strip(" \x00")
@@ -117,13 +121,29 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def _columns(ds: Dataset, mapping: dict[str, str], codec: str | None) -> dict[str, Any]:
+_Plan = tuple[tuple[str, int | None, str, bool], ...]
+"""A level's columns as (column, tag, VR by the dictionary, whether an integer)."""
+
+
+def _plan(mapping: dict[str, str]) -> _Plan:
+    return tuple(
+        (column, keyword_dict.get(keyword), _VR.get(keyword, ""), column in _INTEGERS)
+        for column, keyword in mapping.items()
+    )
+
+
+_PLANS = {level: _plan(mapping) for level, mapping in BY_LEVEL.items()}
+
+
+def _columns(ds: Dataset, plan: _Plan, codec: str | None) -> dict[str, Any]:
+    elems: Any = ds._dict
     out: dict[str, Any] = {}
-    for column, keyword in mapping.items():
-        value: Any = _text(ds, keyword, codec)
-        if column in _INTEGERS:
-            value = _int(value)
-        out[column] = value
+    for column, tag, vr, integer in plan:
+        if tag is None or (elem := elems.get(tag)) is None:
+            out[column] = None
+            continue
+        value = _element_text(ds, elem, tag, vr, codec)
+        out[column] = _int(value) if integer else value
     return out
 
 
@@ -137,10 +157,10 @@ def record_from_dataset(ds: Dataset, *, index_sr: bool = True) -> dict[str, Any]
     """
     codec = _charset(ds)
     rec: dict[str, Any] = {
-        "patient": _columns(ds, _PATIENT, codec),
-        "study": _columns(ds, _STUDY, codec),
-        "series": _columns(ds, _SERIES, codec),
-        "instance": _columns(ds, _INSTANCE, codec),
+        "patient": _columns(ds, _PLANS["PATIENT"], codec),
+        "study": _columns(ds, _PLANS["STUDY"], codec),
+        "series": _columns(ds, _PLANS["SERIES"], codec),
+        "instance": _columns(ds, _PLANS["IMAGE"], codec),
     }
     for level, column, what in (
         ("instance", "sop_instance_uid", "SOP Instance UID"),

@@ -5,6 +5,7 @@ Information of a received instance (PS3.10 Section 7.1).
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 from dataclasses import dataclass
@@ -192,6 +193,7 @@ _META_TEXT = struct.Struct("<HH2sH")
 _META_OB = struct.Struct("<HH2sHI")
 
 
+@functools.lru_cache(maxsize=256)
 def _meta_element(element: int, vr: bytes, text: str) -> bytes:
     raw = text.encode("ascii", "replace")
     if len(raw) % 2:

@@ -11,6 +11,7 @@ exception.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import struct
 from typing import TYPE_CHECKING, Any
@@ -143,13 +144,14 @@ class Storage:
         from srkit.db.staging import StagedFile
 
         syntax = context.transfer_syntax[0]
-        if syntax.is_deflated or not syntax.is_little_endian:
+        native, implicit = _native(syntax)
+        if not native:
             return None
         if msg.staged is not None:  # a large data set: its start is in the prefix
             head: bytes | memoryview = _data_set_start(msg.prefix)
         else:
             head = _start(msg.fragments, _HEAD)
-        uids = sop_uids(head, syntax.is_implicit_VR)
+        uids = sop_uids(head, implicit)
         if uids is None:
             return None
         if uids != (sop_class, sop_instance):
@@ -160,9 +162,8 @@ class Storage:
         try:
             if staged is None:
                 staged = StagedFile(self.db.storage, hashed=False)
-                staged.write(file_meta(sop_class, sop_instance, str(syntax), caller))
-                for fragment in msg.fragments or ():
-                    staged.write(fragment)
+                meta = file_meta(sop_class, sop_instance, str(syntax), caller)
+                staged.write_all([meta, *(msg.fragments or ())])
             deposited = inbox.deposit(staged, sop_instance)
             if not deposited:  # pending: the immediate way, once the indexer is done
                 inbox.wait_gone(sop_instance, PENDING_WAIT)
@@ -232,14 +233,23 @@ def looks_like_data_set(head: bytes, syntax: Any) -> bool:
     element (``head``, its first 8 bytes) is outside the command group 0000 and, in
     explicit VR, has a VR of two upper-case letters. Rejects junk before the parser
     spends time on it."""
-    if syntax.is_deflated or not syntax.is_little_endian:
+    native, implicit = _native(syntax)
+    if not native:
         return bool(head)
     if len(head) < 8:
         return False
     group = int.from_bytes(head[:2], "little")
     if group < 0x0002 or (group % 2 and group < 0x0008):  # 0000-0001, 0003, 0005, 0007
         return False
-    return syntax.is_implicit_VR or (65 <= head[4] <= 90 and 65 <= head[5] <= 90)
+    return implicit or (65 <= head[4] <= 90 and 65 <= head[5] <= 90)
+
+
+@functools.lru_cache(maxsize=64)
+def _native(syntax: Any) -> tuple[bool, bool]:
+    """Whether a transfer syntax (a pydicom ``UID``) is little endian and not deflated,
+    and whether it is implicit VR: asked once per syntax, not per C-STORE (pydicom
+    works each property out from the UID's name)."""
+    return bool(syntax.is_little_endian and not syntax.is_deflated), bool(syntax.is_implicit_VR)
 
 
 def warm() -> None:
