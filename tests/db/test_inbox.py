@@ -234,3 +234,70 @@ def test_check_reports_the_inbox_and_repair_indexes_it(db):
     [line] = db.check_integrity()
     assert ": set aside by the deferred index: " in line
     assert line.endswith("(kept)")
+
+
+def _copy_with_uid(uid: str) -> bytes:
+    ds = pydicom.dcmread(CT)
+    ds.SOPInstanceUID = uid
+    ds.file_meta.MediaStorageSOPInstanceUID = uid
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def test_pending_with_a_minimum_age_leaves_fresh_files(db):
+    old_uid, new_uid = "1.2.826.0.1.3680043.8.498.1", "1.2.826.0.1.3680043.8.498.2"
+    inbox = _deposit(db, _copy_with_uid(old_uid), old_uid)
+    _deposit(db, _copy_with_uid(new_uid), new_uid)
+    hour_ago = time.time() - 3600
+    os.utime(inbox.path_of(old_uid), (hour_ago, hour_ago))
+    assert inbox.pending() == [inbox.path_of(old_uid), inbox.path_of(new_uid)]  # oldest first
+    assert inbox.pending(min_age=60) == [inbox.path_of(old_uid)]
+
+
+def test_one_lead_indexer_at_a_time(db):
+    first, second = Inbox(db.storage), Inbox(db.storage)
+    lead = first._take_lead()
+    assert lead is not None
+    try:
+        assert second._take_lead() is None  # held: the second waits for a backlog
+    finally:
+        os.close(lead)
+    taken = second._take_lead()  # the lead's process ended: the next one leads
+    assert taken is not None
+    os.close(taken)
+    assert sorted(p.name for p in first.folder.iterdir()) == [".lead"]  # not a .dcm
+
+
+def test_an_indexer_that_is_not_the_lead_takes_only_a_backlog_until_stopped(db):
+    """With the lead held elsewhere, an indexer takes a file that has waited (a
+    backlog) and leaves a fresh one to the lead; once stopped, it takes what is left."""
+    import threading
+
+    waited_uid, fresh_uid = "1.2.826.0.1.3680043.8.498.3", "1.2.826.0.1.3680043.8.498.4"
+    inbox = _deposit(db, _copy_with_uid(waited_uid), waited_uid)
+    _deposit(db, _copy_with_uid(fresh_uid), fresh_uid)
+    long_ago, far_ahead = time.time() - 3600, time.time() + 3600
+    os.utime(inbox.path_of(waited_uid), (long_ago, long_ago))
+    os.utime(inbox.path_of(fresh_uid), (far_ahead, far_ahead))  # never old enough
+    lead = Inbox(db.storage)._take_lead()
+    assert lead is not None
+    stop = threading.Event()
+    indexer = Database(db.url, storage=db.storage)
+    worker = threading.Thread(target=inbox.run, args=(indexer, stop))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not db.is_stored(waited_uid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert db.is_stored(waited_uid)
+        time.sleep(0.2)  # many passes of the loop: the fresh file stays for the lead
+        assert not db.is_stored(fresh_uid)
+        assert inbox.pending() == [inbox.path_of(fresh_uid)]
+    finally:
+        stop.set()
+        worker.join(30)
+        indexer.close()
+        os.close(lead)
+    assert db.is_stored(fresh_uid)  # stopping: everything ready is indexed
+    assert inbox.pending() == []

@@ -215,7 +215,8 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     default="auto",
     show_default=True,
     callback=_process_count,
-    help="With --index deferred: indexer processes, 1 to 64, or auto (one per core, at most 8).",
+    help="With --index deferred: indexer processes, 1 to 64, or auto (one per core, at most "
+    "8); one leads and takes every file, the others a backlog.",
 )
 @click.option(
     "--verbose",
@@ -270,8 +271,9 @@ def listen(
     what was acknowledged before them. What the indexer cannot file is kept in
     ``<storage>/.rejected`` with its reason. Files left in the inbox are indexed when
     a listener starts, in either mode. --indexers N runs N indexer processes (auto:
-    one per core), each taking the inbox files no other holds, so that a backlog is
-    indexed on every core once the senders are done.
+    one per core): the lead takes every file, the others only files that have waited
+    (a backlog), each taking the files no other holds, so that a steady stream is
+    indexed by one process and a backlog on every core.
     """
     import os
 

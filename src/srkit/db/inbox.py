@@ -29,6 +29,12 @@ The rules that keep the answers right:
   recorded as always (``srkit ls conflicts``); the sender had 0x0000, not 0xB000.
 - **Crash-safe.** The inbox is a folder of complete files: an indexer started later
   (``srkit listen`` starts one with its workers) indexes what it finds.
+- **One lead, the others for a backlog.** Several indexers may share an inbox. The one
+  holding the ``flock`` of ``<storage>/.inbox/.lead`` takes every file; the others take
+  only files that have waited :data:`BACKLOG_AGE` (a backlog the lead is not keeping
+  up with), and one of them becomes the lead when the lead's process ends. A steady
+  stream is indexed by one process, without the others racing it for each file; a
+  backlog is indexed on every core.
 - **Queries see what was acknowledged.** The listener's C-FIND, C-MOVE and C-GET
   first wait (:meth:`Inbox.settle`) until the files received before the query are
   indexed.
@@ -77,6 +83,12 @@ POLL = 0.005
 """Seconds the indexer sleeps when its inbox is empty."""
 SETTLE_WAIT = 30.0
 """Seconds a query waits at most for the files acknowledged before it to be indexed."""
+BACKLOG_AGE = 0.05
+"""Seconds an inbox file waits before an indexer that is not the lead takes it."""
+LEAD_FILE = ".lead"
+"""The lock file of the lead indexer, in the inbox folder."""
+LEAD_RETRY = 1.0
+"""Seconds between an indexer's tries to become the lead."""
 RETRY = 1.0
 """Seconds before the indexer tries again a file whose store failed for a passing
 reason (disk full, database locked)."""
@@ -155,8 +167,9 @@ class Inbox:
 
     # -- the queries' side ------------------------------------------------------------
 
-    def pending(self) -> list[Path]:
-        """The inbox files, oldest first."""
+    def pending(self, min_age: float = 0.0) -> list[Path]:
+        """The inbox files (written at least ``min_age`` seconds ago), oldest first."""
+        limit = time.time_ns() - int(min_age * 1e9) if min_age > 0 else None
         try:
             entries = [
                 (e.stat().st_mtime_ns, e.path)
@@ -165,7 +178,7 @@ class Inbox:
             ]
         except FileNotFoundError:
             return []
-        return [Path(path) for _, path in sorted(entries)]
+        return [Path(path) for when, path in sorted(entries) if limit is None or when <= limit]
 
     def settle(self, timeout: float = SETTLE_WAIT, *, since: float | None = None) -> bool:
         """Wait until no inbox file written before ``since`` (a :func:`time.time`,
@@ -232,10 +245,17 @@ class Inbox:
         new = outcome.status in ("stored", "replaced")  # the dose alerts are a new one's
         return IndexResult(key, outcome.status, record=rec if new else None)
 
-    def index_pending(self, db: Any, on_stored: Callable[[IndexResult], None] | None = None) -> int:
-        """Index every ready inbox file once; returns how many were handled."""
+    def index_pending(
+        self,
+        db: Any,
+        on_stored: Callable[[IndexResult], None] | None = None,
+        *,
+        min_age: float = 0.0,
+    ) -> int:
+        """Index every ready inbox file (written at least ``min_age`` seconds ago)
+        once; returns how many were handled."""
         done = 0
-        for path in self.pending():
+        for path in self.pending(min_age):
             result = self.index_file(db, path)
             if result is None or result.status == "retry":
                 continue
@@ -252,15 +272,39 @@ class Inbox:
         on_stored: Callable[[IndexResult], None] | None = None,
     ) -> None:
         """Index inbox files as they come until ``stop`` is set (and then what is
-        ready): the loop of the indexer process."""
-        while True:
-            handled = self.index_pending(db, on_stored)
-            if stop.is_set():
+        ready): the loop of the indexer process. The lead indexer takes every file,
+        another only a backlog's (see the module docstring)."""
+        lead: int | None = None
+        tried = -LEAD_RETRY
+        try:
+            while True:
+                if lead is None and time.monotonic() - tried >= LEAD_RETRY:
+                    lead, tried = self._take_lead(), time.monotonic()
+                age = 0.0 if lead is not None or stop.is_set() else BACKLOG_AGE
+                handled = self.index_pending(db, on_stored, min_age=age)
+                if stop.is_set():
+                    if not handled:
+                        return
+                    continue
                 if not handled:
-                    return
-                continue
-            if not handled:
-                stop.wait(POLL)
+                    stop.wait(POLL)
+        finally:
+            if lead is not None and lead >= 0:
+                os.close(lead)
+
+    def _take_lead(self) -> int | None:
+        """The lead's lock (a descriptor holding the ``flock`` of the lead file), or
+        None when another indexer holds it. Without ``flock`` every indexer leads."""
+        if not _HAS_FLOCK:  # pragma: no cover - not on POSIX
+            return -1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / LEAD_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
 
     # -- setting aside ----------------------------------------------------------------
 
