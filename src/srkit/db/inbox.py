@@ -47,7 +47,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -167,18 +167,26 @@ class Inbox:
 
     # -- the queries' side ------------------------------------------------------------
 
+    def _written(self) -> Iterator[tuple[int, str]]:
+        """(modification time in ns, path) of each inbox file; one that goes while the
+        folder is read (indexed meanwhile) is left out."""
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.endswith(SUFFIX):
+                try:
+                    yield entry.stat().st_mtime_ns, entry.path
+                except FileNotFoundError:
+                    continue
+
     def pending(self, min_age: float = 0.0) -> list[Path]:
         """The inbox files (written at least ``min_age`` seconds ago), oldest first."""
         limit = time.time_ns() - int(min_age * 1e9) if min_age > 0 else None
-        try:
-            entries = [
-                (e.stat().st_mtime_ns, e.path)
-                for e in os.scandir(self.folder)
-                if e.name.endswith(SUFFIX)
-            ]
-        except FileNotFoundError:
-            return []
-        return [Path(path) for when, path in sorted(entries) if limit is None or when <= limit]
+        return [
+            Path(path) for when, path in sorted(self._written()) if limit is None or when <= limit
+        ]
 
     def settle(self, timeout: float = SETTLE_WAIT, *, since: float | None = None) -> bool:
         """Wait until no inbox file written before ``since`` (a :func:`time.time`,
@@ -187,14 +195,7 @@ class Inbox:
         limit = int((time.time() if since is None else since) * 1e9)
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                older = any(
-                    e.name.endswith(SUFFIX) and e.stat().st_mtime_ns <= limit
-                    for e in os.scandir(self.folder)
-                )
-            except FileNotFoundError:
-                return True
-            if not older:
+            if not any(when <= limit for when, _path in self._written()):
                 return True
             if time.monotonic() >= deadline:
                 return False
