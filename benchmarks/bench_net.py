@@ -209,6 +209,16 @@ def tree_cpu(pid: int) -> float:
     return sum(used.get(p, 0.0) for p in tree)
 
 
+def cpu_times() -> tuple[int, int]:
+    """(all, steal) clock ticks of the machine's CPUs so far (Linux ``/proc/stat``):
+    steal is the time the hypervisor gave this virtual machine's CPUs to others."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
 def _pid(server: object) -> int:
     proc = server if isinstance(server, subprocess.Popen) else server.proc  # type: ignore[attr-defined]
     return int(proc.pid)
@@ -305,8 +315,13 @@ def ingest_table(
 
     Starter = Callable[[Path], tuple[object, int, str]]
     starters: list[tuple[str, Starter]] = [("storescp", dcmtk), ("orthanc", orthanc)]
-    if baseline:
-        starters += [(f"srkit-base-w{n}", srkit(n, baseline)) for n in workers]
+    if baseline:  # the other source tree, in the index mode(s) of this run
+        if index in ("immediate", "both"):
+            starters += [(f"srkit-base-w{n}", srkit(n, baseline)) for n in workers]
+        if index in ("deferred", "both"):
+            starters += [
+                (f"srkit-base-deferred-w{n}", srkit(n, baseline, mode="deferred")) for n in workers
+            ]
     if index in ("immediate", "both"):
         starters += [(f"srkit-w{n}", srkit(n)) for n in workers]
     if index in ("deferred", "both"):
@@ -319,6 +334,7 @@ def ingest_table(
     cpu: dict[str, dict[int, list[tuple[float, float]]]] = {n: {1: [], 4: []} for n, _ in active}
     # the servers take turns within each round, so that a change in the machine's
     # speed falls on all of them (not on whichever ran during it)
+    ticks, stolen = cpu_times()
     for round_ in range(rounds):
         for parallel in (1, 4):
             for name, start in active:
@@ -335,6 +351,9 @@ def ingest_table(
                 # times more (the allocator steps over each recently freed inode,
                 # recently_deleted in fs/ext4/ialloc.c), and that would fall on
                 # whichever server runs next
+    ticks, stolen = (b - a for a, b in zip((ticks, stolen), cpu_times(), strict=True))
+    if ticks:
+        print(f"CPU time stolen by the hypervisor during these runs: {100 * stolen / ticks:.0f}%")
     results: dict[str, dict[int, float]] = {}
     for name, _start in active:
         results[name] = {p: statistics.median(done[name][p]) for p in (1, 4)}
@@ -360,8 +379,9 @@ def ingest_table(
         peers = ["orthanc", "storescp"]
         if name.startswith("srkit-w"):  # after / before (--baseline)
             peers.append(name.replace("srkit-", "srkit-base-"))
-        if name.startswith("srkit-deferred-"):  # deferred / immediate
+        if name.startswith("srkit-deferred-"):  # deferred / immediate, after / before
             peers.append(name.replace("srkit-deferred-", "srkit-"))
+            peers.append(name.replace("srkit-", "srkit-base-"))
         for peer in peers:
             if name.startswith("srkit") and peer in results:
                 print(

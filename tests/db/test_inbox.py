@@ -301,3 +301,119 @@ def test_an_indexer_that_is_not_the_lead_takes_only_a_backlog_until_stopped(db):
         os.close(lead)
     assert db.is_stored(fresh_uid)  # stopping: everything ready is indexed
     assert inbox.pending() == []
+
+
+def test_an_indexer_that_is_not_the_lead_wakes_less_often(db):
+    """Each wake-up costs CPU: a non-lead looks for a backlog every BACKLOG_POLL
+    seconds, the lead for new files every POLL."""
+    import threading
+
+    from srkit.db.inbox import BACKLOG_AGE, BACKLOG_POLL, POLL
+
+    assert POLL < BACKLOG_POLL < BACKLOG_AGE
+
+    def passes(inbox: Inbox, seconds: float) -> int:
+        count = 0
+        index_pending = inbox.index_pending
+
+        def counted(*args: object, **kwargs: object) -> int:
+            nonlocal count
+            count += 1
+            return index_pending(*args, **kwargs)  # type: ignore[arg-type]
+
+        inbox.index_pending = counted  # type: ignore[method-assign]
+        stop = threading.Event()
+        worker = threading.Thread(target=inbox.run, args=(db, stop))
+        worker.start()
+        time.sleep(seconds)
+        stop.set()
+        worker.join(30)
+        return count
+
+    lead = Inbox(db.storage)._take_lead()
+    assert lead is not None
+    try:
+        other = passes(Inbox(db.storage), 0.5)
+    finally:
+        os.close(lead)
+    leading = passes(Inbox(db.storage), 0.5)
+    assert 2 <= other <= 0.5 / BACKLOG_POLL + 3
+    assert leading > 2 * other
+
+
+def test_a_data_set_in_memory_goes_straight_into_the_inbox_locked_until_answered(db):
+    """deposit_parts: an unnamed file (O_TMPFILE) named once complete; no staged file
+    is made, the indexer leaves it while the receiver holds it, then files it."""
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly():
+        pytest.skip("this file system has no O_TMPFILE: the staged way is tested")
+    parts = [data[:132], memoryview(data)[132:1000], data[1000:]]  # as a PDV list comes
+    deposit = inbox.deposit_parts(parts, uid)
+    assert deposit is not None
+    assert deposit.path == inbox.path_of(uid)
+    assert deposit.path.read_bytes() == data
+    assert sorted(p.name for p in inbox.folder.iterdir()) == [deposit.path.name]  # no probe
+    assert not (db.storage / ".staging").exists() or not any((db.storage / ".staging").iterdir())
+    assert inbox.index_file(db, deposit.path) is None  # held: not answered yet
+    assert inbox.deposit_parts([data], uid) is None  # one name per UID, nothing left over
+    assert sorted(p.name for p in inbox.folder.iterdir()) == [deposit.path.name]
+    assert deposit.path.read_bytes() == data
+    deposit.close()
+    result = inbox.index_file(db, deposit.path)
+    assert result is not None
+    assert result.status == "stored"
+    assert db.instance_path(uid).read_bytes() == data
+    assert inbox.pending() == []
+
+
+def test_a_direct_deposit_withdrawn_leaves_no_file(db):
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly():
+        pytest.skip("this file system has no O_TMPFILE")
+    deposit = inbox.deposit_parts([data], uid)
+    assert deposit is not None
+    deposit.withdraw()  # a known UID: the immediate way stores the bytes in memory
+    assert inbox.pending() == []
+    assert sorted(p.name for p in inbox.folder.iterdir()) == []
+    again = inbox.deposit_parts([data], uid)  # the name is free again
+    assert again is not None
+    again.close()
+    assert inbox.pending() == [inbox.path_of(uid)]
+
+
+def test_without_unnamed_files_deposit_parts_refuses_and_nothing_is_written(db):
+    inbox = Inbox(db.storage)
+    inbox.direct = False  # as on a file system without O_TMPFILE (NFS, some overlays)
+    with pytest.raises(OSError, match="no unnamed files"):
+        inbox.deposit_parts([CT.read_bytes()], _uid(CT))
+    assert inbox.pending() == []
+
+
+def test_a_forked_child_names_its_unnamed_files_through_its_own_proc(db):
+    """/proc/self/fd opened before a fork is the parent's: a child opens its own."""
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly() or not hasattr(os, "fork"):
+        pytest.skip("no O_TMPFILE or no fork")
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            deposit = inbox.deposit_parts([data], uid)
+            if deposit is not None and deposit.path.read_bytes() == data:
+                deposit.close()
+                code = 0
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(code)
+    os.close(write)
+    assert os.read(read, 1) == b"\x00"
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert inbox.path_of(uid).read_bytes() == data

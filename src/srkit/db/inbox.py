@@ -13,7 +13,12 @@ The rules that keep the answers right:
   still under its ``flock``) to the UID's inbox name with :func:`os.link`, which fails
   when the name exists: an instance of that UID is pending already, and the receiver
   waits for it to be indexed, then stores the new one the immediate way (so a second
-  copy with other bytes gets 0x0111 as it would without the inbox).
+  copy with other bytes gets 0x0111 as it would without the inbox). A data set
+  received in memory is written straight into the inbox folder as a file without a
+  name (Linux ``O_TMPFILE``), locked, and linked to its inbox name once complete
+  (:meth:`Inbox.deposit_parts`): no staged name to create and remove while the peer
+  waits, and nothing left behind by a crash. Where the file system cannot do that
+  (:attr:`Inbox.direct` false), it is staged first.
 - **Known UIDs take the immediate way.** After linking, the receiver asks the
   database whether the UID is indexed; if it is, the file goes back to its staged
   name (:meth:`Inbox.withdraw`) and is stored the immediate way (0x0000 for the same
@@ -43,16 +48,17 @@ The rules that keep the answers right:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from srkit.db.staging import StagedFile
+from srkit.db.staging import StagedFile, write_parts
 from srkit.errors import SrkitError
 
 
@@ -72,7 +78,7 @@ try:
 except ImportError:  # pragma: no cover - not on POSIX
     _HAS_FLOCK = False
 
-__all__ = ["INBOX_DIR", "REJECTED_DIR", "Inbox", "IndexResult", "inbox_key"]
+__all__ = ["INBOX_DIR", "REJECTED_DIR", "Deposit", "Inbox", "IndexResult", "inbox_key"]
 
 INBOX_DIR = ".inbox"
 """The folder of acknowledged, not yet indexed instances inside the storage folder."""
@@ -80,13 +86,17 @@ REJECTED_DIR = ".rejected"
 """The folder of acknowledged instances the indexer could not file, with reasons."""
 SUFFIX = ".dcm"
 POLL = 0.005
-"""Seconds the indexer sleeps when its inbox is empty."""
+"""Seconds the lead indexer sleeps when its inbox is empty."""
 SETTLE_WAIT = 30.0
 """Seconds a query waits at most for the files acknowledged before it to be indexed."""
 BACKLOG_AGE = 0.05
 """Seconds an inbox file waits before an indexer that is not the lead takes it."""
 LEAD_FILE = ".lead"
 """The lock file of the lead indexer, in the inbox folder."""
+BACKLOG_POLL = BACKLOG_AGE / 2
+"""Seconds an indexer that is not the lead sleeps when it found no backlog (each
+wake-up costs CPU, about 0.1 ms on a virtual machine, that the lead and the
+receivers could use)."""
 LEAD_RETRY = 1.0
 """Seconds between an indexer's tries to become the lead."""
 RETRY = 1.0
@@ -124,6 +134,10 @@ class Inbox:
         self.rejected = self.storage / REJECTED_DIR
         self._retry_after: dict[str, float] = {}
         self._prefix = os.path.join(self.folder, "")
+        self.direct: bool | None = None
+        """Whether :meth:`deposit_parts` can write into the inbox folder without a
+        name (``O_TMPFILE``, named through ``/proc/self/fd``); None until the first
+        deposit finds out."""
 
     def path_of(self, uid: str) -> Path:
         """The inbox file of ``uid``."""
@@ -149,6 +163,60 @@ class Inbox:
             except FileExistsError:
                 return False
         os.unlink(staged.path)  # the inode keeps the lock: it is only the inbox's now
+        return True
+
+    def deposit_parts(
+        self, parts: Sequence[bytes | bytearray | memoryview], uid: str
+    ) -> Deposit | None:
+        """Write ``parts`` (a whole Part 10 file) as the inbox file of ``uid``: first
+        without a name, locked, then linked to its inbox name; the caller keeps the
+        lock until it has answered (:meth:`Deposit.close`) or takes the file back
+        (:meth:`Deposit.withdraw`). None when an instance of that UID is pending
+        already (nothing is left). Raises :class:`OSError` when it cannot (the caller
+        stages the bytes instead); :meth:`writes_directly` says beforehand whether
+        it can."""
+        if not self.writes_directly():
+            raise OSError(errno.EOPNOTSUPP, "no unnamed files in the inbox folder")
+        fd = os.open(self.folder, _UNNAMED, 0o644)
+        try:
+            if _HAS_FLOCK:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            write_parts(fd, parts)
+            target = f"{self._prefix}{inbox_key(uid)}{SUFFIX}"
+            try:
+                _name_unnamed(fd, target)
+            except FileExistsError:
+                os.close(fd)  # the unnamed file goes with its descriptor
+                return None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        return Deposit(Path(target), fd)
+
+    def writes_directly(self) -> bool:
+        """:attr:`direct`, found out at the first call."""
+        if self.direct is None:
+            self.direct = self._probe_direct()
+        return self.direct
+
+    def _probe_direct(self) -> bool:
+        """Whether an unnamed file made in the inbox folder can be given a name there."""
+        if not hasattr(os, "O_TMPFILE"):  # pragma: no cover - not Linux
+            return False
+        self.folder.mkdir(parents=True, exist_ok=True)
+        probe = f"{self._prefix}.probe-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            fd = os.open(self.folder, _UNNAMED, 0o644)
+        except OSError:  # EOPNOTSUPP, EISDIR (an old kernel), EINVAL...
+            return False
+        try:
+            _name_unnamed(fd, probe)  # no /proc: FileNotFoundError
+            os.unlink(probe)
+        except (OSError, NotImplementedError):
+            return False
+        finally:
+            os.close(fd)
         return True
 
     def withdraw(self, staged: StagedFile, uid: str) -> None:
@@ -241,9 +309,10 @@ class Inbox:
             LOGGER.warning("indexed %s: %s", outcome.sop_instance_uid, outcome.warning)
         if outcome.status == "refused":  # another writer's copy came first: keep ours
             return self._set_aside(staged, path, "stored meanwhile with other content")
-        with contextlib.suppress(FileNotFoundError):
-            _kept_path(path).unlink()  # a duplicate with the same bytes: nothing to keep
         new = outcome.status in ("stored", "replaced")  # the dose alerts are a new one's
+        if not new:  # filed elsewhere, or a duplicate with the same bytes: nothing to keep
+            with contextlib.suppress(FileNotFoundError):
+                _kept_path(path).unlink()
         return IndexResult(key, outcome.status, record=rec if new else None)
 
     def index_pending(
@@ -288,7 +357,7 @@ class Inbox:
                         return
                     continue
                 if not handled:
-                    stop.wait(POLL)
+                    stop.wait(POLL if lead is not None else BACKLOG_POLL)
         finally:
             if lead is not None and lead >= 0:
                 os.close(lead)
@@ -336,6 +405,48 @@ class Inbox:
         if not os.path.lexists(path) and os.path.lexists(kept):
             os.replace(kept, path)
         staged.close()
+
+
+class Deposit:
+    """An inbox file written by :meth:`Inbox.deposit_parts`, locked by this process
+    until :meth:`close` (answered: the indexer may take it) or :meth:`withdraw`."""
+
+    __slots__ = ("_fd", "path")
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    def close(self) -> None:
+        """Release the file (its lock) to the indexer."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def withdraw(self) -> None:
+        """Remove the file from the inbox (still locked: nobody else has it) and
+        release it: the caller stores the bytes another way."""
+        try:
+            os.unlink(self.path)
+        finally:
+            self.close()
+
+
+_UNNAMED = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY
+_PROC_FD: tuple[int, int] | None = None
+"""(process ID, descriptor of that process's ``/proc/self/fd``)."""
+
+
+def _name_unnamed(fd: int, target: str) -> None:
+    """Give the unnamed file open at ``fd`` the name ``target``: ``linkat`` of
+    ``/proc/self/fd/<fd>`` following the link, as ``open(2)`` documents for
+    ``O_TMPFILE``; :class:`FileExistsError` when ``target`` exists."""
+    global _PROC_FD
+    held = _PROC_FD
+    if held is None or held[0] != os.getpid():  # a forked child opens its own
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+        held = _PROC_FD = (os.getpid(), os.open("/proc/self/fd", flags))
+    os.link(str(fd), target, src_dir_fd=held[1], follow_symlinks=True)
 
 
 class _Kept(StagedFile):

@@ -53,6 +53,7 @@ __all__ = [
     "is_held",
     "staged_leftovers",
     "staging_dir",
+    "write_parts",
 ]
 
 STAGING_DIR = ".staging"
@@ -69,6 +70,21 @@ _BUFFER = 1 << 16
 _IOV_MAX = 1024
 """Buffers one :func:`os.writev` call takes at most (Linux ``IOV_MAX``)."""
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def write_parts(fd: int, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+    """Write ``parts`` at ``fd``, in order, with as few :func:`os.writev` calls as the
+    kernel takes (at most ``IOV_MAX`` buffers each; a short write goes on where it
+    stopped); no buffer, no copy."""
+    views = [memoryview(part).cast("B") for part in parts if len(part)]
+    first, count = 0, len(views)
+    while first < count:
+        done = os.writev(fd, views[first : first + _IOV_MAX])
+        while first < count and done >= len(views[first]):
+            done -= len(views[first])
+            first += 1
+        if done:
+            views[first] = views[first][done:]
 
 
 def staging_dir(storage: Path) -> Path:
@@ -174,16 +190,8 @@ class StagedFile:
             raise SrkitError("staged file closed", source=str(self.path))
         if self._file is not None:
             self._flush()
-        views = [memoryview(part).cast("B") for part in parts if len(part)]
-        first, count = 0, len(views)
         try:
-            while first < count:
-                done = os.writev(self._fd, views[first : first + _IOV_MAX])
-                while first < count and done >= len(views[first]):
-                    done -= len(views[first])
-                    first += 1
-                if done:
-                    views[first] = views[first][done:]
+            write_parts(self._fd, parts)
         except OSError as exc:
             raise SrkitError(f"cannot stage: {exc.strerror}", source=str(self.path)) from None
         for part in parts:
@@ -247,7 +255,7 @@ class StagedFile:
         when asked. The inbox of the deferred index hands its files to
         :meth:`Database.store_outcome` this way."""
         staged = cls.__new__(cls)
-        staged.path = Path(path)
+        staged.path = path if isinstance(path, Path) else Path(path)
         staged.size = os.fstat(fd).st_size
         staged._hash, staged._known, staged._file, staged._fd = None, None, None, fd
         staged._writable = False

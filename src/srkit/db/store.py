@@ -152,13 +152,13 @@ class Store:
         try:
             staged.finish()
             with self._lock, self._writer_lock():
-                made = _make_folders(target.parent, self._storage)
+                made = _make_folders(os.path.dirname(target), self._storage)
                 try:
                     outcome = self._store_staged(
                         rec, target, staged.path, calling_ae, uid, policy, source
                     )
                 finally:
-                    if not os.path.lexists(target):  # not filed there: refused, kept aside
+                    if made and not os.path.lexists(target):  # refused, kept aside
                         _remove_folders(made)
         finally:
             if os.path.lexists(staged.path):
@@ -292,8 +292,11 @@ class _Moves:
         self.done: list[tuple[Path, Path]] = []
 
     def move(self, src: Path, dst: Path) -> None:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:  # the target's folder first (the source is checked again)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.replace(src, dst)
         self.done.append((src, dst))
 
     def undo(self) -> None:
@@ -341,17 +344,17 @@ def _flocked(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _make_folders(folder: Path, root: Path) -> list[Path]:
+def _make_folders(folder: str | Path, root: Path) -> list[Path]:
     """Create ``folder`` (the series folder of a target) and its parents inside
     ``root``; returns those created, deepest first."""
+    if os.path.isdir(folder):  # the series has instances already
+        return []
     made: list[Path] = []
-    if folder.is_dir():  # the series has instances already
-        return made
-    current = folder
+    current = Path(folder)
     while current != root and not current.is_dir() and current.parent != current:
         made.append(current)
         current = current.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    os.makedirs(folder, exist_ok=True)
     return made
 
 

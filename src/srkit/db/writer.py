@@ -10,7 +10,9 @@ and other bytes is decided by the conflict policy (:data:`srkit.db.hierarchy.POL
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,8 +38,15 @@ __all__ = [
 
 
 def now() -> str:
-    """The current time as the index stores it (UTC, ISO 8601)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The current time as the index stores it (UTC, ISO 8601, to the microsecond)."""
+    seconds, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    return f"{_second(seconds)}.{micro:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(seconds: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a POSIX second (once per second, not per store)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def check_policy(policy: str) -> str:

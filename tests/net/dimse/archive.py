@@ -42,6 +42,7 @@ class Archive:
         port: int = 0,
         *,
         deferred: bool = False,
+        direct: bool | None = None,
     ) -> None:
         self.root = root
         self.db = Database(root / "db.sqlite", storage=root / "storage")
@@ -52,6 +53,8 @@ class Archive:
             (root / "peers.toml").write_text(config_text)
             config = load_config(root / "peers.toml")
         self.inbox = Inbox(self.db.storage) if deferred else None
+        if self.inbox is not None and direct is not None:  # False: always staged first
+            self.inbox.direct = direct
         self._indexer: threading.Thread | None = None
         self._stop = threading.Event()
         if self.inbox is not None:  # the indexer, as srkit listen runs it, in a thread

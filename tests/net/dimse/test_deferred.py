@@ -125,6 +125,42 @@ def test_a_known_uid_with_other_content_still_gets_0111(tmp_path):
         arch.close()
 
 
+@pytest.mark.parametrize("direct", [None, False], ids=["unnamed-file", "staged"])
+def test_both_ways_into_the_inbox_keep_the_bytes(tmp_path, direct):
+    """A data set received in memory goes straight into the inbox as an unnamed file
+    where the file system can (no staged file is made), else staged first; both end
+    as the same files and rows."""
+    files = sorted(data_files("ct/pydicom_CT2/*.dcm"))
+    assert len(files) >= 3
+    arch = Archive(tmp_path / "arch", deferred=True, direct=direct)
+    try:
+        run = _send(arch, files)
+        assert run.returncode == 0, run.stderr
+        ok, other = acknowledged(run.stderr)
+        assert (len(ok), other) == (len(files), [])
+        assert arch.inbox is not None
+        assert arch.inbox.settle(30)
+        assert arch.inbox.pending() == []
+        staging = arch.db.storage / ".staging"
+        if direct is None and arch.inbox.direct:
+            assert not staging.exists()  # never needed one
+        if direct is False:
+            assert staging.is_dir()  # each data set was staged, then linked
+        for path in files:
+            uid = str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+            stored = arch.db.instance_path(uid)
+            assert stored is not None
+            sent = pydicom.dcmread(path)
+            kept = pydicom.dcmread(stored)
+            assert kept.PatientName == sent.PatientName
+            assert kept.PixelData == sent.PixelData
+            assert kept.file_meta.SourceApplicationEntityTitle == "STORESCU"
+        assert arch.db.check_integrity() == []
+        assert not staging.exists() or list(staging.iterdir()) == []
+    finally:
+        arch.close()
+
+
 @pytest.mark.parametrize(("workers", "indexers"), [(2, 1), (1, 3)])
 def test_listen_index_deferred_runs_indexer_processes(tmp_path, workers, indexers):
     """``srkit listen --index deferred --workers W --indexers N``: W workers and N

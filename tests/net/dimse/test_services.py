@@ -441,3 +441,16 @@ def test_every_storage_class_offered(archive, tmp_path):
     assert sorted((r["SOPInstanceUID"], r["SOPClassUID"]) for r in rows) == sorted(
         (str(d.SOPInstanceUID), str(d.SOPClassUID)) for d in map(pydicom.dcmread, files)
     )
+
+
+def test_the_contexts_are_built_once_per_process_before_the_workers_fork():
+    from srkit.net.dimse.storage import warm
+
+    warm()  # what srkit listen runs before it forks: the workers inherit the contexts
+    first, second = services.supported_contexts(), services.supported_contexts()
+    assert first is not second  # each server gets its own list to keep ...
+    assert all(a is b for a, b in zip(first, second, strict=True))  # ... of shared contexts
+    ct = next(cx for cx in first if str(cx.abstract_syntax) == "1.2.840.10008.5.1.4.1.1.2")
+    assert "1.2.840.10008.1.2.1" in [str(ts) for ts in ct.transfer_syntax]
+    assert ct.scp_role
+    assert ct.scu_role

@@ -11,6 +11,7 @@ with DIMSE statuses (:mod:`srkit.net.status`), never with an exception.
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from typing import Any
@@ -39,8 +40,16 @@ def supported_contexts(config: PeersConfig | None = None) -> list[Any]:
     Verification; every storage SOP class with every transfer syntax (files are kept
     as sent), letting the requestor take the SCP role for C-GET sub-operations (PS3.4
     Section C.4.3.2, negotiated per PS3.7 Annex D.3.3.4); Patient and Study Root FIND,
-    MOVE and GET.
+    MOVE and GET. Built once per process (:func:`srkit.net.dimse.storage.warm` builds
+    them before ``srkit listen`` forks its workers); negotiation only reads them.
     """
+    return list(_all_contexts())
+
+
+@functools.lru_cache(maxsize=1)
+def _all_contexts() -> tuple[Any, ...]:
+    """:func:`supported_contexts`, built: about 9,000 transfer syntax entries, each a
+    checked pydicom UID (a third of a second of CPU)."""
     from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, build_context
     from pynetdicom import sop_class as sc
 
@@ -53,7 +62,7 @@ def supported_contexts(config: PeersConfig | None = None) -> list[Any]:
         for kind in ("Find", "Move", "Get"):
             uid = getattr(sc, f"{root}QueryRetrieveInformationModel{kind}")
             contexts.append(build_context(uid))
-    return contexts
+    return tuple(contexts)
 
 
 class Services:

@@ -156,6 +156,8 @@ class Storage:
             return None
         if uids != (sop_class, sop_instance):
             return NOT_MATCHING, "UIDs differ from the request"
+        if msg.staged is None and inbox.writes_directly():  # in memory: into the inbox
+            return self._deposit(inbox, msg, syntax, sop_class, sop_instance, caller)
         own = msg.staged is None  # in memory: staged here, unhashed (the indexer hashes)
         staged: StagedFile | None = msg.staged
         deposited = False
@@ -182,6 +184,36 @@ class Storage:
             return None
         assert staged is not None
         staged.close()  # answered from here on: the indexer may take it
+        return SUCCESS, ""
+
+    def _deposit(
+        self,
+        inbox: Inbox,
+        msg: Message,
+        syntax: Any,
+        sop_class: str,
+        sop_instance: str,
+        caller: str,
+    ) -> tuple[int, str] | None:
+        """:meth:`_defer` of a data set in memory, written straight into the inbox
+        (:meth:`Inbox.deposit_parts`); None when the immediate way must store it."""
+        deposit = None
+        try:
+            meta = file_meta(sop_class, sop_instance, str(syntax), caller)
+            deposit = inbox.deposit_parts([meta, *(msg.fragments or ())], sop_instance)
+            if deposit is None:  # pending: the immediate way, once the indexer is done
+                inbox.wait_gone(sop_instance, PENDING_WAIT)
+                return None
+            if self.db.is_stored(sop_instance):  # known: the immediate way decides
+                deposit.withdraw()
+                return None
+        except Exception as exc:  # the inbox or the lookup failed: the immediate way
+            LOGGER.warning("C-STORE %s from %s: inbox: %s", sop_instance, caller, exc)
+            if deposit is not None:
+                with contextlib.suppress(OSError):
+                    deposit.withdraw()
+            return None
+        deposit.close()  # answered from here on: the indexer may take it
         return SUCCESS, ""
 
     def _commit(
@@ -258,7 +290,9 @@ def warm() -> None:
     standard meanings built from it (the dose report reader checks meanings), the
     dose alert rules. About a second once per process: ``srkit listen`` pays it
     before it opens its port (and forks its workers), not the first dose report's
-    sender."""
+    sender. The accepted presentation contexts too
+    (:func:`srkit.net.dimse.services.supported_contexts`): built before the fork, once,
+    not by each worker while the first peers wait."""
     import srkit.codec.fastparse
     import srkit.codec.reader
     import srkit.db.ingest
@@ -271,6 +305,9 @@ def warm() -> None:
     from srkit.templates.concepts import standard_meaning
 
     standard_meaning(Code.make("113819", "DCM", "CT Acquisition"))
+    from srkit.net.dimse.services import supported_contexts
+
+    supported_contexts()
 
 
 def dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
