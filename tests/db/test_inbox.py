@@ -417,3 +417,50 @@ def test_a_forked_child_names_its_unnamed_files_through_its_own_proc(db):
     os.close(read)
     os.waitpid(pid, 0)
     assert inbox.path_of(uid).read_bytes() == data
+
+
+def test_spare_unnamed_files_are_made_ahead_and_used_by_the_next_deposit(db):
+    from srkit.db.inbox import SPARES
+
+    data = CT.read_bytes()
+    uid = _uid(CT)
+    inbox = Inbox(db.storage)
+    inbox.prepare()  # not known yet whether the file system can: nothing made
+    assert inbox._spares == []
+    if not inbox.writes_directly():
+        pytest.skip("this file system has no O_TMPFILE")
+    for _ in range(SPARES + 2):
+        inbox.prepare()
+    assert len(inbox._spares) == SPARES  # one per association at most, not more
+    assert sorted(p.name for p in inbox.folder.iterdir()) == []  # spares have no name
+    deposit = inbox.deposit_parts([data], uid)
+    assert deposit is not None
+    assert len(inbox._spares) == SPARES - 1  # it took one
+    assert deposit.path.read_bytes() == data
+    assert inbox.index_file(db, deposit.path) is None  # the spare was locked already
+    deposit.close()
+    assert inbox.index_file(db, deposit.path).status == "stored"
+    assert db.instance_path(uid).read_bytes() == data
+
+
+def test_a_spare_inherited_from_another_process_is_not_used(db):
+    """After a fork the child's copy of a spare shares its lock with the parent's:
+    the child closes it and makes its own."""
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly():
+        pytest.skip("this file system has no O_TMPFILE")
+    inbox.prepare()
+    [(pid, fd)] = inbox._spares
+    parents = os.dup(fd)  # the parent's descriptor of the same open file
+    inbox._spares = [(pid + 1, fd)]  # as a forked child sees its parent's
+    try:
+        data = CT.read_bytes()
+        deposit = inbox.deposit_parts([data], _uid(CT))
+        assert deposit is not None
+        assert inbox._spares == []
+        assert os.fstat(parents).st_size == 0  # the parent's spare was not written
+        assert os.fstat(deposit._fd).st_ino != os.fstat(parents).st_ino
+        assert deposit.path.read_bytes() == data
+        deposit.close()
+    finally:
+        os.close(parents)
