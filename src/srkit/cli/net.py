@@ -300,6 +300,9 @@ def listen(
     from srkit.net.dimse.storage import warm
 
     warm()  # before the port opens (and before workers fork): no peer waits for it
+    from srkit.net.dimse.services import supported_contexts
+
+    supported_contexts()  # built once here, shared by the forked workers
     from srkit.db.inbox import Inbox
 
     inbox = Inbox(db.storage)

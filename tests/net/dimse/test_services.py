@@ -443,10 +443,8 @@ def test_every_storage_class_offered(archive, tmp_path):
     )
 
 
-def test_the_contexts_are_built_once_per_process_before_the_workers_fork():
-    from srkit.net.dimse.storage import warm
-
-    warm()  # what srkit listen runs before it forks: the workers inherit the contexts
+def test_the_contexts_are_built_once_per_process():
+    """srkit listen builds them before it forks its workers, which then share them."""
     first, second = services.supported_contexts(), services.supported_contexts()
     assert first is not second  # each server gets its own list to keep ...
     assert all(a is b for a, b in zip(first, second, strict=True))  # ... of shared contexts

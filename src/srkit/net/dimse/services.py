@@ -40,8 +40,8 @@ def supported_contexts(config: PeersConfig | None = None) -> list[Any]:
     Verification; every storage SOP class with every transfer syntax (files are kept
     as sent), letting the requestor take the SCP role for C-GET sub-operations (PS3.4
     Section C.4.3.2, negotiated per PS3.7 Annex D.3.3.4); Patient and Study Root FIND,
-    MOVE and GET. Built once per process (:func:`srkit.net.dimse.storage.warm` builds
-    them before ``srkit listen`` forks its workers); negotiation only reads them.
+    MOVE and GET. Built once per process (``srkit listen`` builds them before it forks
+    its workers, which share them); negotiation only reads them.
     """
     return list(_all_contexts())
 

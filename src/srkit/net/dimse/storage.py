@@ -292,9 +292,7 @@ def warm() -> None:
     standard meanings built from it (the dose report reader checks meanings), the
     dose alert rules. About a second once per process: ``srkit listen`` pays it
     before it opens its port (and forks its workers), not the first dose report's
-    sender. The accepted presentation contexts too
-    (:func:`srkit.net.dimse.services.supported_contexts`): built before the fork, once,
-    not by each worker while the first peers wait."""
+    sender."""
     import srkit.codec.fastparse
     import srkit.codec.reader
     import srkit.db.ingest
@@ -307,9 +305,6 @@ def warm() -> None:
     from srkit.templates.concepts import standard_meaning
 
     standard_meaning(Code.make("113819", "DCM", "CT Acquisition"))
-    from srkit.net.dimse.services import supported_contexts
-
-    supported_contexts()
 
 
 def dose_alert_hook(db: Any, rec: dict[str, Any]) -> None:
