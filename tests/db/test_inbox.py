@@ -17,7 +17,7 @@ from srkit.db import Database
 from srkit.db.header import sop_uids
 from srkit.db.inbox import Inbox, inbox_key
 from srkit.db.staging import StagedFile
-from tests.conftest import data_files, data_path
+from tests.conftest import data_files, data_path, skip_or_fail
 
 CT = data_path("ct/pydicom_CT_small.dcm")
 
@@ -348,7 +348,7 @@ def test_a_data_set_in_memory_goes_straight_into_the_inbox_locked_until_answered
     uid = _uid(CT)
     inbox = Inbox(db.storage)
     if not inbox.writes_directly():
-        pytest.skip("this file system has no O_TMPFILE: the staged way is tested")
+        skip_or_fail("this file system has no O_TMPFILE: the staged way is tested")
     parts = [data[:132], memoryview(data)[132:1000], data[1000:]]  # as a PDV list comes
     deposit = inbox.deposit_parts(parts, uid)
     assert deposit is not None
@@ -373,7 +373,7 @@ def test_a_direct_deposit_withdrawn_leaves_no_file(db):
     uid = _uid(CT)
     inbox = Inbox(db.storage)
     if not inbox.writes_directly():
-        pytest.skip("this file system has no O_TMPFILE")
+        skip_or_fail("this file system has no O_TMPFILE")
     deposit = inbox.deposit_parts([data], uid)
     assert deposit is not None
     deposit.withdraw()  # a known UID: the immediate way stores the bytes in memory
@@ -397,7 +397,7 @@ def test_a_forked_child_names_its_unnamed_files_through_its_own_proc(db):
     """/proc/self/fd opened before a fork is the parent's: a child opens its own."""
     inbox = Inbox(db.storage)
     if not inbox.writes_directly() or not hasattr(os, "fork"):
-        pytest.skip("no O_TMPFILE or no fork")
+        skip_or_fail("no O_TMPFILE or no fork")
     data = CT.read_bytes()
     uid = _uid(CT)
     read, write = os.pipe()
@@ -428,7 +428,7 @@ def test_spare_unnamed_files_are_made_ahead_and_used_by_the_next_deposit(db):
     inbox.prepare()  # not known yet whether the file system can: nothing made
     assert inbox._spares == []
     if not inbox.writes_directly():
-        pytest.skip("this file system has no O_TMPFILE")
+        skip_or_fail("this file system has no O_TMPFILE")
     for _ in range(SPARES + 2):
         inbox.prepare()
     assert len(inbox._spares) == SPARES  # one per association at most, not more
@@ -448,7 +448,7 @@ def test_a_spare_inherited_from_another_process_is_not_used(db):
     the child closes it and makes its own."""
     inbox = Inbox(db.storage)
     if not inbox.writes_directly():
-        pytest.skip("this file system has no O_TMPFILE")
+        skip_or_fail("this file system has no O_TMPFILE")
     inbox.prepare()
     [(pid, fd)] = inbox._spares
     parents = os.dup(fd)  # the parent's descriptor of the same open file

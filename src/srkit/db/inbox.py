@@ -188,7 +188,7 @@ class Inbox:
             fd = self._unnamed()
         try:
             write_parts(fd, parts)
-            target = f"{self._prefix}{inbox_key(uid)}{SUFFIX}"
+            target = self.path_of(uid)
             try:
                 _name_unnamed(fd, target)
             except FileExistsError:
@@ -198,7 +198,7 @@ class Inbox:
             with contextlib.suppress(OSError):
                 os.close(fd)
             raise
-        return Deposit(Path(target), fd)
+        return Deposit(target, fd)
 
     def prepare(self) -> None:
         """Make an unnamed, locked file ready for the next :meth:`deposit_parts` of
@@ -255,7 +255,7 @@ class Inbox:
         self.folder.mkdir(parents=True, exist_ok=True)
         probe = f"{self._prefix}.probe-{os.getpid()}-{time.monotonic_ns()}"
         try:
-            fd = os.open(self.folder, _UNNAMED, 0o644)
+            fd = self._unnamed()
         except OSError:  # EOPNOTSUPP, EISDIR (an old kernel), EINVAL...
             return False
         try:
@@ -485,7 +485,7 @@ _PROC_FD: tuple[int, int] | None = None
 """(process ID, descriptor of that process's ``/proc/self/fd``)."""
 
 
-def _name_unnamed(fd: int, target: str) -> None:
+def _name_unnamed(fd: int, target: str | Path) -> None:
     """Give the unnamed file open at ``fd`` the name ``target``: ``linkat`` of
     ``/proc/self/fd/<fd>`` following the link, as ``open(2)`` documents for
     ``O_TMPFILE``; :class:`FileExistsError` when ``target`` exists."""
