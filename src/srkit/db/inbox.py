@@ -17,7 +17,11 @@ The rules that keep the answers right:
   received in memory is written straight into the inbox folder as a file without a
   name (Linux ``O_TMPFILE``), locked, and linked to its inbox name once complete
   (:meth:`Inbox.deposit_parts`): no staged name to create and remove while the peer
-  waits, and nothing left behind by a crash. Where the file system cannot do that
+  waits, and nothing left behind by a crash. The receiver makes the next such file
+  ahead, while its peer makes the next request (:meth:`Inbox.prepare`), and fills
+  it with as many zeros as the last data set had bytes: the data set then overwrites
+  page cache pages that are there already, and allocating them is off the way of
+  the answer too. Where the file system cannot do that
   (:attr:`Inbox.direct` false), it is staged first.
 - **Known UIDs take the immediate way.** After linking, the receiver asks the
   database whether the UID is indexed; if it is, the file goes back to its staged
@@ -49,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -101,6 +106,11 @@ receivers could use)."""
 SPARES = 4
 """Unnamed inbox files a receiving process keeps ready (:meth:`Inbox.prepare`), one
 per association it serves at once, up to this many."""
+PREFILL_MAX = 1 << 20
+"""Bytes of zeros a spare is filled with at most (:meth:`Inbox.prepare`): the last
+data set's size, rounded up to a page, up to this (a larger data set writes the rest
+as it would without)."""
+_PAGE = 4096
 LEAD_RETRY = 1.0
 """Seconds between an indexer's tries to become the lead."""
 RETRY = 1.0
@@ -138,8 +148,11 @@ class Inbox:
         self.rejected = self.storage / REJECTED_DIR
         self._retry_after: dict[str, float] = {}
         self._prefix = os.path.join(self.folder, "")
-        self._spares: list[tuple[int, int]] = []  # (process ID, descriptor): prepare()
+        self._spares: list[tuple[int, int, int]] = []  # (pid, descriptor, filled)
         self._spare_lock = threading.Lock()
+        self._fill = 0
+        """Bytes of zeros :meth:`prepare` fills a spare with: the size of this inbox
+        object's last deposit, rounded up to a page (at most :data:`PREFILL_MAX`)."""
         self.direct: bool | None = None
         """Whether :meth:`deposit_parts` can write into the inbox folder without a
         name (``O_TMPFILE``, named through ``/proc/self/fd``); None until the first
@@ -183,11 +196,16 @@ class Inbox:
         it can."""
         if not self.writes_directly():
             raise OSError(errno.EOPNOTSUPP, "no unnamed files in the inbox folder")
-        fd = self._spare()
+        fd, filled = self._spare()
         if fd < 0:
-            fd = self._unnamed()
+            fd, filled = self._unnamed(), 0
         try:
-            write_parts(fd, parts)
+            if filled:  # a prefilled spare: overwrite its zeros, cut what is left over
+                os.lseek(fd, 0, os.SEEK_SET)
+            size = write_parts(fd, parts)
+            if size < filled:
+                os.ftruncate(fd, size)
+            self._fill = min(PREFILL_MAX, -(-size // _PAGE) * _PAGE)
             target = self.path_of(uid)
             try:
                 _name_unnamed(fd, target)
@@ -204,32 +222,47 @@ class Inbox:
         """Make an unnamed, locked file ready for the next :meth:`deposit_parts` of
         this process (at most :data:`SPARES`): the receiver calls it after an answer,
         while the peer makes its next request, so that creating the file (a tenth
-        of a millisecond on ext4) is not on the way of the next answer. A spare
-        never used goes with the process: an unnamed file leaves nothing behind."""
+        of a millisecond on ext4) is not on the way of the next answer.
+
+        The spare is filled with zeros, as many bytes as the last deposit had (up to
+        :data:`PREFILL_MAX`): the next data set then overwrites page cache pages
+        that exist already. Allocating them is most of the cost of writing a new
+        file (0.4 of 0.5 ms for 158 KiB on a virtual machine whose memory is not yet
+        touched, against 0.05 ms to overwrite them), and that too is now done while
+        the peer works. A spare never used goes with the process: an unnamed file
+        leaves nothing behind."""
         if not self.direct:  # not known yet (the first deposit finds out), or no
             return
         with self._spare_lock:
             if len(self._spares) >= SPARES:
                 return
+        fill = self._fill
         try:
             fd = self._unnamed()
         except OSError:  # no room for an inode: the next deposit says so
             return
+        try:
+            _prefill(fd, fill)
+        except OSError:  # no room for the zeros: an empty spare serves as well
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fill = 0
         with self._spare_lock:
-            self._spares.append((os.getpid(), fd))
+            self._spares.append((os.getpid(), fd, fill))
 
-    def _spare(self) -> int:
-        """A spare made by :meth:`prepare` in this process, or -1."""
+    def _spare(self) -> tuple[int, int]:
+        """A spare made by :meth:`prepare` in this process and the bytes of zeros it
+        holds, or (-1, 0)."""
         pid = os.getpid()
         with self._spare_lock:
             while self._spares:
-                owner, fd = self._spares.pop()
+                owner, fd, filled = self._spares.pop()
                 if owner == pid:
-                    return fd
+                    return fd, filled
                 # a forked child's copy of its parent's spare: its lock is shared
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        return -1
+        return -1, 0
 
     def _unnamed(self) -> int:
         """A new unnamed file in the inbox folder, open for writing and locked."""
@@ -483,6 +516,20 @@ class Deposit:
 _UNNAMED = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY
 _PROC_FD: tuple[int, int] | None = None
 """(process ID, descriptor of that process's ``/proc/self/fd``)."""
+
+
+@functools.cache
+def _zeros() -> memoryview:
+    """:data:`PREFILL_MAX` zero bytes (allocated zeroed by the system, on first use)."""
+    return memoryview(bytes(PREFILL_MAX))
+
+
+def _prefill(fd: int, size: int) -> None:
+    """Write ``size`` zero bytes at ``fd`` (at most :data:`PREFILL_MAX`)."""
+    zeros = _zeros()
+    done = 0
+    while done < size:
+        done += os.write(fd, zeros[: size - done])
 
 
 def _name_unnamed(fd: int, target: str | Path) -> None:

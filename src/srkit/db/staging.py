@@ -72,11 +72,12 @@ _IOV_MAX = 1024
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
-def write_parts(fd: int, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+def write_parts(fd: int, parts: Sequence[bytes | bytearray | memoryview]) -> int:
     """Write ``parts`` at ``fd``, in order, with as few :func:`os.writev` calls as the
     kernel takes (at most ``IOV_MAX`` buffers each; a short write goes on where it
-    stopped); no buffer, no copy."""
+    stopped); no buffer, no copy. Returns the bytes written."""
     views = [memoryview(part).cast("B") for part in parts if len(part)]
+    size = sum(len(view) for view in views)
     first, count = 0, len(views)
     while first < count:
         done = os.writev(fd, views[first : first + _IOV_MAX])
@@ -85,6 +86,7 @@ def write_parts(fd: int, parts: Sequence[bytes | bytearray | memoryview]) -> Non
             first += 1
         if done:
             views[first] = views[first][done:]
+    return size
 
 
 def staging_dir(storage: Path) -> Path:
