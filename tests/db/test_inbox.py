@@ -512,6 +512,9 @@ def test_a_spare_is_filled_with_as_many_zeros_as_the_last_deposit_had_bytes(db):
     deposit.close()
     inbox.prepare()
     assert inbox._spares[-1][2] == PREFILL_MAX  # capped
+    inbox.prepare(fill=False)  # a process serving several associations: no zeros
+    assert inbox._spares[-1][2] == 0
+    assert os.fstat(inbox._spares[-1][1]).st_size == 0
 
 
 @given(sizes=st.lists(st.integers(0, 70_000), min_size=1, max_size=6))

@@ -218,7 +218,7 @@ class Inbox:
             raise
         return Deposit(target, fd)
 
-    def prepare(self) -> None:
+    def prepare(self, *, fill: bool = True) -> None:
         """Make an unnamed, locked file ready for the next :meth:`deposit_parts` of
         this process (at most :data:`SPARES`): the receiver calls it after an answer,
         while the peer makes its next request, so that creating the file (a tenth
@@ -229,26 +229,28 @@ class Inbox:
         that exist already. Allocating them is most of the cost of writing a new
         file (0.4 of 0.5 ms for 158 KiB on a virtual machine whose memory is not yet
         touched, against 0.05 ms to overwrite them), and that too is now done while
-        the peer works. A spare never used goes with the process: an unnamed file
-        leaves nothing behind."""
+        the peer works. Writing the zeros costs some CPU of its own (about 0.05 ms
+        for 158 KiB): with ``fill`` false (a process serving several associations,
+        whose cores are busy anyway) the spare is left empty. A spare never used goes
+        with the process: an unnamed file leaves nothing behind."""
         if not self.direct:  # not known yet (the first deposit finds out), or no
             return
         with self._spare_lock:
             if len(self._spares) >= SPARES:
                 return
-        fill = self._fill
+        zeros = self._fill if fill else 0
         try:
             fd = self._unnamed()
         except OSError:  # no room for an inode: the next deposit says so
             return
         try:
-            _prefill(fd, fill)
+            _prefill(fd, zeros)
         except OSError:  # no room for the zeros: an empty spare serves as well
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
-            fill = 0
+            zeros = 0
         with self._spare_lock:
-            self._spares.append((os.getpid(), fd, fill))
+            self._spares.append((os.getpid(), fd, zeros))
 
     def _spare(self) -> tuple[int, int]:
         """A spare made by :meth:`prepare` in this process and the bytes of zeros it

@@ -160,6 +160,13 @@ def test_both_ways_into_the_inbox_keep_the_bytes(tmp_path, direct):
             assert kept.file_meta.SourceApplicationEntityTitle == "STORESCU"
         assert arch.db.check_integrity() == []
         assert not staging.exists() or list(staging.iterdir()) == []
+        if direct is None:  # after the last answer of its only association: a spare
+            last = arch.db.instance_path(
+                str(pydicom.dcmread(files[-1], stop_before_pixels=True).SOPInstanceUID)
+            )
+            assert last is not None
+            size = last.stat().st_size
+            assert arch.inbox._spares[-1][2] == -(-size // 4096) * 4096  # filled ahead
     finally:
         arch.close()
 

@@ -76,7 +76,8 @@ class Storage:
         extra = {0x0902: comment[:64]} if comment else None
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
         if self.inbox is not None:  # while the peer makes its next request
-            self.inbox.prepare()
+            # the next file's pages too, when this is the process's only association
+            self.inbox.prepare(fill=len(assoc.server.active_associations) <= 1)
         for rec in stored:  # a new dose report: its alerts, once the peer has its answer
             dose_alert_hook(self.db, rec)
 
