@@ -538,3 +538,41 @@ def test_deposits_through_prefilled_spares_keep_every_byte(db, sizes):
     for path, data in written:
         assert path.read_bytes() == data
         path.unlink()
+
+
+def test_the_collector_is_paused_until_the_parsed_data_set_is_gone(db, monkeypatch):
+    """index_file keeps the cyclic collector off through the parse and the store (an SR's
+    tree is many young objects) and turns it back on when the file is indexed."""
+    import gc
+    import weakref
+
+    sr = data_path("sr-tid1500/dcmqi_sr-example_sr.dcm")
+    uid = _uid(sr)
+    inbox = _deposit(db, sr.read_bytes(), uid)
+    seen: list[tuple[bool, bool]] = []
+    store = db.store_outcome
+
+    def watched(rec, staged, **kwargs):
+        ds_alive = bool(refs) and refs[0]() is not None
+        seen.append((gc.isenabled(), ds_alive))
+        return store(rec, staged, **kwargs)
+
+    import srkit.db.ingest as ingest
+
+    refs: list[weakref.ref] = []
+    parse = ingest.parse_staged
+
+    def parse_and_watch(*args, **kwargs):
+        ds, rec = parse(*args, **kwargs)
+        refs.append(weakref.ref(ds))
+        return ds, rec
+
+    monkeypatch.setattr(ingest, "parse_staged", parse_and_watch)
+    monkeypatch.setattr(db, "store_outcome", watched)
+    assert gc.isenabled()
+    result = inbox.index_file(db, inbox.path_of(uid))
+    assert result is not None
+    assert result.status == "stored"
+    assert seen == [(False, True)]  # stored with the collector off, the data set alive
+    assert gc.isenabled()  # on again once indexed
+    assert refs[0]() is None  # and by then the data set was gone
