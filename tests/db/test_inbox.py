@@ -576,3 +576,29 @@ def test_the_collector_is_paused_until_the_parsed_data_set_is_gone(db, monkeypat
     assert seen == [(False, True)]  # stored with the collector off, the data set alive
     assert gc.isenabled()  # on again once indexed
     assert refs[0]() is None  # and by then the data set was gone
+
+
+def test_a_spare_whose_zeros_cannot_be_written_is_not_kept(db, monkeypatch):
+    """A spare only partly filled would put stray zeros before the next data set: it is
+    dropped, and the next deposit makes its own file."""
+    import srkit.db.inbox as inbox_module
+
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly():
+        skip_or_fail("this file system has no O_TMPFILE")
+    first = inbox.deposit_parts([b"\x01" * 10_000], _fresh_uid(7))
+    assert first is not None
+    first.close()
+
+    def half_then_full(fd, size):
+        os.write(fd, bytes(size // 2))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(inbox_module, "_prefill", half_then_full)
+    inbox.prepare()
+    assert inbox._spares == []
+    data = bytes(range(256)) * 4
+    deposit = inbox.deposit_parts([data], _fresh_uid(8))
+    assert deposit is not None
+    assert deposit.path.read_bytes() == data
+    deposit.close()

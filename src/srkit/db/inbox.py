@@ -245,10 +245,9 @@ class Inbox:
             return
         try:
             _prefill(fd, zeros)
-        except OSError:  # no room for the zeros: an empty spare serves as well
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            zeros = 0
+        except OSError:  # no room for the zeros: no spare (the next deposit makes one)
+            os.close(fd)
+            return
         with self._spare_lock:
             self._spares.append((os.getpid(), fd, zeros))
 
