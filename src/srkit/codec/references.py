@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from srkit.codec import tags as T
 from srkit.codec.diagnostic_codes import ReadCode
 from srkit.model.items import ContentItem, ReferenceContentItem, SopReference
-from srkit.model.navigation import walk
+from srkit.model.navigation import all_items, walk
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -88,6 +88,11 @@ def check_references(root: ContentItem) -> list[tuple[str, ReadCode, str]]:
     as :data:`REFERENCE_CYCLE` (code ``reference-cycle``): no rule forbids it, but
     following references naively would never end.
     """
+    for item in all_items(root):  # most documents have none: no position ids made
+        if isinstance(item, ReferenceContentItem):
+            break
+    else:
+        return []
     ids: dict[str, ContentItem] = {}
     refs: dict[str, str] = {}
     for pos in walk(root):

@@ -105,47 +105,84 @@ def measurement_columns(row: Mapping[str, Any], *, qualitative: bool) -> dict[st
     return cols
 
 
+_CODE_KEYS = frozenset({"value", "scheme", "meaning", "version"})
+
+
 def flat_numbers(obj: Any, prefix: str = "") -> dict[str, Any]:
     """Nested report keys joined with ``.`` (lists: first element), leaves kept."""
     out: dict[str, Any] = {}
-    if isinstance(obj, Mapping):
-        if set(obj) >= {"value", "scheme"} and set(obj) <= {
-            "value",
-            "scheme",
-            "meaning",
-            "version",
-        }:
-            out[prefix.rstrip(".")] = obj
-            return out
-        for key, value in obj.items():
-            out.update(flat_numbers(value, f"{prefix}{key}."))
-    elif isinstance(obj, list):
-        if obj:
-            out.update(flat_numbers(obj[0], prefix))
-    else:
-        out[prefix.rstrip(".")] = obj
+    _flatten(obj, prefix, out, None)
     return out
+
+
+def _flatten(obj: Any, prefix: str, out: dict[str, Any], last: dict[str, Any] | None) -> None:
+    """:func:`flat_numbers` into ``out`` (one dict for the whole walk: an event of a
+    large report has hundreds of leaves); ``last`` also gets each leaf under its key's
+    last dotted part (the first leaf of that part kept)."""
+    while isinstance(obj, list):  # a list stands for its first element
+        if not obj:
+            return
+        obj = obj[0]
+    if type(obj) is dict or isinstance(obj, Mapping):
+        if "value" in obj and "scheme" in obj and obj.keys() <= _CODE_KEYS:  # a code
+            pass
+        else:
+            for key, value in obj.items():
+                _flatten(value, f"{prefix}{key}.", out, last)
+            return
+    key = prefix.rstrip(".")
+    out[key] = obj
+    if last is not None:
+        last.setdefault(key.rsplit(".", 1)[-1], obj)
+
+
+class _Picker:
+    """:func:`_pick` over one flattened record, its last dotted parts indexed once."""
+
+    __slots__ = ("flat", "last")
+
+    def __init__(self, flat: Mapping[str, Any], last: dict[str, Any] | None = None) -> None:
+        self.flat = flat
+        if last is None:
+            last = {}
+            for key, value in flat.items():
+                last.setdefault(key.rsplit(".", 1)[-1], value)
+        self.last = last
+
+    @classmethod
+    def of(cls, obj: Any) -> _Picker:
+        """The picker of :func:`flat_numbers` of ``obj``, flattened and indexed in one walk."""
+        flat: dict[str, Any] = {}
+        last: dict[str, Any] = {}
+        _flatten(obj, "", flat, last)
+        return cls(flat, last)
+
+    def __call__(self, *names: str) -> Any:
+        """The first value whose key is one of ``names``, else the first whose last
+        dotted part is (names tried in order)."""
+        for name in names:
+            if name in self.flat:
+                return self.flat[name]
+        for name in names:
+            if name in self.last:
+                return self.last[name]
+        return None
 
 
 def _pick(flat: Mapping[str, Any], *names: str) -> Any:
     """The first value whose key (or last dotted part) is one of ``names``."""
-    for name in names:
-        if name in flat:
-            return flat[name]
-    for name in names:
-        for key, value in flat.items():
-            if key.rsplit(".", 1)[-1] == name:
-                return value
-    return None
+    return _Picker(flat)(*names)
 
 
 def dose_columns(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Columns of ``dose_report`` and of each ``dose_event`` for one report dict."""
-    plain = _plain(dict(report))
+    text = json.dumps(dict(report), default=_default, ensure_ascii=False)
+    plain = json.loads(text)  # JSON-safe; its text is the report column as it is
     totals: dict[str, Any] = {}
     for acc in plain.get("accumulated") or []:
         for key, value in flat_numbers(acc).items():
             totals.setdefault(key, value)
+    total = _Picker(totals)
     row = {
         "template": plain.get("template"),
         "manufacturer": plain.get("manufacturer"),
@@ -154,28 +191,27 @@ def dose_columns(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[s
         **_code_cols("procedure", plain.get("procedure_reported")),
         "start_of_xray_irradiation": plain.get("start_of_xray_irradiation"),
         "end_of_xray_irradiation": plain.get("end_of_xray_irradiation"),
-        "total_dlp": _float(_pick(totals, "ct_dose_length_product_total")),
-        "total_dap": _float(_pick(totals, "dose_area_product_total")),
-        "total_dose_rp": _float(_pick(totals, "dose_rp_total")),
+        "total_dlp": _float(total("ct_dose_length_product_total")),
+        "total_dap": _float(total("dose_area_product_total")),
+        "total_dose_rp": _float(total("dose_rp_total")),
         "event_count": len(plain.get("events") or []),
-        "report": json.dumps(plain, ensure_ascii=False),
+        "report": text,
     }
     events = []
     for number, event in enumerate(plain.get("events") or [], start=1):
-        flat = flat_numbers(event)
-        target = _pick(flat, "target_region")
+        pick = _Picker.of(event)
         events.append(
             {
                 "event_number": number,
-                "irradiation_event_uid": _pick(flat, "irradiation_event_uid"),
-                "acquisition_protocol": _pick(flat, "acquisition_protocol"),
-                "datetime_started": _pick(flat, "datetime_started"),
-                **_code_cols("target_region", target),
-                "mean_ctdivol": _float(_pick(flat, "mean_ctdivol")),
-                "dlp": _float(_pick(flat, "dlp")),
-                "dose_area_product": _float(_pick(flat, "dose_area_product")),
-                "dose_rp": _float(_pick(flat, "dose_rp")),
-                "kvp": _float(_pick(flat, "kvp")),
+                "irradiation_event_uid": pick("irradiation_event_uid"),
+                "acquisition_protocol": pick("acquisition_protocol"),
+                "datetime_started": pick("datetime_started"),
+                **_code_cols("target_region", pick("target_region")),
+                "mean_ctdivol": _float(pick("mean_ctdivol")),
+                "dlp": _float(pick("dlp")),
+                "dose_area_product": _float(pick("dose_area_product")),
+                "dose_rp": _float(pick("dose_rp")),
+                "kvp": _float(pick("kvp")),
                 "row": json.dumps(event, ensure_ascii=False),
             }
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from srkit.diagnostics import Diagnostic
 from srkit.model.code import Code
 from srkit.model.items import ContainerContentItem, ContentItem, SopReference, TemplateId
-from srkit.model.navigation import Position, find, item_at, parent_of, walk
+from srkit.model.navigation import Position, all_items, find, item_at, parent_of, walk
 from srkit.model.value_object import ValueObject
 
 __all__ = [
@@ -196,4 +196,4 @@ class Document(ValueObject):
         return find(self.root, concept, relationship=relationship, recursive=recursive)
 
     def __len__(self) -> int:
-        return sum(1 for _ in walk(self.root))
+        return len(all_items(self.root))

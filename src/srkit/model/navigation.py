@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from srkit.model.code import Code
 from srkit.model.items import ContentItem
 
-__all__ = ["Position", "walk", "item_at", "parent_of", "find", "find_content_items", "parse_id"]
+__all__ = [
+    "Position",
+    "walk",
+    "all_items",
+    "item_at",
+    "parent_of",
+    "find",
+    "find_content_items",
+    "parse_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,21 @@ def walk(root: ContentItem, root_id: str = "1") -> Iterator[Position]:
         children = item.children
         for n in range(len(children), 0, -1):
             stack.append((f"{item_id}.{n}", children[n - 1], item))
+
+
+def all_items(root: ContentItem) -> list[ContentItem]:
+    """Every item under (and including) ``root`` in document order, without position
+    ids: the cheap pass for counting or scanning (a report of thousands of items
+    would make as many :class:`Position` objects and id strings in :func:`walk`)."""
+    out: list[ContentItem] = []
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        children = item.children
+        if children:
+            stack.extend(reversed(children))
+    return out
 
 
 def parse_id(item_id: str) -> tuple[int, ...]:
