@@ -79,3 +79,85 @@ def test_messages_shorten_errors_as_the_loader_does(parser):
 
     for exc in (ValueError("first line\nsecond"), KeyError(), OSError("x" * 300)):
         assert tree_builder()._short_error(exc) == short_error(exc)
+
+
+# -- codes read once per document -------------------------------------------------------
+
+FLASH = DATA / "rdsr" / "openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm"
+
+
+def _content_items(ds):
+    for item in getattr(ds, "ContentSequence", []):
+        yield item
+        yield from _content_items(item)
+
+
+def _quiet_read(data):
+    import io
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read(io.BytesIO(data))
+
+
+def _flash_with(change):
+    """The Siemens RDSR's bytes after ``change(concept name items)`` of its items
+    named (113830, DCM) Mean CTDIvol, one per event."""
+    import io
+
+    import pydicom
+
+    ds = pydicom.dcmread(FLASH)
+    names = [
+        item.ConceptNameCodeSequence[0]
+        for item in _content_items(ds)
+        if "ConceptNameCodeSequence" in item
+        and item.ConceptNameCodeSequence[0].CodeValue == "113830"
+    ]
+    change(names)
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue(), len(names)
+
+
+def test_a_repeated_code_is_one_object_equal_to_each_place(parser):
+    doc = _quiet_read(FLASH.read_bytes())
+    ctdi = [
+        p.item.concept for p in doc.walk() if p.item.concept and p.item.concept.value == "113830"
+    ]
+    assert len(ctdi) == 9  # one per irradiation event
+    assert len({id(c) for c in ctdi}) == 1
+    assert ctdi[0] == Code(value="113830", scheme="DCM", meaning="Mean CTDIvol")
+    units = {
+        id(p.item.units) for p in doc.walk() if isinstance(p.item, NumContentItem) and p.item.units
+    }
+    nums = [p.item for p in doc.walk() if isinstance(p.item, NumContentItem) and p.item.units]
+    assert len(units) < len(nums)  # mGy, mGy.cm, s... are read once each
+
+
+def test_a_repeated_broken_code_is_reported_at_each_place(parser):
+    def drop_scheme(names):
+        for name in names:
+            name.CodingSchemeDesignator = ""
+
+    data, count = _flash_with(drop_scheme)
+    doc = _quiet_read(data)
+    found = [d for d in doc.diagnostics if d.code == "code-incomplete"]
+    assert count == 9
+    assert len(found) == count
+    assert len({d.path for d in found}) == count
+
+
+def test_a_repeated_code_of_the_wrong_vr_is_reported_at_each_place(parser):
+    def meaning_as_short_string(names):
+        for name in names:
+            name["CodeMeaning"].VR = "SH"
+
+    data, count = _flash_with(meaning_as_short_string)
+    doc = _quiet_read(data)
+    wrong = [d for d in doc.diagnostics if d.code == "vr-mismatch" and "(0008,0104)" in d.message]
+    assert len(wrong) == count == 9
+    ctdi = [
+        p.item.concept for p in doc.walk() if p.item.concept and p.item.concept.value == "113830"
+    ]
+    assert {c.meaning for c in ctdi} == {"Mean CTDIvol"}

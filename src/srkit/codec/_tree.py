@@ -121,6 +121,27 @@ def _elements(ds: Any) -> dict[int, Any]:
     return mapping
 
 
+CODE_CACHE_SIZE = 4096
+"""Codes a :class:`ContentReader` keeps for reuse within one document."""
+
+
+@cython.cfunc
+def _code_key(mapping: dict[int, Any]) -> tuple[Any, ...] | None:
+    """(tag, VR, bytes, ...) of every element of a code item, or None when one is not
+    in raw form (a pydicom element already converted: read as it is, not kept)."""
+    parts: list[Any] = []
+    for elem in mapping.values():
+        if not isinstance(elem, tuple):
+            return None
+        row: tuple[Any, ...] = cython.cast(tuple, elem)
+        if len(row) < 4:
+            return None
+        parts.append(row[0])
+        parts.append(row[1])
+        parts.append(row[3])
+    return tuple(parts)
+
+
 def _short_error(exc: BaseException) -> str:
     """The first line of an exception's text (at most 160 characters), for messages
     (:func:`srkit.codec.loader.short_error`'s rule; the loader imports this module)."""
@@ -386,7 +407,7 @@ class ContentReader(Recorder):
         The file name, for messages.
     """
 
-    __slots__ = ("charset", "depth_limit", "ds", "parsed", "truncated", "values")
+    __slots__ = ("charset", "codes", "depth_limit", "ds", "parsed", "truncated", "values")
 
     def __init__(
         self,
@@ -409,6 +430,9 @@ class ContentReader(Recorder):
         self.parsed = sequences
         self.depth_limit = DEPTH_LIMIT
         self.truncated = False
+        self.codes: dict[tuple[Any, ...], Code] = {}
+        """Codes read so far, keyed by their elements' tags, VRs and bytes (see
+        :meth:`code`)."""
 
     def check_truncated(self, ds: Dataset, path: str) -> None:
         """A defined-length element whose bytes stop short means the file was cut.
@@ -494,8 +518,22 @@ class ContentReader(Recorder):
         return value  # type: ignore[no-any-return]
 
     def code(self, item: Dataset, path: str, what: str) -> Code | None:
-        """A Code Sequence Macro item (PS3.3 Table 8.8-1) as a :class:`Code`."""
+        """A Code Sequence Macro item (PS3.3 Table 8.8-1) as a :class:`Code`.
+
+        A report names the same few concepts and units thousands of times: a code item
+        holding only the macro's elements, in raw form, is read once per document and
+        then found by its elements' tags, VRs and bytes (:data:`CODE_CACHE_SIZE` codes
+        at most). Only a code read without a problem is kept, so a repeated broken
+        code is reported at each of its places."""
+        key = None
+        if _elements(item).keys() <= CODE_TAGS:
+            key = _code_key(_elements(item))
+            if key is not None:
+                known = self.codes.get(key)
+                if known is not None:
+                    return known
         v: ValueReader = self.values
+        wrong: cython.Py_ssize_t = len(v.wrong_vr)
         try:
             value = v.string(item, CODE_VALUE, "SH")
             kind = CodeValueKind.SHORT
@@ -524,9 +562,18 @@ class ContentReader(Recorder):
             if not value and not scheme and not meaning:
                 return None
         extra = None
-        if not _elements(item).keys() <= CODE_TAGS:
+        if key is None and not _elements(item).keys() <= CODE_TAGS:
             extra = item
-        return _new_code(value or "", scheme or "", meaning or "", version or None, kind, extra)
+        code = _new_code(value or "", scheme or "", meaning or "", version or None, kind, extra)
+        if (
+            key is not None
+            and value
+            and scheme
+            and len(v.wrong_vr) == wrong
+            and len(self.codes) < CODE_CACHE_SIZE
+        ):
+            self.codes[key] = code
+        return code
 
     def code_seq(self, ds: Dataset, tag: int, path: str, what: str) -> Code | None:
         """The one code of code sequence ``tag``, or ``None`` if absent or empty."""
