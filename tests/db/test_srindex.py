@@ -99,3 +99,66 @@ def test_dose_columns_of_real_reports(name, totals, count, first):
         assert cols["event_number"] == number
         assert cols["irradiation_event_uid"] == event["irradiation_event_uid"]
         assert json.loads(cols["row"]) == event
+
+
+# -- the store's SQLite cursor path writes what the import batches write ----------------
+
+_SR_TABLES = {
+    "sr_document": "instance_pk",
+    "measurement": "pk",
+    "qualitative": "pk",
+    "dose_report": "pk",
+    "dose_event": "pk",
+}
+_REAL_SRS = [
+    "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm",
+    "rdsr/pyskindose_siemens_axiom_artis.dcm",
+    "sr-tid1500/dcmqi_sr-example_sr.dcm",
+    "sr-tid1500/highdicom_sr_document_with_multiple_groups.dcm",
+]
+
+
+def _sr_table_rows(db):
+    """Every row of the SR tables, keys (pks) replaced by the SOP Instance UID they
+    belong to, in a stable order."""
+    from sqlalchemy import create_engine, text
+
+    out = {}
+    engine = create_engine(db.url)
+    with engine.connect() as conn:
+        uid = dict(conn.execute(text("SELECT pk, sop_instance_uid FROM instance")).all())
+        report = dict(conn.execute(text("SELECT pk, instance_pk FROM dose_report")).all())
+        for table, order in _SR_TABLES.items():
+            rows = []
+            for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY {order}")).mappings():
+                row = dict(row)
+                row.pop("pk", None)
+                if "instance_pk" in row:
+                    row["instance_pk"] = uid[row["instance_pk"]]
+                if "dose_report_pk" in row:
+                    row["dose_report_pk"] = uid[report[row["dose_report_pk"]]]
+                rows.append(row)
+            out[table] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+    engine.dispose()
+    return out
+
+
+def test_stored_sr_rows_are_the_imported_ones(tmp_path):
+    from srkit.db.database import Database
+
+    paths = [data_path(name) for name in _REAL_SRS]
+    stored = Database(tmp_path / "stored.sqlite", storage=tmp_path / "s1")
+    imported = Database(tmp_path / "imported.sqlite", storage=tmp_path / "s2")
+    try:
+        for path in paths:  # one instance at a time: the cursor path
+            stored.store_bytes(path.read_bytes())
+        report = imported.import_paths(paths, copy=True)  # batches: SQLAlchemy Core
+        assert report.imported == len(paths) and not report.rejected
+        mine, theirs = _sr_table_rows(stored), _sr_table_rows(imported)
+        assert {t: len(r) for t, r in mine.items()} == {t: len(r) for t, r in theirs.items()}
+        assert len(mine["dose_event"]) == 9 + 21  # the Siemens CT and angiography events
+        assert len(mine["measurement"]) > 0
+        assert mine == theirs
+    finally:
+        stored.close()
+        imported.close()

@@ -39,6 +39,23 @@ class CursorSql:
         self.cursor.execute(sql, row)
         return int(self.cursor.lastrowid)
 
+    def insert_many(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``rows`` (runs of rows with the same columns, one statement each)."""
+        start = 0
+        while start < len(rows):
+            names = tuple(rows[start])
+            stop = start + 1
+            while stop < len(rows) and tuple(rows[stop]) == names:
+                stop += 1
+            key = (table, names)
+            sql = self._inserts.get(key)
+            if sql is None:
+                cols = ", ".join(f'"{k}"' for k in names)
+                marks = ", ".join(f":{k}" for k in names)
+                sql = self._inserts[key] = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
+            self.cursor.executemany(sql, rows[start:stop])
+            start = stop
+
     def execute(self, sql: str, params: dict[str, Any]) -> None:
         self.cursor.execute(sql, params)
 

@@ -40,6 +40,7 @@ from srkit.db.writer import (
     same_data_set,
     sop_conflict,
     write_sr_rows,
+    write_sr_rows_cursor,
 )
 from srkit.errors import SrkitError
 
@@ -185,9 +186,7 @@ class Store:
             try:
                 if not self._sqlite:
                     return self._core_once(job)
-                if rec.get("sr"):
-                    return self._sqlite_once(job)
-                return self._sqlite_plain(job)
+                return self._sqlite_once(job)
             except BaseException as exc:
                 moves.undo()  # files back where they were, for a retry
                 if self._sqlite and not isinstance(exc, SrkitError):
@@ -233,15 +232,19 @@ class Store:
             except Exception:  # pragma: no cover - closing a broken connection
                 pass
 
-    def _sqlite_plain(self, job: _Job) -> StoreOutcome:
-        """An instance without SR rows, in a transaction run on the DBAPI connection
-        (SQLAlchemy's transaction bookkeeping cost as much as the inserts)."""
+    def _sqlite_once(self, job: _Job) -> StoreOutcome:
+        """One instance (and its SR rows) in a transaction run on the DBAPI connection
+        (SQLAlchemy's transaction and statement bookkeeping cost as much as the
+        inserts)."""
         dbapi = self._connection().connection.dbapi_connection
         cur = dbapi.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                outcome, _pk = _file_new(CursorSql(cur), job, _sqlite_lookup(cur, job))
+                sql = CursorSql(cur)
+                outcome, pk = _file_new(sql, job, _sqlite_lookup(cur, job))
+                if pk is not None and job.rec.get("sr"):
+                    write_sr_rows_cursor(sql, pk, job.rec["sr"])
                 cur.execute("COMMIT")
             except BaseException:
                 if dbapi.in_transaction:
@@ -249,18 +252,6 @@ class Store:
                 raise
         finally:
             cur.close()
-        return outcome
-
-    def _sqlite_once(self, job: _Job) -> StoreOutcome:
-        conn = self._connection()
-        with conn.begin():
-            cur = conn.connection.dbapi_connection.cursor()
-            try:
-                outcome, pk = _file_new(CursorSql(cur), job, _sqlite_lookup(cur, job))
-            finally:
-                cur.close()
-            if pk is not None and job.rec.get("sr"):
-                write_sr_rows(conn, [(pk, job.rec["sr"])])
         return outcome
 
     def _core_once(self, job: _Job) -> StoreOutcome:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from srkit.db.hierarchy import POLICIES, Conflict, Placer, conflict_row
-from srkit.db.sql import Sql, lookup
+from srkit.db.sql import CursorSql, Sql, lookup
 from srkit.errors import SrkitError
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "same_data_set",
     "sop_conflict",
     "write_sr_rows",
+    "write_sr_rows_cursor",
 ]
 
 
@@ -275,18 +276,25 @@ def sop_conflict(uid: str, old_path: str | None, policy: str) -> Conflict:
     )
 
 
-def write_sr_rows(conn: Any, items: list[tuple[int, dict[str, Any]]]) -> None:
-    """The SR rows of newly inserted instances (``sr_document``, TID 1500
-    measurements, dose reports and events), on an SQLAlchemy connection."""
+_SrRows = tuple[
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    dict[int, list[dict[str, Any]]],
+]
+
+
+def _sr_row_sets(items: list[tuple[int, dict[str, Any]]]) -> _SrRows:
+    """The rows of ``sr_document``, ``measurement``, ``qualitative`` and ``dose_report``
+    of ``items`` (instance pk, SR rows), and the dose events by instance pk."""
     import json
 
-    from sqlalchemy import insert
-
-    from srkit.db import schema as S
-
-    if not items:
-        return
-    docs, meas, qual, dose_rows, dose_events = [], [], [], [], {}
+    docs: list[dict[str, Any]] = []
+    meas: list[dict[str, Any]] = []
+    qual: list[dict[str, Any]] = []
+    dose_rows: list[dict[str, Any]] = []
+    dose_events: dict[int, list[dict[str, Any]]] = {}
     for pk, sr in items:
         doc = dict(sr["document"])
         if sr.get("notes"):
@@ -302,6 +310,19 @@ def write_sr_rows(conn: Any, items: list[tuple[int, dict[str, Any]]]) -> None:
             report_row, events = sr["dose"]
             dose_rows.append({**report_row, "instance_pk": pk})
             dose_events[pk] = events
+    return docs, meas, qual, dose_rows, dose_events
+
+
+def write_sr_rows(conn: Any, items: list[tuple[int, dict[str, Any]]]) -> None:
+    """The SR rows of newly inserted instances (``sr_document``, TID 1500
+    measurements, dose reports and events), on an SQLAlchemy connection."""
+    from sqlalchemy import insert
+
+    from srkit.db import schema as S
+
+    if not items:
+        return
+    docs, meas, qual, dose_rows, dose_events = _sr_row_sets(items)
     conn.execute(insert(S.sr_document), docs)
     if meas:
         conn.execute(insert(S.measurement), meas)
@@ -317,3 +338,20 @@ def write_sr_rows(conn: Any, items: list[tuple[int, dict[str, Any]]]) -> None:
         ]
         if events:
             conn.execute(insert(S.dose_event), events)
+
+
+def write_sr_rows_cursor(sql: CursorSql, pk: int, sr: dict[str, Any]) -> None:
+    """:func:`write_sr_rows` of one instance on an SQLite DBAPI cursor (the store's
+    fast path: SQLAlchemy's statement handling cost a dose report more than its
+    inserts)."""
+    docs, meas, qual, dose_rows, dose_events = _sr_row_sets([(pk, sr)])
+    sql.insert_many("sr_document", docs)
+    if meas:
+        sql.insert_many("measurement", meas)
+    if qual:
+        sql.insert_many("qualitative", qual)
+    for row in dose_rows:
+        report_pk = sql.insert("dose_report", row)
+        events = [{**ev, "dose_report_pk": report_pk} for ev in dose_events[pk]]
+        if events:
+            sql.insert_many("dose_event", events)
