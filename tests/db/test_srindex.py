@@ -153,7 +153,8 @@ def test_stored_sr_rows_are_the_imported_ones(tmp_path):
         for path in paths:  # one instance at a time: the cursor path
             stored.store_bytes(path.read_bytes())
         report = imported.import_paths(paths, copy=True)  # batches: SQLAlchemy Core
-        assert report.imported == len(paths) and not report.rejected
+        assert report.imported == len(paths)
+        assert not report.rejected
         mine, theirs = _sr_table_rows(stored), _sr_table_rows(imported)
         assert {t: len(r) for t, r in mine.items()} == {t: len(r) for t, r in theirs.items()}
         assert len(mine["dose_event"]) == 9 + 21  # the Siemens CT and angiography events

@@ -19,6 +19,7 @@ Py_ssize_t = int
 uint = int
 bint = bool
 p_const_uchar = bytes
+p_const_char = bytes
 
 
 def cfunc(fn: F) -> F:

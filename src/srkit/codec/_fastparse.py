@@ -54,10 +54,11 @@ COMPILED: bool = cython.compiled
 _LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
-_ITEM = 0xFFFEE000
-_ITEM_END = 0xFFFEE00D
-_SEQ_END = 0xFFFEE0DD
-_UNDEFINED = 0xFFFFFFFF
+# C constants when compiled: compared with a C integer they make no Python object
+_ITEM = cython.declare(cython.uint, 0xFFFEE000)
+_ITEM_END = cython.declare(cython.uint, 0xFFFEE00D)
+_SEQ_END = cython.declare(cython.uint, 0xFFFEE0DD)
+_UNDEFINED = cython.declare(cython.uint, 0xFFFFFFFF)
 _HEAD = struct.Struct("<HHI")  # group, element, 32-bit length (implicit VR)
 _EXPLICIT = struct.Struct("<HH2sH")  # group, element, VR, 16-bit length
 _U32 = struct.Struct("<I")
@@ -70,9 +71,22 @@ _SQ_CACHE: dict[int, bool] = {}
 _new_tuple = tuple.__new__
 _new_object = object.__new__
 if cython.compiled:
+    from cython.cimports.cpython.bytes import PyBytes_FromStringAndSize as _bytes_from
     from cython.cimports.cpython.object import PyObject_GenericSetAttr as _set_slot
 else:
     _set_slot = object.__setattr__
+
+
+@cython.cfunc
+@cython.inline
+def _value_bytes(data: bytes, start: cython.Py_ssize_t, stop: cython.Py_ssize_t) -> bytes:
+    """``data[start:stop]`` (compiled: copied from the buffer, without the slice
+    object a slice of an object makes; ``start <= stop <= len(data)`` is checked by
+    the caller)."""
+    if cython.compiled:
+        buf: cython.p_const_char = data
+        return _bytes_from(buf + start, stop - start)  # type: ignore[no-any-return,operator]
+    return data[start:stop]
 
 
 @cython.cfunc
@@ -189,7 +203,7 @@ class _Parser:
         item elements keep plain ``int`` tags.
         """
         out: dict[int, Any] = {}
-        data = self.data
+        data: bytes = self.data
         size: cython.Py_ssize_t = self.size
         implicit: cython.bint = self.implicit
         vpos: cython.Py_ssize_t
@@ -272,8 +286,9 @@ class _Parser:
             stop = vpos + length
             if stop > size:
                 raise FastParseError("truncated value")
-            out[tag] = new_tuple(
-                raw_element, (tag, vr, length, data[vpos:stop], vpos, implicit, True)
+            key = cython.declare(object, tag)  # one int object for the key and the element
+            out[key] = new_tuple(
+                raw_element, (key, vr, length, _value_bytes(data, vpos, stop), vpos, implicit, True)
             )
             pos = stop
         if stop_at_item_end:
@@ -378,7 +393,7 @@ class _Parser:
             stop = vpos + length
             if stop > size:
                 raise FastParseError("truncated value")
-            value = data[vpos:stop]
+            value = _value_bytes(data, vpos, stop)
             out[tag] = RawElement(tag, vr, length, value, vpos, implicit, True)
             if tag == 0x00080005:
                 terms = [
