@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import struct
+import threading
 import time
 
 import pydicom
@@ -602,3 +603,116 @@ def test_a_spare_whose_zeros_cannot_be_written_is_not_kept(db, monkeypatch):
     assert deposit is not None
     assert deposit.path.read_bytes() == data
     deposit.close()
+
+
+# -- an idle indexer sleeps until its inbox changes -----------------------------------
+
+
+def _counting(inbox: Inbox) -> list[int]:
+    calls = [0]
+    original = inbox.index_pending
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    inbox.index_pending = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_an_idle_lead_sleeps_and_wakes_for_a_new_file(db, monkeypatch):
+    import srkit.db.inbox as I
+    from srkit.db.watch import FolderWatch
+
+    if not FolderWatch([db.storage]).available:
+        skip_or_fail("inotify is missing: the indexer polls")
+    monkeypatch.setattr(I, "IDLE_AFTER", 0.2)
+    monkeypatch.setattr(I, "IDLE_WAIT", 5.0)
+    inbox = Inbox(db.storage)
+    calls = _counting(inbox)
+    stop = threading.Event()
+    worker = threading.Thread(target=inbox.run, args=(db, stop))
+    worker.start()
+    try:
+        time.sleep(1.2)
+        quiet = calls[0]
+        for _ in range(5):  # another indexer trying to lead does not wake it
+            assert Inbox(db.storage)._take_lead() is None
+            time.sleep(0.2)
+        # polling would have made 1.0 / POLL = 200 passes; asleep it makes none
+        assert calls[0] - quiet <= 2
+        assert inbox.idle_waits >= 1
+        data = CT.read_bytes()
+        uid = _uid(CT)
+        began = time.monotonic()
+        _deposit(db, data, uid)
+        while not db.is_stored(uid) and time.monotonic() - began < 10:
+            time.sleep(0.005)
+        assert db.is_stored(uid)
+        assert time.monotonic() - began < 1.0  # woken by the file, not by IDLE_WAIT
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()
+
+
+def test_the_stop_signal_ends_an_idle_sleep_at_once(db, monkeypatch):
+    import srkit.db.inbox as I
+    from srkit.db.watch import FolderWatch
+    from srkit.net.dimse.stop_signal import StopSignal
+
+    if not FolderWatch([db.storage]).available:
+        skip_or_fail("inotify is missing: the indexer polls")
+    monkeypatch.setattr(I, "IDLE_AFTER", 0.1)
+    monkeypatch.setattr(I, "IDLE_WAIT", 30.0)
+    inbox = Inbox(db.storage)
+    stop = StopSignal()
+    worker = threading.Thread(target=inbox.run, args=(db, stop))
+    worker.start()
+    try:
+        time.sleep(0.6)
+        assert inbox.idle_waits >= 1
+        began = time.monotonic()
+        stop.set()
+        worker.join(10)
+        assert not worker.is_alive()
+        assert time.monotonic() - began < 5  # not the 30 s of IDLE_WAIT
+    finally:
+        stop.set()
+        worker.join(30)
+        stop.close()
+
+
+def test_without_inotify_an_idle_indexer_keeps_polling(db, monkeypatch):
+    import srkit.db.inbox as I
+    import srkit.db.watch as W
+
+    monkeypatch.setattr(W, "_libc", lambda: None)
+    monkeypatch.setattr(I, "IDLE_AFTER", 0.1)
+    inbox = Inbox(db.storage)
+    calls = _counting(inbox)
+    stop = threading.Event()
+    worker = threading.Thread(target=inbox.run, args=(db, stop))
+    worker.start()
+    time.sleep(0.6)
+    stop.set()
+    worker.join(30)
+    assert inbox.idle_waits == 0
+    assert calls[0] > 20  # every POLL (5 ms): about 100 passes
+
+
+def test_inbox_files_are_taken_in_the_order_they_were_named(db):
+    """The file system's clock ticks every few milliseconds: files named within one
+    tick would be taken in the order of their (hashed) names, not of their arrival."""
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly():
+        skip_or_fail("no O_TMPFILE here")
+    uids = [f"1.2.826.0.1.3680043.8.498.{n}" for n in range(40)]
+    for uid in uids:  # the deposit way (a staged file linked) and the direct way, mixed
+        if int(uid.rsplit(".", 1)[1]) % 2:
+            inbox.deposit_parts([b"x" * 64], uid).close()
+        else:
+            staged = StagedFile.from_bytes(db.storage, b"y" * 64, hashed=False)
+            assert inbox.deposit(staged, uid)
+            staged.close()
+    assert inbox.pending() == [inbox.path_of(uid) for uid in uids]

@@ -31,6 +31,12 @@ The rules that keep the answers right:
   pending when a receiver looks.
 - **Locked until answered.** The indexer takes only files it can ``flock``: a file a
   receiver still holds (not answered yet) waits.
+- **In the order received.** A file's modification time is set to the nanosecond
+  when it gets its inbox name (the file system's own clock ticks every few
+  milliseconds), and the indexers take files oldest first: instances that arrive
+  one after the other are indexed in that order, as the immediate way stores them
+  (which of two copies disagreeing on a series' attributes came first decides
+  which attributes the series keeps).
 - **Nothing lost.** What the indexer cannot file (a data set that cannot be decoded
   beyond the receiver's checks, a UID refused meanwhile by another writer's copy)
   moves to ``<storage>/.rejected/`` with a ``.txt`` file giving the reason, and is
@@ -103,6 +109,11 @@ BACKLOG_POLL = BACKLOG_AGE / 2
 """Seconds an indexer that is not the lead sleeps when it found no backlog (each
 wake-up costs CPU, about 0.1 ms on a virtual machine, that the lead and the
 receivers could use)."""
+IDLE_AFTER = 1.0
+"""Seconds of an empty inbox after which an indexer stops polling and sleeps until
+the inbox changes (see :meth:`Inbox.run`)."""
+IDLE_WAIT = 0.25
+"""Seconds an idle indexer sleeps at most (it then looks at its retries and its stop)."""
 SPARES = 4
 """Unnamed inbox files a receiving process keeps ready (:meth:`Inbox.prepare`), one
 per association it serves at once, up to this many."""
@@ -153,6 +164,10 @@ class Inbox:
         self._fill = 0
         """Bytes of zeros :meth:`prepare` fills a spare with: the size of this inbox
         object's last deposit, rounded up to a page (at most :data:`PREFILL_MAX`)."""
+        self._listed = 0
+        """Inbox files the last :meth:`pending` found (of any age)."""
+        self.idle_waits = 0
+        """Times :meth:`run` slept until the inbox changed (for tests and logs)."""
         self.direct: bool | None = None
         """Whether :meth:`deposit_parts` can write into the inbox folder without a
         name (``O_TMPFILE``, named through ``/proc/self/fd``); None until the first
@@ -171,6 +186,7 @@ class Inbox:
         with :meth:`withdraw`."""
         staged.finish()
         target = self.path_of(uid)
+        _stamp(staged.path)
         try:
             os.link(staged.path, target)
         except FileExistsError:
@@ -207,6 +223,7 @@ class Inbox:
                 os.ftruncate(fd, size)
             self._fill = min(PREFILL_MAX, -(-size // _PAGE) * _PAGE)
             target = self.path_of(uid)
+            _stamp(fd)
             try:
                 _name_unnamed(fd, target)
             except FileExistsError:
@@ -334,9 +351,9 @@ class Inbox:
     def pending(self, min_age: float = 0.0) -> list[Path]:
         """The inbox files (written at least ``min_age`` seconds ago), oldest first."""
         limit = time.time_ns() - int(min_age * 1e9) if min_age > 0 else None
-        return [
-            Path(path) for when, path in sorted(self._written()) if limit is None or when <= limit
-        ]
+        written = sorted(self._written())
+        self._listed = len(written)
+        return [Path(path) for when, path in written if limit is None or when <= limit]
 
     def settle(self, timeout: float = SETTLE_WAIT, *, since: float | None = None) -> bool:
         """Wait until no inbox file written before ``since`` (a :func:`time.time`,
@@ -436,9 +453,22 @@ class Inbox:
     ) -> None:
         """Index inbox files as they come until ``stop`` is set (and then what is
         ready): the loop of the indexer process. The lead indexer takes every file,
-        another only a backlog's (see the module docstring)."""
+        another only a backlog's (see the module docstring).
+
+        While files come and go the loop polls (every :data:`POLL` seconds for the
+        lead, :data:`BACKLOG_POLL` for another); after :data:`IDLE_AFTER` seconds with
+        an empty inbox it sleeps until the inbox or staging folder changes
+        (:class:`srkit.db.watch.FolderWatch`, at most :data:`IDLE_WAIT` seconds), so an
+        idle listener's indexers cost no CPU. ``stop`` wakes that sleep at once when it
+        has a ``fileno()`` (the indexer process's signal-safe stop)."""
+        from srkit.db.staging import staging_dir
+        from srkit.db.watch import FolderWatch
+
         lead: int | None = None
         tried = -LEAD_RETRY
+        watch = FolderWatch([self.folder, staging_dir(self.storage)])
+        stop_fd = getattr(stop, "fileno", None)
+        busy = time.monotonic()
         try:
             while True:
                 if lead is None and time.monotonic() - tried >= LEAD_RETRY:
@@ -449,9 +479,20 @@ class Inbox:
                     if not handled:
                         return
                     continue
-                if not handled:
-                    stop.wait(POLL if lead is not None else BACKLOG_POLL)
+                if handled or self._listed:
+                    busy = time.monotonic()
+                if handled:
+                    continue
+                if watch.available and time.monotonic() - busy >= IDLE_AFTER:
+                    if watch.wait(IDLE_WAIT, also=stop_fd() if stop_fd else None):
+                        busy = time.monotonic()  # something came: poll again
+                    if stop_fd:
+                        stop.wait(0)  # a wake-up byte read (the flag is looked at above)
+                    self.idle_waits += 1
+                    continue
+                stop.wait(POLL if lead is not None else BACKLOG_POLL)
         finally:
+            watch.close()
             if lead is not None and lead >= 0:
                 os.close(lead)
 
@@ -461,7 +502,8 @@ class Inbox:
         if not _HAS_FLOCK:  # pragma: no cover - not on POSIX
             return -1
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / LEAD_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        # read-only: closing it is no change to the inbox for an idle indexer's watch
+        fd = os.open(self.folder / LEAD_FILE, os.O_RDONLY | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -542,6 +584,13 @@ def _prefill(fd: int, size: int) -> None:
     done = 0
     while done < size:
         done += os.write(fd, zeros[: size - done])
+
+
+def _stamp(file: int | Path) -> None:
+    """Set the modification time of ``file`` (a descriptor or a path) to now, to the
+    nanosecond: the order in which the indexers take inbox files."""
+    now = time.time_ns()
+    os.utime(file, ns=(now, now))
 
 
 def _name_unnamed(fd: int, target: str | Path) -> None:

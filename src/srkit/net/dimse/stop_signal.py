@@ -45,6 +45,12 @@ class StopSignal:
     def is_set(self) -> bool:
         return self._set
 
+    def fileno(self) -> int:
+        """The pipe's reading end: readable once :meth:`set` or :meth:`wake` was
+        called (for a caller that waits on other descriptors too; :meth:`wait` with
+        ``timeout=0`` then empties it)."""
+        return self._read
+
     def wait(self, timeout: float | None = None) -> bool:
         """Sleep until :meth:`set` or :meth:`wake` (or ``timeout`` seconds); whether set."""
         if not self._set:
