@@ -33,7 +33,7 @@ def _libc() -> Any | None:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.inotify_init1.argtypes = [ctypes.c_int]
         libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-    except (OSError, AttributeError):  # not Linux, or a libc without inotify
+    except (OSError, AttributeError, TypeError):  # not Linux, a libc without inotify
         return None
     return libc
 
