@@ -620,19 +620,28 @@ def _counting(inbox: Inbox) -> list[int]:
     return calls
 
 
-def test_an_idle_lead_sleeps_and_wakes_for_a_new_file(db, monkeypatch):
+def _idle_indexer(db, monkeypatch, stop, idle_after, idle_wait, *, inotify=True):
+    """An indexer running ``Inbox.run`` in a thread, idle after ``idle_after`` seconds
+    and then sleeping ``idle_wait`` at most: (inbox, its pass counter, the thread)."""
     import srkit.db.inbox as I
-    from srkit.db.watch import FolderWatch
+    import srkit.db.watch as W
 
-    if not FolderWatch([db.storage]).available:
+    if not inotify:
+        monkeypatch.setattr(W, "_libc", lambda: None)
+    elif not W.FolderWatch([db.storage]).available:
         skip_or_fail("inotify is missing: the indexer polls")
-    monkeypatch.setattr(I, "IDLE_AFTER", 0.2)
-    monkeypatch.setattr(I, "IDLE_WAIT", 5.0)
+    monkeypatch.setattr(I, "IDLE_AFTER", idle_after)
+    monkeypatch.setattr(I, "IDLE_WAIT", idle_wait)
     inbox = Inbox(db.storage)
     calls = _counting(inbox)
-    stop = threading.Event()
     worker = threading.Thread(target=inbox.run, args=(db, stop))
     worker.start()
+    return inbox, calls, worker
+
+
+def test_an_idle_lead_sleeps_and_wakes_for_a_new_file(db, monkeypatch):
+    stop = threading.Event()
+    inbox, calls, worker = _idle_indexer(db, monkeypatch, stop, 0.2, 5.0)
     try:
         time.sleep(1.2)
         quiet = calls[0]
@@ -657,18 +666,10 @@ def test_an_idle_lead_sleeps_and_wakes_for_a_new_file(db, monkeypatch):
 
 
 def test_the_stop_signal_ends_an_idle_sleep_at_once(db, monkeypatch):
-    import srkit.db.inbox as I
-    from srkit.db.watch import FolderWatch
     from srkit.net.dimse.stop_signal import StopSignal
 
-    if not FolderWatch([db.storage]).available:
-        skip_or_fail("inotify is missing: the indexer polls")
-    monkeypatch.setattr(I, "IDLE_AFTER", 0.1)
-    monkeypatch.setattr(I, "IDLE_WAIT", 30.0)
-    inbox = Inbox(db.storage)
     stop = StopSignal()
-    worker = threading.Thread(target=inbox.run, args=(db, stop))
-    worker.start()
+    inbox, _calls, worker = _idle_indexer(db, monkeypatch, stop, 0.1, 30.0)
     try:
         time.sleep(0.6)
         assert inbox.idle_waits >= 1
@@ -684,16 +685,8 @@ def test_the_stop_signal_ends_an_idle_sleep_at_once(db, monkeypatch):
 
 
 def test_without_inotify_an_idle_indexer_keeps_polling(db, monkeypatch):
-    import srkit.db.inbox as I
-    import srkit.db.watch as W
-
-    monkeypatch.setattr(W, "_libc", lambda: None)
-    monkeypatch.setattr(I, "IDLE_AFTER", 0.1)
-    inbox = Inbox(db.storage)
-    calls = _counting(inbox)
     stop = threading.Event()
-    worker = threading.Thread(target=inbox.run, args=(db, stop))
-    worker.start()
+    inbox, calls, worker = _idle_indexer(db, monkeypatch, stop, 0.1, 0.25, inotify=False)
     time.sleep(0.6)
     stop.set()
     worker.join(30)
