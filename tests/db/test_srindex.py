@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import srkit
-from srkit.db.srindex import _pick, _Picker, dose_columns, flat_numbers
+from srkit.db.srindex import _Picker, dose_columns, flat_numbers
 from srkit.templates import dose
 from tests.conftest import data_path
 
@@ -58,7 +58,7 @@ def test_flattening_and_picking_follow_the_plain_rule(obj, names):
     flat = flat_numbers(obj)
     assert list(flat.items()) == list(_naive_flat(obj).items())
     expected = _naive_pick(flat, *names)
-    assert _pick(flat, *names) == expected
+    assert _Picker(flat)(*names) == expected
     assert _Picker.of(obj)(*names) == expected
 
 
@@ -66,7 +66,7 @@ def test_a_code_is_one_leaf_and_a_list_its_first_element():
     code = {"value": "113704", "scheme": "DCM", "meaning": "Projection X-Ray"}
     flat = flat_numbers({"events": [{"target_region": code, "kvp": 80.0}, {"kvp": 90.0}]})
     assert flat == {"events.target_region": code, "events.kvp": 80.0}
-    assert _pick(flat, "kvp") == 80.0
+    assert _Picker(flat)("kvp") == 80.0
 
 
 @pytest.mark.parametrize(

@@ -526,7 +526,8 @@ class ContentReader(Recorder):
         at most). Only a code read without a problem is kept, so a repeated broken
         code is reported at each of its places."""
         key = None
-        if _elements(item).keys() <= CODE_TAGS:
+        only_macro: cython.bint = _elements(item).keys() <= CODE_TAGS
+        if only_macro:
             key = _code_key(_elements(item))
             if key is not None:
                 known = self.codes.get(key)
@@ -561,9 +562,7 @@ class ContentReader(Recorder):
             )
             if not value and not scheme and not meaning:
                 return None
-        extra = None
-        if key is None and not _elements(item).keys() <= CODE_TAGS:
-            extra = item
+        extra = None if only_macro else item
         code = _new_code(value or "", scheme or "", meaning or "", version or None, kind, extra)
         if (
             key is not None

@@ -29,14 +29,18 @@ class CursorSql:
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(self.cursor.execute(sql, params).fetchall())
 
-    def insert(self, table: str, row: dict[str, Any]) -> int:
-        key = (table, tuple(row))
+    def _insert_sql(self, table: str, names: tuple[str, ...]) -> str:
+        """``INSERT INTO table (names) VALUES (:names)``, made once per column set."""
+        key = (table, names)
         sql = self._inserts.get(key)
         if sql is None:
-            names = ", ".join(f'"{k}"' for k in row)
-            marks = ", ".join(f":{k}" for k in row)
-            sql = self._inserts[key] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
-        self.cursor.execute(sql, row)
+            cols = ", ".join(f'"{k}"' for k in names)
+            marks = ", ".join(f":{k}" for k in names)
+            sql = self._inserts[key] = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
+        return sql
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        self.cursor.execute(self._insert_sql(table, tuple(row)), row)
         return int(self.cursor.lastrowid)
 
     def insert_many(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -47,13 +51,7 @@ class CursorSql:
             stop = start + 1
             while stop < len(rows) and tuple(rows[stop]) == names:
                 stop += 1
-            key = (table, names)
-            sql = self._inserts.get(key)
-            if sql is None:
-                cols = ", ".join(f'"{k}"' for k in names)
-                marks = ", ".join(f":{k}" for k in names)
-                sql = self._inserts[key] = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
-            self.cursor.executemany(sql, rows[start:stop])
+            self.cursor.executemany(self._insert_sql(table, names), rows[start:stop])
             start = stop
 
     def execute(self, sql: str, params: dict[str, Any]) -> None:

@@ -123,21 +123,26 @@ def _flatten(obj: Any, prefix: str, out: dict[str, Any], last: dict[str, Any] | 
         if not obj:
             return
         obj = obj[0]
-    if type(obj) is dict or isinstance(obj, Mapping):
-        if "value" in obj and "scheme" in obj and obj.keys() <= _CODE_KEYS:  # a code
-            pass
-        else:
-            for key, value in obj.items():
-                _flatten(value, f"{prefix}{key}.", out, last)
-            return
+    if (type(obj) is dict or isinstance(obj, Mapping)) and not _is_code(obj):
+        for key, value in obj.items():
+            _flatten(value, f"{prefix}{key}.", out, last)
+        return
     key = prefix.rstrip(".")
     out[key] = obj
     if last is not None:
         last.setdefault(key.rsplit(".", 1)[-1], obj)
 
 
+def _is_code(obj: Mapping[str, Any]) -> bool:
+    """A code object (``value`` and ``scheme``, at most ``meaning`` and ``version``
+    besides): a leaf of a flattened record."""
+    return "value" in obj and "scheme" in obj and obj.keys() <= _CODE_KEYS
+
+
 class _Picker:
-    """:func:`_pick` over one flattened record, its last dotted parts indexed once."""
+    """Columns picked from one flattened record (:func:`flat_numbers`): the first
+    value whose key is one of the names asked for, else the first whose last dotted
+    part is; the last parts are indexed once."""
 
     __slots__ = ("flat", "last")
 
@@ -158,8 +163,7 @@ class _Picker:
         return cls(flat, last)
 
     def __call__(self, *names: str) -> Any:
-        """The first value whose key is one of ``names``, else the first whose last
-        dotted part is (names tried in order)."""
+        """The value for the first of ``names`` found (see the class), or None."""
         for name in names:
             if name in self.flat:
                 return self.flat[name]
@@ -167,11 +171,6 @@ class _Picker:
             if name in self.last:
                 return self.last[name]
         return None
-
-
-def _pick(flat: Mapping[str, Any], *names: str) -> Any:
-    """The first value whose key (or last dotted part) is one of ``names``."""
-    return _Picker(flat)(*names)
 
 
 def dose_columns(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
