@@ -59,6 +59,15 @@ _ITEM = cython.declare(cython.uint, 0xFFFEE000)
 _ITEM_END = cython.declare(cython.uint, 0xFFFEE00D)
 _SEQ_END = cython.declare(cython.uint, 0xFFFEE0DD)
 _UNDEFINED = cython.declare(cython.uint, 0xFFFFFFFF)
+SHARE_MAX = 1024
+"""An item of at most this many bytes is parsed once per parse: a later item with the
+same bytes (and the same kind of length) is the same :class:`LightDataset` again. A
+report repeats a few code items (concept names, units) and measured values thousands
+of times (6,447 items, 766 distinct, in a Philips X-ray RDSR of 1,885 content items);
+building each once is most of the parse's allocations spared. Light items are never
+changed, so sharing one is safe; the ``value_tell`` of a shared item's elements is
+that of its first occurrence."""
+_SCAN_DEPTH = cython.declare(cython.Py_ssize_t, 16)
 _HEAD = struct.Struct("<HHI")  # group, element, 32-bit length (implicit VR)
 _EXPLICIT = struct.Struct("<HH2sH")  # group, element, VR, 16-bit length
 _U32 = struct.Struct("<I")
@@ -166,12 +175,18 @@ class _Parser:
     size: cython.Py_ssize_t
     implicit: cython.bint
     encoding: object
+    shared: dict  # type: ignore[type-arg]
+    shared_open: dict  # type: ignore[type-arg]
 
     def __init__(self, data: bytes, implicit: bool, encoding: Any) -> None:
         self.data = data
         self.size = len(data)
         self.implicit = implicit
         self.encoding = encoding
+        self.shared = {}
+        """Items of defined length parsed so far, by their bytes (:data:`SHARE_MAX`)."""
+        self.shared_open = {}
+        """Items of undefined length parsed so far, by their bytes and delimiter."""
 
     def header(self, pos: cython.Py_ssize_t) -> tuple[int, str | None, int, int]:
         """(tag, VR or None, length, value position) of the element at ``pos``."""
@@ -311,6 +326,107 @@ class _Parser:
             return _u16(buf, pos) == 0xFFFE
         return data[pos : pos + 2] == b"\xfe\xff"
 
+    @cython.cfunc
+    def item_end(
+        self, pos: cython.Py_ssize_t, limit: cython.Py_ssize_t, depth: cython.Py_ssize_t
+    ) -> cython.Py_ssize_t:
+        """Where the undefined-length item whose elements start at ``pos`` ends (after
+        its Item Delimitation Item), found without making an object, if before
+        ``limit``; -1 past it or on anything :meth:`elements` would not read the
+        same way (the item is then parsed unshared)."""
+        size: cython.Py_ssize_t = min(self.size, limit)
+        data: bytes = self.data
+        group: cython.uint
+        tag: cython.uint
+        length: cython.uint
+        code: cython.uint
+        vpos: cython.Py_ssize_t
+        sequence_vr: cython.bint
+        if depth > _SCAN_DEPTH:
+            return -1
+        if cython.compiled:
+            buf: cython.p_const_uchar = data
+        while pos + 8 <= size:
+            if cython.compiled:
+                group = _u16(buf, pos)
+                tag = (group << 16) | _u16(buf, pos + 2)
+            else:
+                group, elem = struct.unpack_from("<HH", data, pos)
+                tag = (group << 16) | elem
+            if tag == _ITEM_END:
+                return pos + 8
+            if group == 0xFFFE:
+                return -1
+            sequence_vr = self.implicit
+            if self.implicit:
+                if cython.compiled:
+                    length = _u32(buf, pos + 4)
+                else:
+                    length = _U32.unpack_from(data, pos + 4)[0]
+                vpos = pos + 8
+            else:
+                if cython.compiled:
+                    code = (cython.cast(cython.uint, buf[pos + 4]) << 8) | buf[pos + 5]
+                else:
+                    code = (data[pos + 4] << 8) | data[pos + 5]
+                if not (0x41 <= (code >> 8) <= 0x5A and 0x41 <= (code & 0xFF) <= 0x5A):
+                    return -1
+                sequence_vr = code == 0x5351 or code == 0x554E  # SQ, UN
+                if _long_vr(code):
+                    if pos + 12 > size:
+                        return -1
+                    if cython.compiled:
+                        length = _u32(buf, pos + 8)
+                    else:
+                        length = _U32.unpack_from(data, pos + 8)[0]
+                    vpos = pos + 12
+                else:
+                    if cython.compiled:
+                        length = _u16(buf, pos + 6)
+                    else:
+                        length = struct.unpack_from("<H", data, pos + 6)[0]
+                    vpos = pos + 8
+            if length == _UNDEFINED:
+                if not sequence_vr:
+                    return -1
+                pos = self.sequence_end(vpos, limit, depth + 1)
+                if pos < 0:
+                    return -1
+            else:
+                pos = vpos + length
+        return -1
+
+    @cython.cfunc
+    def sequence_end(
+        self, pos: cython.Py_ssize_t, limit: cython.Py_ssize_t, depth: cython.Py_ssize_t
+    ) -> cython.Py_ssize_t:
+        """Where the undefined-length sequence whose items start at ``pos`` ends (after
+        its Sequence Delimitation Item), if before ``limit``; -1 otherwise."""
+        size: cython.Py_ssize_t = min(self.size, limit)
+        data: bytes = self.data
+        tag: cython.uint
+        length: cython.uint
+        if cython.compiled:
+            buf: cython.p_const_uchar = data
+        while pos + 8 <= size:
+            if cython.compiled:
+                tag = (_u16(buf, pos) << 16) | _u16(buf, pos + 2)
+                length = _u32(buf, pos + 4)
+            else:
+                group, elem, length = _HEAD.unpack_from(data, pos)
+                tag = (group << 16) | elem
+            if tag == _SEQ_END:
+                return pos + 8
+            if tag != _ITEM:
+                return -1
+            if length == _UNDEFINED:
+                pos = self.item_end(pos + 8, limit, depth)
+                if pos < 0:
+                    return -1
+            else:
+                pos += 8 + length
+        return -1
+
     @cython.ccall
     def sequence(
         self, tag: int, pos: cython.Py_ssize_t, length: cython.uint
@@ -324,6 +440,8 @@ class _Parser:
             raise FastParseError("truncated sequence")
         items: list[LightDataset] = []
         encoding = self.encoding
+        open_item: cython.bint
+        item_end: cython.Py_ssize_t
         while pos < end:
             if pos + 8 > size:
                 raise FastParseError("truncated item")
@@ -341,13 +459,31 @@ class _Parser:
                 return _light_sequence(tag, items, True), pos
             if item_tag != _ITEM:
                 raise FastParseError(f"expected an item at {pos - 8}")
-            if item_len == _UNDEFINED:
-                elements, pos = self.elements(pos, size, True)
+            open_item = item_len == _UNDEFINED
+            if open_item:
+                item_end = self.item_end(pos, pos + SHARE_MAX, 0)
+                known = self.shared_open
             else:
                 if pos + item_len > size:
                     raise FastParseError("truncated item")
+                item_end = pos + item_len if item_len <= SHARE_MAX else -1
+                known = self.shared
+            key = None
+            if item_end >= 0:
+                key = _value_bytes(self.data, pos, item_end)
+                item = known.get(key)
+                if item is not None:
+                    items.append(item)
+                    pos = item_end
+                    continue
+            if open_item:
+                elements, pos = self.elements(pos, size, True)
+            else:
                 elements, pos = self.elements(pos, pos + item_len, False)
-            items.append(_light_dataset(elements, encoding))
+            item = _light_dataset(elements, encoding)
+            if key is not None and pos == item_end:
+                known[key] = item
+            items.append(item)
         if undefined:
             raise FastParseError("sequence without delimiter")
         return _light_sequence(tag, items, False), pos

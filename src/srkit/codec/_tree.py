@@ -407,7 +407,16 @@ class ContentReader(Recorder):
         The file name, for messages.
     """
 
-    __slots__ = ("charset", "codes", "depth_limit", "ds", "parsed", "truncated", "values")
+    __slots__ = (
+        "charset",
+        "codes",
+        "depth_limit",
+        "ds",
+        "item_codes",
+        "parsed",
+        "truncated",
+        "values",
+    )
 
     def __init__(
         self,
@@ -433,6 +442,9 @@ class ContentReader(Recorder):
         self.codes: dict[tuple[Any, ...], Code] = {}
         """Codes read so far, keyed by their elements' tags, VRs and bytes (see
         :meth:`code`)."""
+        self.item_codes: dict[Any, Code] = {}
+        """The same codes by their light item (one the parser shares, see
+        :data:`srkit.codec._fastparse.SHARE_MAX`), found without making a key."""
 
     def check_truncated(self, ds: Dataset, path: str) -> None:
         """A defined-length element whose bytes stop short means the file was cut.
@@ -525,6 +537,11 @@ class ContentReader(Recorder):
         then found by its elements' tags, VRs and bytes (:data:`CODE_CACHE_SIZE` codes
         at most). Only a code read without a problem is kept, so a repeated broken
         code is reported at each of its places."""
+        light: cython.bint = type(item) is LightDataset  # type: ignore[comparison-overlap]
+        if light:  # the parser shares an item repeated byte for byte
+            shared = self.item_codes.get(item)
+            if shared is not None:
+                return shared
         key = None
         only_macro: cython.bint = _elements(item).keys() <= CODE_TAGS
         if only_macro:
@@ -572,6 +589,8 @@ class ContentReader(Recorder):
             and len(self.codes) < CODE_CACHE_SIZE
         ):
             self.codes[key] = code
+            if light and len(self.item_codes) < CODE_CACHE_SIZE:
+                self.item_codes[item] = code
         return code
 
     def code_seq(self, ds: Dataset, tag: int, path: str, what: str) -> Code | None:
