@@ -235,6 +235,37 @@ def dose_exam_query(
     return stmt.order_by(S.study.c.study_date, S.instance.c.sop_instance_uid)
 
 
+def dose_exam_keys_query(
+    sop_instance_uids: list[str] | None = None, patient_ids: list[str] | None = None
+) -> Select[Any]:
+    """:func:`dose_exam_query` without the report: each dose report's key (its row,
+    its instance's content hash and time of indexing) and its context, so that a
+    caller holding the exams of known keys reads only the others' reports
+    (:func:`dose_reports_query`)."""
+    r = S.dose_report
+    stmt = select(
+        r.c.pk.label("report_pk"),
+        S.instance.c.content_hash,
+        S.instance.c.imported_at,
+        S.instance.c.sop_instance_uid,
+        S.study.c.study_instance_uid,
+        S.patient.c.patient_id,
+        S.patient.c.patient_name,
+        S.study.c.study_date,
+    ).select_from(_joined(r))
+    if sop_instance_uids is not None:
+        stmt = stmt.where(S.instance.c.sop_instance_uid.in_(sop_instance_uids))
+    if patient_ids is not None:
+        stmt = stmt.where(S.patient.c.patient_id.in_(patient_ids))
+    return stmt.order_by(S.study.c.study_date, S.instance.c.sop_instance_uid)
+
+
+def dose_reports_query(report_pks: list[int]) -> Select[Any]:
+    """The stored report of each ``dose_report`` row of ``report_pks``."""
+    r = S.dose_report
+    return select(r.c.pk, r.c.report).where(r.c.pk.in_(report_pks))
+
+
 def document_query(filters: Mapping[str, Any]) -> tuple[Select[Any], str]:
     """SR documents (kind, template, title, flags, diagnostics counts)."""
     opts = dict(filters)

@@ -308,11 +308,11 @@ def evaluate_new(
     read the whole archive.
     """
     config = config or AlertConfig.from_environment()
-    new = load_exams(db, sop_instance_uids=sop_instance_uids)
+    new = load_exams(db, sop_instance_uids=sop_instance_uids, cached=True)
     if not new:
         return []
     patients = sorted({e.patient_id for e in new if e.patient_id})
-    context = load_exams(db, patient_ids=patients) if patients else []
+    context = load_exams(db, patient_ids=patients, cached=True) if patients else []
     seen = {e.sop_instance_uid for e in context}
     exams = context + [e for e in new if e.sop_instance_uid not in seen]
     return evaluate(

@@ -13,13 +13,21 @@ Gy.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = ["Exam", "exam_from_report", "load_exams", "exam_date"]
 
 _LOCALIZER = "113805"
+EXAM_CACHE_SIZE = 4096
+"""Exams :func:`load_exams` keeps (with ``cached=True``) for the next call of the
+process: the dose alert hook reads a patient's other exams at each new dose report,
+and would otherwise decode each of their stored reports again every time."""
+_CACHE: OrderedDict[tuple[Any, ...], Exam] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(slots=True)
@@ -173,9 +181,19 @@ def load_exams(
     *,
     sop_instance_uids: Iterable[str] | None = None,
     patient_ids: Iterable[str] | None = None,
+    cached: bool = False,
 ) -> list[Exam]:
     """Every exam of the database (or of the given dose report instances, or of the
-    given patients), by date."""
+    given patients), by date.
+
+    With ``cached``, exams read before by this process (at most
+    :data:`EXAM_CACHE_SIZE`, the least recently used dropped) are not read again: an
+    exam is known by its report's row, its instance's content hash and time of
+    indexing, and its patient and study columns, so a report stored again, or a
+    patient or study whose columns changed, is read afresh. Each call returns its own
+    copies."""
+    if cached:
+        return _load_cached(db, sop_instance_uids, patient_ids)
     from srkit.db.srquery import dose_exam_query
 
     uids = None if sop_instance_uids is None else list(sop_instance_uids)
@@ -200,3 +218,54 @@ def load_exams(
                 exams.append(exam_from_report(json.loads(m["report"]), m))
     exams.sort(key=lambda e: (e.date or "", e.start or "", e.sop_instance_uid))
     return exams
+
+
+def _load_cached(
+    db: Any, sop_instance_uids: Iterable[str] | None, patient_ids: Iterable[str] | None
+) -> list[Exam]:
+    """:func:`load_exams` with ``cached=True``."""
+    from srkit.db.sql import chunks
+    from srkit.db.srquery import dose_exam_keys_query, dose_reports_query
+
+    uids = None if sop_instance_uids is None else list(sop_instance_uids)
+    patients = None if patient_ids is None else list(patient_ids)
+    if (uids is not None and not uids) or (patients is not None and not patients):
+        return []
+    queries = (
+        [dose_exam_keys_query(list(part), None) for part in chunks(uids)]
+        if uids is not None
+        else [dose_exam_keys_query(None, list(part)) for part in chunks(patients)]
+        if patients is not None
+        else [dose_exam_keys_query()]
+    )
+    found: list[tuple[tuple[Any, ...], Mapping[str, Any]]] = []
+    exams: dict[tuple[Any, ...], Exam] = {}
+    with db._reader.connect() as conn:  # the read engine of srkit.db.Database
+        for stmt in queries:
+            found.extend((tuple(row), row._mapping) for row in conn.execute(stmt))
+        with _CACHE_LOCK:
+            for key, _ in found:
+                exam = _CACHE.get(key)
+                if exam is not None:
+                    _CACHE.move_to_end(key)
+                    exams[key] = exam
+        missing = {int(m["report_pk"]): (key, m) for key, m in found if key not in exams}
+        for part in chunks(list(missing)):
+            for pk, text in conn.execute(dose_reports_query(list(part))):
+                key, m = missing[int(pk)]
+                exams[key] = exam_from_report(json.loads(text), m)
+    with _CACHE_LOCK:
+        for key, _ in found:
+            if key in exams and key not in _CACHE:
+                _CACHE[key] = exams[key]
+        while len(_CACHE) > EXAM_CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    out = [_copy(exams[key]) for key, _ in found if key in exams]
+    out.sort(key=lambda e: (e.date or "", e.start or "", e.sop_instance_uid))
+    return out
+
+
+def _copy(exam: Exam) -> Exam:
+    """A caller's own copy of a kept exam (its dose check list too: callers may set
+    ``standard_name`` or change the list)."""
+    return replace(exam, dose_checks=[dict(check) for check in exam.dose_checks])
