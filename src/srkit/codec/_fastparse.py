@@ -149,6 +149,29 @@ def _u32(buf: cython.p_const_uchar, pos: cython.Py_ssize_t) -> cython.uint:
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
+def _le16(data: bytes, pos: cython.Py_ssize_t) -> cython.uint:
+    """The little endian 16-bit number at ``pos`` of ``data`` (the caller checks
+    ``pos + 2 <= len(data)``)."""
+    if cython.compiled:
+        buf: cython.p_const_uchar = data
+        return _u16(buf, pos)
+    return data[pos] | (data[pos + 1] << 8)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _le32(data: bytes, pos: cython.Py_ssize_t) -> cython.uint:
+    """The little endian 32-bit number at ``pos`` of ``data`` (checked by the caller)."""
+    if cython.compiled:
+        buf: cython.p_const_uchar = data
+        return _u32(buf, pos)
+    return int.from_bytes(data[pos : pos + 4], "little")
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
 def _long_vr(code: cython.uint) -> cython.bint:
     """Whether the VR (two bytes as a big-endian number) has a 32-bit length (PS3.5 7.1.2)."""
     return (
@@ -344,47 +367,30 @@ class _Parser:
         sequence_vr: cython.bint
         if depth > _SCAN_DEPTH:
             return -1
-        if cython.compiled:
-            buf: cython.p_const_uchar = data
         while pos + 8 <= size:
-            if cython.compiled:
-                group = _u16(buf, pos)
-                tag = (group << 16) | _u16(buf, pos + 2)
-            else:
-                group, elem = struct.unpack_from("<HH", data, pos)
-                tag = (group << 16) | elem
+            group = _le16(data, pos)
+            tag = (group << 16) | _le16(data, pos + 2)
             if tag == _ITEM_END:
                 return pos + 8
             if group == 0xFFFE:
                 return -1
             sequence_vr = self.implicit
             if self.implicit:
-                if cython.compiled:
-                    length = _u32(buf, pos + 4)
-                else:
-                    length = _U32.unpack_from(data, pos + 4)[0]
+                length = _le32(data, pos + 4)
                 vpos = pos + 8
             else:
-                if cython.compiled:
-                    code = (cython.cast(cython.uint, buf[pos + 4]) << 8) | buf[pos + 5]
-                else:
-                    code = (data[pos + 4] << 8) | data[pos + 5]
+                code = _le16(data, pos + 4)
+                code = ((code & 0xFF) << 8) | (code >> 8)  # the two letters, first one high
                 if not (0x41 <= (code >> 8) <= 0x5A and 0x41 <= (code & 0xFF) <= 0x5A):
                     return -1
                 sequence_vr = code == 0x5351 or code == 0x554E  # SQ, UN
                 if _long_vr(code):
                     if pos + 12 > size:
                         return -1
-                    if cython.compiled:
-                        length = _u32(buf, pos + 8)
-                    else:
-                        length = _U32.unpack_from(data, pos + 8)[0]
+                    length = _le32(data, pos + 8)
                     vpos = pos + 12
                 else:
-                    if cython.compiled:
-                        length = _u16(buf, pos + 6)
-                    else:
-                        length = struct.unpack_from("<H", data, pos + 6)[0]
+                    length = _le16(data, pos + 6)
                     vpos = pos + 8
             if length == _UNDEFINED:
                 if not sequence_vr:

@@ -219,20 +219,7 @@ def dose_exam_query(
 ) -> Select[Any]:
     """Every dose report's stored record with its patient and study (for
     :mod:`srkit.dose.exams`), or only those of ``sop_instance_uids`` / ``patient_ids``."""
-    r = S.dose_report
-    stmt = select(
-        r.c.report,
-        S.instance.c.sop_instance_uid,
-        S.study.c.study_instance_uid,
-        S.patient.c.patient_id,
-        S.patient.c.patient_name,
-        S.study.c.study_date,
-    ).select_from(_joined(r))
-    if sop_instance_uids is not None:
-        stmt = stmt.where(S.instance.c.sop_instance_uid.in_(sop_instance_uids))
-    if patient_ids is not None:
-        stmt = stmt.where(S.patient.c.patient_id.in_(patient_ids))
-    return stmt.order_by(S.study.c.study_date, S.instance.c.sop_instance_uid)
+    return _dose_exams([S.dose_report.c.report], sop_instance_uids, patient_ids)
 
 
 def dose_exam_keys_query(
@@ -242,17 +229,27 @@ def dose_exam_keys_query(
     its instance's content hash and time of indexing) and its context, so that a
     caller holding the exams of known keys reads only the others' reports
     (:func:`dose_reports_query`)."""
-    r = S.dose_report
-    stmt = select(
-        r.c.pk.label("report_pk"),
+    keys = [
+        S.dose_report.c.pk.label("report_pk"),
         S.instance.c.content_hash,
         S.instance.c.imported_at,
+    ]
+    return _dose_exams(keys, sop_instance_uids, patient_ids)
+
+
+def _dose_exams(
+    columns: list[Any], sop_instance_uids: list[str] | None, patient_ids: list[str] | None
+) -> Select[Any]:
+    """``columns`` and the context of each dose report (of ``sop_instance_uids`` /
+    ``patient_ids``), by study date and SOP Instance UID."""
+    stmt = select(
+        *columns,
         S.instance.c.sop_instance_uid,
         S.study.c.study_instance_uid,
         S.patient.c.patient_id,
         S.patient.c.patient_name,
         S.study.c.study_date,
-    ).select_from(_joined(r))
+    ).select_from(_joined(S.dose_report))
     if sop_instance_uids is not None:
         stmt = stmt.where(S.instance.c.sop_instance_uid.in_(sop_instance_uids))
     if patient_ids is not None:

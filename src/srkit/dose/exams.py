@@ -192,24 +192,13 @@ def load_exams(
     indexing, and its patient and study columns, so a report stored again, or a
     patient or study whose columns changed, is read afresh. Each call returns its own
     copies."""
-    if cached:
-        return _load_cached(db, sop_instance_uids, patient_ids)
-    from srkit.db.srquery import dose_exam_query
+    from srkit.db.srquery import dose_exam_keys_query, dose_exam_query
 
-    uids = None if sop_instance_uids is None else list(sop_instance_uids)
-    patients = None if patient_ids is None else list(patient_ids)
-    if (uids is not None and not uids) or (patients is not None and not patients):
-        return []
-    from srkit.db.sql import chunks
-
-    # bounded IN lists (SQLite and PostgreSQL limit the parameters of one statement)
-    queries = (
-        [dose_exam_query(list(part), None) for part in chunks(uids)]
-        if uids is not None
-        else [dose_exam_query(None, list(part)) for part in chunks(patients)]
-        if patients is not None
-        else [dose_exam_query()]
+    queries = _queries(
+        dose_exam_keys_query if cached else dose_exam_query, sop_instance_uids, patient_ids
     )
+    if cached:
+        return _load_cached(db, queries)
     exams = []
     with db._reader.connect() as conn:  # the read engine of srkit.db.Database
         for stmt in queries:
@@ -220,24 +209,27 @@ def load_exams(
     return exams
 
 
-def _load_cached(
-    db: Any, sop_instance_uids: Iterable[str] | None, patient_ids: Iterable[str] | None
-) -> list[Exam]:
-    """:func:`load_exams` with ``cached=True``."""
+def _queries(
+    make: Any, sop_instance_uids: Iterable[str] | None, patient_ids: Iterable[str] | None
+) -> list[Any]:
+    """The statements ``make`` gives for every dose report, or for those of the given
+    instances or patients in bounded IN lists (SQLite and PostgreSQL limit the
+    parameters of one statement); none for an empty list."""
     from srkit.db.sql import chunks
-    from srkit.db.srquery import dose_exam_keys_query, dose_reports_query
 
-    uids = None if sop_instance_uids is None else list(sop_instance_uids)
-    patients = None if patient_ids is None else list(patient_ids)
-    if (uids is not None and not uids) or (patients is not None and not patients):
-        return []
-    queries = (
-        [dose_exam_keys_query(list(part), None) for part in chunks(uids)]
-        if uids is not None
-        else [dose_exam_keys_query(None, list(part)) for part in chunks(patients)]
-        if patients is not None
-        else [dose_exam_keys_query()]
-    )
+    if sop_instance_uids is not None:
+        return [make(list(part), None) for part in chunks(list(sop_instance_uids))]
+    if patient_ids is not None:
+        return [make(None, list(part)) for part in chunks(list(patient_ids))]
+    return [make()]
+
+
+def _load_cached(db: Any, queries: list[Any]) -> list[Exam]:
+    """:func:`load_exams` with ``cached=True``, of the key ``queries``
+    (:func:`srkit.db.srquery.dose_exam_keys_query`)."""
+    from srkit.db.sql import chunks
+    from srkit.db.srquery import dose_reports_query
+
     found: list[tuple[tuple[Any, ...], Mapping[str, Any]]] = []
     exams: dict[tuple[Any, ...], Exam] = {}
     with db._reader.connect() as conn:  # the read engine of srkit.db.Database
