@@ -412,15 +412,9 @@ class _Parser:
         data: bytes = self.data
         tag: cython.uint
         length: cython.uint
-        if cython.compiled:
-            buf: cython.p_const_uchar = data
         while pos + 8 <= size:
-            if cython.compiled:
-                tag = (_u16(buf, pos) << 16) | _u16(buf, pos + 2)
-                length = _u32(buf, pos + 4)
-            else:
-                group, elem, length = _HEAD.unpack_from(data, pos)
-                tag = (group << 16) | elem
+            tag = (_le16(data, pos) << 16) | _le16(data, pos + 2)
+            length = _le32(data, pos + 4)
             if tag == _SEQ_END:
                 return pos + 8
             if tag != _ITEM:

@@ -589,7 +589,7 @@ class ContentReader(Recorder):
             and len(self.codes) < CODE_CACHE_SIZE
         ):
             self.codes[key] = code
-            if light and len(self.item_codes) < CODE_CACHE_SIZE:
+            if light:  # kept with its key: bounded by the same size
                 self.item_codes[item] = code
         return code
 
