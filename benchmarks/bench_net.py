@@ -22,6 +22,18 @@ Every run's files stay until the end. On ext4, creating files where many were de
 in the last five minutes costs many times more (the inode allocator steps over each
 recently freed inode): start the benchmark at least five minutes after anything
 deleted many files on the same file system (another run, the test suite).
+
+On a virtual machine the rates also move by up to 2x from run to run with the state of
+the guest's memory. ``perf record`` of both servers over 1,000 CT images shows where:
+storescp spends 48% of its samples, and srkit's receiver 28% of all srkit samples, in
+the kernel's ``copy_folio_from_iter_atomic``, the copy of written bytes into new page
+cache pages (0.40 to 0.54 ms per 158 KiB image in those runs, against about 0.05 ms
+into pages used before). Most likely a page the guest has not used before costs a
+fault in the hypervisor on first touch: the rates were highest just after many files
+were deleted (their pages free again), and which pages the kernel hands out changes
+between runs. Both servers pay it (srkit while the peer works, in ``Inbox.prepare``;
+storescp before it answers), so only ratios within one run compare; use several
+rounds.
 """
 
 from __future__ import annotations
