@@ -205,8 +205,7 @@ def load_exams(
             for row in conn.execute(stmt):
                 m = row._mapping
                 exams.append(exam_from_report(json.loads(m["report"]), m))
-    exams.sort(key=lambda e: (e.date or "", e.start or "", e.sop_instance_uid))
-    return exams
+    return _by_date(exams)
 
 
 def _queries(
@@ -252,9 +251,13 @@ def _load_cached(db: Any, queries: list[Any]) -> list[Exam]:
                 _CACHE[key] = exams[key]
         while len(_CACHE) > EXAM_CACHE_SIZE:
             _CACHE.popitem(last=False)
-    out = [_copy(exams[key]) for key, _ in found if key in exams]
-    out.sort(key=lambda e: (e.date or "", e.start or "", e.sop_instance_uid))
-    return out
+    return _by_date([_copy(exams[key]) for key, _ in found if key in exams])
+
+
+def _by_date(exams: list[Exam]) -> list[Exam]:
+    """``exams`` sorted by date, start and SOP Instance UID (in place, and returned)."""
+    exams.sort(key=lambda e: (e.date or "", e.start or "", e.sop_instance_uid))
+    return exams
 
 
 def _copy(exam: Exam) -> Exam:
