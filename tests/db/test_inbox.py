@@ -7,9 +7,11 @@ import fcntl
 import hashlib
 import io
 import os
+import sqlite3
 import struct
 import threading
 import time
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -21,6 +23,7 @@ from srkit.db.header import sop_uids
 from srkit.db.inbox import Inbox, inbox_key
 from srkit.db.staging import StagedFile
 from tests.conftest import data_files, data_path, skip_or_fail
+from tests.db.fixtures import fresh_url  # noqa: F401 (a fixture)
 
 CT = data_path("ct/pydicom_CT_small.dcm")
 
@@ -543,7 +546,8 @@ def test_deposits_through_prefilled_spares_keep_every_byte(db, sizes):
 
 def test_the_collector_is_paused_until_the_parsed_data_set_is_gone(db, monkeypatch):
     """index_file keeps the cyclic collector off through the parse and the store (an SR's
-    tree is many young objects) and turns it back on when the file is indexed."""
+    tree is many young objects) and turns it back on when the file is indexed; the data
+    set itself goes before the store (only its record and calling AE title are kept)."""
     import gc
     import weakref
 
@@ -574,7 +578,7 @@ def test_the_collector_is_paused_until_the_parsed_data_set_is_gone(db, monkeypat
     result = inbox.index_file(db, inbox.path_of(uid))
     assert result is not None
     assert result.status == "stored"
-    assert seen == [(False, True)]  # stored with the collector off, the data set alive
+    assert seen == [(False, False)]  # stored with the collector off, the data set gone
     assert gc.isenabled()  # on again once indexed
     assert refs[0]() is None  # and by then the data set was gone
 
@@ -709,3 +713,276 @@ def test_inbox_files_are_taken_in_the_order_they_were_named(db):
             assert inbox.deposit(staged, uid)
             staged.close()
     assert inbox.pending() == [inbox.path_of(uid) for uid in uids]
+
+
+def _real_batch(db) -> tuple[Inbox, list[tuple[str, bytes]]]:
+    """Three real files of other makers (a CT image, a TID 1500 report, a Siemens dose
+    report) deposited together, as a receiver answering them one after the other."""
+    inbox = Inbox(db.storage)
+    files = []
+    for name in (
+        "ct/pydicom_CT_small.dcm",
+        "sr-tid1500/dcmqi_sr-example_sr.dcm",
+        "rdsr/openrem_CT-RDSR-Siemens_Flash-QA-DS.dcm",
+    ):
+        path = data_path(name)
+        uid, data = _uid(path), path.read_bytes()
+        staged = StagedFile.from_bytes(db.storage, data, hashed=False)
+        assert inbox.deposit(staged, uid)
+        staged.close()
+        files.append((uid, data))
+    return inbox, files
+
+
+def test_files_pending_together_are_indexed_in_one_transaction(db, monkeypatch):
+    """One commit for the ready files, in their order; each file is linked into the
+    storage inside the transaction and its inbox name goes only after the commit."""
+    import srkit.db.store as store_module
+
+    inbox, files = _real_batch(db)
+    batches: list[int] = []
+    transaction = store_module.Store._sqlite_many
+
+    def counted(self, jobs):
+        batches.append(len(jobs))
+        return transaction(self, jobs)
+
+    seen: list[tuple[bool, bool, int]] = []
+    file_instance = store_module.file_instance
+    reader = sqlite3.connect(db.url.removeprefix("sqlite:///"))  # a second reader
+
+    def watched(sql, placer, rec, **kwargs):
+        uid = rec["instance"]["sop_instance_uid"]
+        # inside the transaction: linked into place, still pending, not yet visible
+        [(visible,)] = reader.execute(
+            "SELECT count(*) FROM instance WHERE sop_instance_uid = ?", (uid,)
+        ).fetchall()
+        seen.append((os.path.exists(rec["path"]), inbox.path_of(uid).exists(), visible))
+        return file_instance(sql, placer, rec, **kwargs)
+
+    monkeypatch.setattr(store_module.Store, "_sqlite_many", counted)
+    monkeypatch.setattr(store_module, "file_instance", watched)
+    monkeypatch.setattr(db, "store_outcome", None)  # never called: no file alone
+    assert inbox.index_pending(db) == 3
+    assert batches == [3]
+    assert seen == [(True, True, 0)] * 3
+    assert inbox.pending() == []
+    for uid, data in files:
+        path = db.instance_path(uid)
+        assert path.read_bytes() == data
+        assert os.stat(path).st_nlink == 1  # the inbox name is gone, not a second copy
+    names = {row["SOPInstanceUID"]: row["PatientName"] for row in db.instances()}
+    assert names[files[0][0]] == "CompressedSamples^CT1"
+    [sr] = db.instances(SOPInstanceUID=files[1][0])
+    assert sr["Modality"] == "SR"
+    # the instances were indexed in the order they arrived
+    order = reader.execute("SELECT sop_instance_uid FROM instance ORDER BY pk").fetchall()
+    reader.close()
+    assert [uid for (uid,) in order] == [uid for uid, _data in files]
+
+
+def test_a_batch_whose_transaction_fails_is_stored_file_by_file(db, monkeypatch):
+    """The third file's insert fails once: the transaction is rolled back, the first two
+    links and the folders made for them removed, and each file is then stored alone."""
+    import srkit.db.store as store_module
+
+    inbox, files = _real_batch(db)
+    file_instance = store_module.file_instance
+    placed: list[str] = []
+    linked: list[bool] = []
+
+    def third_fails_once(sql, placer, rec, **kwargs):
+        placed.append(rec["path"])
+        if len(placed) == 3:
+            linked.extend(os.path.exists(path) for path in placed[:2])  # linked by now
+            raise OSError(5, "Input/output error")
+        return file_instance(sql, placer, rec, **kwargs)
+
+    alone: list[str] = []
+    store_outcome = db.store_outcome
+
+    def stored_alone(rec, staged, **kwargs):
+        # the batch left nothing: no row, no file at the target
+        assert not db.is_stored(rec["instance"]["sop_instance_uid"])
+        assert not os.path.exists(rec["path"])
+        alone.append(rec["instance"]["sop_instance_uid"])
+        return store_outcome(rec, staged, **kwargs)
+
+    monkeypatch.setattr(store_module, "file_instance", third_fails_once)
+    monkeypatch.setattr(db, "store_outcome", stored_alone)
+    assert inbox.index_pending(db) == 3
+    assert linked == [True, True]
+    assert alone == [uid for uid, _data in files]
+    assert inbox.pending() == []
+    for uid, data in files:
+        assert db.instance_path(uid).read_bytes() == data
+    assert not list(db.storage.rglob("*.link"))
+
+
+def test_an_undecodable_file_in_a_batch_is_set_aside_and_the_rest_stored(db):
+    inbox, files = _real_batch(db)
+    bad_uid = "1.2.826.0.1.3680043.8.498.77"
+    cut = _copy_with_uid(bad_uid)[:-1000]
+    staged = StagedFile.from_bytes(db.storage, cut, hashed=False)
+    assert inbox.deposit(staged, bad_uid)
+    staged.close()
+    results = inbox.index_files(db, inbox.pending())
+    assert [r.status for r in results] == ["stored", "stored", "stored", "rejected"]
+    [kept] = inbox.rejected_files()
+    assert kept.read_bytes() == cut
+    assert all(db.is_stored(uid) for uid, _data in files)
+    assert not db.is_stored(bad_uid)
+
+
+def test_an_inbox_name_left_by_a_crash_after_the_commit_is_a_duplicate(db):
+    """Killed between the commit and removing the inbox name: the next indexer finds
+    the instance indexed with the same bytes and drops only the inbox name (the
+    storage file is the same file)."""
+    inbox, files = _real_batch(db)
+    assert inbox.index_pending(db) == 3
+    uid, data = files[1]
+    stored = db.instance_path(uid)
+    os.link(stored, inbox.path_of(uid))  # the name a crash would have left
+    new_uid = "1.2.826.0.1.3680043.8.498.78"
+    staged = StagedFile.from_bytes(db.storage, _copy_with_uid(new_uid), hashed=False)
+    assert inbox.deposit(staged, new_uid)
+    staged.close()
+    results = inbox.index_files(db, inbox.pending())
+    assert [r.status for r in results] == ["duplicate", "stored"]
+    assert stored.read_bytes() == data
+    assert os.stat(stored).st_nlink == 1
+    assert inbox.pending() == []
+    assert not list(inbox.folder.glob("*.kept"))
+
+
+def test_a_batch_is_at_most_batch_files_and_batch_bytes(db, monkeypatch):
+    import srkit.db.inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "BATCH_FILES", 3)
+    monkeypatch.setattr(inbox_module, "BATCH_BYTES", 1000)
+    files = [
+        (inbox_module.Path(f"/x/{n}"), size) for n, size in enumerate([10] * 7 + [900, 2000, 5])
+    ]
+    runs = [[int(p.name) for p in run] for run in inbox_module._batches(files)]
+    # three files at most; a file that would pass the bytes starts a new run, and one
+    # larger than the limit is a run of its own
+    assert runs == [[0, 1, 2], [3, 4, 5], [6, 7], [8], [9]]
+
+
+def test_the_lead_runs_at_idle_priority_when_others_take_the_backlog(db):
+    """With idle_lead, the thread that takes the lead runs SCHED_IDLE and still indexes
+    (the CPU is free here); an indexer that is not the lead keeps its priority."""
+    if not hasattr(os, "SCHED_IDLE"):
+        skip_or_fail("no SCHED_IDLE on this system")
+    inbox = Inbox(db.storage)
+    policies: dict[str, int] = {}
+    stop = threading.Event()
+    lead_db = Database(db.url, storage=db.storage)
+    other_db = Database(db.url, storage=db.storage)
+
+    def run(name, database):
+        policies[name + "-before"] = os.sched_getscheduler(0)
+        try:
+            inbox.run(database, stop, idle_lead=True)
+        finally:
+            policies[name] = os.sched_getscheduler(0)
+
+    lead = threading.Thread(target=run, args=("lead", lead_db))
+    lead.start()
+    deadline = time.monotonic() + 30
+    while not (inbox.folder / ".lead").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    other = threading.Thread(target=run, args=("other", other_db))
+    other.start()
+    try:
+        uid = "1.2.826.0.1.3680043.8.498.79"
+        _deposit(db, _copy_with_uid(uid), uid)
+        while not db.is_stored(uid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert db.is_stored(uid)
+    finally:
+        stop.set()
+        lead.join(30)
+        other.join(30)
+        lead_db.close()
+        other_db.close()
+    assert policies == {
+        "lead-before": os.SCHED_OTHER,
+        "lead": os.SCHED_IDLE,
+        "other-before": os.SCHED_OTHER,
+        "other": os.SCHED_OTHER,
+    }
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the test's own thread: untouched
+
+
+@pytest.mark.parametrize("policy", ["keep-first", "keep-last", "keep-both-as-conflict"])
+def test_a_uid_stored_meanwhile_in_a_batch_follows_the_policy(tmp_path, policy):
+    """Another writer stored the CT image with other content between the answer and the
+    batch: the policy decides, the other files of the batch are stored, and no inbox
+    name or extra link is left."""
+    db = Database(tmp_path / "db.sqlite", storage=tmp_path / "storage", conflict_policy=policy)
+    try:
+        inbox, files = _real_batch(db)
+        uid, data = files[0]
+        ds = pydicom.dcmread(CT)
+        ds.SeriesDescription = "another copy"
+        buf = io.BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        assert db.store_outcome(*_record(buf.getvalue())).status == "stored"
+        results = inbox.index_files(db, inbox.pending())
+        expected = {"keep-first": "rejected", "keep-last": "replaced"}
+        assert [r.status for r in results] == [
+            expected.get(policy, "kept-as-conflict"),
+            "stored",
+            "stored",
+        ]
+        assert inbox.pending() == []
+        assert not list(inbox.folder.glob("*.kept"))
+        [conflict] = db.conflicts()
+        stored = db.instance_path(uid)
+        if policy == "keep-first":
+            assert stored.read_bytes() == buf.getvalue()
+            [kept] = inbox.rejected_files()
+            assert kept.read_bytes() == data
+        elif policy == "keep-last":
+            assert stored.read_bytes() == data
+            assert os.stat(stored).st_nlink == 1
+            assert not list(db.storage.rglob("*.replaced"))
+        else:
+            assert stored.read_bytes() == buf.getvalue()
+            copy = Path(conflict["path"])
+            assert copy.read_bytes() == data
+            assert os.stat(copy).st_nlink == 1
+        for other_uid, other_data in files[1:]:
+            assert db.instance_path(other_uid).read_bytes() == other_data
+    finally:
+        db.close()
+
+
+def test_pending_files_are_indexed_on_each_backend(fresh_url, tmp_path, monkeypatch):  # noqa: F811
+    """SQLite stores the ready files in one transaction; PostgreSQL (no batch there)
+    stores each alone, linked into place and out of the inbox after its commit."""
+    db = Database(fresh_url, storage=tmp_path / "storage")
+    try:
+        inbox, files = _real_batch(db)
+        alone: list[bool] = []
+        store_outcome = db.store_outcome
+
+        def watched(rec, staged, **kwargs):
+            alone.append(kwargs.get("link", False))
+            return store_outcome(rec, staged, **kwargs)
+
+        monkeypatch.setattr(db, "store_outcome", watched)
+        sqlite = db.url.startswith("sqlite")
+        assert inbox.index_pending(db) == 3
+        assert alone == ([] if sqlite else [True, True, True])
+        assert inbox.pending() == []
+        for uid, data in files:
+            path = db.instance_path(uid)
+            assert path.read_bytes() == data
+            assert os.stat(path).st_nlink == 1
+        [ct] = db.instances(SOPInstanceUID=files[0][0])
+        assert ct["PatientName"] == "CompressedSamples^CT1"
+    finally:
+        db.close()

@@ -216,7 +216,8 @@ def _open_db(url: str | None, policy: str = "keep-first") -> Any:
     show_default=True,
     callback=_process_count,
     help="With --index deferred: indexer processes, 1 to 64, or auto (one per core, at most "
-    "8); one leads and takes every file, the others a backlog.",
+    "8); one leads and takes every file (at idle priority when there are others), the "
+    "others a backlog.",
 )
 @click.option(
     "--verbose",
@@ -273,7 +274,8 @@ def listen(
     a listener starts, in either mode. --indexers N runs N indexer processes (auto:
     one per core): the lead takes every file, the others only files that have waited
     (a backlog), each taking the files no other holds, so that a steady stream is
-    indexed by one process and a backlog on every core.
+    indexed by one process and a backlog on every core. With other indexers beside
+    it, the lead runs at idle priority: receiving comes first.
     """
     import os
 
@@ -354,7 +356,7 @@ def listen(
 
         child = Database(url, storage=storage, conflict_policy=policy)
         try:
-            _run_indexer(child, inbox)
+            _run_indexer(child, inbox, idle_lead=indexers > 1)
         finally:
             child.close()
 
@@ -389,14 +391,15 @@ def _alerts(db: Any) -> Any:
     return lambda result: dose_alert_hook(db, result.record)
 
 
-def _run_indexer(db: Any, inbox: Any) -> None:
+def _run_indexer(db: Any, inbox: Any, *, idle_lead: bool = False) -> None:
     """The deferred index's process: index the inbox until SIGTERM or SIGINT, then
-    what is ready (the rest waits in the inbox for the next listener)."""
+    what is ready (the rest waits in the inbox for the next listener); with
+    ``idle_lead`` (other indexers take a backlog) the lead runs at idle priority."""
     from srkit.net.dimse.stop_signal import StopSignal
 
     stop = StopSignal()
     stop.install()
-    inbox.run(db, stop, on_stored=_alerts(db))
+    inbox.run(db, stop, on_stored=_alerts(db), idle_lead=idle_lead)
 
 
 def _log_to_stderr() -> None:

@@ -283,6 +283,7 @@ class Database:
         calling_ae: str | None = None,
         policy: str | None = None,
         source: str = "store",
+        link: bool = False,
     ) -> StoreOutcome:
         """:meth:`store_record`, returning what it did (never raising for a conflict).
 
@@ -292,7 +293,54 @@ class Database:
             The conflict policy for this store (default: the database's).
         source : str
             Who stored it, kept with conflicts (``c-store``, ``stow-rs``, ...).
+        link : bool
+            A staged file keeps its own name until the commit (the deferred index's
+            inbox files, see :meth:`Store.store`).
         """
+        target, chosen = self._place(rec, data, policy)
+        return self._store.store(
+            rec, target, data, calling_ae, policy=chosen, source=source, link=link
+        )
+
+    def store_outcomes(
+        self,
+        items: Sequence[tuple[dict[str, Any], StagedFile, str | None]],
+        *,
+        source: str = "store",
+    ) -> list[StoreOutcome] | None:
+        """Store staged files (record, staged file, calling AE title) in one
+        transaction with the database's conflict policy: the deferred index's files
+        pending together (:meth:`Store.store_many`). None when that cannot be done
+        (not SQLite, or the transaction failed): nothing is changed, the staged files
+        are still held, and the caller stores each one with :meth:`store_outcome`.
+
+        Raises
+        ------
+        SrkitError
+            A record lacks what its place in the storage needs (a bad UID): nothing
+            is stored, the staged files are still held.
+        """
+        from srkit.db.store import Pending
+
+        if not self._store.batches:
+            return None
+        pending = []
+        for rec, staged, calling_ae in items:
+            target, chosen = self._place(rec, staged, None, discard=False)
+            pending.append(Pending(rec, target, staged, calling_ae, chosen, source))
+        return self._store.store_many(pending)
+
+    def _place(
+        self,
+        rec: dict[str, Any],
+        data: bytes | StagedFile,
+        policy: str | None,
+        *,
+        discard: bool = True,
+    ) -> tuple[Path, str]:
+        """The storage path and conflict policy of a store of ``rec``; sets the
+        record's storage columns (path, size, content hash). A staged file is
+        discarded (with ``discard``) when the record cannot be placed."""
         import hashlib
 
         try:
@@ -306,7 +354,7 @@ class Database:
             check_uid(str(inst["sop_class_uid"] or ""), "SOP Class UID")
             chosen = check_policy(policy or self.conflict_policy)
         except BaseException:
-            if isinstance(data, StagedFile):
+            if discard and isinstance(data, StagedFile):
                 data.discard()
             raise
         if isinstance(data, StagedFile):
@@ -323,7 +371,7 @@ class Database:
             mtime_ns=None,
             content_hash=digest,
         )
-        return self._store.store(rec, target, data, calling_ae, policy=chosen, source=source)
+        return target, chosen
 
     def store(
         self,

@@ -22,7 +22,8 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from srkit.db.writer import (
 )
 from srkit.errors import SrkitError
 
-__all__ = ["DuplicateInstanceError", "Store"]
+__all__ = ["DuplicateInstanceError", "Pending", "Store"]
 
 
 class DuplicateInstanceError(SrkitError):
@@ -86,6 +87,8 @@ class Store:
         self._writer = writer
         self._storage = storage
         self._sqlite = writer.dialect.name == "sqlite"
+        self.batches = self._sqlite
+        """Whether :meth:`store_many` can store several files in one transaction."""
         self._lock = threading.Lock()
         self._conn: Any = None
         self._lock_file: int | None = None
@@ -128,9 +131,13 @@ class Store:
         *,
         policy: str = "keep-first",
         source: str = "store",
+        link: bool = False,
     ) -> StoreOutcome:
         """Move ``data`` (a staged file, or bytes staged first) to ``target`` and index
-        ``rec`` (see the module docstring).
+        ``rec`` (see the module docstring). With ``link``, a staged file keeps its name
+        until the commit: it is linked into place inside the transaction and its own
+        name removed after it (the deferred index's inbox name, which must not go
+        before the instance's rows are there, :mod:`srkit.db.inbox`).
 
         The bytes are in a staged file (:mod:`srkit.db.staging`) before the
         transaction (other stores go on meanwhile); inside it the file is renamed into
@@ -150,25 +157,87 @@ class Store:
             else StagedFile.from_bytes(self._storage, data, sha256=rec.get("content_hash"))
         )
         made: list[Path] = []
+        placed = False
         try:
             staged.finish()
             with self._lock, self._writer_lock():
                 made = _make_folders(os.path.dirname(target), self._storage)
                 try:
                     outcome = self._store_staged(
-                        rec, target, staged.path, calling_ae, uid, policy, source
+                        rec, target, staged.path, calling_ae, uid, policy, source, link
                     )
+                    placed = link and outcome.status in _PLACED
                 finally:
                     if made and not os.path.lexists(target):  # refused, kept aside
                         _remove_folders(made)
         finally:
-            if os.path.lexists(staged.path):
-                staged.discard()
-            else:
-                staged.close()
+            _release(staged, placed)
+        self._remove_replaced(outcome)
+        return outcome
+
+    def store_many(self, items: Sequence[Pending]) -> list[StoreOutcome] | None:
+        """Store several staged files in one SQLite transaction, in their order: the
+        deferred index's files pending together (one commit instead of one per file,
+        about a fifth of the indexer's CPU for a CT image). Each is linked into place
+        inside the transaction and keeps its own name until the commit (``link`` of
+        :meth:`store`); the staged files are closed (or discarded, when not filed) on
+        return.
+
+        None when the database is not SQLite or the transaction failed (a race with
+        another writer, a record the database refuses, a file system error): then
+        nothing is changed (rows rolled back, links and folders removed, the staged
+        files untouched and still held) and the caller stores each file alone, with
+        :meth:`store`'s retries and errors."""
+        if not self.batches or not items:
+            return None
+        made: list[list[Path]] = []
+        jobs: list[_Job] = []
+        try:
+            with self._lock, self._writer_lock():
+                outcomes = self._store_jobs(items, made, jobs)
+        finally:
+            for item, folders in zip(reversed(items[: len(made)]), reversed(made), strict=True):
+                if folders and not os.path.lexists(item.target):  # refused, or undone
+                    _remove_folders(folders)
+        if outcomes is None:
+            return None
+        for item, outcome in zip(items, outcomes, strict=True):
+            _release(item.staged, outcome.status in _PLACED)
+            self._remove_replaced(outcome)
+        return outcomes
+
+    def _store_jobs(
+        self, items: Sequence[Pending], made: list[list[Path]], jobs: list[_Job]
+    ) -> list[StoreOutcome] | None:
+        """:meth:`store_many` under the writer's locks (``made`` gets the folders each
+        item's target needed); None when it failed and was undone."""
+        try:
+            for item in items:
+                item.staged.finish()
+                made.append(_make_folders(os.path.dirname(item.target), self._storage))
+                jobs.append(
+                    _Job(
+                        item.rec,
+                        item.target,
+                        item.staged.path,
+                        item.calling_ae,
+                        item.policy,
+                        item.source,
+                        self._storage,
+                        _Moves(),
+                        link=True,
+                    )
+                )
+            return self._sqlite_many(jobs)
+        except Exception:
+            for job in reversed(jobs):
+                job.moves.undo()
+            self._drop_connection()
+            return None
+
+    def _remove_replaced(self, outcome: StoreOutcome) -> None:
         for path in outcome.remove_after:  # a replaced copy, once the commit is done
             remove_file(Path(path), self._storage)
-        return outcome
 
     def _store_staged(
         self,
@@ -179,10 +248,13 @@ class Store:
         uid: str,
         policy: str,
         source: str,
+        link: bool,
     ) -> StoreOutcome:
         for attempt in range(1, ATTEMPTS + 1):
             moves = _Moves()
-            job = _Job(rec, target, staged, calling_ae, policy, source, self._storage, moves)
+            job = _Job(
+                rec, target, staged, calling_ae, policy, source, self._storage, moves, link=link
+            )
             try:
                 if not self._sqlite:
                     return self._core_once(job)
@@ -236,15 +308,22 @@ class Store:
         """One instance (and its SR rows) in a transaction run on the DBAPI connection
         (SQLAlchemy's transaction and statement bookkeeping cost as much as the
         inserts)."""
+        return self._sqlite_many([job])[0]
+
+    def _sqlite_many(self, jobs: Sequence[_Job]) -> list[StoreOutcome]:
+        """Instances (and their SR rows) in one transaction, in order."""
         dbapi = self._connection().connection.dbapi_connection
         cur = dbapi.cursor()
+        outcomes: list[StoreOutcome] = []
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 sql = CursorSql(cur)
-                outcome, pk = _file_new(sql, job, _sqlite_lookup(cur, job))
-                if pk is not None and job.rec.get("sr"):
-                    write_sr_rows_cursor(sql, pk, job.rec["sr"])
+                for job in jobs:
+                    outcome, pk = _file_new(sql, job, _sqlite_lookup(cur, job))
+                    if pk is not None and job.rec.get("sr"):
+                        write_sr_rows_cursor(sql, pk, job.rec["sr"])
+                    outcomes.append(outcome)
                 cur.execute("COMMIT")
             except BaseException:
                 if dbapi.in_transaction:
@@ -252,7 +331,7 @@ class Store:
                 raise
         finally:
             cur.close()
-        return outcome
+        return outcomes
 
     def _core_once(self, job: _Job) -> StoreOutcome:
         from sqlalchemy import text
@@ -277,30 +356,89 @@ class Store:
 
 
 class _Moves:
-    """File renames done inside a transaction, undone (in reverse) if it fails."""
+    """File renames (and links) done inside a transaction, undone (in reverse) if it
+    fails."""
 
     def __init__(self) -> None:
-        self.done: list[tuple[Path, Path]] = []
+        self.done: list[tuple[Path, Path, bool]] = []
 
-    def move(self, src: Path, dst: Path) -> None:
+    def move(self, src: Path, dst: Path, *, link: bool = False) -> None:
+        """Rename ``src`` to ``dst`` (replacing it), or with ``link`` give the file at
+        ``src`` the name ``dst`` too."""
+        place = _link_over if link else os.replace
         try:
-            os.replace(src, dst)
+            place(src, dst)
         except FileNotFoundError:  # the target's folder first (the source is checked again)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
-            os.replace(src, dst)
-        self.done.append((src, dst))
+            place(src, dst)
+        self.done.append((src, dst, link))
 
     def undo(self) -> None:
-        for src, dst in reversed(self.done):
+        for src, dst, link in reversed(self.done):
             with contextlib.suppress(OSError):
-                os.replace(dst, src)
+                if link:
+                    os.unlink(dst)
+                else:
+                    os.replace(dst, src)
         self.done.clear()
+
+
+def _link_over(src: Path, dst: Path) -> None:
+    """Give the file at ``src`` the name ``dst`` too, replacing a file there (as a
+    rename would: a file left at a new instance's place by a crash)."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        spare = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.link")
+        os.link(src, spare)
+        os.replace(spare, dst)
+
+
+_PLACED = frozenset({"stored", "replaced", "kept-as-conflict"})
+"""The outcomes that filed the staged file (moved or linked it into the storage)."""
+
+
+def _release(staged: StagedFile, placed: bool) -> None:
+    """Release a staged file after its store: ``placed`` (linked into the storage)
+    drops its own name, one not filed is discarded, one renamed is closed."""
+    if placed:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged.path)
+        staged.close()
+    elif os.path.lexists(staged.path):
+        staged.discard()
+    else:
+        staged.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """One staged file for :meth:`Store.store_many`: its index record (with the
+    storage columns set), its place in the layout, who sent it, the conflict policy
+    and the source kept with conflicts."""
+
+    rec: dict[str, Any]
+    target: Path
+    staged: StagedFile
+    calling_ae: str | None
+    policy: str
+    source: str
 
 
 class _Job:
     """One store's inputs inside its transaction."""
 
-    __slots__ = ("calling_ae", "moves", "policy", "rec", "source", "staged", "storage", "target")
+    __slots__ = (
+        "calling_ae",
+        "link",
+        "moves",
+        "policy",
+        "rec",
+        "source",
+        "staged",
+        "storage",
+        "target",
+    )
 
     def __init__(
         self,
@@ -312,10 +450,12 @@ class _Job:
         source: str,
         storage: Path,
         moves: _Moves,
+        *,
+        link: bool = False,
     ) -> None:
         self.rec, self.target, self.staged = rec, target, staged
         self.calling_ae, self.policy, self.source = calling_ae, policy, source
-        self.storage, self.moves = storage, moves
+        self.storage, self.moves, self.link = storage, moves, link
 
 
 try:
@@ -387,7 +527,7 @@ def _file_new(sql: Sql, job: _Job, old: tuple[Any, ...] | None) -> tuple[StoreOu
             return StoreOutcome(uid, "refused", (conflict,)), None
         if job.policy == "keep-both-as-conflict":
             keep = conflict_copy_path(job.storage, rec)
-            job.moves.move(job.staged, keep)
+            job.moves.move(job.staged, keep, link=job.link)
             record_conflicts(
                 sql, rec, [conflict], path=str(keep), source=job.source, calling_ae=job.calling_ae
             )
@@ -402,7 +542,7 @@ def _file_new(sql: Sql, job: _Job, old: tuple[Any, ...] | None) -> tuple[StoreOu
         elif old_copied:
             remove_after = (str(old_path),)
         conflicts.append(conflict)
-    job.moves.move(job.staged, job.target)
+    job.moves.move(job.staged, job.target, link=job.link)
     pk, found = file_instance(sql, Placer(sql), rec, calling_ae=job.calling_ae, source=job.source)
     if conflicts:
         record_conflicts(
