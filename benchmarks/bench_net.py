@@ -31,9 +31,9 @@ cache pages (0.40 to 0.54 ms per 158 KiB image in those runs, against about 0.05
 into pages used before). Most likely a page the guest has not used before costs a
 fault in the hypervisor on first touch: the rates were highest just after many files
 were deleted (their pages free again), and which pages the kernel hands out changes
-between runs. Both servers pay it (srkit while the peer works, in ``Inbox.prepare``;
-storescp before it answers), so only ratios within one run compare; use several
-rounds.
+between runs. Both servers pay it (srkit's receiver as it writes the data set, as
+storescp does, before either answers), so only ratios within one run compare; use
+several rounds.
 """
 
 from __future__ import annotations

@@ -18,10 +18,8 @@ The rules that keep the answers right:
   name (Linux ``O_TMPFILE``), locked, and linked to its inbox name once complete
   (:meth:`Inbox.deposit_parts`): no staged name to create and remove while the peer
   waits, and nothing left behind by a crash. The receiver makes the next such file
-  ahead, while its peer makes the next request (:meth:`Inbox.prepare`), and fills
-  it with as many zeros as the last data set had bytes: the data set then overwrites
-  page cache pages that are there already, and allocating them is off the way of
-  the answer too. Where the file system cannot do that
+  ahead, while its peer makes the next request (:meth:`Inbox.prepare`). Where the
+  file system cannot do that
   (:attr:`Inbox.direct` false), it is staged first.
 - **Known UIDs take the immediate way.** After linking, the receiver asks the
   database whether the UID is indexed; if it is, the file goes back to its staged
@@ -78,7 +76,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import hashlib
 import logging
 import os
@@ -136,11 +133,6 @@ IDLE_WAIT = 0.25
 SPARES = 4
 """Unnamed inbox files a receiving process keeps ready (:meth:`Inbox.prepare`), one
 per association it serves at once, up to this many."""
-PREFILL_MAX = 1 << 20
-"""Bytes of zeros a spare is filled with at most (:meth:`Inbox.prepare`): the last
-data set's size, rounded up to a page, up to this (a larger data set writes the rest
-as it would without)."""
-_PAGE = 4096
 BATCH_FILES = 64
 """Inbox files the indexer stores in one transaction at most (:meth:`Inbox.index_files`)."""
 BATCH_BYTES = 32 << 20
@@ -199,11 +191,8 @@ class Inbox:
         self.rejected = self.storage / REJECTED_DIR
         self._retry_after: dict[str, float] = {}
         self._prefix = os.path.join(self.folder, "")
-        self._spares: list[tuple[int, int, int]] = []  # (pid, descriptor, filled)
+        self._spares: list[tuple[int, int]] = []  # (pid, descriptor)
         self._spare_lock = threading.Lock()
-        self._fill = 0
-        """Bytes of zeros :meth:`prepare` fills a spare with: the size of this inbox
-        object's last deposit, rounded up to a page (at most :data:`PREFILL_MAX`)."""
         self._listed = 0
         """Inbox files the last :meth:`pending` found (of any age)."""
         self.idle_waits = 0
@@ -252,16 +241,11 @@ class Inbox:
         it can."""
         if not self.writes_directly():
             raise OSError(errno.EOPNOTSUPP, "no unnamed files in the inbox folder")
-        fd, filled = self._spare()
+        fd = self._spare()
         if fd < 0:
-            fd, filled = self._unnamed(), 0
+            fd = self._unnamed()
         try:
-            if filled:  # a prefilled spare: overwrite its zeros, cut what is left over
-                os.lseek(fd, 0, os.SEEK_SET)
-            size = write_parts(fd, parts)
-            if size < filled:
-                os.ftruncate(fd, size)
-            self._fill = min(PREFILL_MAX, -(-size // _PAGE) * _PAGE)
+            write_parts(fd, parts)
             target = self.path_of(uid)
             _stamp(fd)
             try:
@@ -275,52 +259,44 @@ class Inbox:
             raise
         return Deposit(target, fd)
 
-    def prepare(self, *, fill: bool = True) -> None:
+    def prepare(self) -> None:
         """Make an unnamed, locked file ready for the next :meth:`deposit_parts` of
         this process (at most :data:`SPARES`): the receiver calls it after an answer,
         while the peer makes its next request, so that creating the file (a tenth
-        of a millisecond on ext4) is not on the way of the next answer.
+        of a millisecond on ext4) is not on the way of the next answer. A spare never
+        used goes with the process: an unnamed file leaves nothing behind.
 
-        The spare is filled with zeros, as many bytes as the last deposit had (up to
-        :data:`PREFILL_MAX`): the next data set then overwrites page cache pages
-        that exist already. Allocating them is most of the cost of writing a new
-        file (0.4 of 0.5 ms for 158 KiB on a virtual machine whose memory is not yet
-        touched, against 0.05 ms to overwrite them), and that too is now done while
-        the peer works. Writing the zeros costs some CPU of its own (about 0.05 ms
-        for 158 KiB): with ``fill`` false (a process serving several associations,
-        whose cores are busy anyway) the spare is left empty. A spare never used goes
-        with the process: an unnamed file leaves nothing behind."""
+        The spare is left empty. Filling it ahead with as many zeros as the last data
+        set had bytes (so that the data set would overwrite page cache pages already
+        there) was tried and dropped: with the lead indexer at idle priority, one
+        association sending CT images was 1.10-1.23x faster without it in three of
+        four runs of ``benchmarks/bench_net.py`` (0.92x in the fourth): the zeros
+        cost the receiver 0.05-0.2 ms after each answer, when the peer's next
+        request comes."""
         if not self.direct:  # not known yet (the first deposit finds out), or no
             return
         with self._spare_lock:
             if len(self._spares) >= SPARES:
                 return
-        zeros = self._fill if fill else 0
         try:
             fd = self._unnamed()
         except OSError:  # no room for an inode: the next deposit says so
             return
-        try:
-            _prefill(fd, zeros)
-        except OSError:  # no room for the zeros: no spare (the next deposit makes one)
-            os.close(fd)
-            return
         with self._spare_lock:
-            self._spares.append((os.getpid(), fd, zeros))
+            self._spares.append((os.getpid(), fd))
 
-    def _spare(self) -> tuple[int, int]:
-        """A spare made by :meth:`prepare` in this process and the bytes of zeros it
-        holds, or (-1, 0)."""
+    def _spare(self) -> int:
+        """A spare made by :meth:`prepare` in this process, or -1."""
         pid = os.getpid()
         with self._spare_lock:
             while self._spares:
-                owner, fd, filled = self._spares.pop()
+                owner, fd = self._spares.pop()
                 if owner == pid:
-                    return fd, filled
+                    return fd
                 # a forked child's copy of its parent's spare: its lock is shared
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        return -1, 0
+        return -1
 
     def _unnamed(self) -> int:
         """A new unnamed file in the inbox folder, open for writing and locked."""
@@ -689,20 +665,6 @@ class Deposit:
 _UNNAMED = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY
 _PROC_FD: tuple[int, int] | None = None
 """(process ID, descriptor of that process's ``/proc/self/fd``)."""
-
-
-@functools.cache
-def _zeros() -> memoryview:
-    """:data:`PREFILL_MAX` zero bytes (allocated zeroed by the system, on first use)."""
-    return memoryview(bytes(PREFILL_MAX))
-
-
-def _prefill(fd: int, size: int) -> None:
-    """Write ``size`` zero bytes at ``fd`` (at most :data:`PREFILL_MAX`)."""
-    zeros = _zeros()
-    done = 0
-    while done < size:
-        done += os.write(fd, zeros[: size - done])
 
 
 def _stamp(file: int | Path) -> None:

@@ -75,9 +75,8 @@ class Storage:
         status, comment = self._store(assoc, msg, stored)
         extra = {0x0902: comment[:64]} if comment else None
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
-        if self.inbox is not None:  # while the peer makes its next request
-            # the next file's pages too, when this is the process's only association
-            self.inbox.prepare(fill=len(assoc.server.active_associations) <= 1)
+        if self.inbox is not None:  # the next unnamed file, while the peer works
+            self.inbox.prepare()
         for rec in stored:  # a new dose report: its alerts, once the peer has its answer
             dose_alert_hook(self.db, rec)
 
