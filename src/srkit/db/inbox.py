@@ -55,11 +55,13 @@ The rules that keep the answers right:
   A sender woken by its answer was often placed on the receiver's core while the
   lead held the other, and the receiver then waited for a core (0.16 ms of its
   0.19 ms answer, on two cores); a thread of idle priority leaves its core to the
-  woken sender at once. With the batches below, one association sending CT
-  images got 1.02-1.24x faster on two cores (median 1.18x over six runs of
-  ``benchmarks/bench_net.py``). The other indexers keep the normal priority, so
-  files the lead leaves waiting (a machine busy with other work) are taken after
-  :data:`BACKLOG_AGE` all the same; only the batch the lead holds waits for it.
+  woken sender at once. With the batches below and an empty spare
+  (:meth:`Inbox.prepare`), one association sending CT images ran at 0.92-1.24x
+  the rate of the code before (median 1.10x over five runs of
+  ``benchmarks/bench_net.py`` on two cores; four associations 1.04-1.24x). The
+  other indexers keep the normal priority, so files the lead leaves waiting (a
+  machine busy with other work) are taken after :data:`BACKLOG_AGE` all the same;
+  only the batch the lead holds waits for it.
 - **One transaction for the files pending together.** The indexer takes the ready
   files in their order, up to :data:`BATCH_FILES` (:data:`BATCH_BYTES`), and stores
   them in one transaction (:meth:`Database.store_outcomes`): a commit costs about
