@@ -422,26 +422,23 @@ class Inbox:
 
         with paused():
             taken = [self._open(path) for path in paths]
-            ready = [one for one in taken if isinstance(one, _Taken)]
-            outcomes: list[Any] | None = None
-            if len(ready) > 1:
-                try:
-                    outcomes = db.store_outcomes(
-                        [(one.rec, one.staged, one.calling_ae) for one in ready],
-                        source="c-store",
-                    )
-                except Exception:  # a record the storage refuses, say: each alone says why
-                    outcomes = None
-            stored = iter(outcomes or ())
-            results: list[IndexResult | None] = []
-            for one in taken:
-                if not isinstance(one, _Taken):
-                    results.append(one)
-                elif outcomes is None:
-                    results.append(self._store(db, one))
-                else:
-                    results.append(self._done(one, next(stored)))
-            return results
+            stored = iter(self._store_taken(db, [one for one in taken if isinstance(one, _Taken)]))
+            return [next(stored) if isinstance(one, _Taken) else one for one in taken]
+
+    def _store_taken(self, db: Any, ready: list[_Taken]) -> list[IndexResult]:
+        """Store the taken files in one transaction, or each alone when that cannot
+        be done."""
+        outcomes: list[Any] | None = None
+        if len(ready) > 1:
+            try:
+                outcomes = db.store_outcomes(
+                    [(one.rec, one.staged, one.calling_ae) for one in ready], source="c-store"
+                )
+            except Exception:  # a record the storage refuses, say: each alone says why
+                outcomes = None
+        if outcomes is None:
+            return [self._store(db, one) for one in ready]
+        return [self._done(one, outcome) for one, outcome in zip(ready, outcomes, strict=True)]
 
     def _open(self, path: Path) -> IndexResult | _Taken | None:
         """Take and parse one inbox file: None when it is not ready, the result of

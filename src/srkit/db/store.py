@@ -191,10 +191,9 @@ class Store:
         if not self.batches or not items:
             return None
         made: list[list[Path]] = []
-        jobs: list[_Job] = []
         try:
             with self._lock, self._writer_lock():
-                outcomes = self._store_jobs(items, made, jobs)
+                outcomes = self._store_jobs(items, made)
         finally:
             for item, folders in zip(reversed(items[: len(made)]), reversed(made), strict=True):
                 if folders and not os.path.lexists(item.target):  # refused, or undone
@@ -207,10 +206,11 @@ class Store:
         return outcomes
 
     def _store_jobs(
-        self, items: Sequence[Pending], made: list[list[Path]], jobs: list[_Job]
+        self, items: Sequence[Pending], made: list[list[Path]]
     ) -> list[StoreOutcome] | None:
         """:meth:`store_many` under the writer's locks (``made`` gets the folders each
         item's target needed); None when it failed and was undone."""
+        jobs: list[_Job] = []
         try:
             for item in items:
                 item.staged.finish()
