@@ -425,51 +425,74 @@ def test_a_forked_child_names_its_unnamed_files_through_its_own_proc(db):
     assert inbox.path_of(uid).read_bytes() == data
 
 
-def test_spare_unnamed_files_are_made_ahead_and_used_by_the_next_deposit(db):
+def test_spare_unnamed_files_are_made_ahead_and_used_by_the_next_deposit(db, monkeypatch):
+    import threading
+
     from srkit.db.inbox import SPARES
 
     data = CT.read_bytes()
     uid = _uid(CT)
     inbox = Inbox(db.storage)
     inbox.prepare()  # not known yet whether the file system can: nothing made
-    assert inbox._spares == []
+    assert inbox.spares.held() == []
     if not inbox.writes_directly():
         skip_or_fail("this file system has no O_TMPFILE")
-    for _ in range(SPARES + 2):
-        inbox.prepare()
-    assert len(inbox._spares) == SPARES  # one per association at most, not more
-    assert sorted(p.name for p in inbox.folder.iterdir()) == []  # spares have no name
-    deposit = inbox.deposit_parts([data], uid)
-    assert deposit is not None
-    assert len(inbox._spares) == SPARES - 1  # it took one
-    assert deposit.path.read_bytes() == data
-    assert inbox.index_file(db, deposit.path) is None  # the spare was locked already
-    deposit.close()
-    assert inbox.index_file(db, deposit.path).status == "stored"
-    assert db.instance_path(uid).read_bytes() == data
+    makers = []
+    make = inbox.spares._make
+
+    def recording_make():
+        makers.append(threading.current_thread())
+        return make()
+
+    monkeypatch.setattr(inbox.spares, "_make", recording_make)
+    try:
+        for _ in range(SPARES + 2):
+            inbox.prepare()  # returns at once: the files are made by the spares' thread
+        assert inbox.spares.wait_ready(SPARES, 10)
+        assert len(inbox.spares.held()) == SPARES  # one per association at most, not more
+        assert len(makers) == SPARES
+        assert all(maker is not threading.current_thread() for maker in makers)
+        assert sorted(p.name for p in inbox.folder.iterdir()) == []  # spares have no name
+        deposit = inbox.deposit_parts([data], uid)
+        assert deposit is not None
+        assert len(inbox.spares.held()) == SPARES - 1  # it took one, and made none itself
+        assert len(makers) == SPARES
+        assert deposit.path.read_bytes() == data
+        assert inbox.index_file(db, deposit.path) is None  # the spare was locked already
+        deposit.close()
+        assert inbox.index_file(db, deposit.path).status == "stored"
+        assert db.instance_path(uid).read_bytes() == data
+    finally:
+        inbox.spares.close()
+    assert inbox.spares.held() == []
 
 
 def test_a_spare_inherited_from_another_process_is_not_used(db):
     """After a fork the child's copy of a spare shares its lock with the parent's:
     the child closes it and makes its own."""
+    from srkit.db.inbox import SPARES
+
     inbox = Inbox(db.storage)
     if not inbox.writes_directly():
         skip_or_fail("this file system has no O_TMPFILE")
     inbox.prepare()
-    [(pid, fd)] = inbox._spares
-    parents = os.dup(fd)  # the parent's descriptor of the same open file
-    inbox._spares = [(pid + 1, fd)]  # as a forked child sees its parent's
+    assert inbox.spares.wait_ready(SPARES, 10)
+    inherited = inbox.spares.held()
+    parents = os.dup(inherited[0])  # the parent's descriptor of the same open file
+    inbox.spares._ready = [(os.getpid() + 1, fd) for fd in inherited]  # as a child sees them
     try:
         data = CT.read_bytes()
         deposit = inbox.deposit_parts([data], _uid(CT))
         assert deposit is not None
-        assert inbox._spares == []
+        assert inbox.spares.held() == []
+        assert inbox.spares._ready == []  # the inherited copies were closed
         assert os.fstat(parents).st_size == 0  # the parent's spare was not written
         assert os.fstat(deposit._fd).st_ino != os.fstat(parents).st_ino
         assert deposit.path.read_bytes() == data
         deposit.close()
     finally:
         os.close(parents)
+        inbox.spares.close()
 
 
 def _fresh_uid(n: int) -> str:
@@ -496,6 +519,7 @@ def test_deposits_through_spares_keep_every_byte(db, sizes):
         if n % 2 == 0:
             inbox.prepare()
         written.append((inbox.path_of(uid), data))
+    inbox.spares.close()
     for path, data in written:
         assert path.read_bytes() == data
         path.unlink()

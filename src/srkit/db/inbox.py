@@ -81,13 +81,13 @@ import errno
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from srkit.db.spares import SpareFiles
 from srkit.db.staging import StagedFile, write_parts
 from srkit.errors import SrkitError
 
@@ -193,8 +193,8 @@ class Inbox:
         self.rejected = self.storage / REJECTED_DIR
         self._retry_after: dict[str, float] = {}
         self._prefix = os.path.join(self.folder, "")
-        self._spares: list[tuple[int, int]] = []  # (pid, descriptor)
-        self._spare_lock = threading.Lock()
+        self.spares = SpareFiles(self._unnamed, SPARES, name="inbox spare files")
+        """Unnamed inbox files made ahead by a thread (:meth:`prepare`)."""
         self._listed = 0
         """Inbox files the last :meth:`pending` found (of any age)."""
         self.idle_waits = 0
@@ -262,43 +262,33 @@ class Inbox:
         return Deposit(target, fd)
 
     def prepare(self) -> None:
-        """Make an unnamed, locked file ready for the next :meth:`deposit_parts` of
-        this process (at most :data:`SPARES`): the receiver calls it after an answer,
-        while the peer makes its next request, so that creating the file (a tenth
-        of a millisecond on ext4) is not on the way of the next answer. A spare never
-        used goes with the process: an unnamed file leaves nothing behind.
+        """Have the next unnamed, locked files for :meth:`deposit_parts` of this
+        process made ahead (up to :data:`SPARES`, one per association served at once),
+        by a thread of the process (:class:`srkit.db.spares.SpareFiles`): the receiver
+        calls it after an answer and returns at once; the file is made while the peer
+        makes its next request, on whichever core is free. Making a file is
+        not always cheap: on ext4 without a journal it took 0.43 ms of the receiver's
+        1.09 ms per CT image when it was made on the receiver's thread (see
+        :mod:`srkit.db.spares`). A spare never used goes with the process: an unnamed
+        file leaves nothing behind.
 
         The spare is left empty. Filling it ahead with as many zeros as the last data
         set had bytes (so that the data set would overwrite page cache pages already
         there) was tried and dropped: with the lead indexer at idle priority, one
         association sending CT images was 1.10-1.23x faster without it in three of
-        four runs of ``benchmarks/bench_net.py`` (0.92x in the fourth): the zeros
-        cost the receiver 0.05-0.2 ms after each answer, when the peer's next
-        request comes."""
+        four runs of ``benchmarks/bench_net.py`` (0.92x in the fourth)."""
         if not self.direct:  # not known yet (the first deposit finds out), or no
             return
-        with self._spare_lock:
-            if len(self._spares) >= SPARES:
-                return
-        try:
-            fd = self._unnamed()
-        except OSError:  # no room for an inode: the next deposit says so
-            return
-        with self._spare_lock:
-            self._spares.append((os.getpid(), fd))
+        self.spares.refill()
 
     def _spare(self) -> int:
-        """A spare made by :meth:`prepare` in this process, or -1."""
-        pid = os.getpid()
-        with self._spare_lock:
-            while self._spares:
-                owner, fd = self._spares.pop()
-                if owner == pid:
-                    return fd
-                # a forked child's copy of its parent's spare: its lock is shared
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        return -1
+        """A spare made ahead for this process, or -1."""
+        return self.spares.take()
+
+    def close(self) -> None:
+        """Close the spares made ahead and stop their thread (the inbox itself needs
+        no closing: a receiver process that ends without it leaves nothing behind)."""
+        self.spares.close()
 
     def _unnamed(self) -> int:
         """A new unnamed file in the inbox folder, open for writing and locked."""

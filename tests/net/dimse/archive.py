@@ -77,6 +77,8 @@ class Archive:
             self._stop.set()
             self._indexer.join(30)
             self._index_db.close()
+        if self.inbox is not None:
+            self.inbox.close()
         self.db.close()
 
 

@@ -161,9 +161,11 @@ def test_both_ways_into_the_inbox_keep_the_bytes(tmp_path, direct):
             assert kept.file_meta.SourceApplicationEntityTitle == "STORESCU"
         assert arch.db.check_integrity() == []
         assert not staging.exists() or list(staging.iterdir()) == []
-        if direct is None:  # after the last answer: a spare, empty, made ahead
-            [(_pid, fd)] = arch.inbox._spares
-            assert os.fstat(fd).st_size == 0
+        if direct is None:  # after the last answer: spares, empty, made ahead
+            from srkit.db.inbox import SPARES
+
+            assert arch.inbox.spares.wait_ready(SPARES, 10)
+            assert [os.fstat(fd).st_size for fd in arch.inbox.spares.held()] == [0] * SPARES
     finally:
         arch.close()
 
