@@ -495,6 +495,36 @@ def test_a_spare_inherited_from_another_process_is_not_used(db):
         inbox.spares.close()
 
 
+def test_a_spare_holds_zeros_as_long_as_the_last_data_set_and_is_cut_or_grown_to_the_next(db):
+    from srkit.db.inbox import PREFILL_MAX
+
+    inbox = Inbox(db.storage)
+    if not inbox.writes_directly():
+        skip_or_fail("this file system has no O_TMPFILE")
+    try:
+        written = []
+        for n, size in enumerate([50_000, 20_000, 20_000, 90_000, PREFILL_MAX + 5]):
+            data = os.urandom(size)
+            uid = _fresh_uid(n + 500)
+            before = inbox.spares.held()
+            deposit = inbox.deposit_parts([data], uid)
+            assert deposit is not None
+            if n:  # a spare filled after the deposit before: the last size (or the most)
+                assert os.fstat(deposit._fd).st_ino in {os.fstat(fd).st_ino for fd in before}
+            deposit.close()
+            inbox.spares.close()  # the spares made for the earlier sizes go
+            inbox.spares = type(inbox.spares)(inbox._make_spare, 1)
+            inbox.prepare()
+            assert inbox.spares.wait_ready(1, 10)
+            [spare] = inbox.spares.held()
+            assert os.fstat(spare).st_size == min(size, PREFILL_MAX)
+            written.append((inbox.path_of(uid), data))
+        for path, data in written:  # every file exactly its bytes: zeros cut, or grown
+            assert path.read_bytes() == data
+    finally:
+        inbox.spares.close()
+
+
 def _fresh_uid(n: int) -> str:
     return f"1.2.826.0.1.3680043.10.1{n:06d}"
 
@@ -516,8 +546,9 @@ def test_deposits_through_spares_keep_every_byte(db, sizes):
         deposit = inbox.deposit_parts([data[: size // 3], data[size // 3 :]], uid)
         assert deposit is not None
         deposit.close()
-        if n % 2 == 0:
+        if n % 2 == 0:  # the next deposit takes a spare filled with this one's size
             inbox.prepare()
+            assert inbox.spares.wait_ready(1, 10)
         written.append((inbox.path_of(uid), data))
     inbox.spares.close()
     for path, data in written:

@@ -145,3 +145,21 @@ def test_a_forked_child_makes_its_own_and_never_takes_its_parents():
     assert spares.held() == [parents]  # the parent's is still there, open
     assert _is_open(parents)
     spares.close()
+
+
+def test_the_thread_is_woken_only_once_half_or_fewer_are_ready():
+    maker = Maker()
+    spares = SpareFiles(maker, 4)
+    try:
+        spares.refill()
+        assert spares.wait_ready(4, 10)
+        os.close(spares.take())
+        spares.refill()  # three of four ready: left alone
+        assert not spares.wait_ready(4, 0.2)
+        assert len(maker.made) == 4
+        os.close(spares.take())
+        spares.refill()  # two of four: the thread makes two at once
+        assert spares.wait_ready(4, 10)
+        assert len(maker.made) == 6
+    finally:
+        spares.close()

@@ -17,9 +17,9 @@ The rules that keep the answers right:
   received in memory is written straight into the inbox folder as a file without a
   name (Linux ``O_TMPFILE``), locked, and linked to its inbox name once complete
   (:meth:`Inbox.deposit_parts`): no staged name to create and remove while the peer
-  waits, and nothing left behind by a crash. The receiver makes the next such file
-  ahead, while its peer makes the next request (:meth:`Inbox.prepare`). Where the
-  file system cannot do that
+  waits, and nothing left behind by a crash. A thread of the receiving process
+  makes the next such files ahead, filled with zeros, while the peers make their
+  next requests (:meth:`Inbox.prepare`). Where the file system cannot do that
   (:attr:`Inbox.direct` false), it is staged first.
 - **Known UIDs take the immediate way.** After linking, the receiver asks the
   database whether the UID is indexed; if it is, the file goes back to its staged
@@ -55,8 +55,8 @@ The rules that keep the answers right:
   A sender woken by its answer was often placed on the receiver's core while the
   lead held the other, and the receiver then waited for a core (0.16 ms of its
   0.19 ms answer, on two cores); a thread of idle priority leaves its core to the
-  woken sender at once. With the batches below and an empty spare
-  (:meth:`Inbox.prepare`), one association sending CT images ran at 0.92-1.24x
+  woken sender at once. With the batches below and a spare made by the receiver
+  itself, one association sending CT images ran at 0.92-1.24x
   the rate of the code before (median 1.10x over five runs of
   ``benchmarks/bench_net.py`` on two cores; four associations 1.04-1.24x). The
   other indexers keep the normal priority, so files the lead leaves waiting (a
@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -135,6 +136,9 @@ IDLE_WAIT = 0.25
 SPARES = 4
 """Unnamed inbox files a receiving process keeps ready (:meth:`Inbox.prepare`), one
 per association it serves at once, up to this many."""
+PREFILL_MAX = 1 << 20
+"""Bytes of zeros a spare is filled with at most (:meth:`Inbox.prepare`): a larger
+data set writes the rest as it would without."""
 BATCH_FILES = 64
 """Inbox files the indexer stores in one transaction at most (:meth:`Inbox.index_files`)."""
 BATCH_BYTES = 32 << 20
@@ -193,8 +197,12 @@ class Inbox:
         self.rejected = self.storage / REJECTED_DIR
         self._retry_after: dict[str, float] = {}
         self._prefix = os.path.join(self.folder, "")
-        self.spares = SpareFiles(self._unnamed, SPARES, name="inbox spare files")
+        self.spares = SpareFiles(self._make_spare, SPARES, name="inbox spare files")
         """Unnamed inbox files made ahead by a thread (:meth:`prepare`)."""
+        self._fill = 0
+        """Bytes of zeros a spare is filled with: the size of the last deposit of this
+        inbox object (at most :data:`PREFILL_MAX`), so that a data set of the same
+        size, as a series' images often are, needs no cut."""
         self._listed = 0
         """Inbox files the last :meth:`pending` found (of any age)."""
         self.idle_waits = 0
@@ -244,10 +252,16 @@ class Inbox:
         if not self.writes_directly():
             raise OSError(errno.EOPNOTSUPP, "no unnamed files in the inbox folder")
         fd = self._spare()
+        filled = 0
         if fd < 0:
             fd = self._unnamed()
+        else:
+            filled = os.fstat(fd).st_size
         try:
-            write_parts(fd, parts)
+            size = write_parts(fd, parts)  # from offset 0: over the spare's zeros
+            if size < filled:
+                os.ftruncate(fd, size)
+            self._fill = min(PREFILL_MAX, size)
             target = self.path_of(uid)
             _stamp(fd)
             try:
@@ -272,11 +286,14 @@ class Inbox:
         :mod:`srkit.db.spares`). A spare never used goes with the process: an unnamed
         file leaves nothing behind.
 
-        The spare is left empty. Filling it ahead with as many zeros as the last data
-        set had bytes (so that the data set would overwrite page cache pages already
-        there) was tried and dropped: with the lead indexer at idle priority, one
-        association sending CT images was 1.10-1.23x faster without it in three of
-        four runs of ``benchmarks/bench_net.py`` (0.92x in the fourth)."""
+        The thread fills each spare with as many zeros as the last data set had
+        bytes (up to :data:`PREFILL_MAX`): the next data set then overwrites page
+        cache pages that exist already. Allocating them is most of the cost of
+        writing a new file on a virtual machine (0.4 of 0.5 ms for 158 KiB where the
+        memory was not touched before, against 0.05 ms to overwrite them). Done on
+        the receiver's thread, after its answer, the zeros were dropped again (the
+        receiver was then late for the next request); on the spares' thread they
+        cost the receiver nothing."""
         if not self.direct:  # not known yet (the first deposit finds out), or no
             return
         self.spares.refill()
@@ -289,6 +306,17 @@ class Inbox:
         """Close the spares made ahead and stop their thread (the inbox itself needs
         no closing: a receiver process that ends without it leaves nothing behind)."""
         self.spares.close()
+
+    def _make_spare(self) -> int:
+        """An unnamed, locked inbox file holding :attr:`_fill` bytes of zeros (the
+        spares' thread makes them)."""
+        fd = self._unnamed()
+        try:
+            _prefill(fd, self._fill)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def _unnamed(self) -> int:
         """A new unnamed file in the inbox folder, open for writing and locked."""
@@ -654,6 +682,19 @@ class Deposit:
 _UNNAMED = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY
 _PROC_FD: tuple[int, int] | None = None
 """(process ID, descriptor of that process's ``/proc/self/fd``)."""
+
+
+def _prefill(fd: int, size: int) -> None:
+    """Write ``size`` zeros at the start of ``fd`` (its offset stays at 0)."""
+    zeros = memoryview(_zeros())
+    done = 0
+    while done < size:
+        done += os.pwrite(fd, zeros[: size - done], done)
+
+
+@functools.cache
+def _zeros() -> bytes:
+    return bytes(PREFILL_MAX)
 
 
 def _stamp(file: int | Path) -> None:

@@ -67,10 +67,14 @@ class SpareFiles:
 
     def refill(self) -> None:
         """Have the thread make files until ``limit`` are ready (it is started in this
-        process first if it is not running); returns at once."""
+        process first if it is not running); returns at once. While more than half
+        of ``limit`` are ready it is left alone: each wake-up costs the caller a
+        hand-over of the GIL, so the thread makes several at a time."""
         pid = os.getpid()
         with self._cond:
             if self._closed:
+                return
+            if 2 * sum(1 for owner, _fd in self._ready if owner == pid) > self.limit:
                 return
             self._wanted = True
             running = self._thread

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -161,11 +162,20 @@ def test_both_ways_into_the_inbox_keep_the_bytes(tmp_path, direct):
             assert kept.file_meta.SourceApplicationEntityTitle == "STORESCU"
         assert arch.db.check_integrity() == []
         assert not staging.exists() or list(staging.iterdir()) == []
-        if direct is None:  # after the last answer: spares, empty, made ahead
+        if direct is None:  # after the last answer: spares made ahead, holding zeros
             from srkit.db.inbox import SPARES
 
-            assert arch.inbox.spares.wait_ready(SPARES, 10)
-            assert [os.fstat(fd).st_size for fd in arch.inbox.spares.held()] == [0] * SPARES
+            # refilled to SPARES once half or fewer are left: more than half are ready
+            assert arch.inbox.spares.wait_ready(SPARES // 2 + 1, 10)
+            held = arch.inbox.spares.held()
+            sizes = [os.fstat(fd).st_size for fd in held]
+            stored = {  # each spare as large as a data set before it (the same size: no cut)
+                arch.db.instance_path(str(_header(path).SOPInstanceUID)).stat().st_size
+                for path in files
+            }
+            assert set(sizes) <= stored, (sizes, stored)
+            for fd, size in zip(held, sizes, strict=True):  # write-only: read through /proc
+                assert Path(f"/proc/self/fd/{fd}").read_bytes() == bytes(size)
     finally:
         arch.close()
 
