@@ -521,6 +521,11 @@ def test_a_spare_holds_zeros_as_long_as_the_last_data_set_and_is_cut_or_grown_to
             written.append((inbox.path_of(uid), data))
         for path, data in written:  # every file exactly its bytes: zeros cut, or grown
             assert path.read_bytes() == data
+        inbox.spares.close()  # without fill (several associations at once): empty spares
+        inbox.spares = type(inbox.spares)(inbox._make_spare, 1)
+        inbox.prepare(fill=False)
+        assert inbox.spares.wait_ready(1, 10)
+        assert [os.fstat(fd).st_size for fd in inbox.spares.held()] == [0]
     finally:
         inbox.spares.close()
 

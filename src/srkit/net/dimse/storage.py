@@ -75,8 +75,10 @@ class Storage:
         status, comment = self._store(assoc, msg, stored)
         extra = {0x0902: comment[:64]} if comment else None
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
-        if self.inbox is not None:  # the next unnamed file, while the peer works
-            self.inbox.prepare()
+        if self.inbox is not None:  # the next unnamed files, while the peer works
+            # filled with zeros ahead only while this process serves one association:
+            # with several its cores are busy anyway, and the zeros cost CPU
+            self.inbox.prepare(fill=len(assoc.server.active_associations) <= 1)
         for rec in stored:  # a new dose report: its alerts, once the peer has its answer
             dose_alert_hook(self.db, rec)
 
