@@ -28,12 +28,18 @@ the guest's memory. ``perf record`` of both servers over 1,000 CT images shows w
 storescp spends 48% of its samples, and srkit's receiver 28% of all srkit samples, in
 the kernel's ``copy_folio_from_iter_atomic``, the copy of written bytes into new page
 cache pages (0.40 to 0.54 ms per 158 KiB image in those runs, against about 0.05 ms
-into pages used before). Most likely a page the guest has not used before costs a
-fault in the hypervisor on first touch: the rates were highest just after many files
-were deleted (their pages free again), and which pages the kernel hands out changes
-between runs. Both servers pay it (srkit's receiver as it writes the data set, as
-storescp does, before either answers), so only ratios within one run compare; use
-several rounds.
+into pages used before). A page the guest has not used lately costs a fault in the
+hypervisor on first touch: this Firecracker guest reports its free pages to the host
+(virtio-balloon free page reporting, in 8 MiB blocks: "Free page reporting enabled" in
+``dmesg``), which takes them back. The rates were highest just after many files were
+deleted (their pages free again, not yet reported), and which pages the kernel hands
+out changes between runs. Both servers pay it: storescp as it writes, before it
+answers; srkit where its spares' thread fills the next inbox files with zeros ahead (a
+process serving one association, :meth:`srkit.db.inbox.Inbox.prepare`), else its
+receiver as it writes the data set. A freed page is cold again once reported, so right
+after a deletion pages are cheap and inodes dear, minutes later the reverse. Only ratios
+within one run compare: use several rounds (``--rounds``); each ratio is also printed
+per round (the servers take turns within a round), with its median.
 """
 
 from __future__ import annotations
@@ -402,6 +408,15 @@ def ingest_table(
                         f"{results[name][n] / results[peer][n]:.2f} ({n} assoc.)" for n in (1, 4)
                     )
                 )
+                if rounds > 1:  # the two ran in turn within each round: a pair per round
+                    for n in (1, 4):
+                        paired = [a / b for a, b in zip(done[name][n], done[peer][n], strict=True)]
+                        print(
+                            f"  per round, {n} assoc.: "
+                            + " ".join(f"{ratio:.2f}" for ratio in paired)
+                            + f" (median {statistics.median(paired):.2f},"
+                            f" {sum(ratio < 1 for ratio in paired)} below 1)"
+                        )
 
 
 def main() -> None:

@@ -521,11 +521,18 @@ def test_a_spare_holds_zeros_as_long_as_the_last_data_set_and_is_cut_or_grown_to
             written.append((inbox.path_of(uid), data))
         for path, data in written:  # every file exactly its bytes: zeros cut, or grown
             assert path.read_bytes() == data
-        inbox.spares.close()  # without fill (several associations at once): empty spares
-        inbox.spares = type(inbox.spares)(inbox._make_spare, 1)
-        inbox.prepare(fill=False)
-        assert inbox.spares.wait_ready(1, 10)
+        inbox.spares.close()  # several associations at once: one empty spare, made here
+        inbox.spares = type(inbox.spares)(inbox._make_spare, 2)
+        makers = []
+        make = inbox.spares._make
+        inbox.spares._make = lambda: makers.append(threading.current_thread()) or make()
+        inbox.prepare(single=False)
+        assert makers == [threading.current_thread()]  # at once, in the caller's thread
         assert [os.fstat(fd).st_size for fd in inbox.spares.held()] == [0]
+        inbox.prepare(single=False)
+        inbox.prepare(single=False)  # no more than the limit
+        assert len(inbox.spares.held()) == 2
+        assert len(makers) == 2
     finally:
         inbox.spares.close()
 

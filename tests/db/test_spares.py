@@ -163,3 +163,24 @@ def test_the_thread_is_woken_only_once_half_or_fewer_are_ready():
         assert len(maker.made) == 6
     finally:
         spares.close()
+
+
+def test_make_here_makes_one_in_the_calling_thread_up_to_the_limit_and_swallows_errors():
+    maker = Maker()
+    spares = SpareFiles(maker, 2)
+    try:
+        spares.make_here()
+        assert maker.threads == [threading.current_thread()]
+        assert spares.held() == maker.made
+        spares.make_here()
+        spares.make_here()  # at the limit: nothing more
+        assert len(maker.made) == 2
+        assert spares.take() == maker.made[0]
+        os.close(maker.made[0])
+        maker.fail = OSError(errno.EMFILE, "Too many open files")
+        spares.make_here()  # the taker makes its own and says why
+        assert spares.held() == [maker.made[1]]
+    finally:
+        spares.close()
+    spares.make_here()  # closed: nothing made
+    assert len(maker.made) == 2

@@ -85,6 +85,26 @@ class SpareFiles:
             else:
                 self._cond.notify()
 
+    def make_here(self) -> None:
+        """Make one file in the calling thread, if fewer than ``limit`` are ready (a
+        caller whose cores are busy anyway: no hand-over to the thread); an error of
+        ``make`` is left for the taker, which makes its own."""
+        pid = os.getpid()
+        with self._cond:
+            if self._closed or sum(1 for owner, _fd in self._ready if owner == pid) >= self.limit:
+                return
+        try:
+            fd = self._make()
+        except OSError:
+            return
+        with self._cond:
+            if self._closed:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                return
+            self._ready.append((pid, fd))
+            self._cond.notify_all()
+
     def held(self) -> list[int]:
         """The descriptors of this process that are ready (still held here)."""
         pid = os.getpid()

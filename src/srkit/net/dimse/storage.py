@@ -76,9 +76,9 @@ class Storage:
         extra = {0x0902: comment[:64]} if comment else None
         assoc.respond(msg, Field.C_STORE_RSP, status, extra=extra)
         if self.inbox is not None:  # the next unnamed files, while the peer works
-            # filled with zeros ahead only while this process serves one association:
-            # with several its cores are busy anyway, and the zeros cost CPU
-            self.inbox.prepare(fill=len(assoc.server.active_associations) <= 1)
+            # by a thread, filled with zeros, only while this process serves one
+            # association: with several its cores are busy anyway
+            self.inbox.prepare(single=len(assoc.server.active_associations) <= 1)
         for rec in stored:  # a new dose report: its alerts, once the peer has its answer
             dose_alert_hook(self.db, rec)
 
