@@ -38,8 +38,9 @@ answers; srkit where its spares' thread fills the next inbox files with zeros ah
 process serving one association, :meth:`srkit.db.inbox.Inbox.prepare`), else its
 receiver as it writes the data set. A freed page is cold again once reported, so right
 after a deletion pages are cheap and inodes dear, minutes later the reverse. Only ratios
-within one run compare: use several rounds (``--rounds``); each ratio is also printed
-per round (the servers take turns within a round), with its median.
+within one run compare: use several rounds (``--rounds``, an even number: the servers
+take turns within a round, in the reverse order every other round); each ratio is also
+printed per round, with its median.
 """
 
 from __future__ import annotations
@@ -351,11 +352,14 @@ def ingest_table(
     answered: dict[str, dict[int, list[float]]] = {n: {1: [], 4: []} for n, _ in active}
     cpu: dict[str, dict[int, list[tuple[float, float]]]] = {n: {1: [], 4: []} for n, _ in active}
     # the servers take turns within each round, so that a change in the machine's
-    # speed falls on all of them (not on whichever ran during it)
+    # speed falls on all of them (not on whichever ran during it), in the reverse order
+    # every other round: whichever runs after another pays for what the other left
+    # (its page cache, grown into pages the host took back), 0.88x for srkit run
+    # right after the same srkit code, in that order in every round
     ticks, stolen = cpu_times()
     for round_ in range(rounds):
         for parallel in (1, 4):
-            for name, start in active:
+            for name, start in active if round_ % 2 == 0 else active[::-1]:
                 folder = root / (f"{name}-{parallel}" + (f"-{round_}" if round_ else ""))
                 drain = inbox_drained if "-deferred-" in name else None
                 rate, sent, server_ms, client_ms = ingest_once(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from srkit.db import Database
 from srkit.db.header import sop_uids
-from srkit.db.inbox import Inbox, inbox_key
+from srkit.db.inbox import PREFILL_MAX, Inbox, inbox_key
 from srkit.db.staging import StagedFile
 from tests.conftest import data_files, data_path, skip_or_fail
 from tests.db.fixtures import fresh_url  # noqa: F401 (a fixture)
@@ -446,6 +446,12 @@ def test_spare_unnamed_files_are_made_ahead_and_used_by_the_next_deposit(db, mon
 
     monkeypatch.setattr(inbox.spares, "_make", recording_make)
     try:
+        for n in range(2):  # two data sets of the same size: the thread makes the next
+            deposit = inbox.deposit_parts([data], f"{uid}.{n + 1}")
+            assert deposit is not None
+            deposit.close()
+            deposit.path.unlink()
+        makers.clear()
         for _ in range(SPARES + 2):
             inbox.prepare()  # returns at once: the files are made by the spares' thread
         assert inbox.spares.wait_ready(SPARES, 10)
@@ -453,6 +459,7 @@ def test_spare_unnamed_files_are_made_ahead_and_used_by_the_next_deposit(db, mon
         assert len(makers) == SPARES
         assert all(maker is not threading.current_thread() for maker in makers)
         assert sorted(p.name for p in inbox.folder.iterdir()) == []  # spares have no name
+        assert {os.fstat(fd).st_size for fd in inbox.spares.held()} == {len(data)}  # zeros
         deposit = inbox.deposit_parts([data], uid)
         assert deposit is not None
         assert len(inbox.spares.held()) == SPARES - 1  # it took one, and made none itself
@@ -475,7 +482,7 @@ def test_a_spare_inherited_from_another_process_is_not_used(db):
     inbox = Inbox(db.storage)
     if not inbox.writes_directly():
         skip_or_fail("this file system has no O_TMPFILE")
-    inbox.prepare()
+    inbox.spares.refill()  # as prepare() has the thread do
     assert inbox.spares.wait_ready(SPARES, 10)
     inherited = inbox.spares.held()
     parents = os.dup(inherited[0])  # the parent's descriptor of the same open file
@@ -495,44 +502,58 @@ def test_a_spare_inherited_from_another_process_is_not_used(db):
         inbox.spares.close()
 
 
-def test_a_spare_holds_zeros_as_long_as_the_last_data_set_and_is_cut_or_grown_to_the_next(db):
-    from srkit.db.inbox import PREFILL_MAX
-
+@pytest.mark.parametrize(
+    ("sizes", "single", "zeros"),
+    [
+        ([50_000], True, None),  # one data set: no size to go by, an empty spare made here
+        ([50_000, 50_000], True, 50_000),  # like sizes: zeros, by the thread
+        ([20_000, 21_000], True, 20_000),  # within an eighth: the smaller
+        ([21_000, 90_000], True, None),  # unlike sizes: an empty spare made here
+        ([50_000, 50_000], False, None),  # several associations: an empty spare made here
+        ([PREFILL_MAX + 5, PREFILL_MAX + 5], True, PREFILL_MAX),  # zeros up to the most
+    ],
+)
+def test_a_spare_holds_zeros_for_data_sets_of_like_sizes_and_is_cut_or_grown_to_the_next(
+    db, sizes, single, zeros
+):
     inbox = Inbox(db.storage)
     if not inbox.writes_directly():
         skip_or_fail("this file system has no O_TMPFILE")
+    inbox.spares.close()
+    inbox.spares = type(inbox.spares)(inbox._make_spare, 1)
+    makers = []
+    make = inbox.spares._make
+    inbox.spares._make = lambda: makers.append(threading.current_thread()) or make()
     try:
         written = []
-        for n, size in enumerate([50_000, 20_000, 20_000, 90_000, PREFILL_MAX + 5]):
+        for n, size in enumerate(sizes):
             data = os.urandom(size)
             uid = _fresh_uid(n + 500)
+            deposit = inbox.deposit_parts([data], uid)
+            assert deposit is not None
+            deposit.close()
+            written.append((inbox.path_of(uid), data))
+        inbox.prepare(single=single)
+        assert inbox.spares.wait_ready(1, 10)
+        [spare] = inbox.spares.held()
+        assert os.fstat(spare).st_size == (zeros or 0)
+        by_thread = makers[-1] is not threading.current_thread()
+        assert by_thread == (zeros is not None)
+        # the next data sets go into that spare, cut or grown to their own size
+        for n, size in enumerate([max(sizes) // 2, max(sizes) + 3000]):
+            data = os.urandom(size)
+            uid = _fresh_uid(n + 600)
             before = inbox.spares.held()
             deposit = inbox.deposit_parts([data], uid)
             assert deposit is not None
-            if n:  # a spare filled after the deposit before: the last size (or the most)
-                assert os.fstat(deposit._fd).st_ino in {os.fstat(fd).st_ino for fd in before}
+            if before:
+                assert os.fstat(deposit._fd).st_ino == os.fstat(before[0]).st_ino
             deposit.close()
-            inbox.spares.close()  # the spares made for the earlier sizes go
-            inbox.spares = type(inbox.spares)(inbox._make_spare, 1)
-            inbox.prepare()
-            assert inbox.spares.wait_ready(1, 10)
-            [spare] = inbox.spares.held()
-            assert os.fstat(spare).st_size == min(size, PREFILL_MAX)
             written.append((inbox.path_of(uid), data))
+            inbox.prepare(single=single)
+            assert inbox.spares.wait_ready(1, 10)
         for path, data in written:  # every file exactly its bytes: zeros cut, or grown
             assert path.read_bytes() == data
-        inbox.spares.close()  # several associations at once: one empty spare, made here
-        inbox.spares = type(inbox.spares)(inbox._make_spare, 2)
-        makers = []
-        make = inbox.spares._make
-        inbox.spares._make = lambda: makers.append(threading.current_thread()) or make()
-        inbox.prepare(single=False)
-        assert makers == [threading.current_thread()]  # at once, in the caller's thread
-        assert [os.fstat(fd).st_size for fd in inbox.spares.held()] == [0]
-        inbox.prepare(single=False)
-        inbox.prepare(single=False)  # no more than the limit
-        assert len(inbox.spares.held()) == 2
-        assert len(makers) == 2
     finally:
         inbox.spares.close()
 
