@@ -24,6 +24,7 @@ from srkit.db.inbox import PREFILL_MAX, Inbox, inbox_key
 from srkit.db.staging import StagedFile
 from tests.conftest import data_files, data_path, skip_or_fail
 from tests.db.fixtures import fresh_url  # noqa: F401 (a fixture)
+from tests.forking import in_child
 
 CT = data_path("ct/pydicom_CT_small.dcm")
 
@@ -406,22 +407,15 @@ def test_a_forked_child_names_its_unnamed_files_through_its_own_proc(db):
         skip_or_fail("no O_TMPFILE or no fork")
     data = CT.read_bytes()
     uid = _uid(CT)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through the pipe
-        code = 1
-        try:
-            deposit = inbox.deposit_parts([data], uid)
-            if deposit is not None and deposit.path.read_bytes() == data:
-                deposit.close()
-                code = 0
-        finally:
-            os.write(write, bytes([code]))
-            os._exit(code)
-    os.close(write)
-    assert os.read(read, 1) == b"\x00"
-    os.close(read)
-    os.waitpid(pid, 0)
+
+    def child() -> bool:
+        deposit = inbox.deposit_parts([data], uid)
+        if deposit is None or deposit.path.read_bytes() != data:
+            return False
+        deposit.close()
+        return True
+
+    assert in_child(child)
     assert inbox.path_of(uid).read_bytes() == data
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from srkit.db import spares as spares_module
 from srkit.db.spares import SpareFiles
+from tests.forking import in_child
 
 
 class Maker:
@@ -125,23 +126,15 @@ def test_a_forked_child_makes_its_own_and_never_takes_its_parents():
     spares.refill()
     assert spares.wait_ready(1, 10)
     [parents] = spares.held()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: the parent's file is not its own, its own thread makes one
-        code = 1
-        try:
-            if spares.held() == [] and spares.take() == -1:
-                spares.refill()
-                made_here = spares.wait_ready(1, 10) and len(maker.made) == 2
-                if made_here and spares.held() == [maker.made[1]]:
-                    code = 0
-        finally:
-            os.write(write, bytes([code]))
-            os._exit(code)
-    os.close(write)
-    assert os.read(read, 1) == b"\x00"
-    os.close(read)
-    os.waitpid(pid, 0)
+
+    def child() -> bool:  # the parent's file is not its own, its own thread makes one
+        if spares.held() != [] or spares.take() != -1:
+            return False
+        spares.refill()
+        made_here = spares.wait_ready(1, 10) and len(maker.made) == 2
+        return made_here and spares.held() == [maker.made[1]]
+
+    assert in_child(child)
     assert spares.held() == [parents]  # the parent's is still there, open
     assert _is_open(parents)
     spares.close()

@@ -74,7 +74,7 @@ class SpareFiles:
         with self._cond:
             if self._closed:
                 return
-            if 2 * sum(1 for owner, _fd in self._ready if owner == pid) > self.limit:
+            if 2 * self._count(pid) > self.limit:
                 return
             self._wanted = True
             running = self._thread
@@ -91,19 +91,29 @@ class SpareFiles:
         ``make`` is left for the taker, which makes its own."""
         pid = os.getpid()
         with self._cond:
-            if self._closed or sum(1 for owner, _fd in self._ready if owner == pid) >= self.limit:
+            if self._closed or self._count(pid) >= self.limit:
                 return
         try:
             fd = self._make()
         except OSError:
             return
+        self._keep(pid, fd)
+
+    def _count(self, pid: int) -> int:
+        """How many ready files are ``pid``'s (the caller holds the lock)."""
+        return sum(1 for owner, _fd in self._ready if owner == pid)
+
+    def _keep(self, pid: int, fd: int) -> bool:
+        """Add a file just made to the ready ones; False (and closed) once closed."""
         with self._cond:
             if self._closed:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-                return
+                return False
             self._ready.append((pid, fd))
+            self.failure = None
             self._cond.notify_all()
+            return True
 
     def held(self) -> list[int]:
         """The descriptors of this process that are ready (still held here)."""
@@ -116,13 +126,9 @@ class SpareFiles:
         ``timeout`` seconds, or once the thread stopped short of them (``make``
         failed, or no refill asked for them)."""
         pid = os.getpid()
-
-        def ready() -> int:
-            return sum(1 for owner, _fd in self._ready if owner == pid)
-
         with self._cond:
-            self._cond.wait_for(lambda: ready() >= count or not self._wanted, timeout)
-            return ready() >= count
+            self._cond.wait_for(lambda: self._count(pid) >= count or not self._wanted, timeout)
+            return self._count(pid) >= count
 
     def close(self) -> None:
         """Stop the thread and close the ready files (an unnamed file goes with them)."""
@@ -149,7 +155,7 @@ class SpareFiles:
                     return
                 if self._closed:
                     return
-                short = self.limit - sum(1 for owner, _fd in self._ready if owner == pid)
+                short = self.limit - self._count(pid)
                 if short <= 0:
                     self._wanted = False
                     self._cond.notify_all()
@@ -164,11 +170,5 @@ class SpareFiles:
                     self._wanted = False
                     self._cond.notify_all()
                 continue
-            with self._cond:
-                if self._closed:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-                    return
-                self._ready.append((pid, fd))
-                self.failure = None
-                self._cond.notify_all()
+            if not self._keep(pid, fd):
+                return
