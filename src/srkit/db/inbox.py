@@ -305,7 +305,7 @@ class Inbox:
         sizes (a mixed stream) would have zeros written only to be cut; there the
         receiver makes one empty file itself, as before the thread (four
         associations sending CT images ran at 0.92x with the zeros, 0.88x with the
-        thread alone; one association sending the mixed corpus at 0.89-0.93x)."""
+        thread alone)."""
         if not self.direct:  # not known yet (the first deposit finds out), or no
             return
         before, last = self._sizes

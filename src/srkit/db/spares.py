@@ -8,8 +8,8 @@ reading each one's deletion time (``recently_deleted()`` in ``fs/ext4/ialloc.c``
 One ``open(O_TMPFILE)`` then took 0.27 ms of CPU one second after 3,000 files of
 another folder were deleted, 0.54 ms after 6,000, against 0.007 ms on a quiet file
 system; a receiver making its next file after each answer spent 0.43 ms of its
-1.09 ms per CT image doing so (one association, ``benchmarks/bench_net.py``, whose
-rounds delete what the last server wrote).
+1.09 ms per CT image doing so (one association, started shortly after an earlier
+benchmark's files were deleted).
 
 :class:`SpareFiles` keeps up to ``limit`` such files ready, made by a daemon thread
 of the process that wants them (``os.open`` lets go of the GIL): a receiver takes
