@@ -6,10 +6,9 @@ import errno
 import os
 import threading
 
-import pytest
-
 from srkit.db import spares as spares_module
 from srkit.db.spares import SpareFiles
+from tests.conftest import skip_or_fail
 from tests.forking import in_child
 
 
@@ -119,8 +118,9 @@ def test_close_closes_the_ready_files_and_stops_the_thread():
     assert len(maker.made) == 2
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_a_forked_child_makes_its_own_and_never_takes_its_parents():
+    if not hasattr(os, "fork"):
+        skip_or_fail("no fork")
     maker = Maker()
     spares = SpareFiles(maker, 1)
     spares.refill()
