@@ -251,7 +251,7 @@ class Inbox:
         it can."""
         if not self.writes_directly():
             raise OSError(errno.EOPNOTSUPP, "no unnamed files in the inbox folder")
-        fd = self._spare()
+        fd = self.spares.take()  # a spare made ahead, or -1
         filled = 0
         if fd < 0:
             fd = self._unnamed()
@@ -315,10 +315,6 @@ class Inbox:
         else:
             self._fill = 0
             self.spares.make_here()
-
-    def _spare(self) -> int:
-        """A spare made ahead for this process, or -1."""
-        return self.spares.take()
 
     def close(self) -> None:
         """Close the spares made ahead and stop their thread (the inbox itself needs
@@ -704,15 +700,16 @@ _PROC_FD: tuple[int, int] | None = None
 
 def _prefill(fd: int, size: int) -> None:
     """Write ``size`` zeros at the start of ``fd`` (its offset stays at 0)."""
-    zeros = memoryview(_zeros())
+    zeros = _zeros()
     done = 0
     while done < size:
         done += os.pwrite(fd, zeros[: size - done], done)
 
 
 @functools.cache
-def _zeros() -> bytes:
-    return bytes(PREFILL_MAX)
+def _zeros() -> memoryview:
+    """:data:`PREFILL_MAX` zero bytes (allocated zeroed by the system, on first use)."""
+    return memoryview(bytes(PREFILL_MAX))
 
 
 def _stamp(file: int | Path) -> None:
